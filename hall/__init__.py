@@ -1,0 +1,46 @@
+"""Hall: queue and counter management for service halls."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hall.config import ROOT, flask_config, load_settings
+from hall.database import configure_engine
+from hall.extensions import babel, csrf, db, limiter, login, migrate, socketio
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """App factory; `config` overrides Flask config keys (tests pass a database URL)."""
+    app = Flask(__name__)
+    settings = load_settings()
+    app.config.update(flask_config(settings))
+    if config:
+        app.config.update(config)
+    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config["HALL"]["database"]["sqlite_busy_timeout_s"])
+
+    from hall import auth, cli
+    from hall.api import bp as api_bp
+    from hall.web import bp as web_bp
+    from hall.i18n import init_i18n
+
+    init_i18n(app)
+    auth.init_auth(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    cli.init_cli(app)
+    return app
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

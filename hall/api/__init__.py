@@ -1,0 +1,39 @@
+"""REST API /api/v1: JSON in and out."""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import Blueprint, abort, request
+from flask_login import current_user
+from pydantic import BaseModel
+
+from hall.auth import csrf_exempt_for_bearer
+from hall.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+@bp.before_request
+def protect_cookie_sessions() -> None:
+    """Bearer calls need no CSRF token; calls riding a staff session cookie do."""
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"} and not csrf_exempt_for_bearer() \
+            and current_user.is_authenticated:
+        csrf.protect()
+
+
+def body(model: type[Model]) -> Model:
+    """The request's JSON body validated against a model (an empty body means {})."""
+    if request.content_length and not request.is_json:
+        abort(415, description="send the body as application/json")
+    data = request.get_json(silent=True) if request.content_length else {}
+    if data is None:
+        abort(400, description="the body is not valid JSON")
+    if not isinstance(data, dict):
+        abort(400, description="the body must be a JSON object")
+    return model.model_validate(data)
+
+
+from hall.api import counters, openapi, public, stats  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,80 @@
+"""The OpenAPI 3 document of /api/v1, built from the routes' table and the pydantic bodies."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from hall.api import bp
+from hall.api.schemas import CallNumber, Finish, IssueTicket, Transfer
+
+ERROR = {"type": "object", "required": ["error", "message"],
+         "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+TICKET_FIELDS = ["id", "number", "token", "service", "status", "people_ahead", "estimated_wait_s", "issued_at"]
+
+# path, method, summary, body model, staff role needed, success codes
+ROUTES: list[tuple[str, str, str, Any, str | None, tuple[str, ...]]] = [
+    ("/halls/{hall}/services", "get", "Active services with waiting count and estimated wait", None, None, ("200",)),
+    ("/halls/{hall}/tickets", "post", "Issue a ticket", IssueTicket, None, ("201", "200")),
+    ("/tickets/{token}", "get", "Public status of one ticket", None, None, ("200",)),
+    ("/halls/{hall}/queue", "get", "Waiting count and tickets per service", None, None, ("200",)),
+    ("/halls/{hall}/counters/{number}/call-next", "post", "Call the next ticket", None, "staff", ("200", "204")),
+    ("/halls/{hall}/counters/{number}/call", "post", "Call a given number", CallNumber, "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/recall", "post", "Repeat the call", None, "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/start", "post", "Start handling", None, "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/finish", "post", "Finish the current stage", Finish, "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/no-show", "post", "Mark the called ticket no-show", None, "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/transfer", "post", "Transfer to a service, stage or counter", Transfer,
+     "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/pause", "post", "Pause the counter", None, "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/open", "post", "Open the counter", None, "staff", ("200",)),
+    ("/halls/{hall}/counters/{number}/close", "post", "Close the counter", None, "staff", ("200",)),
+    ("/halls/{hall}/tickets/{ticket_number}/reinstate", "post", "Reinstate a no-show", None, "staff", ("200",)),
+    ("/halls/{hall}/stats/summary", "get", "Headline figures over ?from=&to= (YYYY-MM-DD)", None, "supervisor",
+     ("200",)),
+]
+
+
+def _parameters(path: str) -> list[dict]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [{"name": n, "in": "path", "required": True,
+             "schema": {"type": "integer" if n == "number" else "string"}} for n in names]
+
+
+def _operation(summary: str, model, role: str | None, codes: tuple[str, ...]) -> dict:
+    responses: dict[str, Any] = {}
+    for code in codes:
+        responses[code] = {"description": "no ticket waiting" if code == "204" else "OK"}
+        if code != "204":
+            responses[code]["content"] = {"application/json": {"schema": {"type": "object"}}}
+    for code in ("400", "404", "409", "422") + (("401", "403") if role else ()):
+        responses[code] = {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if model is not None:
+        operation["requestBody"] = {"required": model is not Finish and model is not Transfer,
+                                    "content": {"application/json": {"schema": model.model_json_schema()}}}
+    if role:
+        operation["security"] = [{"bearer": []}]
+        operation["description"] = f"Needs a {role} (bearer token from `flask hall token create <login>`)."
+    return operation
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict] = {}
+    for path, method, summary, model, role, codes in ROUTES:
+        entry = paths.setdefault(path, {"parameters": _parameters(path)})
+        entry[method] = _operation(summary, model, role, codes)
+    paths["/halls/{hall}/tickets"]["post"]["responses"]["201"]["content"]["application/json"]["schema"] = {
+        "type": "object", "required": TICKET_FIELDS, "properties": {f: {} for f in TICKET_FIELDS}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Hall API", "version": "1", "description": "Queue and counter management of a hall."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(document())

@@ -1,0 +1,106 @@
+"""Public routes: services, issuing a ticket, a ticket's status, the queue."""
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from hall.api import bp, body
+from hall.api.schemas import IssueTicket
+from hall.estimate import estimate_new_ticket_s, estimate_wait_s, people_ahead
+from hall.extensions import db
+from hall.models import Device, Hall, Service, Ticket
+from hall.queue import issue_ticket
+from hall.queue.lookup import hall_by_slug, ticket_by_token
+from hall.queue.rules import availability, today
+from hall.queue.views import ticket_view
+
+
+def service_view(service: Service, hall: Hall) -> dict:
+    first = service.stages[0] if service.stages else None
+    waiting, wait_s = estimate_new_ticket_s(hall.id, service.id, first.code, today(hall)) if first else (0, 0)
+    is_open, reason = availability(service, hall)
+    return {
+        "prefix": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
+        "open": is_open, "closed_reason": reason, "waiting": waiting, "estimated_wait_s": wait_s,
+        "wait_limit_s": service.wait_limit_s, "kiosk_order": service.kiosk_order,
+        "stages": [{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "limit_s": s.limit_s}
+                   for s in service.stages],
+    }
+
+
+@bp.get("/halls/<hall>/services")
+def list_services(hall: str):
+    record = hall_by_slug(hall)
+    services = db.session.scalars(select(Service).where(Service.hall_id == record.id, Service.active.is_(True))
+                                  .order_by(Service.kiosk_order, Service.prefix)).all()
+    return jsonify({"hall": record.slug, "name_zh": record.name_zh, "name_en": record.name_en,
+                    "services": [service_view(s, record) for s in services]})
+
+
+def _kiosk_device(hall: Hall) -> Device | None:
+    token = request.headers.get("X-Device-Token") or request.args.get("device")
+    if not token:
+        return None
+    return db.session.scalar(select(Device).where(Device.token == token, Device.hall_id == hall.id,
+                                                  Device.kind == "kiosk", Device.active.is_(True)))
+
+
+def _may_issue(hall: Hall, channel: str) -> None:
+    """Staff may always issue; the public where the hall allows it, through a registered
+    kiosk where the hall requires one."""
+    if current_user.is_authenticated and current_user.hall_id == hall.id:
+        return
+    if channel == "staff":
+        abort(401, description="staff tickets need a staff login")
+    if channel == "kiosk" and hall.require_registered_kiosk and _kiosk_device(hall) is None:
+        abort(403, description="this hall takes tickets only from registered kiosks")
+    if not hall.public_issue and _kiosk_device(hall) is None:
+        abort(403, description="this hall does not issue tickets to the public here")
+
+
+@bp.post("/halls/<hall>/tickets")
+def create_ticket(hall: str):
+    record = hall_by_slug(hall)
+    data = body(IssueTicket)
+    _may_issue(record, data.channel)
+    staff_id = current_user.id if current_user.is_authenticated else None
+    view = issue_ticket(record.id, data.service, priority=data.priority, channel=data.channel,
+                        idempotency_key=data.idempotency_key, staff_id=staff_id)
+    return jsonify(view), 200 if view.get("repeated") else 201
+
+
+def public_ticket_view(ticket: Ticket) -> dict:
+    ahead = people_ahead(ticket)
+    view = ticket_view(ticket)
+    view.pop("id")
+    return {**view, "people_ahead": ahead,
+            "estimated_wait_s": estimate_wait_s(ticket, ahead) if ticket.status == "waiting" else 0}
+
+
+@bp.get("/tickets/<token>")
+def get_ticket(token: str):
+    return jsonify(public_ticket_view(ticket_by_token(token)))
+
+
+@bp.get("/halls/<hall>/queue")
+def queue_state(hall: str):
+    record = hall_by_slug(hall)
+    day = today(record)
+    rows = db.session.execute(
+        select(Ticket.service_id, Ticket.stage_code, Ticket.number, Ticket.priority, Ticket.queued_at)
+        .where(Ticket.hall_id == record.id, Ticket.business_day == day, Ticket.status == "waiting")
+        .order_by(Ticket.sort_at, Ticket.id)).all()
+    services = db.session.scalars(select(Service).where(Service.hall_id == record.id)
+                                  .order_by(Service.kiosk_order)).all()
+    lines = {s.id: {"service": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en, "waiting": 0, "tickets": []}
+             for s in services}
+    for service_id, stage_code, number, priority, queued_at in rows:
+        line = lines[service_id]
+        line["waiting"] += 1
+        line["tickets"].append({"number": number, "stage": stage_code, "priority": priority,
+                                "queued_at": queued_at.isoformat() + "Z"})
+    served = db.session.scalar(select(func.count()).where(Ticket.hall_id == record.id, Ticket.business_day == day,
+                                                          Ticket.status == "done")) or 0
+    return jsonify({"hall": record.slug, "business_day": day.isoformat(), "waiting": len(rows),
+                    "served_today": served, "services": list(lines.values())})

@@ -1,0 +1,81 @@
+"""Who is asking: staff by session cookie (pages) or bearer token (API); role checks."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import wraps
+from typing import Callable
+
+from flask import Flask, abort, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from hall import clock
+from hall.extensions import db, login
+from hall.models import ApiToken, Staff
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(staff: Staff) -> str:
+    """A new bearer token for a staff member; only its hash is stored, so show it once."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(staff_id=staff.id, token_hash=_hash(token)))
+    db.session.commit()
+    return token
+
+
+def staff_from_bearer(header: str | None) -> Staff | None:
+    if not header or not header.startswith("Bearer "):
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(header[7:].strip()),
+                                                   ApiToken.revoked.is_(False)))
+    if row is None:
+        return None
+    staff = db.session.get(Staff, row.staff_id)
+    if staff is None or not staff.active:
+        return None
+    row.last_used_at = clock.utcnow()
+    db.session.commit()
+    return staff
+
+
+def init_auth(app: Flask) -> None:
+    login.login_view = "web.login"
+
+    @login.user_loader
+    def load_staff(staff_id: str) -> Staff | None:
+        return db.session.get(Staff, int(staff_id))
+
+    @login.request_loader
+    def load_from_bearer(req) -> Staff | None:
+        return staff_from_bearer(req.headers.get("Authorization"))
+
+
+def role_required(role: str, hall_arg: str | None = "hall") -> Callable:
+    """Refuse anonymous callers (401) and callers below `role` or of another hall (403).
+
+    `hall_arg` names the view argument holding the hall slug, checked against the staff's hall.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                abort(401)
+            if not current_user.has_role(role):
+                abort(403, description=f"this needs the {role} role")
+            if hall_arg and hall_arg in kwargs and current_user.hall.slug != kwargs[hall_arg]:
+                abort(403, description="you are staff of another hall")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def csrf_exempt_for_bearer() -> bool:
+    """API calls with a bearer token carry no cookie, so they need no CSRF token."""
+    return request.headers.get("Authorization", "").startswith("Bearer ")

@@ -1,0 +1,110 @@
+"""`flask hall …` commands: init, demo, user add, token create, serve, day close."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from hall.auth import create_api_token
+from hall.extensions import db
+from hall.models import ROLES, Staff
+from hall.queue import close_business_day
+from hall.queue.lookup import hall_by_slug, staff_by_login
+
+hall_cli = AppGroup("hall", help="Run and administer Hall.")
+user_cli = AppGroup("user", help="Staff accounts.")
+token_cli = AppGroup("token", help="API bearer tokens.")
+day_cli = AppGroup("day", help="Business days.")
+hall_cli.add_command(user_cli)
+hall_cli.add_command(token_cli)
+hall_cli.add_command(day_cli)
+
+
+@hall_cli.command("init")
+def init_command() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    upgrade()
+    click.echo("database is at the latest schema")
+
+
+@hall_cli.command("demo")
+@click.option("--slug", default="demo", show_default=True)
+def demo_command(slug: str) -> None:
+    """Load the demo hall; prints the staff passwords once."""
+    from hall.demo import create_demo_hall
+
+    try:
+        passwords = create_demo_hall(slug)
+    except ValueError as exc:
+        click.echo(f"{exc}; nothing changed", err=True)
+        return
+    click.echo(f"demo hall {slug!r} created. Staff logins (shown once):")
+    for login, password in passwords.items():
+        click.echo(f"  {login:12} {password}")
+
+
+@user_cli.command("add")
+@click.argument("login")
+@click.option("--hall", "hall_slug", default="demo", show_default=True)
+@click.option("--name", default=None)
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+@click.password_option()
+def user_add(login: str, hall_slug: str, name: str | None, role: str, password: str) -> None:
+    """Add a staff member."""
+    hall = hall_by_slug(hall_slug)
+    if db.session.query(Staff).filter_by(login=login).first():
+        raise click.ClickException(f"login {login!r} is taken")
+    staff = Staff(hall_id=hall.id, login=login, name=name or login, role=role)
+    staff.set_password(password)
+    db.session.add(staff)
+    db.session.commit()
+    click.echo(f"added {role} {login} to hall {hall_slug}")
+
+
+@token_cli.command("create")
+@click.argument("login")
+def token_create(login: str) -> None:
+    """Print a new API bearer token for a staff member (shown once)."""
+    from hall.queue.errors import NotFound
+
+    try:
+        staff = staff_by_login(login)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(create_api_token(staff))
+
+
+@day_cli.command("close")
+@click.option("--hall", "hall_slug", default="demo", show_default=True)
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="close this day and earlier (default: every day before today)")
+def day_close(hall_slug: str, day) -> None:
+    """Close open tickets of past business days as not served."""
+    event = close_business_day(hall_by_slug(hall_slug).id, day.date() if day else None)
+    click.echo(f"closed business days up to {event['day']}: {event['not_served']} tickets not served")
+
+
+@hall_cli.command("serve")
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+def serve(host: str | None, port: int | None) -> None:
+    """Production server: gunicorn, one worker with threads (websockets through simple-websocket).
+
+    Several processes share realtime events through Redis ([redis] url); run one
+    `hall serve` per port behind a proxy with sticky sessions.
+    """
+    settings = current_app.config["HALL"]["server"]
+    bind = f"{host or settings['host']}:{port or settings['port']}"
+    args = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
+            "--threads", str(settings["threads"]), "--bind", bind, "--access-logfile", "-",
+            "--timeout", "120", "hall.wsgi:app"]
+    click.echo(f"serving Hall on http://{bind}")
+    os.execv(sys.executable, args)
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(hall_cli)

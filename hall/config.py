@@ -1,0 +1,68 @@
+"""Settings: `config.toml` read with tomllib, then `HALL_<SECTION>_<KEY>` overrides."""
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = ROOT / "config.toml"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be read or has the wrong type."""
+
+
+def _coerce(raw: str, default: Any, name: str) -> Any:
+    """Turn an environment string into the type of the value it overrides."""
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, (list, dict)):
+            value = json.loads(raw)
+            if not isinstance(value, type(default)):
+                raise ValueError(raw)
+            return value
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a valid {type(default).__name__}") from exc
+    return raw
+
+
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Read the TOML file and apply environment overrides; returns section → key → value."""
+    environ = os.environ if environ is None else environ
+    path = Path(environ.get("HALL_CONFIG", path or DEFAULT_CONFIG_FILE))
+    with path.open("rb") as fh:
+        settings: dict[str, dict[str, Any]] = tomllib.load(fh)
+    for section, table in settings.items():
+        for key, default in table.items():
+            name = f"HALL_{section}_{key}".upper()
+            if name in environ:
+                table[key] = _coerce(environ[name], default, name)
+    return settings
+
+
+def flask_config(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The Flask config keys derived from the settings."""
+    url = settings["database"]["url"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        url = "sqlite:///" + str(ROOT / url.removeprefix("sqlite:///"))
+    return {
+        "SECRET_KEY": settings["server"]["secret_key"],
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "HALL": settings,
+        "BABEL_DEFAULT_LOCALE": settings["i18n"]["default_locale"],
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }

@@ -1,0 +1,74 @@
+"""The demo hall "demo": three services, six counters, staff with printed passwords."""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from hall.extensions import db
+from hall.models import Counter, CounterService, Device, Hall, Notice, Service, ServiceStage, Staff
+
+DECLARATION_FLOW = [("accept", "受理", "Accept", 600), ("inspect", "施检", "Inspect", 1200),
+                    ("review", "审核", "Review", 600), ("certificate", "出证", "Certificate", 300)]
+
+SERVICES = [
+    ("A", "业务咨询", "Consultation", 900, [("consult", "咨询", "Consultation", 600)], []),
+    ("B", "报检申报", "Declaration", 1200, DECLARATION_FLOW,
+     ["报检单 Declaration form", "合同 Contract", "发票 Invoice", "装箱单 Packing list"]),
+    ("C", "原产地证", "Certificate of origin", 900, [("certificate", "出证", "Certificate", 600)],
+     ["原产地证申请书 Application", "商业发票 Commercial invoice"]),
+]
+
+# counter number → [(service prefix, stages or None for all)]
+COUNTERS = {
+    1: [("A", None)],
+    2: [("A", None), ("C", None)],
+    3: [("B", ["accept"])],
+    4: [("B", ["accept", "review"])],
+    5: [("B", ["inspect", "review"])],
+    6: [("C", None), ("B", ["certificate"])],
+}
+
+STAFF = [("admin", "管理员", "admin", "系统管理员"), ("supervisor", "值班主任", "supervisor", "大厅主任")] + [
+    (f"staff{n}", f"窗口{n}工作人员", "staff", "窗口受理员") for n in range(1, 7)]
+
+
+def create_demo_hall(slug: str = "demo") -> dict[str, str]:
+    """Create the demo hall; returns login → password (shown once). Refuses an existing slug."""
+    if db.session.scalar(select(Hall).where(Hall.slug == slug)):
+        raise ValueError(f"hall {slug!r} already exists")
+    hall = Hall(slug=slug, name_zh="出入境检验检疫综合服务大厅", name_en="Inspection and Quarantine Service Hall",
+                complaint_phone="12345")
+    db.session.add(hall)
+    db.session.flush()
+    services = {}
+    for order, (prefix, zh, en, wait_limit, flow, checklist) in enumerate(SERVICES):
+        service = Service(hall_id=hall.id, prefix=prefix, name_zh=zh, name_en=en, wait_limit_s=wait_limit,
+                          kiosk_order=order, checklist=checklist)
+        service.stages = [ServiceStage(position=i, code=code, name_zh=szh, name_en=sen, limit_s=limit)
+                          for i, (code, szh, sen, limit) in enumerate(flow)]
+        db.session.add(service)
+        services[prefix] = service
+    db.session.flush()
+    for number, links in COUNTERS.items():
+        counter = Counter(hall_id=hall.id, number=number, name=f"{number}号窗口", zone="main")
+        counter.services = [CounterService(service_id=services[p].id, rank=rank, stages=stages)
+                            for rank, (p, stages) in enumerate(links)]
+        db.session.add(counter)
+    passwords = {}
+    for login, name, role, position in STAFF:
+        staff = Staff(hall_id=hall.id, login=login if slug == "demo" else f"{slug}-{login}", name=name, role=role,
+                      position=position, staff_no=f"{len(passwords) + 1:04d}")
+        passwords[staff.login] = secrets.token_urlsafe(9)
+        staff.set_password(passwords[staff.login])
+        db.session.add(staff)
+    db.session.add_all([
+        Notice(hall_id=hall.id, text_zh="一次性告知：办理所需材料请见服务指南", text_en="All required materials are listed in the service guide",
+               sort_order=0),
+        Notice(hall_id=hall.id, text_zh="24小时网上预约，预约客户优先办理", text_en="Book online 24 hours a day: appointments are served first",
+               sort_order=1),
+        Device(hall_id=hall.id, kind="kiosk", name="Kiosk 1", token=secrets.token_urlsafe(24)),
+        Device(hall_id=hall.id, kind="display", name="Lobby TV", token=secrets.token_urlsafe(24)),
+    ])
+    db.session.commit()
+    return passwords

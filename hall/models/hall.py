@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hall.clock import utcnow
+from hall.extensions import db
+
+
+class Hall(db.Model):
+    """A service hall (branch). Everything else belongs to one hall."""
+
+    __tablename__ = "halls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    opens_at: Mapped[time] = mapped_column(Time, default=time(8, 30))
+    closes_at: Mapped[time] = mapped_column(Time, default=time(17, 30))
+    reset_at: Mapped[time] = mapped_column(Time, default=time(3, 0))
+    languages: Mapped[list] = mapped_column(JSON, default=lambda: ["zh", "en"])
+    complaint_phone: Mapped[str] = mapped_column(String(40), default="")
+    public_issue: Mapped[bool] = mapped_column(Boolean, default=True)
+    require_registered_kiosk: Mapped[bool] = mapped_column(Boolean, default=False)
+    noshow_grace_s: Mapped[int] = mapped_column(Integer, default=900)
+    checkin_before_min: Mapped[int] = mapped_column(Integer, default=30)
+    checkin_after_min: Mapped[int] = mapped_column(Integer, default=15)
+    #: Sequence of realtime events, bumped by every queue action (and so a per-hall lock).
+    event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    services = relationship("Service", back_populates="hall", order_by="Service.kiosk_order")
+    counters = relationship("Counter", back_populates="hall", order_by="Counter.number")
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name_zh
+
+
+class Notice(db.Model):
+    """Text or image shown in the display notice area."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    text_zh: Mapped[str] = mapped_column(Text, default="")
+    text_en: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    zone: Mapped[str] = mapped_column(String(40), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

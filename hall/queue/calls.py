@@ -1,0 +1,212 @@
+"""Counter actions on tickets: call, recall, start, finish, no-show, reinstate, transfer."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, false, or_, select
+
+from hall.extensions import db
+from hall.models import OUTCOMES, Counter, Ticket
+from hall.queue.errors import Conflict, NotFound, QueueError
+from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
+from hall.queue.rules import today
+from hall.queue.stages import close_stage, current_stage, queue_at_stage, release_counter
+from hall.queue.unit import Action, hall_action
+from hall.queue.views import counter_view, ticket_view
+
+
+def _counter(hall_id: int, number: int) -> Counter:
+    counter = counter_by_number(hall_id, number)
+    db.session.refresh(counter)
+    return counter
+
+
+def _held_ticket(counter: Counter, *statuses: str) -> Ticket:
+    """The ticket the counter has called or serves, in one of the given statuses."""
+    ticket = db.session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
+    if ticket is None:
+        raise Conflict(f"counter {counter.number} has no current ticket")
+    if ticket.status not in statuses:
+        raise Conflict(f"{ticket.number} is {ticket.status}, not {' or '.join(statuses)}",
+                       ticket=ticket_view(ticket))
+    return ticket
+
+
+def _ensure_free(counter: Counter) -> None:
+    if counter.status != "open":
+        raise Conflict(f"counter {counter.number} is {counter.status}; open it first")
+    if counter.current_ticket_id:
+        held = db.session.get(Ticket, counter.current_ticket_id)
+        raise Conflict(f"{held.number} is already {held.status} at counter {counter.number}; "
+                       "finish it or mark it no-show first", ticket=ticket_view(held))
+
+
+def _staff(counter: Counter, staff_id: int | None) -> int | None:
+    return staff_id if staff_id is not None else counter.staff_id
+
+
+def _publish(action: Action, kind: str, ticket: Ticket, counter: Counter, **extra: Any) -> dict[str, Any]:
+    return action.publish(kind, ticket=ticket_view(ticket), counter=counter_view(counter), **extra)
+
+
+def _call(action: Action, ticket: Ticket, counter: Counter, staff_id: int | None, kind: str = "called") -> dict:
+    ticket.status, ticket.counter_id, ticket.called_at = "called", counter.id, action.now
+    ticket.target_counter_id, ticket.recall_count = None, 0
+    stage = current_stage(ticket)
+    stage.called_at, stage.counter_id, stage.staff_id = action.now, counter.id, _staff(counter, staff_id)
+    counter.current_ticket_id = ticket.id
+    db.session.flush()
+    db.session.refresh(ticket, ["counter"])
+    action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
+    return _publish(action, "called", ticket, counter)
+
+
+def _next_candidate(counter: Counter, day) -> Ticket | None:
+    """Best waiting ticket for a counter: tickets sent to this counter first, then the
+    counter's services in its priority order, then virtual arrival (class head start)."""
+    served = [and_(Ticket.service_id == link.service_id,
+                   Ticket.stage_code.in_(link.stages) if link.stages is not None else True)
+              for link in counter.services]
+    rank = case({link.service_id: link.rank for link in counter.services}, value=Ticket.service_id, else_=999)
+    targeted = Ticket.target_counter_id == counter.id
+    query = (select(Ticket)
+             .where(Ticket.hall_id == counter.hall_id, Ticket.status == "waiting", Ticket.business_day == day,
+                    or_(targeted, and_(Ticket.target_counter_id.is_(None), or_(false(), *served))))
+             .order_by(case((targeted, 0), else_=1), rank, Ticket.sort_at, Ticket.id)
+             .limit(1).with_for_update(skip_locked=True))
+    return db.session.scalar(query)
+
+
+def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any] | None:
+    """Call the next ticket to a counter; None when nobody waits for it."""
+    with hall_action(hall_id) as action:
+        counter = _counter(hall_id, counter_number)
+        _ensure_free(counter)
+        ticket = _next_candidate(counter, today(action.hall, action.now))
+        if ticket is None:
+            return None
+        return _call(action, ticket, counter, staff_id)
+
+
+def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int | None = None) -> dict[str, Any]:
+    """Call a given number (a visitor who comes back); a recent no-show is reinstated first."""
+    with hall_action(hall_id) as action:
+        counter = _counter(hall_id, counter_number)
+        _ensure_free(counter)
+        ticket = ticket_by_number(hall_id, number, today(action.hall, action.now))
+        if ticket.status == "no_show":
+            _reinstate(action, ticket, staff_id)
+        if ticket.status != "waiting":
+            where = f" at counter {ticket.counter.number}" if ticket.counter and ticket.status != "done" else ""
+            raise Conflict(f"{ticket.number} was already {ticket.status}{where}", ticket=ticket_view(ticket))
+        return _call(action, ticket, counter, staff_id)
+
+
+def recall(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
+    """Repeat the call on the displays; the queue does not change."""
+    with hall_action(hall_id) as action:
+        counter = _counter(hall_id, counter_number)
+        ticket = _held_ticket(counter, "called")
+        ticket.recall_count += 1
+        action.log("recalled", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
+                   recall_count=ticket.recall_count)
+        return _publish(action, "recalled", ticket, counter)
+
+
+def start(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
+    """The visitor arrived at the counter: handling time starts."""
+    with hall_action(hall_id) as action:
+        counter = _counter(hall_id, counter_number)
+        ticket = _held_ticket(counter, "called")
+        ticket.status = "serving"
+        current_stage(ticket).started_at = action.now
+        action.log("started", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
+        return _publish(action, "started", ticket, counter)
+
+
+def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: dict | None = None,
+           staff_id: int | None = None) -> dict[str, Any]:
+    """Finish the current stage. Done moves the case to the next stage of its flow (or closes
+    it); incomplete materials or rejection close the case with the outcome and notice."""
+    if outcome not in OUTCOMES:
+        raise QueueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if outcome == "incomplete" and not notice:
+        raise QueueError("an incomplete-materials outcome needs a notice of what is missing")
+    with hall_action(hall_id) as action:
+        counter = _counter(hall_id, counter_number)
+        ticket = _held_ticket(counter, "called", "serving")
+        stage = close_stage(ticket, outcome, action.now, notice=notice)
+        release_counter(counter, ticket)
+        stages = ticket.service.stages
+        if outcome == "done" and ticket.stage_position + 1 < len(stages):
+            queue_at_stage(ticket, ticket.service, ticket.stage_position + 1, action.now, keep_place=False)
+            kind = "stage_finished"
+        else:
+            ticket.status, ticket.closed_at, ticket.outcome = "done", action.now, outcome
+            ticket.notice = notice
+            kind = "finished"
+        action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
+                   stage=stage.code, outcome=outcome, notice=notice)
+        return _publish(action, kind, ticket, counter, finished_stage=stage.code)
+
+
+def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
+    """The called visitor did not come; reinstatable within the hall's grace time."""
+    with hall_action(hall_id) as action:
+        counter = _counter(hall_id, counter_number)
+        ticket = _held_ticket(counter, "called")
+        close_stage(ticket, "no_show", action.now, finished=False)
+        ticket.status, ticket.closed_at = "no_show", action.now
+        release_counter(counter, ticket)
+        action.log("no_show", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
+        return _publish(action, "no_show", ticket, counter)
+
+
+def _reinstate(action: Action, ticket: Ticket, staff_id: int | None) -> None:
+    grace = timedelta(seconds=action.hall.noshow_grace_s)
+    if ticket.status != "no_show":
+        raise Conflict(f"{ticket.number} is {ticket.status}, not a no-show")
+    if action.now - ticket.closed_at > grace:
+        raise Conflict(f"{ticket.number} missed its call more than {action.hall.noshow_grace_s // 60} minutes ago")
+    ticket.closed_at = None
+    queue_at_stage(ticket, ticket.service, ticket.stage_position, action.now, keep_place=True)
+    action.log("reinstated", ticket_id=ticket.id, staff_id=staff_id)
+
+
+def reinstate(hall_id: int, number: str, *, staff_id: int | None = None) -> dict[str, Any]:
+    """Put a no-show back in its line, in its original place."""
+    with hall_action(hall_id) as action:
+        ticket = ticket_by_number(hall_id, number, today(action.hall, action.now))
+        _reinstate(action, ticket, staff_id)
+        db.session.flush()
+        return action.publish("reinstated", ticket=ticket_view(ticket))
+
+
+def transfer(hall_id: int, counter_number: int, *, service: str | None = None, stage: str | None = None,
+             counter: int | None = None, keep_place: bool = True, note: str = "",
+             staff_id: int | None = None) -> dict[str, Any]:
+    """Send the current ticket to another service, stage or counter under the same number."""
+    if service is None and stage is None and counter is None:
+        raise QueueError("name a service, a stage or a counter to transfer to")
+    with hall_action(hall_id) as action:
+        source = _counter(hall_id, counter_number)
+        ticket = _held_ticket(source, "called", "serving")
+        target_service = service_by_prefix(hall_id, service) if service else ticket.service
+        codes = [s.code for s in target_service.stages]
+        if stage is not None and stage not in codes:
+            raise NotFound(f"service {target_service.prefix} has no stage {stage!r}")
+        position = codes.index(stage) if stage else (0 if service else ticket.stage_position)
+        target_counter = counter_by_number(hall_id, counter) if counter is not None else None
+        if target_counter is not None and target_counter.id == source.id:
+            raise Conflict("a ticket cannot be transferred to the counter it is at")
+        close_stage(ticket, "transferred", action.now)
+        release_counter(source, ticket)
+        queue_at_stage(ticket, target_service, position, action.now, keep_place=keep_place)
+        ticket.target_counter_id = target_counter.id if target_counter else None
+        db.session.flush()
+        action.log("transferred", ticket_id=ticket.id, counter_id=source.id, staff_id=_staff(source, staff_id),
+                   service=target_service.prefix, stage=ticket.stage_code,
+                   counter=target_counter.number if target_counter else None, keep_place=keep_place, note=note)
+        return _publish(action, "transferred", ticket, source,
+                        to_counter=target_counter.number if target_counter else None, note=note)

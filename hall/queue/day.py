@@ -1,0 +1,31 @@
+"""Business-day close: tickets left open are closed as not served and stay in the history."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from hall.extensions import db
+from hall.models import OPEN_STATUSES, Counter, Ticket
+from hall.queue.rules import today
+from hall.queue.stages import close_stage
+from hall.queue.unit import hall_action
+
+
+def close_business_day(hall_id: int, day: date | None = None) -> dict[str, Any]:
+    """Close every open ticket of `day` and earlier (default: days before today)."""
+    with hall_action(hall_id) as action:
+        last_day = day if day is not None else today(action.hall, action.now) - timedelta(days=1)
+        tickets = db.session.scalars(select(Ticket).where(
+            Ticket.hall_id == hall_id, Ticket.business_day <= last_day, Ticket.status.in_(OPEN_STATUSES))).all()
+        for ticket in tickets:
+            close_stage(ticket, "not_served", action.now, finished=False)
+            ticket.status, ticket.closed_at = "not_served", action.now
+            action.log("not_served", ticket_id=ticket.id)
+        held = {t.id for t in tickets}
+        for counter in db.session.scalars(select(Counter).where(Counter.hall_id == hall_id,
+                                                                Counter.current_ticket_id.in_(held))):
+            counter.current_ticket_id = None
+        action.log("day_closed", day=last_day.isoformat(), not_served=len(tickets))
+        return action.publish("day_closed", day=last_day.isoformat(), not_served=len(tickets))

@@ -1,0 +1,52 @@
+"""Finding the rows an action works on, with a NotFound that says what is missing."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hall.extensions import db
+from hall.models import Counter, Hall, Service, Staff, Ticket
+from hall.queue.errors import NotFound
+
+
+def hall_by_slug(slug: str) -> Hall:
+    hall = db.session.scalar(select(Hall).where(Hall.slug == slug, Hall.active.is_(True)))
+    if hall is None:
+        raise NotFound(f"unknown hall {slug!r}")
+    return hall
+
+
+def service_by_prefix(hall_id: int, prefix: str) -> Service:
+    service = db.session.scalar(select(Service).where(Service.hall_id == hall_id, Service.prefix == prefix.upper()))
+    if service is None:
+        raise NotFound(f"unknown service {prefix!r}")
+    return service
+
+
+def counter_by_number(hall_id: int, number: int) -> Counter:
+    counter = db.session.scalar(select(Counter).where(Counter.hall_id == hall_id, Counter.number == number,
+                                                      Counter.active.is_(True)))
+    if counter is None:
+        raise NotFound(f"unknown counter {number!r}")
+    return counter
+
+
+def ticket_by_token(token: str) -> Ticket:
+    ticket = db.session.scalar(select(Ticket).where(Ticket.token == token))
+    if ticket is None:
+        raise NotFound("unknown ticket")
+    return ticket
+
+
+def ticket_by_number(hall_id: int, number: str, business_day) -> Ticket:
+    ticket = db.session.scalar(select(Ticket).where(Ticket.hall_id == hall_id, Ticket.number == number.upper(),
+                                                    Ticket.business_day == business_day))
+    if ticket is None:
+        raise NotFound(f"no ticket {number!r} today")
+    return ticket
+
+
+def staff_by_login(login: str) -> Staff:
+    staff = db.session.scalar(select(Staff).where(Staff.login == login))
+    if staff is None:
+        raise NotFound(f"unknown staff {login!r}")
+    return staff

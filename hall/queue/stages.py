@@ -1,0 +1,42 @@
+"""Stage rows of a case and the counter's hold on its current ticket."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from hall.extensions import db
+from hall.models import Counter, Service, Stage, Ticket
+from hall.queue.rules import sort_key
+
+
+def current_stage(ticket: Ticket) -> Stage:
+    return ticket.stages[-1]
+
+
+def close_stage(ticket: Ticket, outcome: str, now: datetime, *, finished: bool = True,
+                notice: dict | None = None) -> Stage:
+    stage = current_stage(ticket)
+    stage.outcome = outcome
+    stage.notice = notice
+    if finished:
+        stage.started_at = stage.started_at or stage.called_at or now
+        stage.finished_at = now
+    return stage
+
+
+def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetime, *, keep_place: bool) -> None:
+    """Put a case in the line of a service's stage; keeping its place keeps its virtual arrival."""
+    stage = service.stages[position]
+    ticket.service = service
+    ticket.stage_position, ticket.stage_code = position, stage.code
+    ticket.status, ticket.queued_at = "waiting", now
+    ticket.called_at = None
+    ticket.recall_count = 0
+    if not keep_place:
+        ticket.sort_at = sort_key(now, ticket.priority)
+    db.session.add(Stage(ticket_id=ticket.id, hall_id=ticket.hall_id, business_day=ticket.business_day,
+                         service_id=service.id, position=position, code=stage.code, queued_at=now))
+
+
+def release_counter(counter: Counter, ticket: Ticket) -> None:
+    if counter.current_ticket_id == ticket.id:
+        counter.current_ticket_id = None

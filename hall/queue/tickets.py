@@ -1,0 +1,95 @@
+"""Issuing and cancelling tickets."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hall.estimate import estimate_wait_s, people_ahead
+from hall.extensions import db
+from hall.models import CHANNELS, PRIORITIES, Stage, Ticket, TicketSequence
+from hall.queue.errors import Conflict, QueueError, ServiceClosed
+from hall.queue.lookup import service_by_prefix
+from hall.queue.rules import availability, sort_key, today
+from hall.queue.stages import close_stage, release_counter
+from hall.queue.unit import hall_action
+from hall.queue.views import ticket_view
+
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _next_sequence(hall_id: int, day, prefix: str) -> int:
+    """Atomically take the next number of a prefix for a day (upsert … RETURNING)."""
+    insert = _INSERT[db.session.get_bind().dialect.name]
+    statement = insert(TicketSequence).values(hall_id=hall_id, business_day=day, prefix=prefix, last=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["hall_id", "business_day", "prefix"], set_={"last": TicketSequence.last + 1},
+    ).returning(TicketSequence.last)
+    return db.session.execute(statement).scalar_one()
+
+
+def issued_view(ticket: Ticket) -> dict[str, Any]:
+    """A ticket as the kiosk, the API and the printer show it right after issue."""
+    ahead = people_ahead(ticket)
+    return {**ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": estimate_wait_s(ticket, ahead)}
+
+
+def find_by_idempotency_key(hall_id: int, key: str) -> Ticket | None:
+    return db.session.scalar(select(Ticket).where(Ticket.hall_id == hall_id, Ticket.idempotency_key == key))
+
+
+def issue_ticket(hall_id: int, service_prefix: str, *, priority: str = "normal", channel: str = "kiosk",
+                 idempotency_key: str | None = None, appointment_id: int | None = None,
+                 staff_id: int | None = None) -> dict[str, Any]:
+    """Issue the next number of a service; the same idempotency key returns the same ticket."""
+    if priority not in PRIORITIES:
+        raise QueueError(f"priority must be one of {', '.join(PRIORITIES)}")
+    if channel not in CHANNELS:
+        raise QueueError(f"channel must be one of {', '.join(CHANNELS)}")
+    with hall_action(hall_id) as action:
+        if idempotency_key and (existing := find_by_idempotency_key(hall_id, idempotency_key)):
+            return {**issued_view(existing), "repeated": True}
+        service = service_by_prefix(hall_id, service_prefix)
+        is_open, reason = availability(service, action.hall, action.now)
+        if not is_open:
+            raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
+        if not service.stages:
+            raise Conflict(f"service {service.prefix} has no stages")
+        day = today(action.hall, action.now)
+        seq = _next_sequence(hall_id, day, service.prefix)
+        first = service.stages[0]
+        ticket = Ticket(
+            hall_id=hall_id, service=service, business_day=day, seq=seq, number=f"{service.prefix}{seq:03d}",
+            token=secrets.token_urlsafe(16), priority=priority, channel=channel, status="waiting",
+            stage_position=0, stage_code=first.code, issued_at=action.now, queued_at=action.now,
+            sort_at=sort_key(action.now, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
+        )
+        db.session.add(ticket)
+        db.session.flush()
+        db.session.add(Stage(ticket_id=ticket.id, hall_id=hall_id, business_day=day, service_id=service.id,
+                             position=0, code=first.code, queued_at=action.now))
+        view = issued_view(ticket)
+        ticket.estimated_wait_s = view["estimated_wait_s"]
+        action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
+                   estimated_wait_s=view["estimated_wait_s"])
+        action.publish("issued", ticket=view)
+    return view
+
+
+def cancel_ticket(hall_id: int, ticket_id: int, *, staff_id: int | None = None) -> dict[str, Any]:
+    """The visitor (or staff) gives up a ticket that is waiting or called."""
+    with hall_action(hall_id) as action:
+        ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+        if ticket is None or ticket.hall_id != hall_id:
+            raise Conflict("unknown ticket")
+        if ticket.status not in ("waiting", "called"):
+            raise Conflict(f"{ticket.number} is {ticket.status} and cannot be cancelled")
+        counter = ticket.counter if ticket.status == "called" else None
+        close_stage(ticket, "cancelled", action.now, finished=False)
+        ticket.status, ticket.closed_at = "cancelled", action.now
+        if counter:
+            release_counter(counter, ticket)
+        action.log("cancelled", ticket_id=ticket.id, staff_id=staff_id)
+        return action.publish("cancelled", ticket=ticket_view(ticket))

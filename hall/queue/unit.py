@@ -1,0 +1,93 @@
+"""One queue action = one transaction = one published event.
+
+Every action first bumps its hall's event sequence. That single UPDATE is also
+the hall's write lock: on PostgreSQL it locks the hall row until commit, on
+SQLite the transaction is BEGIN IMMEDIATE. Actions of one hall are therefore
+serialised, which is what keeps numbers unique and calls exclusive; actions of
+different halls do not wait for each other on PostgreSQL.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import update
+
+from hall import clock
+from hall.database import IMMEDIATE
+from hall.extensions import db
+from hall.models import Hall, TicketEvent
+from hall.queue.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Action:
+    hall: Hall
+    seq: int
+    now: datetime
+    event: dict[str, Any] | None = None
+    _logged: list[TicketEvent] = field(default_factory=list)
+
+    def log(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
+            staff_id: int | None = None, **data: Any) -> None:
+        """Append a row to the event log (several rows may share the action's seq)."""
+        row = TicketEvent(hall_id=self.hall.id, seq=self.seq, ticket_id=ticket_id, kind=kind, at=self.now,
+                          counter_id=counter_id, staff_id=staff_id, data=data)
+        db.session.add(row)
+        self._logged.append(row)
+
+    def publish(self, kind: str, **payload: Any) -> dict[str, Any]:
+        """Set the one event this action publishes after it commits."""
+        self.event = {"seq": self.seq, "hall": self.hall.slug, "kind": kind, "at": clock.iso(self.now), **payload}
+        return self.event
+
+
+@contextmanager
+def hall_action(hall_id: int) -> Iterator[Action]:
+    """Run a queue action in its own write transaction; publish its event after commit.
+
+    An action that sets no event (nothing happened, e.g. nobody waiting) is rolled
+    back, so the sequence has no gaps that clients would take for lost events.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={IMMEDIATE: True})
+    try:
+        seq = session.execute(
+            update(Hall).where(Hall.id == hall_id).values(event_seq=Hall.event_seq + 1).returning(Hall.event_seq),
+            execution_options={"synchronize_session": False},
+        ).scalar_one_or_none()
+        if seq is None:
+            raise NotFound("unknown hall")
+        hall = session.get(Hall, hall_id, populate_existing=True)
+        action = Action(hall=hall, seq=seq, now=clock.utcnow())
+        yield action
+    except BaseException:
+        session.rollback()
+        raise
+    if action.event is None:
+        session.rollback()
+        return
+    session.commit()
+    publish(action.event)
+
+
+def publish(event: dict[str, Any]) -> None:
+    """Hand a committed event to every subscriber of the app (realtime push, notifiers)."""
+    for subscriber in current_app.extensions.get("hall_subscribers", []):
+        try:
+            subscriber(event)
+        except Exception:  # a failing screen push must not undo a committed action
+            log.exception("event subscriber %r failed for %s", subscriber, event.get("kind"))
+
+
+def subscribe(app, subscriber) -> None:
+    app.extensions.setdefault("hall_subscribers", []).append(subscriber)

@@ -1,0 +1,60 @@
+"""What screens need of a ticket or a counter, as plain JSON-ready dicts."""
+from __future__ import annotations
+
+from typing import Any
+
+from hall.clock import iso
+from hall.models import Counter, Ticket
+
+
+def stage_view(ticket: Ticket) -> dict[str, Any]:
+    stages = ticket.service.stages
+    current = stages[ticket.stage_position] if ticket.stage_position < len(stages) else None
+    return {
+        "position": ticket.stage_position,
+        "code": ticket.stage_code,
+        "name_zh": current.name_zh if current else ticket.stage_code,
+        "name_en": current.name_en if current else ticket.stage_code,
+        "limit_s": current.limit_s if current else None,
+        "flow": [{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en} for s in stages],
+    }
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    service = ticket.service
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "token": ticket.token,
+        "service": service.prefix,
+        "service_name_zh": service.name_zh,
+        "service_name_en": service.name_en,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "stage": stage_view(ticket),
+        "counter": ticket.counter.number if ticket.counter else None,
+        "target_counter": ticket.target_counter.number if ticket.target_counter else None,
+        "issued_at": iso(ticket.issued_at),
+        "queued_at": iso(ticket.queued_at),
+        "called_at": iso(ticket.called_at),
+        "closed_at": iso(ticket.closed_at),
+        "recall_count": ticket.recall_count,
+        "outcome": ticket.outcome,
+        "notice": ticket.notice,
+        "business_day": ticket.business_day.isoformat(),
+    }
+
+
+def counter_view(counter: Counter) -> dict[str, Any]:
+    return {
+        "id": counter.id,
+        "number": counter.number,
+        "name": counter.name,
+        "zone": counter.zone,
+        "status": counter.status,
+        "status_since": iso(counter.status_since),
+        "staff": counter.staff.name if counter.staff else None,
+        "services": [link.service.prefix for link in counter.services],
+        "current_ticket_id": counter.current_ticket_id,
+    }

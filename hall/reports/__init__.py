@@ -1,0 +1,1 @@
+"""Supervisor reports: queries over tickets and stages."""

@@ -1,0 +1,43 @@
+"""Staff sign-in and sign-out (session cookie, CSRF, rate-limited)."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from hall.extensions import db, limiter
+from hall.models import Staff
+from hall.web import bp
+from hall.web.forms import LoginForm
+
+
+def _login_rate() -> str:
+    return current_app.config["HALL"]["auth"]["login_rate"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate, methods=["POST"], error_message="Too many sign-in attempts; wait a minute.")
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        staff = db.session.scalar(select(Staff).where(Staff.login == form.login.data.strip()))
+        if staff is None or not staff.active or not staff.check_password(form.password.data):
+            form.password.errors.append(_("Wrong login or password."))
+        else:
+            login_user(staff)
+            target = request.args.get("next", "")
+            if not target or urlsplit(target).netloc or not target.startswith("/"):
+                target = url_for("web.index")
+            return redirect(target)
+    return render_template("login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        logout_user()
+        flash(_("Signed out."))
+    return redirect(url_for("web.login"))

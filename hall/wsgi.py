@@ -1,0 +1,4 @@
+"""WSGI entry point for gunicorn: `gunicorn hall.wsgi:app`."""
+from hall import create_app
+
+app = create_app()
