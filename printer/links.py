@@ -56,14 +56,14 @@ class _EscposLink:
         self._device = device
 
     def ask(self, query: bytes) -> int:
-        self._device._raw(query)
-        answer = self._device._read()
+        answer = self._device.query_status(query)
         if not answer:
             raise TimeoutError("no answer to the status request")
         # Automatic status messages may precede the answer; it comes last.
         return answer[-1]
 
     def send(self, data: bytes) -> None:
+        # python-escpos has no public call for sending ready-made bytes.
         self._device._raw(data)
 
 
