@@ -30,10 +30,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from hall import auth, cli
     from hall.api import bp as api_bp
+    from hall.api.errors import register_error_handlers
     from hall.web import bp as web_bp
     from hall.i18n import init_i18n
+    from hall.realtime import init_realtime
 
+    register_error_handlers(app)
     init_i18n(app)
+    init_realtime(app)
     auth.init_auth(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)

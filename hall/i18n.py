@@ -6,16 +6,24 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from hall.extensions import babel
 
-TRANSLATIONS = Path(__file__).parent / "translations"
+from hall.config import ROOT
+
+PACKAGES = ("hall", "kiosk", "display")
 
 
-def compile_catalogs(folder: Path = TRANSLATIONS) -> None:
+def translation_folders() -> list[Path]:
+    """Every `translations/` folder of the packages: each screen keeps its own catalog."""
+    return sorted(path for package in PACKAGES for path in (ROOT / package).glob("**/translations"))
+
+
+def compile_catalogs() -> None:
     """Write each messages.mo next to its .po when missing or older, so a checkout needs no build step."""
-    for po_path in folder.glob("*/LC_MESSAGES/messages.po"):
+    for po_path in (po for folder in translation_folders() for po in folder.glob("*/LC_MESSAGES/messages.po")):
         mo_path = po_path.with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
@@ -47,4 +55,5 @@ def _locales() -> list[str]:
 
 def init_i18n(app: Flask) -> None:
     compile_catalogs()
-    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=";".join(map(str, translation_folders())))
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -6,6 +6,7 @@ import itertools
 import os
 import shutil
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -153,3 +154,57 @@ def frozen(monkeypatch) -> Clock:
     fake = Clock(datetime(2026, 3, 2, 2, 0, 0))
     monkeypatch.setattr(clock, "utcnow", fake)
     return fake
+
+
+@pytest.fixture
+def live_server(demo, app):
+    """The demo hall served by a real server process on the test's SQLite file."""
+    from tests.live import LiveServer
+
+    server = LiveServer(app.config["SQLALCHEMY_DATABASE_URI"]).start()
+    yield server
+    server.stop()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The system Chromium driven by Playwright (no browser download)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: make test installs it")
+        pytest.skip("chromium is not installed")
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+@pytest.fixture
+def screenshot():
+    """Save a page screenshot under artifacts/ (kept by CI) and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+    return take

@@ -1,0 +1,104 @@
+"""Realtime push (DESIGN §5) over Flask-SocketIO.
+
+Every committed queue action becomes one `hall_event` carrying the hall's sequence
+number. Rooms: `hall:<slug>:public` (displays, kiosks, phones: no ticket tokens,
+no staff names), `hall:<slug>:staff` (counter screens, monitor: full events) and
+`ticket:<token>` (one visitor's phone). Every client of a hall sees every event of
+that hall, so a gap in the sequence always means a lost event: the client then
+asks for a `snapshot` (also on every (re)connect) and carries on from its seq.
+Several server processes share events through Redis (`[redis] url`).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from flask import Flask, request
+from flask_login import current_user
+from flask_socketio import join_room
+
+from hall.extensions import socketio
+from hall.queue.errors import NotFound
+from hall.queue.lookup import hall_by_slug, ticket_by_token
+from hall.queue.unit import subscribe
+from hall.snapshot import hall_snapshot
+
+log = logging.getLogger(__name__)
+PRIVATE_TICKET_FIELDS = ("token", "id", "notice")
+
+
+def public_room(slug: str) -> str:
+    return f"hall:{slug}:public"
+
+
+def staff_room(slug: str) -> str:
+    return f"hall:{slug}:staff"
+
+
+def ticket_room(token: str) -> str:
+    return f"ticket:{token}"
+
+
+def redact(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the public may see it: no ticket tokens or notices, no staff names."""
+    public = copy.deepcopy(event)
+    for key in ("ticket",):
+        for field in PRIVATE_TICKET_FIELDS:
+            (public.get(key) or {}).pop(field, None)
+    (public.get("counter") or {}).pop("staff", None)
+    return public
+
+
+def push_event(event: dict[str, Any]) -> None:
+    """Engine subscriber: send a committed event to the rooms that care."""
+    slug = event["hall"]
+    socketio.emit("hall_event", event, to=staff_room(slug))
+    socketio.emit("hall_event", redact(event), to=public_room(slug))
+    token = (event.get("ticket") or {}).get("token")
+    if token:
+        socketio.emit("ticket_event", event, to=ticket_room(token))
+
+
+def _is_staff_of(slug: str) -> bool:
+    return bool(current_user and current_user.is_authenticated and current_user.hall.slug == slug)
+
+
+def on_connect(auth: dict | None = None) -> bool:
+    """Join the hall's rooms named in the auth payload: {"hall": slug, "ticket": token?}."""
+    auth = auth if isinstance(auth, dict) else {}
+    slug = auth.get("hall") or request.args.get("hall")
+    if not isinstance(slug, str):
+        return False
+    try:
+        hall_by_slug(slug)
+    except NotFound:
+        return False
+    join_room(staff_room(slug) if _is_staff_of(slug) else public_room(slug))
+    token = auth.get("ticket")
+    if isinstance(token, str):
+        try:
+            ticket_by_token(token)
+        except NotFound:
+            return False
+        join_room(ticket_room(token))
+    return True
+
+
+def on_snapshot(data: dict | None = None) -> dict[str, Any]:
+    """Ack with the full state of the hall (public or staff view)."""
+    slug = (data or {}).get("hall") if isinstance(data, dict) else None
+    try:
+        hall = hall_by_slug(slug or "")
+    except NotFound:
+        return {"error": "unknown hall"}
+    return hall_snapshot(hall, public=not _is_staff_of(hall.slug))
+
+
+def init_realtime(app: Flask) -> None:
+    redis_url = app.config["HALL"]["redis"]["url"] or None
+    socketio.init_app(app, async_mode="threading", message_queue=redis_url,
+                      logger=False, engineio_logger=False)
+    socketio.on_event("connect", on_connect)
+    socketio.on_event("snapshot", on_snapshot)
+    subscribe(app, push_event)

@@ -1,0 +1,68 @@
+"""The full current state of a hall, as a screen needs it on (re)connect (DESIGN §5)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hall.clock import iso
+from hall.extensions import db
+from hall.models import Counter, Hall, Notice, Service, Ticket, TicketEvent
+from hall.queue.rules import today
+from hall.queue.views import counter_view
+
+RECENT_CALLS = 10
+
+
+def recent_calls(hall: Hall, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
+    """The last calls of today, newest first: number, counter, zone, time (recalls included)."""
+    rows = db.session.execute(
+        select(TicketEvent.kind, TicketEvent.at, Ticket.number, Counter.number, Counter.zone)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id).join(Counter, Counter.id == TicketEvent.counter_id)
+        .where(TicketEvent.hall_id == hall.id, TicketEvent.kind.in_(("called", "recalled")),
+               Ticket.business_day == today(hall))
+        .order_by(TicketEvent.id.desc()).limit(limit)).all()
+    return [{"kind": kind, "at": iso(at), "number": number, "counter": counter, "zone": zone}
+            for kind, at, number, counter, zone in rows]
+
+
+def waiting_by_service(hall: Hall) -> list[dict[str, Any]]:
+    counts = dict(db.session.execute(
+        select(Ticket.service_id, func.count()).where(Ticket.hall_id == hall.id, Ticket.status == "waiting",
+                                                      Ticket.business_day == today(hall))
+        .group_by(Ticket.service_id)).all())
+    services = db.session.scalars(select(Service).where(Service.hall_id == hall.id, Service.active.is_(True))
+                                  .order_by(Service.kiosk_order)).all()
+    return [{"service": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en, "waiting": counts.get(s.id, 0)}
+            for s in services]
+
+
+def hall_snapshot(hall: Hall, *, public: bool = True) -> dict[str, Any]:
+    """Everything a display, counter screen or monitor shows; `public` leaves out staff names."""
+    db.session.refresh(hall)
+    counters = db.session.scalars(select(Counter).where(Counter.hall_id == hall.id, Counter.active.is_(True))
+                                  .order_by(Counter.number)).all()
+    current = {t.id: t for t in db.session.scalars(select(Ticket).where(
+        Ticket.id.in_([c.current_ticket_id for c in counters if c.current_ticket_id])))}
+    counter_rows = []
+    for counter in counters:
+        row = counter_view(counter)
+        ticket = current.get(counter.current_ticket_id)
+        row["ticket"] = {"number": ticket.number, "status": ticket.status, "called_at": iso(ticket.called_at),
+                         "service": ticket.service.prefix, "stage": ticket.stage_code} if ticket else None
+        if public:
+            row.pop("staff")
+        counter_rows.append(row)
+    notices = db.session.scalars(select(Notice).where(Notice.hall_id == hall.id, Notice.active.is_(True))
+                                 .order_by(Notice.sort_order, Notice.id)).all()
+    return {
+        "seq": hall.event_seq,
+        "hall": {"slug": hall.slug, "name_zh": hall.name_zh, "name_en": hall.name_en,
+                 "complaint_phone": hall.complaint_phone},
+        "business_day": today(hall).isoformat(),
+        "counters": counter_rows,
+        "recent_calls": recent_calls(hall),
+        "services": waiting_by_service(hall),
+        "notices": [{"id": n.id, "text_zh": n.text_zh, "text_en": n.text_en, "image_url": n.image_url,
+                     "zone": n.zone} for n in notices],
+    }
