@@ -31,21 +31,32 @@ def _voice_ids(engine):
     return ids
 
 
+# pyttsx3's espeak driver now and then writes an empty file for a short text
+# (it saves before appending the samples that came with the end-of-message
+# event); such a clip is simply rendered again.
+ATTEMPTS = 3
+
+
+def _frames(path):
+    try:
+        with wave.open(path, "rb") as clip:
+            return clip.getnframes()
+    except (OSError, EOFError, wave.Error):
+        return 0
+
+
 def _render(engine, voice_ids, request):
     voice = voice_ids.get(str(request["voice"]).lower())
     if voice is None:
         raise ValueError(f"no espeak-ng voice named {request['voice']!r}")
     engine.setProperty("voice", voice)
     engine.setProperty("rate", int(request["rate"]))
-    engine.save_to_file(request["text"], request["out"])
-    engine.runAndWait()
-    try:
-        with wave.open(request["out"], "rb") as clip:
-            frames = clip.getnframes()
-    except (OSError, EOFError, wave.Error) as exc:
-        raise RuntimeError(f"the speech engine wrote no audio: {exc}") from exc
-    if not frames:
-        raise RuntimeError("the speech engine produced an empty clip")
+    for _attempt in range(ATTEMPTS):
+        engine.save_to_file(request["text"], request["out"])
+        engine.runAndWait()
+        if _frames(request["out"]):
+            return
+    raise RuntimeError(f"the speech engine produced no audio for {request['text']!r}")
 
 
 def main(driver):
