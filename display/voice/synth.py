@@ -65,7 +65,11 @@ class SpeechWorker:
             except OSError as exc:
                 raise SynthesisError(f"cannot start the speech worker ({exc})") from exc
             self._pending = b""
-            self._expect_ok()
+            try:
+                self._expect_ok()
+            except SynthesisError:
+                self._stop()
+                raise
         return self._proc
 
     def _expect_ok(self) -> None:
