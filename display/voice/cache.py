@@ -49,10 +49,14 @@ class ClipCache:
         return Path(name)
 
     def prune(self, max_age_seconds: float) -> int:
-        """Delete clips (and stray temporary files) unused for ``max_age_seconds``; return how many."""
+        """Delete clips (and stray temporary files) unused for ``max_age_seconds``; return how many.
+
+        Other files in the folder, such as a chime placed there, are left alone.
+        """
         cutoff = time.time() - max_age_seconds
         removed = 0
-        for path in [*self.root.glob("*.wav"), *self.root.glob(".*.tmp")]:
+        clips = [path for path in self.root.glob("*.wav") if KEY_PATTERN.fullmatch(path.stem)]
+        for path in [*clips, *self.root.glob(".*.tmp")]:
             try:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
