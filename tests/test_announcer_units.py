@@ -1,9 +1,12 @@
-"""What an announcement says, and which keys may reach the disk: no speech engine needed."""
+"""What an announcement says and how clips are kept on disk: no speech engine needed."""
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from display.announcer import Announcer, spell_number
+from display.voice.cache import ClipCache, clip_key
 from display.voice.phrases import call_pieces, fixed_pieces
 
 TEMPLATES = {"zh": "请 {number} 号到 {counter} 号窗口办理", "en": "Ticket {number}, please go to counter {counter}"}
@@ -63,3 +66,16 @@ def test_path_for_finds_a_cached_clip(tmp_path):
     key = "0123456789abcdef" * 2
     (tmp_path / f"{key}.wav").write_bytes(b"")
     assert Announcer(tmp_path, TEMPLATES).path_for(key) == Path(tmp_path / f"{key}.wav")
+
+
+def test_prune_removes_only_clips_unused_for_long(tmp_path):
+    cache = ClipCache(tmp_path)
+    old, recent = clip_key("old"), clip_key("recent")
+    for name in (f"{old}.wav", f"{recent}.wav", "chime.wav", ".stray.tmp"):
+        (tmp_path / name).write_bytes(b"")
+    long_ago = time.time() - 3600
+    for name in (f"{old}.wav", "chime.wav", ".stray.tmp"):
+        os.utime(tmp_path / name, (long_ago, long_ago))
+    assert cache.hit(recent) and not cache.hit(clip_key("never made"))
+    assert cache.prune(60) == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([f"{recent}.wav", "chime.wav"])
