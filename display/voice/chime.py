@@ -25,8 +25,8 @@ def _tone(freq: float) -> array:
     for i in range(count):
         t = i / RATE
         envelope = min(1.0, i / attack, (count - i) / release) * math.exp(-4.0 * t)
-        wave_ = math.sin(2 * math.pi * freq * t) + 0.3 * math.sin(4 * math.pi * freq * t)
-        samples.append(int(LEVEL * (FULL_SCALE - 1) * envelope * wave_ / 1.3))
+        tone = math.sin(2 * math.pi * freq * t) + 0.3 * math.sin(4 * math.pi * freq * t)
+        samples.append(int(LEVEL * (FULL_SCALE - 1) * envelope * tone / 1.3))
     return samples
 
 
