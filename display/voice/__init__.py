@@ -1,0 +1,1 @@
+"""Building blocks of the lobby voice: spelling, speech worker, clip cache, WAV helpers."""
