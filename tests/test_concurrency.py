@@ -1,0 +1,138 @@
+"""Atomicity under load: many kiosks issuing while six counters call, on SQLite and PostgreSQL.
+
+No number is issued twice, no ticket (stage) is called by two counters, every ticket is
+accounted for. Real threads, each with its own database session, and real processes.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections import Counter as Tally
+
+import pytest
+from sqlalchemy import func, select
+
+from hall import create_app, queue
+from hall.demo import create_demo_hall
+from hall.extensions import db
+from hall.models import OPEN_STATUSES, Hall, Ticket, TicketEvent
+
+ISSUERS, TICKETS = 16, 2000
+SERVICES = ("A", "B", "C")
+
+
+def _issue_many(app, hall_id: int, count: int, offset: int, errors: list) -> None:
+    with app.app_context():
+        try:
+            for i in range(count):
+                queue.issue_ticket(hall_id, SERVICES[(offset + i) % 3])
+        except Exception as exc:  # noqa: BLE001 — reported by the test
+            errors.append(repr(exc))
+        finally:
+            db.session.remove()
+
+
+def _open_tickets(hall_id: int) -> int:
+    count = db.session.scalar(select(func.count()).where(Ticket.hall_id == hall_id,
+                                                         Ticket.status.in_(OPEN_STATUSES)))
+    db.session.commit()
+    return count
+
+
+def _serve(app, hall_id: int, counter: int, issuing_done: threading.Event, calls: list, errors: list) -> None:
+    with app.app_context():
+        try:
+            queue.open_counter(hall_id, counter)
+            while True:
+                event = queue.call_next(hall_id, counter)
+                if event is None:
+                    if issuing_done.is_set() and not _open_tickets(hall_id):
+                        return
+                    time.sleep(0.005)  # a counter with nobody waiting polls, as a screen would
+                    continue
+                calls.append((event["ticket"]["id"], event["ticket"]["stage"]["code"], counter))
+                queue.finish(hall_id, counter)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+        finally:
+            db.session.remove()
+
+
+def demo_hall_id() -> int:
+    create_demo_hall()
+    hall_id = db.session.scalar(select(Hall.id).where(Hall.slug == "demo"))
+    db.session.commit()
+    return hall_id
+
+
+def run_hall_day(app) -> None:
+    hall_id = demo_hall_id()
+    errors: list[str] = []
+    calls: list[tuple[int, str, int]] = []
+    done = threading.Event()
+    per_issuer = TICKETS // ISSUERS
+    issuers = [threading.Thread(target=_issue_many, args=(app, hall_id, per_issuer, n, errors))
+               for n in range(ISSUERS)]
+    counters = [threading.Thread(target=_serve, args=(app, hall_id, c, done, calls, errors)) for c in range(1, 7)]
+    for thread in issuers + counters:
+        thread.start()
+    for thread in issuers:
+        thread.join()
+    done.set()
+    for thread in counters:
+        thread.join(timeout=600)
+    assert errors == []
+
+    numbers = db.session.execute(select(Ticket.business_day, Ticket.number)).all()
+    assert len(numbers) == TICKETS
+    assert len(set(numbers)) == TICKETS, "a number was issued twice"
+    per_prefix = Tally(number[0] for _day, number in numbers)
+    for prefix, count in per_prefix.items():
+        seqs = sorted(int(n[1:]) for _d, n in numbers if n[0] == prefix)
+        assert seqs == list(range(1, count + 1)), f"gaps or repeats in {prefix}"
+
+    called = Tally((ticket_id, stage) for ticket_id, stage, _counter in calls)
+    assert max(called.values()) == 1, "a ticket stage was called twice"
+    logged = db.session.execute(select(TicketEvent.ticket_id, func.count()).where(TicketEvent.kind == "called")
+                                .group_by(TicketEvent.ticket_id)).all()
+    assert sum(n for _t, n in logged) == len(calls)
+    statuses = Tally(db.session.scalars(select(Ticket.status)).all())
+    assert statuses == {"done": TICKETS}, statuses
+    b_tickets = per_prefix["B"]
+    assert len(calls) == TICKETS + 3 * b_tickets  # B cases pass four stages
+
+
+@pytest.mark.timeout(900)
+def test_issue_and_call_concurrently_on_sqlite(app):
+    run_hall_day(app)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.postgres
+def test_issue_and_call_concurrently_on_postgresql(pg_app):
+    run_hall_day(pg_app)
+
+
+def _process_issuer(url: str, hall_id: int, count: int, offset: int, out) -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        out.put([queue.issue_ticket(hall_id, SERVICES[(offset + i) % 3])["number"] for i in range(count)])
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_issue_from_several_processes(request, database):
+    app = request.getfixturevalue("app" if database == "sqlite" else "pg_app")
+    hall_id = demo_hall_id()
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    workers = [context.Process(target=_process_issuer, args=(url, hall_id, 100, n, out)) for n in range(4)]
+    for worker in workers:
+        worker.start()
+    issued = [number for _ in workers for number in out.get(timeout=300)]
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    assert len(issued) == 400 and len(set(issued)) == 400
