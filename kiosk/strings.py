@@ -23,6 +23,7 @@ STRINGS = {
     "take_ticket": _l("Please take your ticket"),
     "printing": _l("Printing your ticket…"),
     "printer_down": _l("Printer unavailable: please photograph or remember your number"),
+    "no_printer": _l("Please photograph or remember your number"),
     "done": _l("Done"),
     "please_wait": _l("Please wait…"),
     "retrying": _l("Connecting to the server, please wait"),

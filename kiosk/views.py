@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template
+from flask_babel import get_locale
 
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from kiosk.printing import preview_png
@@ -22,7 +23,7 @@ def kiosk(hall: str):
     record = hall_by_slug(hall)
     settings = {"hall": record.slug, "idle_reset_s": IDLE_RESET_S, "confirm_s": CONFIRM_S,
                 "confirm_unprinted_s": CONFIRM_UNPRINTED_S,
-                "default_lang": current_app.config["HALL"]["i18n"]["default_locale"]}
+                "default_lang": current_app.config["HALL"]["i18n"]["default_locale"], "lang": str(get_locale())}
     return render_template("kiosk/kiosk.html", hall=record, settings=settings, strings=strings_by_locale())
 
 
