@@ -6,7 +6,7 @@ from typing import Any
 from flask import jsonify
 
 from hall.api import bp
-from hall.api.schemas import CallNumber, Finish, IssueTicket, Transfer
+from hall.api.schemas import CallNumber, CheckIn, Finish, IssueTicket, Transfer
 
 ERROR = {"type": "object", "required": ["error", "message"],
          "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
@@ -16,6 +16,8 @@ TICKET_FIELDS = ["id", "number", "token", "service", "status", "people_ahead", "
 ROUTES: list[tuple[str, str, str, Any, str | None, tuple[str, ...]]] = [
     ("/halls/{hall}/services", "get", "Active services with waiting count and estimated wait", None, None, ("200",)),
     ("/halls/{hall}/tickets", "post", "Issue a ticket", IssueTicket, None, ("201", "200")),
+    ("/halls/{hall}/appointments/{code}/check-in", "post",
+     "Check in an appointment due now: an appointment-priority ticket", CheckIn, None, ("201", "200")),
     ("/tickets/{token}", "get", "Public status of one ticket", None, None, ("200",)),
     ("/halls/{hall}/queue", "get", "Waiting count and tickets per service", None, None, ("200",)),
     ("/halls/{hall}/counters/{number}/call-next", "post", "Call the next ticket", None, "staff", ("200", "204")),
@@ -51,7 +53,7 @@ def _operation(summary: str, model, role: str | None, codes: tuple[str, ...]) ->
         responses[code] = {"description": "error", "content": {"application/json": {"schema": ERROR}}}
     operation: dict[str, Any] = {"summary": summary, "responses": responses}
     if model is not None:
-        operation["requestBody"] = {"required": model is not Finish and model is not Transfer,
+        operation["requestBody"] = {"required": model not in (Finish, Transfer, CheckIn),
                                     "content": {"application/json": {"schema": model.model_json_schema()}}}
     if role:
         operation["security"] = [{"bearer": []}]

@@ -18,6 +18,11 @@ class IssueTicket(Body):
                                         description="same key → same ticket (a kiosk retrying one tap)")
 
 
+class CheckIn(Body):
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=80,
+                                        description="same key → same ticket (a kiosk retrying one scan)")
+
+
 class MissingMaterials(Body):
     items: list[str] = Field(default_factory=list, max_length=50)
     note: str = Field(default="", max_length=2000)

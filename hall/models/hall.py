@@ -26,6 +26,10 @@ class Hall(db.Model):
     complaint_phone: Mapped[str] = mapped_column(String(40), default="")
     public_issue: Mapped[bool] = mapped_column(Boolean, default=True)
     require_registered_kiosk: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Priority tickets (elderly, disabled) at the kiosk: "off", "button" (open to all) or "pin" (staff PIN).
+    kiosk_priority: Mapped[str] = mapped_column(String(8), default="off", server_default="off")
+    #: Argon2 hash of the staff PIN that unlocks priority tickets when kiosk_priority is "pin".
+    kiosk_pin_hash: Mapped[str] = mapped_column(String(200), default="", server_default="")
     noshow_grace_s: Mapped[int] = mapped_column(Integer, default=900)
     checkin_before_min: Mapped[int] = mapped_column(Integer, default=30)
     checkin_after_min: Mapped[int] = mapped_column(Integer, default=15)

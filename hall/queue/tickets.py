@@ -9,12 +9,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hall.estimate import estimate_wait_s, people_ahead
 from hall.extensions import db
-from hall.models import CHANNELS, PRIORITIES, Stage, Ticket, TicketSequence
+from hall.models import CHANNELS, PRIORITIES, Service, Stage, Ticket, TicketSequence
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
 from hall.queue.lookup import service_by_prefix
 from hall.queue.rules import availability, sort_key, today
 from hall.queue.stages import close_stage, release_counter
-from hall.queue.unit import hall_action
+from hall.queue.unit import Action, hall_action
 from hall.queue.views import ticket_view
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -55,27 +55,36 @@ def issue_ticket(hall_id: int, service_prefix: str, *, priority: str = "normal",
         is_open, reason = availability(service, action.hall, action.now)
         if not is_open:
             raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
-        if not service.stages:
-            raise Conflict(f"service {service.prefix} has no stages")
-        day = today(action.hall, action.now)
-        seq = _next_sequence(hall_id, day, service.prefix)
-        first = service.stages[0]
-        ticket = Ticket(
-            hall_id=hall_id, service=service, business_day=day, seq=seq, number=f"{service.prefix}{seq:03d}",
-            token=secrets.token_urlsafe(16), priority=priority, channel=channel, status="waiting",
-            stage_position=0, stage_code=first.code, issued_at=action.now, queued_at=action.now,
-            sort_at=sort_key(action.now, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
-        )
-        db.session.add(ticket)
-        db.session.flush()
-        db.session.add(Stage(ticket_id=ticket.id, hall_id=hall_id, business_day=day, service_id=service.id,
-                             position=0, code=first.code, queued_at=action.now))
-        view = issued_view(ticket)
-        ticket.estimated_wait_s = view["estimated_wait_s"]
-        action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
-                   estimated_wait_s=view["estimated_wait_s"])
-        action.publish("issued", ticket=view)
+        _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
+                             appointment_id=appointment_id, staff_id=staff_id)
     return view
+
+
+def add_ticket(action: Action, service: Service, *, priority: str, channel: str, idempotency_key: str | None = None,
+               appointment_id: int | None = None, staff_id: int | None = None) -> tuple[Ticket, dict[str, Any]]:
+    """Inside a running action: put a new ticket in the first line of `service`, log and publish "issued"."""
+    if not service.stages:
+        raise Conflict(f"service {service.prefix} has no stages")
+    hall_id = action.hall.id
+    day = today(action.hall, action.now)
+    seq = _next_sequence(hall_id, day, service.prefix)
+    first = service.stages[0]
+    ticket = Ticket(
+        hall_id=hall_id, service=service, business_day=day, seq=seq, number=f"{service.prefix}{seq:03d}",
+        token=secrets.token_urlsafe(16), priority=priority, channel=channel, status="waiting",
+        stage_position=0, stage_code=first.code, issued_at=action.now, queued_at=action.now,
+        sort_at=sort_key(action.now, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    db.session.add(Stage(ticket_id=ticket.id, hall_id=hall_id, business_day=day, service_id=service.id,
+                         position=0, code=first.code, queued_at=action.now))
+    view = issued_view(ticket)
+    ticket.estimated_wait_s = view["estimated_wait_s"]
+    action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
+               estimated_wait_s=view["estimated_wait_s"])
+    action.publish("issued", ticket=view)
+    return ticket, view
 
 
 def cancel_ticket(hall_id: int, ticket_id: int, *, staff_id: int | None = None) -> dict[str, Any]:

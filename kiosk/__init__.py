@@ -1,0 +1,13 @@
+"""The touch kiosk: ticket page, appointment check-in, ticket printing and the kiosk agent."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_kiosk(app: Flask) -> None:
+    """Register the kiosk page and its JSON routes."""
+    from kiosk.api import bp as api_bp
+    from kiosk.views import bp as page_bp
+
+    app.register_blueprint(page_bp)
+    app.register_blueprint(api_bp)
