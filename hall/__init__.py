@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.web import bp as web_bp
     from hall.i18n import init_i18n
     from hall.realtime import init_realtime
+    from hall.visitor import init_visitor
 
     register_error_handlers(app)
     init_i18n(app)
@@ -41,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_auth(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    init_visitor(app)
     cli.init_cli(app)
     return app
 
