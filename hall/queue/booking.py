@@ -203,7 +203,7 @@ def cancel_appointment(code: str) -> dict[str, Any]:
         db.session.refresh(appointment)
         if appointment.status != BOOKED:
             raise Conflict(f"the appointment is {appointment.status.replace('_', ' ')} and cannot be cancelled",
-                           status=appointment.status)
+                           appointment_status=appointment.status)
         appointment.status = "cancelled"
         db.session.flush()
         _slot_event(action, appointment, "appointment_cancelled")

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_login import current_user
 
 from hall.api.public import public_ticket_view
 from hall.api.stats import date_arg
 from hall.auth import role_required
-from hall.extensions import db
+from hall.extensions import db, login
 from hall.models import Service
 from hall.queue.booking import appointment_by_code, closed_reason, local_today, normalise_code
 from hall.queue.errors import NotFound
@@ -61,8 +62,14 @@ def appointment(hall: str, code: str):
 
 
 @bp.get("/book/<hall>/day")
-@role_required("staff")
 def day(hall: str):
+    if not current_user.is_authenticated:
+        return login.unauthorized()
+    return _day(hall=hall)
+
+
+@role_required("staff")
+def _day(hall: str):
     record = _hall_or_404(hall)
     chosen = date_arg("day", local_today(record))
     services = {s.id: s for s in db.session.query(Service).filter_by(hall_id=record.id)}
