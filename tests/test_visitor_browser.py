@@ -87,7 +87,7 @@ def test_booking_on_a_phone(site, phone, screenshot, lang):
     page.locator("label.choice", has_text="B").click()
     later_day = page.locator('input[name="day"]:not(:disabled)').nth(1)
     later_day.locator("xpath=..").click()
-    expect(page.locator('#slots input[name="slot"]').first).to_be_attached()
+    expect(page.locator("#slots")).to_have_attribute("data-shows", "B " + later_day.get_attribute("value"))
     assert page.locator("#slots .chip").count() == 18  # 08:30 … 17:00, every half hour
     page.locator("#slots .chip").nth(2).click()
     page.fill('input[name="name"]', "王五" if lang == "zh" else "Alex Wang")
@@ -108,7 +108,9 @@ def test_booking_on_a_phone(site, phone, screenshot, lang):
 def test_booking_page_shows_the_reason_when_refused(site, phone):
     page = phone("en")
     page.goto(f"{site.url}/book/demo")
-    page.locator('input[name="day"]:not(:disabled)').nth(1).locator("xpath=..").click()
+    later_day = page.locator('input[name="day"]:not(:disabled)').nth(1)
+    later_day.locator("xpath=..").click()
+    expect(page.locator("#slots")).to_have_attribute("data-shows", "A " + later_day.get_attribute("value"))
     page.locator("#slots .chip").first.click()
     page.fill('input[name="name"]', "A")
     page.fill('input[name="phone"]', "12")
@@ -168,6 +170,8 @@ def test_phone_ticket_page_shows_stage_progress_and_the_missing_materials(site, 
                                                              "note": "请补齐后再来"})
     expect(page.locator("#notice")).to_be_visible()
     assert page.locator("#notice-items li").all_inner_texts() == ["发票 Invoice", "装箱单 Packing list"]
+    expect(page.locator("#status")).to_have_text("需补充材料")
+    expect(page.locator("#steps li.stopped")).to_have_text("施检")
     screenshot(page, "visitor-ticket-notice-zh")
 
 

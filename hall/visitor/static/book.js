@@ -39,6 +39,7 @@
               encodeURIComponent(service) + "&day=" + day;
     VisitorApi.call("GET", url).then(function (answer) {
       if (ticket !== asked) return;  // a newer choice is on its way
+      slots.dataset.shows = service + " " + day;
       if (!answer.ok) { message(answer.body.message || texts.network); return; }
       var open = answer.body.slots.filter(function (s) { return !s.past; });
       if (answer.body.closed || !open.length) { message(texts.no_slots); return; }

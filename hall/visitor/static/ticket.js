@@ -30,16 +30,18 @@
   function renderSteps() {
     var steps = $("steps");
     steps.innerHTML = "";
-    var finished = view.status === "done";
+    var closed = view.status === "done";
+    var finished = closed && view.outcome === "done";
     view.stage.flow.forEach(function (stage, i) {
       var item = document.createElement("li");
       item.textContent = stageName(stage);
       if (finished || i < view.stage.position) item.className = "done";
-      else if (i === view.stage.position) item.className = "current";
+      else if (i === view.stage.position) item.className = closed ? "stopped" : "current";
       steps.appendChild(item);
     });
-    $("progress").hidden = view.stage.flow.length < 2 && !finished;
-    $("stage-now").textContent = finished ? texts.finished : texts.stage_now.replace("{stage}", stageName(view.stage));
+    $("progress").hidden = view.stage.flow.length < 2 && !closed;
+    $("stage-now").textContent = finished ? texts.finished : closed ? texts["outcome_" + view.outcome]
+      : texts.stage_now.replace("{stage}", stageName(view.stage));
   }
 
   function renderNotice() {
@@ -56,8 +58,9 @@
 
   function render() {
     var status = $("status");
-    status.textContent = texts[view.status] || view.status;
-    status.className = "status " + view.status;
+    var outcome = view.status === "done" && view.outcome !== "done" ? view.outcome : null;
+    status.textContent = texts[outcome || view.status] || view.status;
+    status.className = "status " + (outcome || view.status);
     var waiting = view.status === "waiting";
     $("figures").hidden = !waiting;
     $("ahead").textContent = view.people_ahead;
