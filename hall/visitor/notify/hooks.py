@@ -10,7 +10,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request, url_for
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import select
 
@@ -47,7 +47,7 @@ def _contact(ticket: Ticket) -> Appointment | None:
 
 def _link(token: str) -> str | None:
     base = current_app.config["HALL"]["server"]["public_url"]
-    path = url_for("visitor.ticket", token=token)
+    path = current_app.url_map.bind("").build("visitor.ticket", {"token": token})
     if base:
         return base.rstrip("/") + path
     return request.host_url.rstrip("/") + path if has_request_context() else None
