@@ -162,3 +162,23 @@ def test_rating_pad_refuses_tickets_not_finished_there_or_long_ago(client, demo,
     answer = client.post("/api/v1/halls/demo/counters/1/feedback", json={"number": "A001", "rating": 5},
                          headers=headers)
     assert answer.status_code == 409 and answer.get_json()["error"] == "not_rateable"
+
+
+def test_satisfaction_counts_ratings_of_four_and_five_as_satisfied(client, demo):
+    from datetime import date
+
+    from hall.visitor.feedback import satisfaction
+    tokens = [queue.issue_ticket(demo.id, "A")["token"] for _ in range(3)]
+    for rating, token in zip((5, 4, 2), tokens):
+        serve_at(demo, 1)
+        assert client.post(f"/api/v1/tickets/{token}/feedback", json={"rating": rating}).status_code == 201
+    assert satisfaction(demo.id, date(2026, 3, 2), date(2026, 3, 2)) == \
+        {"count": 3, "average": 3.67, "satisfied_pct": 66.7}
+    assert satisfaction(demo.id, date(2026, 3, 3), date(2026, 3, 3))["count"] == 0
+
+
+def test_visitor_routes_are_in_the_openapi_document_and_the_index(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"post", "get"} <= set(paths["/halls/{hall}/appointments"])
+    assert "delete" in paths["/appointments/{code}"] and "post" in paths["/tickets/{token}/feedback"]
+    assert "/book/demo" in client.get("/?lang=en").get_data(as_text=True)

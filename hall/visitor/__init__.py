@@ -12,7 +12,7 @@ api = Blueprint("visitor_api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
 api.before_request(protect_cookie_sessions)
 
-from hall.visitor import api_booking, api_tickets, pages  # noqa: E402,F401  (routes register on the blueprints)
+from hall.visitor import api_booking, api_tickets, openapi, pages  # noqa: E402,F401  (routes register on the blueprints)
 
 
 def init_visitor(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Satisfaction ratings: one per ticket and channel, linked to the staff and counter that served it."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -88,3 +88,12 @@ def rate(ticket: Ticket, stage: Stage, channel: str, rating: int, reasons: list[
 def feedback_view(feedback: Feedback) -> dict[str, Any]:
     return {"rating": feedback.rating, "satisfied": feedback.rating >= SATISFIED_FROM, "reasons": feedback.reasons,
             "channel": feedback.channel, "created_at": clock.iso(feedback.created_at)}
+
+
+def satisfaction(hall_id: int, first: date, last: date) -> dict[str, Any]:
+    """Ratings of tickets of a range of business days: count, average and % satisfied (ratings ≥ 4)."""
+    ratings = db.session.scalars(select(Feedback.rating).join(Ticket, Ticket.id == Feedback.ticket_id).where(
+        Feedback.hall_id == hall_id, Ticket.business_day >= first, Ticket.business_day <= last)).all()
+    satisfied = sum(1 for r in ratings if r >= SATISFIED_FROM)
+    return {"count": len(ratings), "average": round(sum(ratings) / len(ratings), 2) if ratings else None,
+            "satisfied_pct": round(100 * satisfied / len(ratings), 1) if ratings else None}
