@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.web import bp as web_bp
     from hall.i18n import init_i18n
     from hall.realtime import init_realtime
+    from hall.visitor import init_visitor
     from kiosk import init_kiosk
 
     register_error_handlers(app)
@@ -43,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     init_kiosk(app)
+    init_visitor(app)
     cli.init_cli(app)
     return app
 

@@ -1,0 +1,108 @@
+"""Engine subscriber: "your turn is near" when N people are ahead, and the rating link after the visit.
+
+Only tickets checked in from an appointment have a phone number to write to. Messages
+are composed in the request (it has the database) and sent on a worker thread, so a
+slow gateway never slows a counter's call.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import force_locale, gettext as _
+from sqlalchemy import select
+
+from hall.extensions import db
+from hall.models import Appointment, Service, Ticket
+from hall.queue.unit import subscribe
+from hall.visitor.notify import Message, notifier_from
+
+log = logging.getLogger(__name__)
+#: Events after which the ticket N places behind the head of a line has just moved up to N ahead.
+LINE_MOVES = ("called", "cancelled")
+
+
+class Dispatcher:
+    """Sends messages one after another on a worker thread; failures are logged, never raised."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify")
+
+    def submit(self, settings: dict[str, Any], message: Message) -> Future:
+        return self._pool.submit(self._send, dict(settings), message)
+
+    @staticmethod
+    def _send(settings: dict[str, Any], message: Message) -> None:
+        try:
+            notifier_from(settings).send(message)
+        except Exception:
+            log.exception("notify %s to %s failed", message.kind, message.phone)
+
+
+def _contact(ticket: Ticket) -> Appointment | None:
+    return db.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+
+
+def _link(token: str) -> str | None:
+    base = current_app.config["HALL"]["server"]["public_url"]
+    path = current_app.url_map.bind("").build("visitor.ticket", {"token": token})
+    if base:
+        return base.rstrip("/") + path
+    return request.host_url.rstrip("/") + path if has_request_context() else None
+
+
+def _near_ticket(event: dict[str, Any], ahead: int) -> Ticket | None:
+    """The waiting ticket that now has exactly `ahead` people ahead in the line the event's ticket left."""
+    ticket = db.session.scalar(select(Ticket).where(Ticket.token == event["ticket"]["token"]))
+    if ticket is None:
+        return None
+    service = db.session.scalar(select(Service).where(Service.hall_id == ticket.hall_id,
+                                                      Service.prefix == event["ticket"]["service"]))
+    return db.session.scalar(
+        select(Ticket).where(Ticket.hall_id == ticket.hall_id, Ticket.business_day == ticket.business_day,
+                             Ticket.status == "waiting", Ticket.service_id == service.id,
+                             Ticket.stage_code == event["ticket"]["stage"]["code"], Ticket.target_counter_id.is_(None))
+        .order_by(Ticket.sort_at, Ticket.id).offset(ahead).limit(1))
+
+
+def messages_for(event: dict[str, Any], settings: dict[str, Any]) -> list[Message]:
+    """The messages an engine event calls for."""
+    if not event.get("ticket") or not event["ticket"].get("token"):
+        return []
+    if event["kind"] in LINE_MOVES:
+        ticket = _near_ticket(event, settings["near_ahead"])
+        contact = _contact(ticket) if ticket else None
+        if contact is None:
+            return []
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            text = _("Ticket %(number)s: %(n)s people ahead of you. Please come to the waiting area.",
+                     number=ticket.number, n=settings["near_ahead"])
+            link = _link(ticket.token)
+            return [Message(contact.phone, contact.visitor_name, _("Your turn is near"),
+                            f"{text} {link or ''}".strip(), "near")]
+    if event["kind"] == "finished":
+        ticket = db.session.scalar(select(Ticket).where(Ticket.token == event["ticket"]["token"]))
+        contact = _contact(ticket) if ticket else None
+        link = _link(ticket.token) if contact else None
+        if contact is None or link is None:
+            return []
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            return [Message(contact.phone, contact.visitor_name, _("Please rate your visit"),
+                            _("Thank you for visiting. Please rate our service: %(link)s", link=link), "rating")]
+    return []
+
+
+def init_notify(app: Flask) -> None:
+    dispatcher = Dispatcher()
+    app.extensions["hall_notify"] = dispatcher
+
+    def on_event(event: dict[str, Any]) -> None:
+        settings = current_app.config["HALL"]["notify"]
+        if settings["backend"] == "none":
+            return
+        for message in messages_for(event, settings):
+            dispatcher.submit(settings, message)
+
+    subscribe(app, on_event)

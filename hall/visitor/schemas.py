@@ -1,0 +1,42 @@
+"""Request bodies of the visitor API."""
+from __future__ import annotations
+
+from datetime import date, time
+
+from pydantic import Field, field_validator
+
+from hall.api.schemas import Body
+from hall.visitor.feedback import REASONS
+
+PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{4,19}$"
+
+
+class Booking(Body):
+    service: str = Field(min_length=1, max_length=4, description="service prefix, e.g. B")
+    day: date = Field(description="YYYY-MM-DD")
+    slot: time = Field(description="slot start, HH:MM")
+    name: str = Field(min_length=1, max_length=60)
+    phone: str = Field(pattern=PHONE_PATTERN, description="digits, optionally +, spaces or dashes")
+
+    @field_validator("phone")
+    @classmethod
+    def digits_only(cls, value: str) -> str:
+        return value.replace(" ", "").replace("-", "")
+
+
+class Rating(Body):
+    rating: int = Field(ge=1, le=5, description="5 very satisfied … 1 very dissatisfied")
+    reasons: list[str] = Field(default_factory=list, max_length=len(REASONS))
+    comment: str = Field(default="", max_length=500)
+
+    @field_validator("reasons")
+    @classmethod
+    def known_reasons(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(REASONS))
+        if unknown:
+            raise ValueError(f"unknown reasons {', '.join(unknown)}; choose from {', '.join(REASONS)}")
+        return list(dict.fromkeys(value))
+
+
+class PadRating(Rating):
+    number: str = Field(min_length=2, max_length=12, description="the ticket number the pad was asked to rate")

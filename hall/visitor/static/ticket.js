@@ -1,0 +1,126 @@
+/* Phone ticket page: live status, people ahead, wait, "your turn", stage progress, notice, cancel, rating. */
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("ticket-data").textContent);
+  var texts = data.texts;
+  var view = data.ticket;
+  var rated = data.rated;
+  var apiUrl = "/api/v1/tickets/" + encodeURIComponent(data.token);
+  var refreshTimer = null;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function stageName(stage) { return (data.lang === "en" && stage.name_en) || stage.name_zh; }
+
+  function alertVisitor() {
+    if (navigator.vibrate) { try { navigator.vibrate([400, 150, 400, 150, 400]); } catch (e) { /* not allowed */ } }
+    try {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      var audio = new Context();
+      [0, 0.35].forEach(function (start, i) {
+        var tone = audio.createOscillator(), gain = audio.createGain();
+        tone.frequency.value = i ? 660 : 880;
+        gain.gain.setValueAtTime(0.25, audio.currentTime + start);
+        gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + start + 0.3);
+        tone.connect(gain); gain.connect(audio.destination);
+        tone.start(audio.currentTime + start); tone.stop(audio.currentTime + start + 0.3);
+      });
+    } catch (e) { /* no sound before the visitor touched the page */ }
+  }
+
+  function renderSteps() {
+    var steps = $("steps");
+    steps.innerHTML = "";
+    var closed = view.status === "done";
+    var finished = closed && view.outcome === "done";
+    view.stage.flow.forEach(function (stage, i) {
+      var item = document.createElement("li");
+      item.textContent = stageName(stage);
+      if (finished || i < view.stage.position) item.className = "done";
+      else if (i === view.stage.position) item.className = closed ? "stopped" : "current";
+      steps.appendChild(item);
+    });
+    $("progress").hidden = view.stage.flow.length < 2 && !closed;
+    $("stage-now").textContent = finished ? texts.finished : closed ? texts["outcome_" + view.outcome]
+      : texts.stage_now.replace("{stage}", stageName(view.stage));
+  }
+
+  function renderNotice() {
+    var notice = view.notice;
+    $("notice").hidden = !notice;
+    if (!notice) return;
+    var list = $("notice-items");
+    list.innerHTML = "";
+    (notice.items || []).forEach(function (item) {
+      var li = document.createElement("li"); li.textContent = item; list.appendChild(li);
+    });
+    $("notice-note").textContent = notice.note || "";
+  }
+
+  function render() {
+    var status = $("status");
+    var outcome = view.status === "done" && view.outcome !== "done" ? view.outcome : null;
+    status.textContent = texts[outcome || view.status] || view.status;
+    status.className = "status " + (outcome || view.status);
+    var waiting = view.status === "waiting";
+    $("figures").hidden = !waiting;
+    $("ahead").textContent = view.people_ahead;
+    $("wait").textContent = Math.round((view.estimated_wait_s || 0) / 60);
+    var turn = $("turn");
+    var atCounter = view.status === "called" || view.status === "serving";
+    turn.className = atCounter ? "turn show" : "turn";
+    turn.textContent = atCounter ? (view.status === "called" ? texts.turn : texts.serving_at)
+      .replace("{counter}", view.counter) : "";
+    renderSteps();
+    renderNotice();
+    $("cancel").hidden = !waiting;
+    $("rating").hidden = view.status !== "done" || rated;
+    $("rated").hidden = !rated;
+  }
+
+  function refresh() {
+    return VisitorApi.call("GET", apiUrl).then(function (answer) {
+      if (answer.ok) { view = answer.body; render(); }
+    });
+  }
+
+  function refreshSoon() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(function () { refreshTimer = null; refresh(); }, 300);
+  }
+
+  function onTicketEvent(event) {
+    var before = view.status;
+    if (event.ticket) { view = Object.assign({}, view, event.ticket); render(); }
+    if ((event.kind === "called" && before !== "called") || event.kind === "recalled") alertVisitor();
+    refreshSoon();
+  }
+
+  function onHallEvent(event) {
+    // Only events of my service can move my line (or counters opening and closing).
+    if (!event.ticket || event.ticket.service === view.service) refreshSoon();
+  }
+
+  $("cancel").addEventListener("click", function () {
+    if (!window.confirm(texts.confirm_cancel)) return;
+    VisitorApi.call("POST", apiUrl + "/cancel").then(function (answer) {
+      if (answer.ok) { view = answer.body; render(); } else { $("cancel-error").textContent = answer.body.message; }
+    }, function () { $("cancel-error").textContent = texts.network; });
+  });
+
+  RatingForm.attach({
+    onChosen: function () { $("rating-reasons").hidden = false; },
+    send: function (rating, reasons) {
+      return VisitorApi.call("POST", apiUrl + "/feedback", {rating: rating, reasons: reasons}).then(function (answer) {
+        if (answer.ok || answer.body.error === "already_rated") { rated = true; render(); }
+        $("rating-error").textContent = answer.ok ? "" : (texts[answer.body.error] || answer.body.message);
+      }, function () { $("rating-error").textContent = texts.network; });
+    },
+  });
+
+  render();
+  HallLive.connect({
+    hall: data.hall, ticket: data.token,
+    onSnapshot: refreshSoon, onEvent: onHallEvent, onTicketEvent: onTicketEvent,
+    onStatus: function (online) { $("offline").className = online ? "offline" : "offline show"; },
+  });
+})();
