@@ -25,7 +25,7 @@ class Counter(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="closed")
     status_since: Mapped[datetime] = mapped_column(default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
-    current_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", use_alter=True), nullable=True)
+    current_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", use_alter=True, name="fk_counters_current_ticket"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     hall = relationship("Hall", back_populates="counters")

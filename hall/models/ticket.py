@@ -65,7 +65,7 @@ class Ticket(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(12), nullable=True)
     #: One-time notice of missing materials: {"items": [...], "note": "..."}.
     notice: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", use_alter=True), nullable=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", use_alter=True, name="fk_tickets_appointment"), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
     service = relationship("Service")

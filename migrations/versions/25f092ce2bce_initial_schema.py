@@ -149,7 +149,6 @@ def upgrade():
     sa.Column('staff_id', sa.Integer(), nullable=True),
     sa.Column('current_ticket_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['current_ticket_id'], ['tickets.id'], use_alter=True),
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -249,7 +248,6 @@ def upgrade():
     sa.Column('notice', sa.JSON(), nullable=True),
     sa.Column('appointment_id', sa.Integer(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=80), nullable=True),
-    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], use_alter=True),
     sa.ForeignKeyConstraint(['counter_id'], ['counters.id'], ),
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
     sa.ForeignKeyConstraint(['service_id'], ['services.id'], ),
@@ -367,6 +365,11 @@ def upgrade():
         batch_op.create_index('ix_events_hall_at', ['hall_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_events_ticket_id'), ['ticket_id'], unique=False)
 
+    # The two foreign keys that close a cycle between tables, added once both tables exist.
+    with op.batch_alter_table('counters', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_counters_current_ticket', 'tickets', ['current_ticket_id'], ['id'])
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_tickets_appointment', 'appointments', ['appointment_id'], ['id'])
     # ### end Alembic commands ###
 
 
@@ -376,6 +379,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_ticket_events_ticket_id'))
         batch_op.drop_index('ix_events_hall_at')
 
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_tickets_appointment', type_='foreignkey')
+    with op.batch_alter_table('counters', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_counters_current_ticket', type_='foreignkey')
     op.drop_table('ticket_events')
     with op.batch_alter_table('stages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stages_ticket_id'))
