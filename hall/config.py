@@ -60,7 +60,8 @@ def flask_config(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "SECRET_KEY": settings["server"]["secret_key"],
         "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": settings["database"]["pool_size"],
+                                      "max_overflow": settings["database"]["max_overflow"]},
         "HALL": settings,
         "BABEL_DEFAULT_LOCALE": settings["i18n"]["default_locale"],
         "WTF_CSRF_TIME_LIMIT": None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+import traceback
 from collections import Counter as Tally
 
 import pytest
@@ -27,8 +28,8 @@ def _issue_many(app, hall_id: int, count: int, offset: int, errors: list) -> Non
         try:
             for i in range(count):
                 queue.issue_ticket(hall_id, SERVICES[(offset + i) % 3])
-        except Exception as exc:  # noqa: BLE001 — reported by the test
-            errors.append(repr(exc))
+        except Exception:  # noqa: BLE001 — reported by the test
+            errors.append(traceback.format_exc())
         finally:
             db.session.remove()
 
@@ -44,7 +45,7 @@ def _serve(app, hall_id: int, counter: int, issuing_done: threading.Event, calls
     with app.app_context():
         try:
             queue.open_counter(hall_id, counter)
-            while True:
+            while not errors:  # one failing thread ends the day for all, to report it
                 event = queue.call_next(hall_id, counter)
                 if event is None:
                     if issuing_done.is_set() and not _open_tickets(hall_id):
@@ -53,8 +54,8 @@ def _serve(app, hall_id: int, counter: int, issuing_done: threading.Event, calls
                     continue
                 calls.append((event["ticket"]["id"], event["ticket"]["stage"]["code"], counter))
                 queue.finish(hall_id, counter)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(repr(exc))
+        except Exception:  # noqa: BLE001
+            errors.append(traceback.format_exc())
         finally:
             db.session.remove()
 
@@ -82,7 +83,7 @@ def run_hall_day(app) -> None:
     done.set()
     for thread in counters:
         thread.join(timeout=600)
-    assert errors == []
+    assert not errors, errors[0]
 
     numbers = db.session.execute(select(Ticket.business_day, Ticket.number)).all()
     assert len(numbers) == TICKETS
