@@ -53,6 +53,12 @@ class DisplayHall:
         self.post(server, f"/counters/{counter}/open")
         return self.post(server, f"/counters/{counter}/call-next")
 
+    def call_number(self, server: LiveServer, counter: int, number: str) -> dict[str, Any]:
+        """Call this ticket at the counter, opening it and letting go of a ticket it may hold."""
+        self.post(server, f"/counters/{counter}/open")
+        requests.post(f"{server.url}/api/v1/halls/demo/counters/{counter}/no-show", headers=self.headers, timeout=10)
+        return self.post(server, f"/counters/{counter}/call", {"number": number})
+
     def close(self) -> None:
         for server in self.servers:
             server.stop()

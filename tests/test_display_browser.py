@@ -116,8 +116,7 @@ def test_the_display_survives_a_server_restart(tv, hall):
     tv.wait_for_selector("#offline", state="hidden", timeout=30000)
     wait_for(lambda: while_down in tv.inner_text("#recent"), timeout=5)  # resynced by snapshot
     number = hall.issue(hall.live, "B")
-    hall.post(hall.live, "/counters/4/open")
-    hall.post(hall.live, "/counters/4/call", {"number": number})
+    hall.call_number(hall.live, 4, number)
     tv.wait_for_function(f"() => document.getElementById('current-number').textContent === {number!r}",
                          timeout=3000)
 
@@ -167,3 +166,47 @@ def test_devices_and_the_public_card(hall):
     registered = requests.get(f"{base}/counter/5/card?device={hall.display_token}", timeout=10).json()
     assert registered["staff"]["name"] == "值班主任" and registered["staff"]["staff_no"] == "0002"
     assert registered["status"] == "open"
+
+
+SHOTS = [  # (name, path, viewport)
+    ("display-lobby-zh", "/display/demo?lang=zh", (1920, 1080)),
+    ("display-lobby-en", "/display/demo?lang=en", (1920, 1080)),
+    ("display-counter-zh", "/display/demo/counter/5?lang=zh&device={device}", (1280, 800)),
+    ("display-counter-en", "/display/demo/counter/5?lang=en&device={device}", (1280, 800)),
+    ("display-counter-anonymous-zh", "/display/demo/counter/5?lang=zh", (1024, 600)),
+    ("display-counter-paused-en", "/display/demo/counter/6?lang=en&device={device}", (1280, 800)),
+    ("display-led-2lines", "/display/demo/led?lines=2", (384, 64)),
+]
+
+
+def test_screenshots_of_every_display_page(chromium, hall, screenshot):
+    hall.post(hall.live, "/counters/5/open")
+    hall.post(hall.live, "/counters/6/open")
+    hall.post(hall.live, "/counters/6/pause")
+    for name, path, (width, height) in SHOTS:
+        page = _open(chromium, hall.live.url + path.format(device=hall.display_token), width, height)
+        page.wait_for_timeout(600)  # fonts and the first notice
+        screenshot(page, name)
+        assert page.errors == []
+        page.context.close()
+    hall.post(hall.live, "/counters/6/open")
+
+
+@pytest.mark.parametrize("width,height", [(192, 32), (384, 64)])
+def test_the_led_strip_alternates_languages(chromium, hall, screenshot, width, height):
+    number = hall.issue(hall.live, "C")
+    hall.call_number(hall.live, 2, number)
+    page = _open(chromium, f"{hall.live.url}/display/demo/led", width, height)
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while len(set(seen)) < 2 and time.monotonic() < deadline:
+        text = page.inner_text("#led-line-1")
+        if text and text not in seen:
+            seen.append(text)
+            page.evaluate("() => document.getAnimations().forEach(a => a.pause())")
+            screenshot(page, f"display-led-{width}x{height}-{len(seen)}")
+            page.evaluate("() => document.getAnimations().forEach(a => a.play())")
+        time.sleep(0.1)
+    assert len(seen) == 2 and "号窗口" in seen[0] and "Counter" in seen[1], seen
+    assert seen == [f"{number} → 2号窗口", f"{number} → Counter 2"]
+    page.context.close()

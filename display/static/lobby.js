@@ -59,9 +59,10 @@
     services.forEach(function (service) {
       var row = el("li");
       row.appendChild(el("span", "prefix", service.service));
+      var count = el("span", "count", String(service.waiting));
+      count.appendChild(el("span", "unit", strings.people));
+      row.appendChild(count);
       row.appendChild(el("span", "name", config.lang === "en" ? service.name_en || service.name_zh : service.name_zh));
-      row.appendChild(el("span", "count", String(service.waiting)));
-      row.appendChild(el("span", "unit", strings.people));
       list.appendChild(row);
     });
   }
