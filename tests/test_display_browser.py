@@ -180,7 +180,9 @@ SHOTS = [  # (name, path, viewport)
 
 
 def test_screenshots_of_every_display_page(chromium, hall, screenshot):
-    hall.post(hall.live, "/counters/5/open")
+    for prefix in "AAB":
+        hall.issue(hall.live, prefix)
+    hall.call_number(hall.live, 5, hall.issue(hall.live, "B"))
     hall.post(hall.live, "/counters/6/open")
     hall.post(hall.live, "/counters/6/pause")
     for name, path, (width, height) in SHOTS:
