@@ -1,0 +1,78 @@
+/* Shared by the display pages: config, live connection with offline marker, heartbeat,
+ * server-corrected clock, counter labels, bounded lists.
+ *
+ *   HallDisplay.start({onSnapshot(s), onEvent(e), onAnnounce(a)}) -> {config, live, resync(), labels}
+ */
+(function (global) {
+  "use strict";
+
+  var HEARTBEAT_MS = 60000;
+  var RESYNC_DEBOUNCE_MS = 1500;
+  var config = JSON.parse(document.getElementById("display-config").textContent);
+  var clockOffsetMs = 0;  // server time - local time, from the heartbeat
+
+  function text(value) { return value === null || value === undefined ? "" : String(value); }
+
+  function counterLabel(number, lang) {
+    var strings = lang ? config.strings_by_lang[lang] || config.strings : config.strings;
+    return strings.counter.replace("{n}", text(number));
+  }
+
+  /** A list that never grows past `limit` items (a display stays on for days). */
+  function bounded(list, limit) {
+    if (list.length > limit) list.splice(limit, list.length - limit);
+    return list;
+  }
+
+  function inZone(zone) { return !config.zone || !zone || zone === config.zone; }
+
+  function now() { return new Date(Date.now() + clockOffsetMs); }
+
+  function heartbeat() {
+    var sentAt = Date.now();
+    fetch(config.heartbeat_url, {cache: "no-store"}).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (body) {
+      if (body && body.now) clockOffsetMs = Date.parse(body.now) - (sentAt + Date.now()) / 2;
+    }).catch(function () { /* offline: the socket status shows it */ });
+  }
+
+  function showOffline(offline) {
+    var marker = document.getElementById("offline");
+    if (marker) marker.hidden = !offline;
+    document.body.classList.toggle("is-offline", offline);
+  }
+
+  function start(handlers) {
+    var resyncTimer = null;
+    var live = global.HallLive.connect({
+      hall: config.hall,
+      onSnapshot: handlers.onSnapshot,
+      onEvent: function (event) {
+        if (handlers.onEvent) handlers.onEvent(event);
+        scheduleResync();
+      },
+      onStatus: function (online) { showOffline(!online); },
+    });
+    /** Counts and lists other than calls come from a fresh snapshot, at most every 1.5 s. */
+    function scheduleResync() {
+      if (resyncTimer) return;
+      resyncTimer = setTimeout(function () { resyncTimer = null; live.resync(); }, RESYNC_DEBOUNCE_MS);
+    }
+    if (handlers.onAnnounce) {
+      live.socket.on("announce", function (message) {
+        if (inZone(message.zone)) handlers.onAnnounce(message);
+      });
+    }
+    heartbeat();
+    setInterval(heartbeat, HEARTBEAT_MS);
+    var api = {config: config, live: live};
+    global.hallDisplay = api;  // for the operator's console and the browser tests
+    return api;
+  }
+
+  global.HallDisplay = {
+    config: config, start: start, counterLabel: counterLabel, bounded: bounded, inZone: inZone,
+    now: now, text: text,
+  };
+})(window);

@@ -1,0 +1,214 @@
+"""Display pages in the real Chromium against a real server: calls within a second, gaps,
+restarts, voice in order, the sound overlay, devices, and screenshots of every page."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from display.voice.audio import read_wav, rms
+from hall import queue
+from hall.extensions import db
+from hall.models import Device
+from tests.display_support import DisplayHall, wait_for
+
+pytestmark = pytest.mark.browser
+SPEECH_RMS = 0.02
+
+
+@pytest.fixture(scope="module")
+def hall(sqlite_template, tmp_path_factory):
+    hall = DisplayHall(sqlite_template, tmp_path_factory.mktemp("display"))
+    hall.live = hall.server(HALL_DISPLAY_RECENT_CALLS="5", HALL_DISPLAY_FLASH_S="2")
+    yield hall
+    hall.close()
+
+
+def _open(chromium, url: str, width: int, height: int, locale: str = "zh-CN"):
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale=locale)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function("() => window.hallDisplay && window.hallDisplay.live.lastSeq() !== null")
+    page.errors = errors
+    return page
+
+
+@pytest.fixture
+def tv(chromium, hall):
+    page = _open(chromium, f"{hall.live.url}/display/demo?lang=zh&device={hall.display_token}", 1920, 1080)
+    yield page
+    assert page.errors == []
+    page.context.close()
+
+
+def _current(page) -> str:
+    return page.inner_text("#current-number")
+
+
+def test_the_lobby_shows_a_call_within_a_second(tv, hall):
+    number = hall.issue(hall.live, "A")
+    started = time.monotonic()
+    hall.call(hall.live, 1)
+    tv.wait_for_function(f"() => document.getElementById('current-number').textContent === {number!r}",
+                         timeout=1000)
+    elapsed = time.monotonic() - started
+    print(f"call visible on the lobby display after {elapsed * 1000:.0f} ms")
+    assert tv.inner_text("#current-counter") == "1号窗口"
+    assert "flash" in tv.get_attribute("#current", "class")
+    assert tv.inner_text("#recent li:first-child").split() == [number, "1号窗口"]
+    db.session.rollback()  # read what the server committed, not this session's older snapshot
+    seen = db.session.scalar(sa.select(Device.last_seen_at).where(Device.token == hall.display_token))
+    assert seen is not None
+
+
+def test_voice_plays_chime_then_both_languages_and_repeats_on_recall_in_order(tv, hall):
+    number = hall.issue(hall.live, "C")
+    hall.call(hall.live, 6)
+    hall.post(hall.live, "/counters/6/recall")
+    played = wait_for(lambda: (lambda urls: urls if len(urls) >= 6 else None)(
+        tv.evaluate("() => hallDisplay.player.played")), timeout=40)
+    chime = "/display/audio/chime.wav"
+    assert [url.endswith(chime) for url in played] == [True, False, False] * 2, played
+    assert played[1:3] == played[4:6]  # the recall says the same clips again, after its own chime
+    for url in played[1:3]:  # zh then en: real speech, over a second, not silence
+        clip = requests.get(hall.live.url + url, timeout=10)
+        assert clip.status_code == 200
+        assert "immutable" in clip.headers["Cache-Control"] and "max-age=31536000" in clip.headers["Cache-Control"]
+        wav = _wav(clip.content)
+        assert wav.seconds > 1.0 and rms(wav) > SPEECH_RMS
+    assert tv.inner_text("#current-number") == number
+
+
+def _wav(content: bytes):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
+        handle.write(content)
+        handle.flush()
+        return read_wav(Path(handle.name))
+
+
+def test_a_gap_in_the_sequence_brings_a_snapshot(tv, hall):
+    """A call committed by another process that nobody published: the next event shows the gap."""
+    before = tv.evaluate("() => hallDisplay.live.lastSeq()")
+    hidden = queue.issue_ticket(hall.hall_id, "A")["number"]
+    queue.open_counter(hall.hall_id, 2)
+    queue.call_ticket(hall.hall_id, 2, hidden)  # committed to the shared file, never sent by the live server
+    number = hall.issue(hall.live, "B")
+    tv.wait_for_function("(seq) => hallDisplay.live.lastSeq() > seq + 3", arg=before)
+    wait_for(lambda: hidden in tv.inner_text("#recent"), timeout=5)
+    assert number not in tv.inner_text("#recent")  # issued, not called
+
+
+def test_the_display_survives_a_server_restart(tv, hall):
+    hall.live.stop()
+    tv.wait_for_selector("#offline", state="visible", timeout=10000)
+    while_down = queue.issue_ticket(hall.hall_id, "B")["number"]
+    queue.open_counter(hall.hall_id, 3)
+    queue.call_ticket(hall.hall_id, 3, while_down)
+    hall.live.start()
+    tv.wait_for_selector("#offline", state="hidden", timeout=30000)
+    wait_for(lambda: while_down in tv.inner_text("#recent"), timeout=5)  # resynced by snapshot
+    number = hall.issue(hall.live, "B")
+    hall.call_number(hall.live, 4, number)
+    tv.wait_for_function(f"() => document.getElementById('current-number').textContent === {number!r}",
+                         timeout=3000)
+
+
+def test_recent_calls_stay_bounded(tv, hall):
+    for _ in range(7):  # counter 1 still holds its ticket from the first test
+        hall.post(hall.live, "/counters/1/recall")
+    tv.wait_for_function("() => document.querySelectorAll('#recent li').length === 5")
+    time.sleep(2)  # the snapshot that follows the events keeps the same bound
+    assert tv.evaluate("() => document.querySelectorAll('#recent li').length") == 5
+
+
+def test_audio_routes(hall):
+    chime = requests.get(f"{hall.live.url}/display/audio/chime.wav", timeout=10)
+    assert chime.status_code == 200 and chime.headers["Content-Type"] == "audio/wav"
+    assert "max-age=86400" in chime.headers["Cache-Control"]
+    assert _wav(chime.content).seconds > 0.5
+    for bad in ("0" * 32, "nothex", "..%2Fconfig", "A" * 32):
+        assert requests.get(f"{hall.live.url}/display/audio/{bad}.wav", timeout=10).status_code == 404
+
+
+def test_without_a_user_gesture_the_lobby_asks_for_a_click_to_enable_sound(chromium, hall, screenshot):
+    """A TV browser without the kiosk autoplay flag: one click on the overlay unlocks the voice."""
+    browser = chromium.browser_type.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                           headless=True, args=["--no-sandbox", "--disable-gpu"])
+    try:
+        page = _open(browser, f"{hall.live.url}/display/demo?lang=zh", 1920, 1080)
+        page.wait_for_selector("#sound-overlay", state="visible", timeout=5000)
+        screenshot(page, "display-lobby-sound-overlay")
+        page.click("#sound-enable")
+        page.wait_for_selector("#sound-overlay", state="hidden")
+        assert page.evaluate("() => hallDisplay.player.blocked") is False
+    finally:
+        browser.close()
+
+
+def test_devices_and_the_public_card(hall):
+    base = f"{hall.live.url}/display/demo"
+    assert requests.get(f"{base}?device=not-a-display", timeout=10).status_code == 403
+    kiosk = db.session.scalar(sa.select(Device.token).where(Device.kind == "kiosk"))
+    assert requests.get(f"{base}/led?device={kiosk}", timeout=10).status_code == 403
+    assert requests.get(f"{hall.live.url}/display/nowhere", timeout=10).status_code == 404
+    assert requests.get(f"{base}/counter/99", timeout=10).status_code == 404
+    hall.post(hall.live, "/counters/5/open")
+    anonymous = requests.get(f"{base}/counter/5/card", timeout=10).json()
+    assert anonymous["staff"] is None and anonymous["complaint_phone"] == "12345"
+    registered = requests.get(f"{base}/counter/5/card?device={hall.display_token}", timeout=10).json()
+    assert registered["staff"]["name"] == "值班主任" and registered["staff"]["staff_no"] == "0002"
+    assert registered["status"] == "open"
+
+
+SHOTS = [  # (name, path, viewport)
+    ("display-lobby-zh", "/display/demo?lang=zh", (1920, 1080)),
+    ("display-lobby-en", "/display/demo?lang=en", (1920, 1080)),
+    ("display-counter-zh", "/display/demo/counter/5?lang=zh&device={device}", (1280, 800)),
+    ("display-counter-en", "/display/demo/counter/5?lang=en&device={device}", (1280, 800)),
+    ("display-counter-anonymous-zh", "/display/demo/counter/5?lang=zh", (1024, 600)),
+    ("display-counter-paused-en", "/display/demo/counter/6?lang=en&device={device}", (1280, 800)),
+    ("display-led-2lines", "/display/demo/led?lines=2", (384, 64)),
+]
+
+
+def test_screenshots_of_every_display_page(chromium, hall, screenshot):
+    for prefix in "AAB":
+        hall.issue(hall.live, prefix)
+    hall.call_number(hall.live, 5, hall.issue(hall.live, "B"))
+    hall.post(hall.live, "/counters/6/open")
+    hall.post(hall.live, "/counters/6/pause")
+    for name, path, (width, height) in SHOTS:
+        page = _open(chromium, hall.live.url + path.format(device=hall.display_token), width, height)
+        page.wait_for_timeout(600)  # fonts and the first notice
+        screenshot(page, name)
+        assert page.errors == []
+        page.context.close()
+    hall.post(hall.live, "/counters/6/open")
+
+
+@pytest.mark.parametrize("width,height", [(192, 32), (384, 64)])
+def test_the_led_strip_alternates_languages(chromium, hall, screenshot, width, height):
+    number = hall.issue(hall.live, "C")
+    hall.call_number(hall.live, 2, number)
+    page = _open(chromium, f"{hall.live.url}/display/demo/led", width, height)
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while len(set(seen)) < 2 and time.monotonic() < deadline:
+        text = page.inner_text("#led-line-1")
+        if text and text not in seen:
+            seen.append(text)
+            page.evaluate("() => document.getAnimations().forEach(a => a.pause())")
+            screenshot(page, f"display-led-{width}x{height}-{len(seen)}")
+            page.evaluate("() => document.getAnimations().forEach(a => a.play())")
+        time.sleep(0.1)
+    assert len(seen) == 2 and "号窗口" in seen[0] and "Counter" in seen[1], seen
+    assert seen == [f"{number} → 2号窗口", f"{number} → Counter 2"]
+    page.context.close()

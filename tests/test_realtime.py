@@ -1,0 +1,168 @@
+"""Realtime push: events only after commit, public redaction, snapshots, and several processes over Redis."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+
+import pytest
+import requests
+import socketio
+import sqlalchemy as sa
+
+from hall import queue
+from hall.extensions import db, socketio as server_socketio
+from hall.models import Hall
+from hall.queue.errors import Conflict
+from hall.queue.unit import hall_action, subscribe
+from tests.display_support import DisplayHall, wait_for
+from tests.live import free_port
+
+
+def _client(app, **auth):
+    client = server_socketio.test_client(app, auth={"hall": "demo", **auth})
+    assert client.is_connected()
+    return client
+
+
+def _events(client, name="hall_event"):
+    return [message["args"][0] for message in client.get_received() if message["name"] == name]
+
+
+def test_an_event_is_published_only_after_its_transaction_committed(app, demo):
+    """At publish time another connection already sees the action's sequence number."""
+    seen_by_others = []
+    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    subscribe(app, lambda event: seen_by_others.append(
+        (event["seq"], other.connect().execute(sa.select(Hall.event_seq).where(Hall.id == demo.id)).scalar_one())))
+    client = _client(app)
+    queue.issue_ticket(demo.id, "A")
+    queue.open_counter(demo.id, 1)
+    called = queue.call_next(demo.id, 1)
+    assert [seq for seq, _ in seen_by_others] == [1, 2, 3]
+    assert all(seq == committed for seq, committed in seen_by_others)
+    events = _events(client)
+    assert [e["seq"] for e in events] == [1, 2, 3] and events[-1]["ticket"]["number"] == called["ticket"]["number"]
+    other.dispose()
+
+
+def test_a_rolled_back_action_publishes_nothing_and_leaves_no_gap(app, demo):
+    client = _client(app)
+    with pytest.raises(RuntimeError):
+        with hall_action(demo.id) as action:
+            action.publish("issued", ticket={"number": "A999"})
+            raise RuntimeError("fails after the event was prepared")
+    with pytest.raises(Conflict):  # refused by the engine after the sequence was bumped
+        queue.call_ticket(demo.id, 1, "Z123")
+    assert _events(client) == []
+    assert db.session.scalar(sa.select(Hall.event_seq).where(Hall.id == demo.id)) == 0
+    queue.issue_ticket(demo.id, "A")
+    assert [e["seq"] for e in _events(client)] == [1]
+
+
+def test_public_clients_get_redacted_events_and_a_snapshot_on_request(app, demo):
+    client = _client(app)
+    queue.issue_ticket(demo.id, "B")
+    queue.open_counter(demo.id, 3, staff_id=demo.staff("staff3").id)
+    queue.call_next(demo.id, 3)
+    called = _events(client)[-1]
+    assert called["kind"] == "called" and "token" not in called["ticket"] and "staff" not in called["counter"]
+    snapshot = client.emit("snapshot", {"hall": "demo"}, callback=True)
+    assert snapshot["seq"] == called["seq"]
+    assert snapshot["recent_calls"][0]["number"] == called["ticket"]["number"]
+    assert all("staff" not in counter for counter in snapshot["counters"])
+    assert client.emit("snapshot", {"hall": "nowhere"}, callback=True) == {"error": "unknown hall"}
+
+
+def test_a_client_of_an_unknown_hall_is_refused(app, demo):
+    client = server_socketio.test_client(app, auth={"hall": "nowhere"})
+    assert not client.is_connected()
+
+
+def test_a_call_is_followed_by_its_announce_message(app, demo):
+    """Without voice (the test app) the announce still comes, with no clips: displays play the chime."""
+    client = _client(app)
+    queue.issue_ticket(demo.id, "A")
+    queue.open_counter(demo.id, 1)
+    queue.call_next(demo.id, 1)
+    queue.recall(demo.id, 1)
+    received = [(m["name"], m["args"][0]) for m in client.get_received() if m["name"] in ("hall_event", "announce")]
+    calls = [(name, body["seq"]) for name, body in received if name == "announce" or body["kind"] in ("called", "recalled")]
+    assert calls == [("hall_event", 3), ("announce", 3), ("hall_event", 4), ("announce", 4)]
+    announce = received[-1][1]
+    assert announce == {"seq": 4, "kind": "recalled", "number": "A001", "counter": 1, "zone": "main", "keys": []}
+
+
+# --- several server processes sharing events through Redis ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    wait_for(lambda: _pings(client))
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def two_servers(sqlite_template, tmp_path_factory, redis_url):
+    hall = DisplayHall(sqlite_template, tmp_path_factory.mktemp("two-servers"))
+    first, second = hall.server(HALL_REDIS_URL=redis_url), hall.server(HALL_REDIS_URL=redis_url)
+    yield hall, first, second
+    hall.close()
+
+
+@pytest.mark.redis
+def test_a_call_on_one_process_reaches_a_display_on_another(two_servers):
+    hall, first, second = two_servers
+    received: list[tuple[str, dict]] = []
+    arrived = threading.Condition()
+    display = socketio.Client(reconnection=False)
+
+    def record(name):
+        def handler(body):
+            with arrived:
+                received.append((name, body))
+                arrived.notify_all()
+        return handler
+
+    display.on("hall_event", record("hall_event"))
+    display.on("announce", record("announce"))
+    display.connect(second.url, auth={"hall": "demo"}, wait_timeout=10)  # long-polling: no websocket-client here
+    try:
+        snapshot = display.call("snapshot", {"hall": "demo"}, timeout=10)
+        number = hall.issue(first, "C")
+        called = hall.call(first, 2)
+        assert called["number"] == number
+        with arrived:
+            assert arrived.wait_for(lambda: any(n == "announce" for n, _ in received), timeout=20), received
+        events = [body for name, body in received if name == "hall_event"]
+        assert [e["seq"] for e in events] == list(range(snapshot["seq"] + 1, called["seq"] + 1))
+        assert events[-1]["kind"] == "called" and events[-1]["ticket"]["number"] == number
+        assert "token" not in events[-1]["ticket"]
+        announce = next(body for name, body in received if name == "announce")
+        assert (announce["seq"], announce["number"], announce["counter"]) == (called["seq"], number, 2)
+        assert len(announce["keys"]) == 2, "the servers have espeak-ng: each call has a zh and an en clip"
+        for key in announce["keys"]:  # rendered by process 1, served by process 2 from the shared cache
+            clip = requests.get(f"{second.url}/display/audio/{key}.wav", timeout=10)
+            assert clip.status_code == 200 and clip.headers["Content-Type"] == "audio/wav"
+    finally:
+        display.disconnect()
