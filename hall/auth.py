@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Callable
 
 from flask import Flask, abort, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -44,6 +45,8 @@ def staff_from_bearer(header: str | None) -> Staff | None:
 
 def init_auth(app: Flask) -> None:
     login.login_view = "web.login"
+    login.login_message = "You are not signed in or your session has expired. Please sign in."
+    login.localize_callback = gettext
 
     @login.user_loader
     def load_staff(staff_id: str) -> Staff | None:
