@@ -71,21 +71,23 @@
     });
   }
 
+  /* One action at a time; its message shows once the screen has the state it led to. */
   function act(path, body, onDone) {
     if (busy) return Promise.resolve();
     busy = true;
     render();
     return post(path, body).then(function (result) {
       if (result.status === 401) { expired(); return; }
-      if (result.status >= 400) {
-        show(fill(T.refused, {message: (result.data && result.data.message) || result.status}), "error");
-      } else {
-        onDone(result);
-      }
-      return refresh();
+      return refresh().then(function () {
+        if (result.status >= 400) {
+          show(fill(T.refused, {message: (result.data && result.data.message) || result.status}), "error");
+        } else {
+          onDone(result);
+        }
+      });
     }, function () {
       show(T.offline, "error");
-    }).then(function () { busy = false; render(); }, function () { busy = false; render(); });
+    }).then(function () { busy = false; render(); });
   }
 
   function counterAction(name, body, onDone) {
@@ -359,7 +361,7 @@
 
   setInterval(renderTimer, 1000);
 
-  HallLive.connect({
+  var live = HallLive.connect({
     hall: cfg.hall,
     onSnapshot: scheduleRefresh,
     onEvent: scheduleRefresh,
@@ -368,4 +370,5 @@
     },
   });
   receive(state);
+  window.counterScreen = {live: live, refresh: refresh};
 })();
