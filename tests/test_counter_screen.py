@@ -191,7 +191,7 @@ def test_calling_a_number_another_counter_has_says_where_it_is(hall, chromium):
     expect(current(first)).to_have_text(number)
     second.fill("#call-number-input", number.lower())
     second.click("#btn-call-number")
-    expect(second.locator("#message")).to_have_text(f"未执行：{number} was already called at counter 1")
+    expect(second.locator("#message")).to_have_text(f"未执行：{number} 已在 1 号窗口被叫号")
     expect(current(second)).to_have_text("—")
 
 
@@ -246,3 +246,34 @@ def test_screen_recovers_after_a_reconnect(hall, chromium):
     hall.issue("A", 3)
     page.evaluate("window.counterScreen.live.socket.connect()")
     expect(page.locator("#queue-total")).to_have_text("3 人等候")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_screenshots(hall, chromium, screenshot, lang):
+    """The screen at 600×800 while serving a multi-stage case with a queue behind it."""
+    chooser = hall.sign_in(chromium, "staff4", lang=lang)
+    chooser.goto(f"{hall.url}/counter/demo?lang={lang}")
+    screenshot(chooser, f"counter-select-{lang}")
+    chooser.click("button.choice[data-counter='4']")
+    page = chooser
+    page.wait_for_selector("#live-status.online")
+    hall.issue("B", 4)
+    page.click("#btn-call-next")
+    page.click("#btn-start")
+    expect(page.locator("#timer-value")).to_contain_text("/ 10:00")
+    screenshot(page, f"counter-screen-{lang}")
+    page.click("#btn-incomplete")
+    screenshot(page, f"counter-incomplete-{lang}")
+    page.check("#incomplete-items input >> nth=0")
+    page.fill("#incomplete-note", "请加盖公章" if lang == "zh" else "Stamp the contract")
+    page.click("#incomplete-submit")
+    with page.context.expect_page() as opened:
+        page.click("#notice-link")
+    notice = opened.value
+    notice.wait_for_load_state()
+    screenshot(notice, f"counter-notice-{lang}")
+    page.click("#btn-call-next")
+    page.click("#btn-transfer")
+    screenshot(page, f"counter-transfer-{lang}")
+    hall.staff("staff4").language = "zh"
+    db.session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from hall import clock
 from hall.clock import iso
 from hall.extensions import db
-from hall.models import Counter, Feedback, Service, Stage, Staff, Ticket
+from hall.models import Counter, CounterService, Feedback, Service, Stage, Staff, Ticket
 from hall.queue.calls import counter_line
 from hall.queue.rules import today
 from hall.queue.stages import current_stage
@@ -42,6 +42,15 @@ def held_ticket(counter: Counter, lang: str) -> dict[str, Any] | None:
             "checklist": list(ticket.service.checklist or [])}
 
 
+def service_label(link: CounterService, lang: str) -> str:
+    """"B 报检申报 (受理, 审核)": a served service with the stages this counter takes, if not all."""
+    label = f"{link.service.prefix} {link.service.name(lang)}"
+    if link.stages is None:
+        return label
+    names = [st.name(lang) for st in link.service.stages if st.code in link.stages]
+    return f"{label} ({', '.join(names)})"
+
+
 def _line_entry(ticket: Ticket, now: datetime, counter: Counter) -> dict[str, Any]:
     return {"number": ticket.number, "service": ticket.service.prefix, "stage": ticket.stage_code,
             "priority": ticket.priority, "waited_s": _seconds(now, ticket.queued_at),
@@ -56,7 +65,7 @@ def counter_queue(counter: Counter, lang: str, now: datetime) -> dict[str, Any]:
     lines = []
     for link in counter.services:
         mine = [t for t in waiting if t.service_id == link.service_id and t.target_counter_id is None]
-        lines.append({"service": link.service.prefix, "name": link.service.name(lang), "stages": link.stages,
+        lines.append({"service": link.service.prefix, "label": service_label(link, lang),
                       "waiting": len(mine),
                       "longest_wait_s": max((_seconds(now, t.queued_at) for t in mine), default=0)})
     entries = [_line_entry(t, now, counter) for t in waiting]

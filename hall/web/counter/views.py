@@ -17,7 +17,7 @@ from hall.queue.rules import today
 from hall.web.counter import bp
 from hall.web.counter.forms import ChooseCounterForm
 from hall.web.counter.presence import flash_release, release_counter, release_counters_of
-from hall.web.counter.state import counter_state, transfer_targets
+from hall.web.counter.state import counter_state, service_label, transfer_targets
 
 
 def _lang() -> str:
@@ -72,8 +72,10 @@ def counter_select(hall: str):
             open_counter(record.id, counter.number, staff_id=current_user.id)
             return redirect(url_for(".counter_screen", hall=record.slug, number=counter.number))
     mine = next((c for c in counters if c.staff_id == current_user.id and c.status != "closed"), None)
+    lang = _lang()
+    labels = {c.id: [service_label(link, lang) for link in c.services] for c in counters}
     return render_template("counter/select.html", hall=record, counters=counters, form=form, mine=mine,
-                           lang=_lang()), 400 if form.errors else 200
+                           labels=labels, lang=lang), 400 if form.errors else 200
 
 
 @bp.get("/<hall>/<int:number>")

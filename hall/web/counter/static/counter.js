@@ -11,6 +11,7 @@
   var state = cfg.state;
   var clockOffset = 0;   // server time − browser time, ms
   var busy = false;
+  var lost = null;       // why this screen no longer controls its counter
   var refreshTimer = null;
   var $ = function (id) { return document.getElementById(id); };
 
@@ -52,6 +53,32 @@
     return fill(T[kind] || kind, {number: number, stage: stage});
   }
 
+  /* The engine's refusals, said in the staff member's language (the English text otherwise). */
+  var REFUSALS = [
+    [/^(\S+) was already (\w+) at counter (\d+)$/, "err_already_at", ["number", "status", "counter"]],
+    [/^(\S+) was already (\w+)$/, "err_already", ["number", "status"]],
+    [/^(\S+) is already (\w+) at counter (\d+);/, "err_holding", ["number", "status", "counter"]],
+    [/^counter (\d+) has no current ticket$/, "err_no_ticket", ["counter"]],
+    [/^(\S+) is (\w+), not /, "err_state", ["number", "status"]],
+    [/^counter (\d+) is (\w+); open it first$/, "err_counter_state", ["counter", "status"]],
+    [/^no ticket '(.+)' today$/, "err_unknown_ticket", ["number"]],
+    [/^(\S+) missed its call more than (\d+) minutes ago$/, "err_grace", ["number", "minutes"]],
+    [/^counter (\d+) is open for another staff member$/, "err_other_staff", ["counter"]],
+  ];
+
+  function explain(message) {
+    for (var i = 0; i < REFUSALS.length; i++) {
+      var match = String(message).match(REFUSALS[i][0]);
+      if (!match) continue;
+      var values = {};
+      REFUSALS[i][2].forEach(function (name, j) {
+        values[name] = name === "status" ? (T["st_" + match[j + 1]] || match[j + 1]) : match[j + 1];
+      });
+      return fill(T[REFUSALS[i][1]], values);
+    }
+    return message;
+  }
+
   /* ---------- talking to the server ---------- */
 
   function expired() {
@@ -80,7 +107,7 @@
       if (result.status === 401) { expired(); return; }
       return refresh().then(function () {
         if (result.status >= 400) {
-          show(fill(T.refused, {message: (result.data && result.data.message) || result.status}), "error");
+          show(fill(T.refused, {message: explain((result.data && result.data.message) || result.status)}), "error");
         } else {
           onDone(result);
         }
@@ -98,7 +125,9 @@
     return fetch(cfg.stateUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) {
         if (response.status === 401) { expired(); return; }
-        if (response.status === 409) { window.location.assign(cfg.screenUrl); return; }
+        if (response.status === 409) {   // taken over, or left from another window
+          return response.json().then(function (data) { lost = data.message; render(); });
+        }
         if (!response.ok) return;
         return response.json().then(receive);
       }, function () { /* offline: the live connection's status shows it; retried on reconnect */ });
@@ -167,7 +196,7 @@
     q.lines.forEach(function (line) {
       var row = table.insertRow();
       row.dataset.service = line.service;
-      row.insertCell().textContent = line.service + " " + line.name + (line.stages ? " (" + line.stages.join(", ") + ")" : "");
+      row.insertCell().textContent = line.label;
       var count = row.insertCell();
       count.className = "count";
       count.textContent = line.waiting;
@@ -205,7 +234,8 @@
       "btn-start": called, "btn-finish": held, "btn-no-show": called, "btn-transfer": held,
       "btn-incomplete": held, "btn-pause": c.status !== "closed",
     };
-    Object.keys(enabled).forEach(function (id) { $(id).disabled = busy || !enabled[id]; });
+    Object.keys(enabled).forEach(function (id) { $(id).disabled = busy || !!lost || !enabled[id]; });
+    if (lost) show(lost, "error");
     $("btn-pause").textContent = open ? T.pause : T.resume;
     document.body.classList.toggle("busy", busy);
   }
