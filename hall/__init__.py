@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.api.errors import register_error_handlers
     from hall.web import bp as web_bp
     from display.views import bp as display_bp
+    from hall.web.counter import bp as counter_bp
     from hall.i18n import init_i18n
     from hall.realtime import init_realtime
     from hall.visitor import init_visitor
@@ -44,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_auth(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(counter_bp)
     app.register_blueprint(display_bp)
     init_kiosk(app)
     init_visitor(app)

@@ -8,6 +8,7 @@ from typing import Callable
 
 from flask import Flask, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
 from flask_login import current_user, user_loaded_from_request
 from sqlalchemy import select
 
@@ -59,6 +60,8 @@ def _mark_bearer_login(_app, user=None) -> None:
 
 def init_auth(app: Flask) -> None:
     login.login_view = "web.login"
+    login.login_message = "You are not signed in or your session has expired. Please sign in."
+    login.localize_callback = gettext
     app.session_interface = BearerAwareSessionInterface()
     user_loaded_from_request.connect(_mark_bearer_login, app)
 

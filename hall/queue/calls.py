@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, false, or_, select
+from sqlalchemy import Select, and_, case, false, or_, select
 
 from hall.extensions import db
 from hall.models import OUTCOMES, Counter, Ticket
@@ -62,20 +62,22 @@ def _call(action: Action, ticket: Ticket, counter: Counter, staff_id: int | None
     return _publish(action, "called", ticket, counter)
 
 
-def _next_candidate(counter: Counter, day) -> Ticket | None:
-    """Best waiting ticket for a counter: tickets sent to this counter first, then the
-    counter's services in its priority order, then virtual arrival (class head start)."""
+def counter_line(counter: Counter, day) -> Select:
+    """Waiting tickets a counter may call, best first: tickets sent to this counter first, then
+    the counter's services in its priority order, then virtual arrival (class head start)."""
     served = [and_(Ticket.service_id == link.service_id,
                    Ticket.stage_code.in_(link.stages) if link.stages is not None else True)
               for link in counter.services]
     rank = case({link.service_id: link.rank for link in counter.services}, value=Ticket.service_id, else_=999)
     targeted = Ticket.target_counter_id == counter.id
-    query = (select(Ticket)
-             .where(Ticket.hall_id == counter.hall_id, Ticket.status == "waiting", Ticket.business_day == day,
-                    or_(targeted, and_(Ticket.target_counter_id.is_(None), or_(false(), *served))))
-             .order_by(case((targeted, 0), else_=1), rank, Ticket.sort_at, Ticket.id)
-             .limit(1).with_for_update(skip_locked=True))
-    return db.session.scalar(query)
+    return (select(Ticket)
+            .where(Ticket.hall_id == counter.hall_id, Ticket.status == "waiting", Ticket.business_day == day,
+                   or_(targeted, and_(Ticket.target_counter_id.is_(None), or_(false(), *served))))
+            .order_by(case((targeted, 0), else_=1), rank, Ticket.sort_at, Ticket.id))
+
+
+def _next_candidate(counter: Counter, day) -> Ticket | None:
+    return db.session.scalar(counter_line(counter, day).limit(1).with_for_update(skip_locked=True))
 
 
 def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any] | None:

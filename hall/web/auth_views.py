@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -28,11 +28,19 @@ def login():
             form.password.errors.append(_("Wrong login or password."))
         else:
             login_user(staff)
+            session.pop("lang", None)  # the staff member's own language from now on
             target = request.args.get("next", "")
             if not target or urlsplit(target).netloc or not target.startswith("/"):
-                target = url_for("web.index")
+                target = _landing(staff)
             return redirect(target)
     return render_template("login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+
+
+def _landing(staff: Staff) -> str:
+    """Where a sign-in without `next` leads: counter staff to the counter chooser."""
+    if staff.role == "staff" and "counter.counter_select" in current_app.view_functions:
+        return url_for("counter.counter_select", hall=staff.hall.slug)
+    return url_for("web.index")
 
 
 @bp.post("/logout")
