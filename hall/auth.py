@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from functools import wraps
 from typing import Callable
 
@@ -13,8 +14,13 @@ from flask_login import current_user, user_loaded_from_request
 from sqlalchemy import select
 
 from hall import clock
+from hall.database import begin_write
 from hall.extensions import db, login
 from hall.models import ApiToken, Staff
+
+
+#: last_used_at is written at most this often, so API calls do not each take the write lock.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def _hash(token: str) -> str:
@@ -24,6 +30,7 @@ def _hash(token: str) -> str:
 def create_api_token(staff: Staff) -> str:
     """A new bearer token for a staff member; only its hash is stored, so show it once."""
     token = secrets.token_urlsafe(32)
+    begin_write(db.session())
     db.session.add(ApiToken(staff_id=staff.id, token_hash=_hash(token)))
     db.session.commit()
     return token
@@ -39,8 +46,12 @@ def staff_from_bearer(header: str | None) -> Staff | None:
     staff = db.session.get(Staff, row.staff_id)
     if staff is None or not staff.active:
         return None
-    row.last_used_at = clock.utcnow()
-    db.session.commit()
+    now = clock.utcnow()
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
+        token_id = row.id
+        begin_write(db.session())
+        db.session.get(ApiToken, token_id).last_used_at = now
+        db.session.commit()
     return staff
 
 

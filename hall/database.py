@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 #: Execution option that makes the next SQLite transaction BEGIN IMMEDIATE.
 IMMEDIATE = "hall_immediate"
@@ -31,3 +32,15 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """End any open (read) transaction and start one that holds the write lock from its start.
+
+    On SQLite a transaction that has read cannot start writing once another connection has
+    committed since ("database is locked" at once, whatever the busy timeout), so code that
+    writes starts its transaction here. On PostgreSQL this only ends the previous transaction.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={IMMEDIATE: True})

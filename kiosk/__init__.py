@@ -6,6 +6,7 @@ from flask import Flask
 
 def init_kiosk(app: Flask) -> None:
     """Register the kiosk page and its JSON routes."""
+    from kiosk import openapi  # noqa: F401  (documents the kiosk routes)
     from kiosk.api import bp as api_bp
     from kiosk.views import bp as page_bp
 

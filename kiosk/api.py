@@ -19,7 +19,7 @@ from sqlalchemy import select
 from hall import clock
 from hall.api import body
 from hall.api.errors import json_error
-from hall.api.public import _kiosk_device, _may_issue, service_view
+from hall.api.public import kiosk_device, may_issue, service_view
 from hall.api.schemas import Body
 from hall.extensions import csrf, db
 from hall.models import Device, PrintJob, Service, Ticket
@@ -56,12 +56,6 @@ class PrintOutcome(Body):
     message: str = Field(default="", max_length=500)
 
 
-def _seen(device: Device | None) -> None:
-    if device is not None:
-        device.last_seen_at = clock.utcnow()
-        db.session.commit()
-
-
 def qr_svg(data: str) -> str:
     """The QR code of `data` as an inline SVG the page scales to any size."""
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2)
@@ -77,8 +71,8 @@ def issued_answer(view: dict[str, Any], device: Device | None) -> dict[str, Any]
 def kiosk_state(hall: str):
     """Services with waiting count, estimated wait and open/closed; whether this kiosk is registered."""
     record = hall_by_slug(hall)
-    device = _kiosk_device(record)
-    _seen(device)
+    device = kiosk_device(record)
+    mark_seen(device)
     services = db.session.scalars(select(Service).where(Service.hall_id == record.id, Service.active.is_(True))
                                   .order_by(Service.kiosk_order, Service.prefix)).all()
     return jsonify({
@@ -93,10 +87,10 @@ def kiosk_state(hall: str):
 def kiosk_issue(hall: str):
     record = hall_by_slug(hall)
     data = body(KioskIssue)
-    _may_issue(record, "kiosk")
+    may_issue(record, "kiosk")
     if data.priority == "priority" and (refusal := priority_refusal(record, data.pin)):
         return json_error(403, *refusal)
-    device = _kiosk_device(record)
+    device = kiosk_device(record)
     staff_id = current_user.id if current_user.is_authenticated else None
     view = issue_ticket(record.id, data.service, priority=data.priority, channel="kiosk",
                         idempotency_key=data.idempotency_key, staff_id=staff_id)
@@ -107,9 +101,9 @@ def kiosk_issue(hall: str):
 def kiosk_check_in(hall: str):
     record = hall_by_slug(hall)
     data = body(KioskCheckIn)
-    _may_issue(record, "kiosk")
+    may_issue(record, "kiosk")
     view = check_in(record.id, data.code, idempotency_key=data.idempotency_key)
-    return jsonify(issued_answer(view, _kiosk_device(record))), 200 if view.get("repeated") else 201
+    return jsonify(issued_answer(view, kiosk_device(record))), 200 if view.get("repeated") else 201
 
 
 @bp.get("/halls/<hall>/kiosk/tickets/<token>/print")
@@ -127,7 +121,7 @@ def _agent_device() -> Device:
                                                     Device.active.is_(True))) if token else None
     if device is None:
         abort(401, description="send the token of an active kiosk in X-Device-Token")
-    _seen(device)
+    mark_seen(device)
     return device
 
 

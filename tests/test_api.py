@@ -40,15 +40,18 @@ def test_services_lists_active_services_with_estimates(client):
     assert b["open"] is True and b["waiting"] == 0 and [s["code"] for s in b["stages"]][:2] == ["accept", "inspect"]
 
 
-def test_issue_ticket_answers_the_contract_fields(client):
+def test_issue_ticket_answers_the_contract_fields(client, demo):
     response = post(client, "/api/v1/halls/demo/tickets", {"service": "A"})
     assert response.status_code == 201
     body = response.get_json()
     for field in ("id", "number", "token", "service", "status", "people_ahead", "estimated_wait_s", "issued_at"):
         assert field in body
     assert body["number"] == "A001" and body["service"] == "A" and body["status"] == "waiting"
-    second = post(client, "/api/v1/halls/demo/tickets", {"service": "a", "priority": "vip", "channel": "web"})
+    staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
+    second = post(client, "/api/v1/halls/demo/tickets", {"service": "a", "priority": "vip", "channel": "staff"},
+                  staff)
     assert second.get_json()["people_ahead"] == 0  # a VIP's head start puts it first
+    assert_error(post(client, "/api/v1/halls/demo/tickets", {"service": "A", "priority": "vip"}), 403, "staff")
 
 
 def test_issue_is_idempotent_per_key(client):
@@ -211,7 +214,7 @@ def test_openapi_document_lists_every_route(client, app):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     documented = {f"/api/v1{path}".replace("{", "<").replace("}", ">") for path in doc["paths"]}
-    served = {rule.rule.replace("<int:number>", "<number>") for rule in app.url_map.iter_rules()
+    served = {rule.rule.replace("<int:", "<") for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json"}
     assert served <= documented, served - documented
 

@@ -38,7 +38,7 @@ def list_services(hall: str):
                     "services": [service_view(s, record) for s in services]})
 
 
-def _kiosk_device(hall: Hall) -> Device | None:
+def kiosk_device(hall: Hall) -> Device | None:
     token = request.headers.get("X-Device-Token") or request.args.get("device")
     if not token:
         return None
@@ -46,16 +46,20 @@ def _kiosk_device(hall: Hall) -> Device | None:
                                                   Device.kind == "kiosk", Device.active.is_(True)))
 
 
-def _may_issue(hall: Hall, channel: str) -> None:
+def _is_staff_of(hall: Hall) -> bool:
+    return current_user.is_authenticated and current_user.hall_id == hall.id
+
+
+def may_issue(hall: Hall, channel: str) -> None:
     """Staff may always issue; the public where the hall allows it, through a registered
     kiosk where the hall requires one."""
-    if current_user.is_authenticated and current_user.hall_id == hall.id:
+    if _is_staff_of(hall):
         return
     if channel == "staff":
         abort(401, description="staff tickets need a staff login")
-    if channel == "kiosk" and hall.require_registered_kiosk and _kiosk_device(hall) is None:
+    if channel == "kiosk" and hall.require_registered_kiosk and kiosk_device(hall) is None:
         abort(403, description="this hall takes tickets only from registered kiosks")
-    if not hall.public_issue and _kiosk_device(hall) is None:
+    if not hall.public_issue and kiosk_device(hall) is None:
         abort(403, description="this hall does not issue tickets to the public here")
 
 
@@ -63,7 +67,9 @@ def _may_issue(hall: Hall, channel: str) -> None:
 def create_ticket(hall: str):
     record = hall_by_slug(hall)
     data = body(IssueTicket)
-    _may_issue(record, data.channel)
+    may_issue(record, data.channel)
+    if data.priority != "normal" and not _is_staff_of(record):
+        abort(403, description="only staff issue priority tickets (appointments check in at the kiosk)")
     staff_id = current_user.id if current_user.is_authenticated else None
     view = issue_ticket(record.id, data.service, priority=data.priority, channel=data.channel,
                         idempotency_key=data.idempotency_key, staff_id=staff_id)

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from hall import clock
-from hall.database import IMMEDIATE
+from hall.database import begin_write
 from hall.extensions import db
 from hall.models import Hall, TicketEvent
 from hall.queue.errors import NotFound
@@ -57,9 +57,7 @@ def hall_action(hall_id: int) -> Iterator[Action]:
     back, so the sequence has no gaps that clients would take for lost events.
     """
     session = db.session()
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={IMMEDIATE: True})
+    begin_write(session)
     try:
         seq = session.execute(
             update(Hall).where(Hall.id == hall_id).values(event_seq=Hall.event_seq + 1).returning(Hall.event_seq),

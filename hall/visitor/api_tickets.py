@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from hall import clock
 from hall.api import body
 from hall.api.public import public_ticket_view
+from hall.devices import mark_seen
 from hall.extensions import db
 from hall.models import Counter, Device, Hall
 from hall.queue import cancel_ticket
@@ -39,7 +39,7 @@ def rating_pad(hall: Hall, counter: Counter, token: str | None) -> Device:
                                                     Device.hall_id == hall.id, Device.active.is_(True)))
     if device is None or device.counter_id not in (None, counter.id):
         abort(403, description="this needs the token of a registered rating pad of this counter")
-    device.last_seen_at = clock.utcnow()
+    mark_seen(device)
     return device
 
 
