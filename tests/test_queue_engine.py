@@ -341,3 +341,13 @@ def test_event_published_only_after_commit(demo, app):
     with pytest.raises(queue.NotFound):
         queue.issue_ticket(demo.id, "Q")
     assert seen == [1]  # the failed action published nothing
+
+
+def test_stale_days_close_by_themselves_after_the_reset(demo, frozen):
+    from hall.queue.day import close_stale_days
+
+    queue.issue_ticket(demo.id, "A")
+    assert close_stale_days(demo.hall) is None
+    frozen.advance(hours=17, minutes=1)  # 03:01 next day, local
+    closed = close_stale_days(demo.hall)
+    assert closed["not_served"] == 1 and closed["day"] == "2026-03-02"

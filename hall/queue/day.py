@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hall.extensions import db
-from hall.models import OPEN_STATUSES, Counter, Ticket
+from hall.models import OPEN_STATUSES, Counter, Hall, Ticket
 from hall.queue.rules import today
 from hall.queue.stages import close_stage
 from hall.queue.unit import hall_action
@@ -29,3 +29,11 @@ def close_business_day(hall_id: int, day: date | None = None) -> dict[str, Any]:
             counter.current_ticket_id = None
         action.log("day_closed", day=last_day.isoformat(), not_served=len(tickets))
         return action.publish("day_closed", day=last_day.isoformat(), not_served=len(tickets))
+
+
+def close_stale_days(hall: Hall) -> dict[str, Any] | None:
+    """Close past business days once the hall's reset time has passed (run periodically)."""
+    stale = db.session.scalar(select(Ticket.id).where(
+        Ticket.hall_id == hall.id, Ticket.business_day < today(hall), Ticket.status.in_(OPEN_STATUSES)).limit(1))
+    db.session.commit()
+    return None if stale is None else close_business_day(hall.id)
