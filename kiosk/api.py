@@ -21,6 +21,7 @@ from hall.api import body
 from hall.api.errors import json_error
 from hall.api.public import kiosk_device, may_issue, service_view
 from hall.api.schemas import Body
+from hall.devices import mark_seen
 from hall.extensions import csrf, db
 from hall.models import Device, PrintJob, Service, Ticket
 from hall.queue import issue_ticket

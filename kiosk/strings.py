@@ -11,7 +11,7 @@ STRINGS = {
     "waiting": _l("Waiting"),
     "wait_min": _l("About %(minutes)s min"),
     "no_wait": _l("No wait"),
-    "closed": _l("Closed"),
+    "closed": _l("Not taking tickets"),
     "closed_hours": _l("Outside opening hours"),
     "closed_capacity": _l("Today's numbers are all taken"),
     "closed_inactive": _l("Not available"),

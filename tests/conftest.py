@@ -29,6 +29,9 @@ class FreshContextClient(FlaskClient):
     database session do not leak from the test's own context into requests."""
 
     def open(self, *args, **kwargs):
+        # The test's own session commits first: its writes are visible to the request and,
+        # its snapshot ended, it sees what the request wrote.
+        db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

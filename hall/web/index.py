@@ -14,7 +14,7 @@ SCREENS = [
     ("kiosk.kiosk", _l("Kiosk")),
     ("display.lobby", _l("Lobby display")),
     ("display.led", _l("LED strip")),
-    ("counter.counter_select", _l("Counter")),
+    ("counter.counter_select", _l("Counter screen")),
     ("monitor.monitor", _l("Live monitor")),
     ("reports.reports", _l("Reports")),
     ("admin.admin_home", _l("Administration")),
