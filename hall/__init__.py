@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.api import bp as api_bp
     from hall.api.errors import register_error_handlers
     from hall.web import bp as web_bp
+    from hall.monitor import bp as monitor_bp
     from hall.i18n import init_i18n
     from hall.realtime import init_realtime
 
@@ -41,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_auth(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(monitor_bp)
     cli.init_cli(app)
     return app
 
