@@ -6,8 +6,9 @@ import secrets
 from functools import wraps
 from typing import Callable
 
-from flask import Flask, abort, request
-from flask_login import current_user
+from flask import Flask, abort, g, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user, user_loaded_from_request
 from sqlalchemy import select
 
 from hall import clock
@@ -42,8 +43,24 @@ def staff_from_bearer(header: str | None) -> Staff | None:
     return staff
 
 
+class BearerAwareSessionInterface(SecureCookieSessionInterface):
+    """Never write a session cookie for a request authenticated by bearer token: an API
+    call must not turn into a cookie login for the next, anonymous, request."""
+
+    def save_session(self, *args, **kwargs):
+        if g.get("login_via_bearer"):
+            return None
+        return super().save_session(*args, **kwargs)
+
+
+def _mark_bearer_login(_app, user=None) -> None:
+    g.login_via_bearer = True
+
+
 def init_auth(app: Flask) -> None:
     login.login_view = "web.login"
+    app.session_interface = BearerAwareSessionInterface()
+    user_loaded_from_request.connect(_mark_bearer_login, app)
 
     @login.user_loader
     def load_staff(staff_id: str) -> Staff | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from hall import clock, create_app
@@ -23,8 +24,18 @@ TEST_CONFIG = {"TESTING": True, "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": F
 _names = itertools.count()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request in its own app context, as in a server: `g`, the logged-in user and the
+    database session do not leak from the test's own context into requests."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def _make_app(url: str, **extra):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **extra})
+    app.test_client_class = FreshContextClient
     return app
 
 

@@ -1,4 +1,4 @@
-"""The queue engine: every action and rule of DESIGN §4 on SQLite."""
+"""The queue engine: every action and rule of DESIGN §4, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from datetime import time
@@ -7,9 +7,22 @@ import pytest
 from sqlalchemy import func, select
 
 from hall import queue
+from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import Service, Stage, Ticket, TicketEvent
 from hall.queue.unit import subscribe
+
+
+@pytest.fixture
+def app(any_app):
+    return any_app
+
+
+@pytest.fixture
+def demo(app):
+    from tests.conftest import DemoHall
+
+    return DemoHall(create_demo_hall())
 
 
 @pytest.fixture
