@@ -1,13 +1,14 @@
 """Supervisor API of the live monitor: state, alarm acknowledgement, counter and notice actions."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import abort, jsonify
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from hall import queue
 from hall.alarms import acknowledge, scan_hall
 from hall.api import bp, body
+from hall.api.openapi import ROUTES
 from hall.auth import role_required
 from hall.monitor.state import monitor_state
 from hall.queue.lookup import hall_by_slug
@@ -37,21 +38,26 @@ def monitor_snapshot(hall: str):
     return jsonify(monitor_state(record))
 
 
-@bp.post("/halls/<hall>/alarms/<int:alarm_id>/acknowledge")
+@bp.post("/halls/<hall>/alarms/<alarm>/acknowledge")
 @role_required("supervisor")
-def alarm_acknowledge(hall: str, alarm_id: int):
-    event = acknowledge(hall_by_slug(hall).id, alarm_id, staff_id=current_user.id)
+def alarm_acknowledge(hall: str, alarm: str):
+    if not alarm.isdigit():
+        abort(404, description=f"unknown alarm {alarm!r}")
+    event = acknowledge(hall_by_slug(hall).id, int(alarm), staff_id=current_user.id)
     return jsonify({**event["alarm"], "seq": event["seq"]})
 
 
-@bp.post("/halls/<hall>/monitor/counters/<int:number>/<any(open, pause):status>")
+@bp.post("/halls/<hall>/monitor/counters/<int:number>/open")
 @role_required("supervisor")
-def monitor_counter_status(hall: str, number: int, status: str):
-    hall_id = hall_by_slug(hall).id
-    if status == "open":  # the counter keeps its staff member
-        event = queue.open_counter(hall_id, number)
-    else:
-        event = queue.pause_counter(hall_id, number, staff_id=current_user.id)
+def monitor_counter_open(hall: str, number: int):
+    event = queue.open_counter(hall_by_slug(hall).id, number)  # the counter keeps its staff member
+    return jsonify({**event["counter"], "event": event["kind"], "seq": event.get("seq")})
+
+
+@bp.post("/halls/<hall>/monitor/counters/<int:number>/pause")
+@role_required("supervisor")
+def monitor_counter_pause(hall: str, number: int):
+    event = queue.pause_counter(hall_by_slug(hall).id, number, staff_id=current_user.id)
     return jsonify({**event["counter"], "event": event["kind"], "seq": event.get("seq")})
 
 
@@ -71,3 +77,16 @@ def notice_broadcast(hall: str):
     event = broadcast_notice(hall_by_slug(hall).id, data.text_zh, data.text_en, zone=data.zone,
                              staff_id=current_user.id)
     return jsonify({**event["notice"], "seq": event["seq"]}), 201
+
+
+ROUTES.extend([
+    ("/halls/{hall}/monitor", "get", "Live monitor state: lines, counters, alarms (scans alarms first)", None,
+     "supervisor", ("200",)),
+    ("/halls/{hall}/alarms/{alarm}/acknowledge", "post", "Acknowledge an alarm", None, "supervisor", ("200",)),
+    ("/halls/{hall}/monitor/counters/{number}/open", "post", "Open a counter (keeps its staff)", None, "supervisor",
+     ("200",)),
+    ("/halls/{hall}/monitor/counters/{number}/pause", "post", "Pause a counter", None, "supervisor", ("200",)),
+    ("/halls/{hall}/monitor/counters/{number}/services", "post", "Move a counter to other services", MoveCounter,
+     "supervisor", ("200",)),
+    ("/halls/{hall}/notices", "post", "Broadcast a notice to the displays", NoticeBody, "supervisor", ("201",)),
+])
