@@ -35,10 +35,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.monitor import bp as monitor_bp
     from hall.i18n import init_i18n
     from hall.realtime import init_realtime
+    from hall.reports.rollup import init_rollup
 
     register_error_handlers(app)
     init_i18n(app)
     init_realtime(app)
+    init_rollup(app)
     auth.init_auth(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
