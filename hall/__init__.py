@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.api.errors import register_error_handlers
     from hall.web import bp as web_bp
     from hall.monitor import bp as monitor_bp
+    from hall.reports import bp as reports_bp
     from hall.i18n import init_i18n
     from hall.realtime import init_realtime
     from hall.reports.rollup import init_rollup
@@ -45,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(monitor_bp)
+    app.register_blueprint(reports_bp)
     cli.init_cli(app)
     return app
 

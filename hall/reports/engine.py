@@ -190,7 +190,7 @@ def _figures(group: _Group, target_pct: float) -> dict[str, Any]:
     }
 
 
-def _target_pct() -> float:
+def target_pct() -> float:
     return float(current_app.config["HALL"].get("reports", {}).get("satisfaction_target_pct", 95))
 
 
@@ -207,7 +207,7 @@ def figures(filters: Filters, by: str | None = None) -> dict[Any, dict[str, Any]
     _logged_in(filters, hall, by, groups)
     if by is None:
         groups.setdefault(0, _Group())  # an empty selection still has its one row of zeros
-    target = _target_pct()
+    target = target_pct()
     return {key: _figures(groups[key], target) for key in sorted(groups, key=lambda k: (k is None, k))}
 
 
