@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.web import bp as web_bp
     from hall.monitor import bp as monitor_bp
     from hall.reports import bp as reports_bp
+    from hall.admin import bp as admin_bp
     from hall.i18n import init_i18n
     from hall.realtime import init_realtime
     from hall.reports.rollup import init_rollup
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
     cli.init_cli(app)
     return app
 

@@ -95,7 +95,7 @@ def monthly_report(hall: Hall, month: Month, lang: str) -> dict[str, Any]:
     return {
         "hall": hall, "month": str(month), "previous_month": str(month.previous()), "figures": this,
         "headline": headline, "worst_services": worst, "services": services,
-        "days": [{"day": d, "served": f["served"], "wait_p90": f["wait_s"]["p90"],
-                  "within_pct": f["served_within_target_pct"]} for d, f in days.items() if f["issued"]],
+        "days": [{"day": d, "served": days[d]["served"] if d in days else 0}
+                 for d in (month.first + timedelta(days=n) for n in range(month.last.day))],
         "late_stages": late_stages, "target_pct": this["satisfaction"]["target_pct"],
     }

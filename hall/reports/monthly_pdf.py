@@ -39,11 +39,11 @@ def _value(value: Any, unit: str = "") -> str:
     return f"{value:g}{unit}" if isinstance(value, (int, float)) else str(value)
 
 
-def _table(rows: list[list[str]], widths: list[float], font: str) -> Table:
+def _table(rows: list[list[str]], widths: list[float], font: str, text_columns: int = 1) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), font, 9), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf3")),
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#c5ccd6")), ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#c5ccd6")), ("ALIGN", (text_columns, 1), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5)]))
     return table
@@ -93,9 +93,10 @@ def monthly_pdf(report: dict[str, Any], lang: str) -> bytes:
         rows = [[_("Service"), _("Stage"), _("Handling p90"), _("Limit"), _("Over limit")]]
         for r in report["late_stages"]:
             stage = r["stage_name_en"] if lang == "en" and r["stage_name_en"] else r["stage_name_zh"]
-            rows.append([r["service"], stage, _value(r["p90"], "s"), _value(r["limit_s"], "s"),
+            service = r["service_name_en"] if lang == "en" and r["service_name_en"] else r["service_name_zh"]
+            rows.append([f"{r['service']} {service}", stage, _value(r["p90"], "s"), _value(r["limit_s"], "s"),
                          _value(r["over_limit_pct"], "%")])
-        story.append(_table(rows, [40 * mm, 49 * mm, 27 * mm, 25 * mm, 26 * mm], font))
+        story.append(_table(rows, [40 * mm, 49 * mm, 27 * mm, 25 * mm, 26 * mm], font, text_columns=2))
     story.append(Paragraph(_("Cases served per day"), heading))
     story.append(_daily_chart(report["days"], font))
     story.append(Spacer(1, 3 * mm))
