@@ -5,6 +5,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, TimeField,
                      ValidationError)
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
@@ -105,18 +106,18 @@ class StaffForm(FlaskForm):
     login = StringField(_l("Login"), validators=[DataRequired(), Regexp(r"^[A-Za-z0-9._-]{2,60}$",
                                                                         message=_l("2–60 letters, digits, . _ -"))])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in ROLES])
     position = StringField(_l("Post (on the counter card)"), validators=[Optional(), Length(max=120)])
     staff_no = StringField(_l("Staff number"), validators=[Optional(), Length(max=40)])
     photo_url = StringField(_l("Photo URL"), validators=[Optional(), URL(require_tld=False), Length(max=500)])
-    language = SelectField(_l("Language"), choices=[("zh", "中文"), ("en", "English")])
+    language = SelectField(_l("Language"), choices=[SelectChoice("zh", "中文"), SelectChoice("en", "English")])
     password = PasswordField(_l("New password"), validators=[Optional(), Length(min=8, max=200)],
                              description=_l("Leave empty to keep the current password"))
     active = BooleanField(_l("Active"), default=True)
 
 
 class DeviceForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k, k) for k in DEVICE_KINDS])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, k) for k in DEVICE_KINDS])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     zone = StringField(_l("Zone"), validators=[DataRequired(), Length(max=40)], default="main")
     counter = IntegerField(_l("Counter number (rating pads)"), validators=[Optional(), NumberRange(1, 9999)])
@@ -132,6 +133,9 @@ class NoticeForm(FlaskForm):
     sort_order = IntegerField(_l("Order"), validators=[NumberRange(-999, 999)], default=0)
     active = BooleanField(_l("Active"), default=True)
 
-    def validate_text_zh(self, field) -> None:
-        if not (field.data or "").strip() and not (self.text_en.data or "").strip() and not self.image_url.data:
-            raise ValidationError(_l("Write a text or give an image."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not any((f.data or "").strip() for f in (self.text_zh, self.text_en, self.image_url)):
+            self.text_zh.errors = [*self.text_zh.errors, _l("Write a text or give an image.")]
+            return False
+        return valid
