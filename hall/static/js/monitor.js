@@ -94,7 +94,7 @@
     if (d.number) parts.push(d.number);
     if (d.counter) parts.push(T.counter + " " + d.counter);
     if (d.device) parts.push(d.device);
-    if (d.limit_s) parts.push("> " + Math.round(d.limit_s / 60) + " " + T.min);
+    if (d.limit_s) parts.push("> " + mmss(d.limit_s));
     return parts.join(" · ");
   }
 
