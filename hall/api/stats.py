@@ -10,7 +10,7 @@ from hall.auth import role_required
 from hall.queue.lookup import hall_by_slug
 from hall.queue.rules import today
 from hall.reports.engine import DIMENSIONS, figures, labels, stage_rows
-from hall.reports.params import BadFilter, filters_from_args
+from hall.reports.params import filters_or_400
 from hall.reports.summary import summary
 from hall.api.openapi import ROUTES
 
@@ -38,19 +38,12 @@ def stats_summary(hall: str):
     return jsonify({"hall": record.slug, **summary(record.id, first, last)})
 
 
-def _filters(record):
-    try:
-        return filters_from_args(record, request.args)
-    except BadFilter as exc:
-        abort(400, description=str(exc))
-
-
 @bp.get("/halls/<hall>/stats/report")
 @role_required("supervisor")
 def stats_report(hall: str):
     """Figures of a selection (?from=&to=&service=&counter=&staff=&hour=), optionally broken down (?by=)."""
     record = hall_by_slug(hall)
-    filters = _filters(record)
+    filters = filters_or_400(record, request.args)
     by = request.args.get("by") or None
     if by is not None and by not in DIMENSIONS:
         abort(400, description=f"by must be one of {', '.join(DIMENSIONS)}")
@@ -67,7 +60,7 @@ def stats_report(hall: str):
 def stats_stages(hall: str):
     """Handling time per service and stage against the committed limit."""
     record = hall_by_slug(hall)
-    filters = _filters(record)
+    filters = filters_or_400(record, request.args)
     return jsonify({"hall": record.slug, "from": filters.first.isoformat(), "to": filters.last.isoformat(),
                     "rows": stage_rows(filters)})
 

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from flask import abort
 from sqlalchemy import select
 
 from hall.extensions import db
@@ -88,3 +89,11 @@ def filter_args(filters: Filters, choices: Choices) -> dict[str, str]:
     if filters.hour is not None:
         args["hour"] = str(filters.hour)
     return args
+
+
+def filters_or_400(hall: Hall, args: Mapping[str, str]) -> Filters:
+    """`filters_from_args`, answering a bad filter with a 400 that says what is wrong."""
+    try:
+        return filters_from_args(hall, args)
+    except BadFilter as exc:
+        abort(400, description=str(exc))

@@ -12,19 +12,12 @@ from hall.reports.engine import target_pct
 from hall.reports.export import to_csv, to_xlsx
 from hall.reports.monthly import LABELS, UNITS, Month, monthly_report
 from hall.reports.monthly_pdf import monthly_pdf
-from hall.reports.params import BadFilter, Choices, filter_args, filters_from_args
+from hall.reports.params import BadFilter, Choices, filter_args, filters_from_args, filters_or_400
 from hall.reports.tables import TABLES, all_tables, report_table
 
 
 def _lang() -> str:
     return str(get_locale())
-
-
-def _filters(hall):
-    try:
-        return filters_from_args(hall, request.args)
-    except BadFilter as exc:
-        abort(400, description=str(exc))
 
 
 @bp.get("/reports/<hall>")
@@ -48,7 +41,7 @@ def export_csv(hall: str, name: str):
     record = hall_by_slug(hall)
     if name not in TABLES:
         abort(404, description=f"no table {name!r}")
-    filters = _filters(record)
+    filters = filters_or_400(record, request.args)
     table = report_table(filters, name, _lang())
     filename = f"{record.slug}-{name}-{filters.first}-{filters.last}.csv"
     return Response(to_csv(table), mimetype="text/csv; charset=utf-8",
@@ -59,7 +52,7 @@ def export_csv(hall: str, name: str):
 @role_required("supervisor")
 def export_xlsx(hall: str):
     record = hall_by_slug(hall)
-    filters = _filters(record)
+    filters = filters_or_400(record, request.args)
     heading = f"{record.name(_lang())} {filters.first} – {filters.last}"
     filename = f"{record.slug}-report-{filters.first}-{filters.last}.xlsx"
     return Response(to_xlsx(all_tables(filters, _lang()), heading),
