@@ -33,20 +33,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.api.errors import register_error_handlers
     from hall.web import bp as web_bp
     from display.views import bp as display_bp
-    from hall.web.counter import bp as counter_bp
+    from hall.admin import bp as admin_bp
     from hall.i18n import init_i18n
+    from hall.monitor import bp as monitor_bp
     from hall.realtime import init_realtime
+    from hall.reports import bp as reports_bp
+    from hall.reports.rollup import init_rollup
     from hall.visitor import init_visitor
+    from hall.web.counter import bp as counter_bp
     from kiosk import init_kiosk
 
     register_error_handlers(app)
     init_i18n(app)
     init_realtime(app)
+    init_rollup(app)
     auth.init_auth(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(counter_bp)
     app.register_blueprint(display_bp)
+    app.register_blueprint(monitor_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
     init_kiosk(app)
     init_visitor(app)
     cli.init_cli(app)

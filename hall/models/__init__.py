@@ -3,6 +3,7 @@ from hall.models.counter import COUNTER_STATUSES, Counter, CounterService
 from hall.models.device import DEVICE_KINDS, Alarm, Device, PrintJob
 from hall.models.hall import Hall, Notice
 from hall.models.service import Service, ServiceStage
+from hall.models.report import ReportDay, ReportStage, ReportTicket
 from hall.models.staff import ROLES, ApiToken, Staff, StaffSession
 from hall.models.ticket import (
     CHANNELS,
@@ -20,6 +21,6 @@ from hall.models.visitor import Appointment, Feedback
 __all__ = [
     "Alarm", "ApiToken", "Appointment", "CHANNELS", "COUNTER_STATUSES", "Counter", "CounterService",
     "DEVICE_KINDS", "Device", "Feedback", "Hall", "Notice", "OPEN_STATUSES", "OUTCOMES", "PRIORITIES",
-    "PrintJob", "ROLES", "Service", "ServiceStage", "Staff", "StaffSession", "Stage", "TICKET_STATUSES",
+    "PrintJob", "ROLES", "ReportDay", "ReportStage", "ReportTicket", "Service", "ServiceStage", "Staff", "StaffSession", "Stage", "TICKET_STATUSES",
     "Ticket", "TicketEvent", "TicketSequence",
 ]

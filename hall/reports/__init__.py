@@ -1,1 +1,6 @@
-"""Supervisor reports: queries over tickets and stages."""
+"""Supervisor reports: facts, figures, tables, exports, the monthly report and their pages."""
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__, template_folder="templates")
+
+from hall.reports import views  # noqa: E402,F401  (routes register on bp)

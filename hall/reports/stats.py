@@ -23,3 +23,33 @@ def describe(values: Sequence[float]) -> dict[str, float | None]:
     return {"count": len(values), "avg": round(sum(values) / len(values), 1),
             "p50": round(percentile(values, 50), 1), "p90": round(percentile(values, 90), 1),
             "max": round(max(values), 1)}
+
+
+def percentile_of_counts(counts: Sequence[tuple[float, int]], p: float) -> float | None:
+    """The same percentile over a histogram of (value, how many), values ascending."""
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    rank = p / 100 * (total - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    low_value = high_value = None
+    seen = 0
+    for value, n in counts:
+        if low_value is None and low < seen + n:
+            low_value = value
+        if high < seen + n:
+            high_value = value
+            break
+        seen += n
+    return low_value + (high_value - low_value) * (rank - low)
+
+
+def describe_counts(counts: Sequence[tuple[float, int]]) -> dict[str, float | None]:
+    """`describe` over a histogram of (value, how many)."""
+    ordered = sorted(counts)
+    total = sum(n for _, n in ordered)
+    if not total:
+        return {"count": 0, "avg": None, "p50": None, "p90": None, "max": None}
+    return {"count": total, "avg": round(sum(v * n for v, n in ordered) / total, 1),
+            "p50": round(percentile_of_counts(ordered, 50), 1), "p90": round(percentile_of_counts(ordered, 90), 1),
+            "max": round(ordered[-1][0], 1)}

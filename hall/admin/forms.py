@@ -1,0 +1,141 @@
+"""Administration forms (Flask-WTF, CSRF included); text areas hold one item per line."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, TimeField,
+                     ValidationError)
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+
+from hall.models import DEVICE_KINDS, ROLES
+
+CODE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+
+def parse_stage_lines(text: str) -> list[tuple[str, str, str, int]]:
+    """"code | 中文名 | English name | limit in minutes" per line → stage tuples (limit in seconds)."""
+    stages = []
+    for number, line in enumerate((l for l in text.splitlines() if l.strip()), start=1):
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 4:
+            raise ValidationError(_l("Line %(n)s: write code | 中文名 | English name | limit in minutes.", n=number))
+        code, zh, en, minutes = parts
+        if not CODE.match(code):
+            raise ValidationError(_l("Line %(n)s: the code is lower-case letters, digits and _.", n=number))
+        if not zh:
+            raise ValidationError(_l("Line %(n)s: the Chinese name is missing.", n=number))
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 1440:
+            raise ValidationError(_l("Line %(n)s: the limit is 1 to 1440 minutes.", n=number))
+        stages.append((code, zh, en, int(minutes) * 60))
+    if not stages:
+        raise ValidationError(_l("A service needs at least one stage."))
+    codes = [s[0] for s in stages]
+    if len(set(codes)) != len(codes):
+        raise ValidationError(_l("Each stage code may appear once."))
+    return stages
+
+
+def parse_service_lines(text: str) -> list[tuple[str, list[str] | None]]:
+    """"A" or "B: accept, review" per line, in priority order."""
+    links = []
+    for line in (l.strip() for l in text.splitlines() if l.strip()):
+        prefix, _, stages = line.partition(":")
+        codes = [c.strip() for c in stages.split(",") if c.strip()] or None
+        links.append((prefix.strip().upper(), codes))
+    return links
+
+
+class HallForm(FlaskForm):
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
+    opens_at = TimeField(_l("Opens at"), validators=[DataRequired()])
+    closes_at = TimeField(_l("Closes at"), validators=[DataRequired()])
+    reset_at = TimeField(_l("Numbers restart at"), validators=[DataRequired()])
+    complaint_phone = StringField(_l("Complaint phone"), validators=[Optional(), Length(max=40)])
+    public_issue = BooleanField(_l("Visitors may take tickets on the web"))
+    noshow_grace_min = IntegerField(_l("No-show grace (minutes)"), validators=[NumberRange(0, 240)])
+
+    def validate_timezone(self, field) -> None:
+        from zoneinfo import available_timezones
+
+        if field.data not in available_timezones():
+            raise ValidationError(_l("Unknown time zone, e.g. Asia/Shanghai."))
+
+
+class ServiceForm(FlaskForm):
+    prefix = StringField(_l("Prefix"), validators=[DataRequired(), Regexp(r"^[A-Za-z]{1,4}$",
+                                                                          message=_l("One to four letters."))])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
+    wait_limit_min = IntegerField(_l("Committed wait limit (minutes)"), validators=[NumberRange(1, 1440)])
+    stages = TextAreaField(_l("Flow of stages"), validators=[DataRequired()],
+                           description=_l("One stage per line: code | 中文名 | English name | limit in minutes"))
+    opens_at = TimeField(_l("Opens at"), validators=[Optional()])
+    closes_at = TimeField(_l("Closes at"), validators=[Optional()])
+    daily_capacity = IntegerField(_l("Daily capacity"), validators=[Optional(), NumberRange(1, 100000)],
+                                  description=_l("Empty: no limit"))
+    kiosk_order = IntegerField(_l("Kiosk order"), validators=[NumberRange(0, 999)], default=0)
+    checklist = TextAreaField(_l("Required materials"), validators=[Optional(), Length(max=4000)],
+                              description=_l("One item per line (shown in the one-time notice)"))
+    slot_minutes = IntegerField(_l("Appointment slot (minutes)"), validators=[NumberRange(5, 240)], default=30)
+    slot_capacity = IntegerField(_l("Appointments per slot"), validators=[NumberRange(0, 500)], default=4)
+    active = BooleanField(_l("Active"), default=True)
+
+    def validate_stages(self, field) -> None:
+        field.parsed = parse_stage_lines(field.data or "")
+
+    def validate_closes_at(self, field) -> None:
+        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("Closing time must be after opening time."))
+
+
+class CounterForm(FlaskForm):
+    number = IntegerField(_l("Number"), validators=[DataRequired(), NumberRange(1, 9999)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=60)])
+    zone = StringField(_l("Zone"), validators=[DataRequired(), Length(max=40)], default="main")
+    services = TextAreaField(_l("Services in priority order"), validators=[DataRequired()],
+                             description=_l("One per line: a prefix, or prefix: stage codes (e.g. B: accept, review)"))
+    active = BooleanField(_l("Active"), default=True)
+
+
+class StaffForm(FlaskForm):
+    login = StringField(_l("Login"), validators=[DataRequired(), Regexp(r"^[A-Za-z0-9._-]{2,60}$",
+                                                                        message=_l("2–60 letters, digits, . _ -"))])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in ROLES])
+    position = StringField(_l("Post (on the counter card)"), validators=[Optional(), Length(max=120)])
+    staff_no = StringField(_l("Staff number"), validators=[Optional(), Length(max=40)])
+    photo_url = StringField(_l("Photo URL"), validators=[Optional(), URL(require_tld=False), Length(max=500)])
+    language = SelectField(_l("Language"), choices=[SelectChoice("zh", "中文"), SelectChoice("en", "English")])
+    password = PasswordField(_l("New password"), validators=[Optional(), Length(min=8, max=200)],
+                             description=_l("Leave empty to keep the current password"))
+    active = BooleanField(_l("Active"), default=True)
+
+
+class DeviceForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, k) for k in DEVICE_KINDS])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    zone = StringField(_l("Zone"), validators=[DataRequired(), Length(max=40)], default="main")
+    counter = IntegerField(_l("Counter number (rating pads)"), validators=[Optional(), NumberRange(1, 9999)])
+    new_token = BooleanField(_l("Issue a new token (the old one stops working)"))
+    active = BooleanField(_l("Active"), default=True)
+
+
+class NoticeForm(FlaskForm):
+    text_zh = TextAreaField(_l("Text (Chinese)"), validators=[Optional(), Length(max=500)])
+    text_en = TextAreaField(_l("Text (English)"), validators=[Optional(), Length(max=500)])
+    image_url = StringField(_l("Image URL"), validators=[Optional(), Length(max=500)])
+    zone = StringField(_l("Zone (empty: every display)"), validators=[Optional(), Length(max=40)])
+    sort_order = IntegerField(_l("Order"), validators=[NumberRange(-999, 999)], default=0)
+    active = BooleanField(_l("Active"), default=True)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not any((f.data or "").strip() for f in (self.text_zh, self.text_en, self.image_url)):
+            self.text_zh.errors = [*self.text_zh.errors, _l("Write a text or give an image.")]
+            return False
+        return valid

@@ -1,0 +1,190 @@
+"""Alarms of the live monitor: conditions that need time to pass to become true.
+
+`scan_hall` compares what is wrong now (a wait or a stage over its committed
+limit, a counter paused too long, a display not seen for a while) with the open
+alarm rows, raises the new ones and clears the ones that ended, in one hall
+action so that monitors get an `alarms` event with a sequence number. Alarms
+raised elsewhere (the kiosk's `printer_fault`) are shown and acknowledged the
+same way but cleared by whoever raised them.
+
+The server process runs `scan_all_halls` every `[monitor] scan_interval_s`;
+the monitor also scans before it renders its state.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from hall import clock
+from hall.extensions import db, socketio
+from hall.models import Alarm, Counter, Device, Hall, Service, Stage, Ticket
+from hall.queue.errors import Conflict, NotFound
+from hall.queue.rules import today
+from hall.queue.unit import hall_action
+
+log = logging.getLogger(__name__)
+
+#: Kinds this module raises and clears itself.
+SCANNED_KINDS = ("wait_over_limit", "stage_over_limit", "counter_paused", "display_offline")
+
+
+@dataclass(frozen=True)
+class Condition:
+    kind: str
+    subject: str
+    message: str
+    data: dict[str, Any]
+
+
+def _settings() -> dict[str, Any]:
+    return current_app.config["HALL"].get("monitor", {})
+
+
+def _waits(hall: Hall, now: datetime) -> list[Condition]:
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.number, Ticket.queued_at, Service.prefix, Service.wait_limit_s)
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.hall_id == hall.id, Ticket.status == "waiting", Ticket.business_day == today(hall, now))).all()
+    return [Condition("wait_over_limit", f"ticket:{tid}", f"{number} waits over {limit // 60} min",
+                      {"number": number, "service": prefix, "since": clock.iso(queued), "limit_s": limit})
+            for tid, number, queued, prefix, limit in rows if (now - queued).total_seconds() > limit]
+
+
+def _stages(hall: Hall, now: datetime) -> list[Condition]:
+    rows = db.session.execute(
+        select(Stage.id, Stage.started_at, Stage.code, Ticket.number, Ticket.service_id, Ticket.stage_position,
+               Counter.number)
+        .join(Ticket, Ticket.id == Stage.ticket_id).join(Counter, Counter.id == Stage.counter_id)
+        .where(Ticket.hall_id == hall.id, Ticket.status == "serving", Stage.finished_at.is_(None),
+               Stage.started_at.is_not(None))).all()
+    services = {s.id: s for s in db.session.scalars(select(Service).where(Service.hall_id == hall.id))}
+    found = []
+    for stage_id, started, code, number, service_id, position, counter in rows:
+        limit = services[service_id].stage_at(position).limit_s
+        if (now - started).total_seconds() > limit:
+            found.append(Condition("stage_over_limit", f"stage:{stage_id}",
+                                   f"{number} over {limit // 60} min in {code} at counter {counter}",
+                                   {"number": number, "stage": code, "counter": counter,
+                                    "since": clock.iso(started), "limit_s": limit}))
+    return found
+
+
+def _paused(hall: Hall, now: datetime) -> list[Condition]:
+    limit = int(_settings().get("counter_paused_limit_s", 900))
+    counters = db.session.scalars(select(Counter).where(Counter.hall_id == hall.id, Counter.active.is_(True),
+                                                        Counter.status == "paused")).all()
+    return [Condition("counter_paused", f"counter:{c.id}", f"counter {c.number} paused over {limit // 60} min",
+                      {"counter": c.number, "since": clock.iso(c.status_since), "limit_s": limit})
+            for c in counters if (now - c.status_since).total_seconds() > limit]
+
+
+def _displays(hall: Hall, now: datetime) -> list[Condition]:
+    limit = int(_settings().get("display_offline_s", 180))
+    devices = db.session.scalars(select(Device).where(Device.hall_id == hall.id, Device.active.is_(True),
+                                                      Device.kind == "display")).all()
+    return [Condition("display_offline", f"device:{d.id}", f"display {d.name} offline",
+                      {"device": d.name, "since": clock.iso(d.last_seen_at), "limit_s": limit})
+            for d in devices if d.last_seen_at is None or (now - d.last_seen_at).total_seconds() > limit]
+
+
+def current_conditions(hall: Hall, now: datetime) -> dict[tuple[str, str], Condition]:
+    found = _waits(hall, now) + _stages(hall, now) + _paused(hall, now) + _displays(hall, now)
+    return {(c.kind, c.subject): c for c in found}
+
+
+def _open_alarms(hall_id: int) -> dict[tuple[str, str], Alarm]:
+    rows = db.session.scalars(select(Alarm).where(Alarm.hall_id == hall_id, Alarm.cleared_at.is_(None),
+                                                  Alarm.kind.in_(SCANNED_KINDS)))
+    return {(a.kind, a.subject): a for a in rows}
+
+
+def _pending_changes(hall: Hall, now: datetime) -> tuple[list[Condition], list[Alarm]]:
+    wanted = current_conditions(hall, now)
+    existing = _open_alarms(hall.id)
+    return ([c for key, c in wanted.items() if key not in existing],
+            [a for key, a in existing.items() if key not in wanted])
+
+
+def scan_hall(hall_id: int) -> dict[str, Any] | None:
+    """Raise and clear the hall's time alarms; the published event, or None when nothing changed."""
+    hall = db.session.get(Hall, hall_id)
+    if hall is None:
+        raise NotFound("unknown hall")
+    raise_, clear = _pending_changes(hall, clock.utcnow())
+    db.session.rollback()
+    if not raise_ and not clear:
+        return None
+    with hall_action(hall_id) as action:  # look again under the hall's lock: another scan may have won
+        raise_, clear = _pending_changes(action.hall, action.now)
+        if not raise_ and not clear:
+            return None
+        raised = [Alarm(hall_id=hall_id, kind=c.kind, subject=c.subject, message=c.message, data=c.data,
+                        raised_at=action.now) for c in raise_]
+        db.session.add_all(raised)
+        for alarm in clear:
+            alarm.cleared_at = action.now
+        db.session.flush()
+        action.log("alarms", raised=[a.id for a in raised], cleared=[a.id for a in clear])
+        return action.publish("alarms", raised=[alarm_view(a) for a in raised],
+                              cleared=[alarm_view(a) for a in clear])
+
+
+def acknowledge(hall_id: int, alarm_id: int, *, staff_id: int) -> dict[str, Any]:
+    """The supervisor has seen an alarm; it stays listed until its condition ends."""
+    with hall_action(hall_id) as action:
+        alarm = db.session.get(Alarm, alarm_id, populate_existing=True)
+        if alarm is None or alarm.hall_id != hall_id:
+            raise NotFound(f"unknown alarm {alarm_id}")
+        if alarm.acknowledged_at is not None:
+            raise Conflict("the alarm is already acknowledged")
+        alarm.acknowledged_at, alarm.acknowledged_by = action.now, staff_id
+        action.log("alarm_acknowledged", staff_id=staff_id, alarm=alarm.id)
+        return action.publish("alarm_acknowledged", alarm=alarm_view(alarm))
+
+
+def alarm_view(alarm: Alarm) -> dict[str, Any]:
+    return {"id": alarm.id, "kind": alarm.kind, "subject": alarm.subject, "message": alarm.message,
+            "data": alarm.data or {}, "raised_at": clock.iso(alarm.raised_at),
+            "acknowledged_at": clock.iso(alarm.acknowledged_at), "cleared_at": clock.iso(alarm.cleared_at)}
+
+
+def listed_alarms(hall_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """Alarms still active or not yet acknowledged, newest first."""
+    rows = db.session.scalars(
+        select(Alarm).where(Alarm.hall_id == hall_id,
+                            (Alarm.cleared_at.is_(None)) | (Alarm.acknowledged_at.is_(None)))
+        .order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit))
+    return [alarm_view(a) for a in rows]
+
+
+def scan_all_halls() -> None:
+    for hall_id in db.session.scalars(select(Hall.id).where(Hall.active.is_(True))).all():
+        try:
+            scan_hall(hall_id)
+        except Exception:  # one hall's trouble must not stop the others' alarms
+            db.session.rollback()
+            log.exception("alarm scan of hall %s failed", hall_id)
+
+
+def start_scanner(app: Flask) -> None:
+    """Scan every hall periodically in a background task of the server process."""
+    interval = float(app.config["HALL"].get("monitor", {}).get("scan_interval_s", 15))
+    if interval <= 0:
+        return
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(interval)
+            with app.app_context():
+                try:
+                    scan_all_halls()
+                finally:
+                    db.session.remove()
+
+    socketio.start_background_task(loop)
+

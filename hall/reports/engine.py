@@ -1,0 +1,253 @@
+"""Report figures over the report facts, for any filter and one optional breakdown.
+
+Definitions (also in the reports page help):
+- wait = issue → first call; handling = start → finish of one stage pass, whole seconds;
+- percentiles by linear interpolation between closest ranks (hall.reports.stats);
+- served within committed time = served cases whose wait and every stage were within their limits ÷ served;
+- throughput per hour = served ÷ clock hours in which at least one case was served;
+- utilisation = handling time ÷ logged-in time at counters (StaffSession);
+- satisfaction: ratings 1–5; satisfied = 4 or 5 (satisfied or basically satisfied);
+- estimate accuracy = mean absolute error of the wait estimate given at issue.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, case, func, select
+
+from hall import clock
+from hall.extensions import db
+from hall.models import Counter, Feedback, Hall, ReportStage, ReportTicket, Service, Staff, StaffSession
+from hall.reports.rollup import roll_up
+from hall.reports.stats import describe_counts
+
+DIMENSIONS = ("day", "hour", "service", "counter", "staff")
+BREAKDOWNS = DIMENSIONS + ("stage",)
+_COLUMN = {"day": "day", "hour": "hour", "service": "service_id", "counter": "counter_id", "staff": "staff_id"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    hall_id: int
+    first: date
+    last: date
+    service_id: int | None = None
+    counter_id: int | None = None
+    staff_id: int | None = None
+    hour: int | None = None
+
+    def where(self, model) -> list:
+        conditions = [model.hall_id == self.hall_id, model.day >= self.first, model.day <= self.last]
+        for name, value in (("service_id", self.service_id), ("counter_id", self.counter_id),
+                            ("staff_id", self.staff_id), ("hour", self.hour)):
+            if value is not None:
+                conditions.append(getattr(model, name) == value)
+        return conditions
+
+
+@dataclass
+class _Group:
+    statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    within: int = 0
+    waits: list[tuple[int, int]] = field(default_factory=list)
+    estimate_error: int = 0
+    estimates: int = 0
+    served_hours: int = 0
+    handling: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    over_limit: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    serving_s: int = 0
+    logged_in_s: float | None = None
+    ratings: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _grouped(model, column: str | None, query: Select) -> Select:
+    if column is None:
+        return query.add_columns(func.min(0).label("g"))  # one group for the whole selection
+    key = getattr(model, _COLUMN[column])
+    return query.add_columns(key.label("g")).group_by(key)
+
+
+def _ticket_figures(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
+    T = ReportTicket
+    base = select(T.status, func.count(), func.sum(case((T.within.is_(True), 1), else_=0)),
+                  func.sum(T.estimate_error_s), func.count(T.estimate_error_s)).where(*filters.where(T))
+    for status, n, within, err, estimates, g in db.session.execute(_grouped(T, column, base).group_by(T.status)):
+        group = groups[g]
+        group.statuses[status] += n
+        group.within += within or 0
+        group.estimate_error += err or 0
+        group.estimates += estimates
+    waits = select(T.wait_s, func.count()).where(*filters.where(T), T.wait_s.is_not(None)).group_by(T.wait_s)
+    for wait, n, g in db.session.execute(_grouped(T, column, waits)):
+        groups[g].waits.append((wait, n))
+    hours = select(T.day, T.served_hour).where(*filters.where(T), T.served_hour.is_not(None)) \
+        .group_by(T.day, T.served_hour)
+    for _day, _hour, g in db.session.execute(_grouped(T, column, hours)):
+        groups[g].served_hours += 1
+
+
+def _stage_figures(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
+    S = ReportStage
+    query = select(S.code, S.handling_s, func.count(), func.sum(case((S.over_limit.is_(True), 1), else_=0))) \
+        .where(*filters.where(S)).group_by(S.code, S.handling_s)
+    for code, handling, n, over, g in db.session.execute(_grouped(S, column, query)):
+        group = groups[g]
+        group.handling[code].append((handling, n))
+        group.over_limit[code] += over or 0
+        group.serving_s += handling * n
+
+
+def _rating_figures(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
+    T, F = ReportTicket, Feedback
+    conditions = [T.hall_id == filters.hall_id, T.day >= filters.first, T.day <= filters.last]
+    for name, value in (("service_id", filters.service_id), ("hour", filters.hour)):
+        if value is not None:
+            conditions.append(getattr(T, name) == value)
+    for name, value in (("counter_id", filters.counter_id), ("staff_id", filters.staff_id)):
+        if value is not None:
+            conditions.append(getattr(F, name) == value)
+    query = select(F.rating, func.count()).join(T, T.ticket_id == F.ticket_id).where(*conditions).group_by(F.rating)
+    model = F if column in ("counter", "staff") else T
+    for rating, n, g in db.session.execute(_grouped(model, column, query)):
+        groups[g].ratings[rating] += n
+
+
+def _day_window(hall: Hall, day: date) -> tuple[datetime, datetime]:
+    return (clock.local_to_utc(day, hall.reset_at, hall.timezone),
+            clock.local_to_utc(day + timedelta(days=1), hall.reset_at, hall.timezone))
+
+
+def _logged_in(filters: Filters, hall: Hall, column: str | None, groups: dict[Any, _Group]) -> None:
+    """Logged-in seconds per group; only the whole selection, days, counters and staff have them."""
+    if column not in (None, "day", "counter", "staff") or filters.hour is not None or filters.service_id is not None:
+        return
+    start, end = _day_window(hall, filters.first)[0], _day_window(hall, filters.last)[1]
+    now = clock.utcnow()
+    query = select(StaffSession.staff_id, StaffSession.counter_id, StaffSession.started_at, StaffSession.ended_at) \
+        .join(Counter, Counter.id == StaffSession.counter_id) \
+        .where(Counter.hall_id == hall.id, StaffSession.started_at < end,
+               (StaffSession.ended_at.is_(None)) | (StaffSession.ended_at > start))
+    if filters.counter_id is not None:
+        query = query.where(StaffSession.counter_id == filters.counter_id)
+    if filters.staff_id is not None:
+        query = query.where(StaffSession.staff_id == filters.staff_id)
+    totals: dict[Any, float] = defaultdict(float)
+    for staff_id, counter_id, started, ended in db.session.execute(query):
+        ended = min(ended or now, end)
+        started = max(started, start)
+        if column == "day":
+            day = filters.first
+            while day <= filters.last:
+                low, high = _day_window(hall, day)
+                overlap = (min(ended, high) - max(started, low)).total_seconds()
+                if overlap > 0:
+                    totals[day] += overlap
+                day += timedelta(days=1)
+        else:
+            key = {None: 0, "counter": counter_id, "staff": staff_id}[column]
+            totals[key] += max(0.0, (ended - started).total_seconds())
+    for key, seconds in totals.items():
+        groups[key].logged_in_s = seconds
+    for group in groups.values():
+        if group.logged_in_s is None:
+            group.logged_in_s = 0.0
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _figures(group: _Group, target_pct: float) -> dict[str, Any]:
+    served = group.statuses.get("done", 0)
+    ratings = sum(group.ratings.values())
+    satisfied = sum(n for rating, n in group.ratings.items() if rating >= 4)
+    handling = {}
+    for code in sorted(group.handling):
+        figures = describe_counts(group.handling[code])
+        handling[code] = {**figures, "over_limit": group.over_limit[code]}
+    return {
+        "issued": sum(group.statuses.values()), "served": served,
+        "no_show": group.statuses.get("no_show", 0), "cancelled": group.statuses.get("cancelled", 0),
+        "not_served": group.statuses.get("not_served", 0),
+        "waiting": sum(group.statuses.get(s, 0) for s in ("waiting", "called", "serving")),
+        "wait_s": describe_counts(group.waits),
+        "handling_s": handling,
+        "served_within_target_pct": _pct(group.within, served),
+        "throughput_per_hour": round(served / group.served_hours, 1) if group.served_hours else None,
+        "serving_s": group.serving_s,
+        "logged_in_s": None if group.logged_in_s is None else round(group.logged_in_s),
+        "utilisation_pct": _pct(group.serving_s, group.logged_in_s) if group.logged_in_s is not None else None,
+        "satisfaction": {"count": ratings,
+                         "average": round(sum(r * n for r, n in group.ratings.items()) / ratings, 2) if ratings
+                         else None,
+                         "satisfied_pct": _pct(satisfied, ratings), "target_pct": target_pct},
+        "estimate": {"count": group.estimates,
+                     "mae_s": round(group.estimate_error / group.estimates, 1) if group.estimates else None},
+    }
+
+
+def target_pct() -> float:
+    return float(current_app.config["HALL"].get("reports", {}).get("satisfaction_target_pct", 95))
+
+
+def figures(filters: Filters, by: str | None = None) -> dict[Any, dict[str, Any]]:
+    """Figures of the selection, as {group key: figures}; one key (0) without a breakdown."""
+    if by is not None and by not in DIMENSIONS:
+        raise ValueError(f"unknown breakdown {by!r}")
+    hall = db.session.get(Hall, filters.hall_id)
+    roll_up(filters.hall_id, filters.first, filters.last)
+    groups: dict[Any, _Group] = defaultdict(_Group)
+    _ticket_figures(filters, by, groups)
+    _stage_figures(filters, by, groups)
+    _rating_figures(filters, by, groups)
+    _logged_in(filters, hall, by, groups)
+    if by is None:
+        groups.setdefault(0, _Group())  # an empty selection still has its one row of zeros
+    target = target_pct()
+    return {key: _figures(groups[key], target) for key in sorted(groups, key=lambda k: (k is None, k))}
+
+
+def stage_rows(filters: Filters) -> list[dict[str, Any]]:
+    """Handling time per service and stage against the stage's committed limit."""
+    roll_up(filters.hall_id, filters.first, filters.last)
+    S = ReportStage
+    histograms: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    over: dict[tuple[int, str], int] = defaultdict(int)
+    for service_id, code, handling, n, late in db.session.execute(
+            select(S.service_id, S.code, S.handling_s, func.count(),
+                   func.sum(case((S.over_limit.is_(True), 1), else_=0)))
+            .where(*filters.where(S)).group_by(S.service_id, S.code, S.handling_s)):
+        histograms[(service_id, code)].append((handling, n))
+        over[(service_id, code)] += late or 0
+    services = {s.id: s for s in db.session.scalars(select(Service).where(Service.hall_id == filters.hall_id))}
+    rows = []
+    for service in sorted(services.values(), key=lambda s: (s.kiosk_order, s.prefix)):
+        for stage in service.stages:
+            if (service.id, stage.code) not in histograms:
+                continue
+            figures = describe_counts(histograms[(service.id, stage.code)])
+            rows.append({"service": service.prefix, "service_name_zh": service.name_zh,
+                         "service_name_en": service.name_en, "stage": stage.code, "stage_name_zh": stage.name_zh,
+                         "stage_name_en": stage.name_en, "limit_s": stage.limit_s, **figures,
+                         "over_limit_pct": _pct(over[(service.id, stage.code)], figures["count"])})
+    return rows
+
+
+def labels(hall_id: int, by: str, keys, lang: str) -> dict[Any, str]:
+    """Readable names of breakdown keys (service names, counter numbers, staff names, hours)."""
+    if by == "service":
+        return {s.id: f"{s.prefix} {s.name(lang)}" for s in
+                db.session.scalars(select(Service).where(Service.hall_id == hall_id))}
+    if by == "counter":
+        return {c.id: c.name or str(c.number) for c in
+                db.session.scalars(select(Counter).where(Counter.hall_id == hall_id))}
+    if by == "staff":
+        return {s.id: s.name for s in db.session.scalars(select(Staff).where(Staff.hall_id == hall_id))}
+    if by == "hour":
+        return {k: f"{k:02d}:00" for k in keys if k is not None}
+    return {k: k.isoformat() for k in keys if isinstance(k, date)}
+
