@@ -37,17 +37,21 @@ def waiting_by_service(hall: Hall) -> list[dict[str, Any]]:
             for s in services]
 
 
+def counters_with_tickets(hall: Hall) -> list[tuple[Counter, Ticket | None]]:
+    """The hall's active counters in number order, each with the ticket it holds (two queries)."""
+    counters = db.session.scalars(select(Counter).where(Counter.hall_id == hall.id, Counter.active.is_(True))
+                                  .order_by(Counter.number)).all()
+    held = {t.id: t for t in db.session.scalars(select(Ticket).where(
+        Ticket.id.in_([c.current_ticket_id for c in counters if c.current_ticket_id])))}
+    return [(counter, held.get(counter.current_ticket_id)) for counter in counters]
+
+
 def hall_snapshot(hall: Hall, *, public: bool = True) -> dict[str, Any]:
     """Everything a display, counter screen or monitor shows; `public` leaves out staff names."""
     db.session.refresh(hall)
-    counters = db.session.scalars(select(Counter).where(Counter.hall_id == hall.id, Counter.active.is_(True))
-                                  .order_by(Counter.number)).all()
-    current = {t.id: t for t in db.session.scalars(select(Ticket).where(
-        Ticket.id.in_([c.current_ticket_id for c in counters if c.current_ticket_id])))}
     counter_rows = []
-    for counter in counters:
+    for counter, ticket in counters_with_tickets(hall):
         row = counter_view(counter)
-        ticket = current.get(counter.current_ticket_id)
         row["ticket"] = {"number": ticket.number, "status": ticket.status, "called_at": iso(ticket.called_at),
                          "service": ticket.service.prefix, "stage": ticket.stage_code} if ticket else None
         if public:

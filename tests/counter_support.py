@@ -2,7 +2,9 @@
 with helpers to sign staff in at a counter in their own browser context."""
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import requests
@@ -89,6 +91,19 @@ class SharedHall:
         for context in self.contexts:
             context.close()
         self.contexts.clear()
+
+
+@contextlib.contextmanager
+def shared_hall(template: str, folder) -> Iterator[SharedHall]:
+    """A module's shared hall and server, torn down after the module."""
+    hall, server, context = start_shared_hall(template, folder)
+    try:
+        yield hall
+    finally:
+        server.stop()
+        db.session.remove()
+        db.engine.dispose()
+        context.pop()
 
 
 def start_shared_hall(template: str, folder) -> tuple[SharedHall, LiveServer, object]:

@@ -7,19 +7,15 @@ import pytest
 from playwright.sync_api import expect
 
 from hall.extensions import db
-from tests.counter_support import start_shared_hall
+from tests.counter_support import shared_hall
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def shared(sqlite_template, tmp_path_factory, quick_password_hashing):
-    hall, server, context = start_shared_hall(sqlite_template, tmp_path_factory.mktemp("access"))
-    yield hall
-    server.stop()
-    db.session.remove()
-    db.engine.dispose()
-    context.pop()
+    with shared_hall(sqlite_template, tmp_path_factory.mktemp("access")) as hall:
+        yield hall
 
 
 @pytest.fixture

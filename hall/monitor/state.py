@@ -9,8 +9,9 @@ from hall import clock
 from hall.alarms import listed_alarms
 from hall.estimate import estimate_new_ticket_s
 from hall.extensions import db
-from hall.models import Counter, Hall, Service, Stage, Ticket
+from hall.models import Hall, Service, Stage, Ticket
 from hall.queue.rules import today
+from hall.snapshot import counters_with_tickets
 
 
 def _service_rows(hall: Hall, day) -> list[dict[str, Any]]:
@@ -31,13 +32,8 @@ def _service_rows(hall: Hall, day) -> list[dict[str, Any]]:
 
 
 def _counter_rows(hall: Hall) -> list[dict[str, Any]]:
-    counters = db.session.scalars(select(Counter).where(Counter.hall_id == hall.id, Counter.active.is_(True))
-                                  .order_by(Counter.number)).all()
-    held = {t.id: t for t in db.session.scalars(select(Ticket).where(
-        Ticket.id.in_([c.current_ticket_id for c in counters if c.current_ticket_id])))}
     rows = []
-    for counter in counters:
-        ticket = held.get(counter.current_ticket_id)
+    for counter, ticket in counters_with_tickets(hall):
         stage: Stage | None = ticket.stages[-1] if ticket else None
         rows.append({
             "number": counter.number, "name": counter.name, "zone": counter.zone, "status": counter.status,
