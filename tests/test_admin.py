@@ -145,3 +145,19 @@ def test_hall_settings_validate_time_zone(admin, demo):
     assert bad.status_code == 400 and "Unknown time zone" in bad.get_data(as_text=True)
     assert form(admin, "/admin/demo/settings", complaint_phone="12365", noshow_grace_min="20").status_code == 302
     assert demo.hall.complaint_phone == "12365" and demo.hall.noshow_grace_s == 1200
+
+
+def test_new_hall_with_its_first_administrator(app, admin, demo):
+    url = "/admin/demo/halls/new?lang=en"
+    taken = form(admin, url, slug="demo", name_zh="第二大厅", admin_login="admin2", admin_name="二号管理员",
+                 admin_password="long-enough-1")
+    assert taken.status_code == 400 and "A hall demo exists already" in taken.get_data(as_text=True)
+    short = form(admin, url, slug="east", name_zh="东区大厅", admin_login="admin2", admin_name="二号管理员",
+                 admin_password="short")
+    assert short.status_code == 400 and "At least 10 characters" in short.get_data(as_text=True)
+    assert form(admin, url, slug="east", name_zh="东区大厅", admin_login="admin2", admin_name="二号管理员",
+                admin_password="long-enough-1").status_code == 302
+    east = sign_in(app.test_client(), "admin2", "long-enough-1")
+    assert east.get("/admin/east").status_code == 200
+    assert east.get("/admin/demo").status_code == 403
+    assert app.test_client().get("/api/v1/halls/east/services").get_json()["services"] == []

@@ -139,3 +139,14 @@ class NoticeForm(FlaskForm):
             self.text_zh.errors = [*self.text_zh.errors, _l("Write a text or give an image.")]
             return False
         return valid
+
+
+class NewHallForm(HallForm):
+    """A new hall (branch) on this server, with its first administrator."""
+
+    slug = StringField(_l("Short name in addresses"), validators=[
+        DataRequired(), Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", message=_l("2 to 40 lower-case letters, digits and -."))])
+    admin_login = StringField(_l("Administrator login"), validators=[DataRequired(), Length(max=60)])
+    admin_name = StringField(_l("Administrator name"), validators=[DataRequired(), Length(max=120)])
+    admin_password = PasswordField(_l("Administrator password"), validators=[
+        DataRequired(), Length(min=10, max=200, message=_l("At least 10 characters."))])

@@ -11,13 +11,17 @@ from sqlalchemy import select
 from wtforms import ValidationError
 
 from hall.admin import bp
-from hall.admin.forms import (CounterForm, DeviceForm, HallForm, NoticeForm, ServiceForm, StaffForm,
+from hall.admin.forms import (CounterForm, DeviceForm, HallForm, NewHallForm, NoticeForm, ServiceForm, StaffForm,
                               parse_service_lines)
 from hall.auth import role_required
 from hall.extensions import db
 from hall.models import (OPEN_STATUSES, Counter, CounterService, Device, Hall, Notice, Service, ServiceStage, Staff,
                          Ticket)
 from hall.queue.lookup import hall_by_slug
+
+
+HALL_FIELDS = ("name_zh", "name_en", "timezone", "opens_at", "closes_at", "reset_at", "complaint_phone",
+               "public_issue")
 
 
 def _owned(model, hall: Hall, item_id: int):
@@ -66,12 +70,35 @@ def hall_settings(hall: str):
     form = HallForm(obj=record, noshow_grace_min=record.noshow_grace_s // 60)
 
     def apply() -> None:
-        for name in ("name_zh", "name_en", "timezone", "opens_at", "closes_at", "reset_at", "complaint_phone",
-                     "public_issue"):
+        for name in HALL_FIELDS:
             setattr(record, name, getattr(form, name).data)
         record.noshow_grace_s = form.noshow_grace_min.data * 60
 
     return _form_page(form, record, _("Hall settings"), apply)
+
+
+@bp.route("/admin/<hall>/halls/new", methods=["GET", "POST"])
+@role_required("admin")
+def hall_new(hall: str):
+    """Open another hall on this server; its first administrator then sets it up."""
+    record = hall_by_slug(hall)
+    form = NewHallForm(timezone=record.timezone, opens_at=record.opens_at, closes_at=record.closes_at,
+                       reset_at=record.reset_at, noshow_grace_min=record.noshow_grace_s // 60)
+
+    def apply() -> None:
+        if db.session.scalar(select(Hall.id).where(Hall.slug == form.slug.data)):
+            raise ValidationError(_("A hall %(slug)s exists already.", slug=form.slug.data))
+        if db.session.scalar(select(Staff.id).where(Staff.login == form.admin_login.data)):
+            raise ValidationError(_("Login %(login)s is taken.", login=form.admin_login.data))
+        new = Hall(slug=form.slug.data, noshow_grace_s=form.noshow_grace_min.data * 60,
+                   **{name: getattr(form, name).data for name in HALL_FIELDS})
+        db.session.add(new)
+        db.session.flush()
+        first_admin = Staff(hall_id=new.id, login=form.admin_login.data, name=form.admin_name.data, role="admin")
+        first_admin.set_password(form.admin_password.data)
+        db.session.add(first_admin)
+
+    return _form_page(form, record, _("New hall"), apply)
 
 
 def _stage_lines(service: Service) -> str:
