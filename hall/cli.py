@@ -8,10 +8,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from hall.auth import create_api_token
 from hall.extensions import db
-from hall.models import ROLES, Staff
+from hall.models import ROLES, Counter, Device, Hall, Staff
 from hall.queue import close_business_day
 from hall.queue.lookup import hall_by_slug, staff_by_login
 
@@ -45,6 +46,9 @@ def demo_command(slug: str) -> None:
     click.echo(f"demo hall {slug!r} created. Staff logins (shown once):")
     for login, password in passwords.items():
         click.echo(f"  {login:12} {password}")
+    click.echo("Registered devices (open these addresses on the device):")
+    for path in device_paths(hall_by_slug(slug)):
+        click.echo(f"  {path}")
 
 
 @user_cli.command("add")
@@ -104,6 +108,17 @@ def serve(host: str | None, port: int | None) -> None:
             "--timeout", "120", "hall.wsgi:app"]
     click.echo(f"serving Hall on http://{bind}")
     os.execv(sys.executable, args)
+
+
+def device_paths(hall: Hall) -> list[str]:
+    """The page address of each active device of a hall, token included."""
+    pages = {"kiosk": "/kiosk/{hall}?device={token}", "display": "/display/{hall}?device={token}",
+             "rating_pad": "/rate/{hall}/{counter}?device={token}"}
+    rows = db.session.execute(select(Device, Counter.number).outerjoin(Counter, Counter.id == Device.counter_id)
+                              .where(Device.hall_id == hall.id, Device.active.is_(True))
+                              .order_by(Device.kind, Device.id)).all()
+    return [f"{device.name:16} " + pages[device.kind].format(hall=hall.slug, token=device.token, counter=counter)
+            for device, counter in rows if device.kind != "rating_pad" or counter]
 
 
 def init_cli(app: Flask) -> None:

@@ -55,6 +55,9 @@ def create_demo_hall(slug: str = "demo") -> dict[str, str]:
         counter.services = [CounterService(service_id=services[p].id, rank=rank, stages=stages)
                             for rank, (p, stages) in enumerate(links)]
         db.session.add(counter)
+        db.session.flush()
+        db.session.add(Device(hall_id=hall.id, kind="rating_pad", name=f"Rating pad {number}",
+                              counter_id=counter.id, token=secrets.token_urlsafe(24)))
     passwords = {}
     for login, name, role, position in STAFF:
         staff = Staff(hall_id=hall.id, login=login if slug == "demo" else f"{slug}-{login}", name=name, role=role,
