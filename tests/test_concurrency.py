@@ -50,7 +50,7 @@ def _serve(app, hall_id: int, counter: int, issuing_done: threading.Event, calls
                 if event is None:
                     if issuing_done.is_set() and not _open_tickets(hall_id):
                         return
-                    time.sleep(0.005)  # a counter with nobody waiting polls, as a screen would
+                    time.sleep(0.02)  # a counter with nobody waiting polls, as a screen would
                     continue
                 calls.append((event["ticket"]["id"], event["ticket"]["stage"]["code"], counter))
                 queue.finish(hall_id, counter)
