@@ -108,6 +108,14 @@ def rating_mark(hall_id: int) -> int:
     return mark.feedback_id if mark else 0
 
 
+def ratings_to_fold(hall_id: int) -> bool:
+    """Whether settled ratings of rolled-up days wait to be folded."""
+    return db.session.scalar(select(Feedback.id).join(Ticket, Ticket.id == Feedback.ticket_id).join(
+        ReportDay, (ReportDay.hall_id == Feedback.hall_id) & (ReportDay.day == Ticket.business_day)).where(
+        Feedback.hall_id == hall_id, Feedback.id > rating_mark(hall_id),
+        Feedback.created_at < clock.utcnow() - SETTLE).limit(1)) is not None
+
+
 def fold_ratings(hall_id: int) -> None:
     """Fold settled ratings newer than the mark into ReportRating, in feedback id order.
 

@@ -20,7 +20,7 @@ from hall.extensions import db
 from hall.models import (OPEN_STATUSES, Hall, ReportDay, ReportStage, ReportTicket, Service, ServiceStage, Stage,
                          Ticket)
 from hall.queue.rules import today
-from hall.reports.aggregates import add_final_days, fold_ratings, write_counts
+from hall.reports.aggregates import add_final_days, fold_ratings, ratings_to_fold, write_counts
 
 BATCH_DAYS = 7
 
@@ -112,8 +112,9 @@ def roll_up(hall_id: int, first: date, last: date) -> int:
     current = today(hall)
     last = min(last, current)
     pending = _days_to_roll(hall_id, first, last)
+    unfolded = ratings_to_fold(hall_id)
     db.session.rollback()
-    if not pending:
+    if not pending and not unfolded:
         return 0
     _lock(hall_id)
     pending = _days_to_roll(hall_id, first, last)
