@@ -156,6 +156,8 @@ class ReportHistogram(db.Model):
     """
 
     __tablename__ = "report_histograms"
+    #: SQLite keeps the rows in primary-key order, so a month's histogram is one sequential read.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)

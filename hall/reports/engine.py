@@ -27,7 +27,7 @@ from hall.models import (Counter, Feedback, Hall, ReportCount, ReportRating, Rep
 from hall.reports.aggregates import rating_mark
 from hall.reports.distributions import Histograms, by_day, histograms
 from hall.reports.rollup import roll_up
-from hall.reports.selection import DIMENSIONS, Filters, grouped
+from hall.reports.selection import COLUMN, DIMENSIONS, Filters, grouped
 from hall.reports.stats import describe_counts
 from hall.models.report import WAIT
 
@@ -101,19 +101,33 @@ def _rating_figures(filters: Filters, column: str | None, groups: dict[Any, _Gro
     query = select(R.rating, func.sum(R.ratings)).where(*filters.where(R)).group_by(R.rating)
     for rating, n, g in db.session.execute(grouped(R, column, query)):
         groups[g].ratings[rating] += n
-    T, F = ReportTicket, Feedback
-    conditions = [F.id > rating_mark(filters.hall_id), F.hall_id == filters.hall_id,
-                  T.day >= filters.first, T.day <= filters.last]
+    _fresh_ratings(filters, column, groups)
+
+
+def _fresh_ratings(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
+    """Ratings not folded yet (few): read first, then matched with their tickets' facts."""
+    F, T = Feedback, ReportTicket
+    query = select(F.ticket_id, F.rating, F.counter_id, F.staff_id).where(
+        F.hall_id == filters.hall_id, F.id > rating_mark(filters.hall_id))
+    for name, value in (("counter_id", filters.counter_id), ("staff_id", filters.staff_id)):
+        if value is not None:
+            query = query.where(getattr(F, name) == value)
+    fresh = db.session.execute(query).all()
+    conditions = [T.day >= filters.first, T.day <= filters.last]
     for name, value in (("service_id", filters.service_id), ("hour", filters.hour)):
         if value is not None:
             conditions.append(getattr(T, name) == value)
-    for name, value in (("counter_id", filters.counter_id), ("staff_id", filters.staff_id)):
-        if value is not None:
-            conditions.append(getattr(F, name) == value)
-    query = select(F.rating, func.count()).join(T, T.ticket_id == F.ticket_id).where(*conditions).group_by(F.rating)
-    model = F if column in ("counter", "staff") else T
-    for rating, n, g in db.session.execute(grouped(model, column, query)):
-        groups[g].ratings[rating] += n
+    for start in range(0, len(fresh), 500):
+        chunk = fresh[start:start + 500]
+        tickets = {row.ticket_id: row for row in db.session.execute(
+            select(T.ticket_id, T.day, T.hour, T.service_id).where(
+                T.ticket_id.in_([f.ticket_id for f in chunk]), *conditions))}
+        for f in chunk:
+            if (ticket := tickets.get(f.ticket_id)) is None:
+                continue
+            source = f if column in ("counter", "staff") else ticket
+            g = 0 if column is None else getattr(source, COLUMN[column])
+            groups[g].ratings[f.rating] += 1
 
 
 def _day_window(hall: Hall, day: date) -> tuple[datetime, datetime]:

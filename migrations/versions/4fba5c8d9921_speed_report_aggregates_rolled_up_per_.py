@@ -64,7 +64,8 @@ def upgrade():
     sa.Column('seconds', sa.Integer(), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['hall_id'], ['halls.id'], ),
-    sa.PrimaryKeyConstraint('hall_id', 'month', 'grain', 'key', 'code', 'seconds')
+    sa.PrimaryKeyConstraint('hall_id', 'month', 'grain', 'key', 'code', 'seconds'),
+    sqlite_with_rowid=False,
     )
     op.create_table('report_rating_marks',
     sa.Column('hall_id', sa.Integer(), nullable=False),
