@@ -1,8 +1,9 @@
 """A month's report over 1 000 000 tickets on SQLite and PostgreSQL.
 
 Bulk-inserts a realistic month of the demo hall (tickets, stage passes, ratings)
-straight into the event tables, rolls the days up into report facts the way
-day close does, then times the report queries. Prints the times.
+straight into the event tables, rolls the days up into report facts and
+aggregates the way day close does, then times the report queries (every row of
+the figures the reports show for a month). Prints the row counts and the times.
 
     python bench/report.py [--tickets 1000000] [--skip-postgres]
 """
@@ -24,7 +25,8 @@ from flask_migrate import upgrade  # noqa: E402
 from hall import create_app  # noqa: E402
 from hall.demo import COUNTERS, create_demo_hall  # noqa: E402
 from hall.extensions import db  # noqa: E402
-from hall.models import Counter, Feedback, Hall, Service, Stage, Staff, Ticket  # noqa: E402
+from hall.models import (Counter, Feedback, Hall, ReportCount, ReportDayFigure, ReportHistogram,  # noqa: E402
+                         ReportRating, ReportStage, ReportStageCount, ReportTicket, Service, Stage, Staff, Ticket)
 from hall.reports.engine import Filters, figures, stage_rows  # noqa: E402
 from hall.reports.monthly import Month, monthly_report  # noqa: E402
 from hall.reports.rollup import roll_up  # noqa: E402
@@ -148,6 +150,10 @@ def run(url: str, name: str, tickets: int) -> None:
         start = time.perf_counter()
         roll_up(hall_id, FIRST, FIRST + timedelta(days=DAYS - 1))
         print(f"  roll-up of {DAYS} closed days (once, at day close)  {time.perf_counter() - start:8.1f} s")
+        for model in (ReportTicket, ReportStage, ReportCount, ReportStageCount, ReportRating, ReportHistogram,
+                      ReportDayFigure):
+            rows = db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            print(f"  {model.__tablename__:46} {rows:8,} rows")
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE report_tickets")

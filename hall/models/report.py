@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hall.extensions import db
@@ -66,3 +66,118 @@ class ReportDay(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     rolled_at: Mapped[datetime]
+
+
+# Aggregates written at roll-up, so that a month's figures read thousands of rows, not millions.
+# Counter and staff columns are None where no counter or staff took part, as in the facts.
+
+
+class ReportCount(db.Model):
+    """Tickets per business day and (hour, service, counter, staff, status, served hour): the counting cube."""
+
+    __tablename__ = "report_counts"
+    __table_args__ = (Index("ix_report_counts_day", "hall_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    service_id: Mapped[int] = mapped_column(Integer)
+    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(12))
+    served_hour: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    tickets: Mapped[int] = mapped_column(Integer)
+    within: Mapped[int] = mapped_column(Integer)
+    estimates: Mapped[int] = mapped_column(Integer)
+    estimate_error_s: Mapped[int] = mapped_column(Integer)
+
+
+class ReportStageCount(db.Model):
+    """Stage passes per business day and (hour, service, counter, staff, stage): count, handling sum, over limit."""
+
+    __tablename__ = "report_stage_counts"
+    __table_args__ = (Index("ix_report_stage_counts_day", "hall_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    service_id: Mapped[int] = mapped_column(Integer)
+    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    code: Mapped[str] = mapped_column(String(30))
+    passes: Mapped[int] = mapped_column(Integer)
+    handling_s: Mapped[int] = mapped_column(Integer)
+    over_limit: Mapped[int] = mapped_column(Integer)
+
+
+class ReportRating(db.Model):
+    """Ratings per business day of the ticket and (hour, service, rated counter and staff, rating).
+
+    Ratings may come after their day is closed, so they are folded in by feedback id
+    (ReportRatingMark); newer ones are read straight from the feedback table.
+    """
+
+    __tablename__ = "report_ratings"
+    __table_args__ = (Index("ix_report_ratings_day", "hall_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    service_id: Mapped[int] = mapped_column(Integer)
+    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    ratings: Mapped[int] = mapped_column(Integer)
+
+
+class ReportRatingMark(db.Model):
+    """The highest feedback id of a hall folded into ReportRating."""
+
+    __tablename__ = "report_rating_marks"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(Integer)
+
+
+#: `code` of the wait rows in the distribution tables (other rows name a stage).
+WAIT = ""
+#: `key` of rows of the whole hall, and of rows whose counter or staff is None.
+NO_KEY = 0
+
+
+class ReportHistogram(db.Model):
+    """How many waits or stage passes of a calendar month's closed days took each whole number of seconds.
+
+    One histogram per grain: the whole hall (`all`) or one hour of day, service, counter or staff
+    (`key`). Closed days are added once, when they become final.
+    """
+
+    __tablename__ = "report_histograms"
+    #: SQLite keeps the rows in primary-key order, so a month's histogram is one sequential read.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class ReportDayFigure(db.Model):
+    """Wait and per-stage handling figures (hall.reports.stats.describe_counts) of one closed business day."""
+
+    __tablename__ = "report_day_figures"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    avg: Mapped[float] = mapped_column(Float)
+    p50: Mapped[float] = mapped_column(Float)
+    p90: Mapped[float] = mapped_column(Float)
+    max: Mapped[int] = mapped_column(Integer)

@@ -11,109 +11,123 @@ Definitions (also in the reports page help):
 """
 from __future__ import annotations
 
+import collections
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import func, select
 
 from hall import clock
 from hall.extensions import db
-from hall.models import Counter, Feedback, Hall, ReportStage, ReportTicket, Service, Staff, StaffSession
+from hall.models import (Counter, Feedback, Hall, ReportCount, ReportRating, ReportStageCount,
+                         ReportTicket, Service, Staff, StaffSession)
+from hall.reports.aggregates import rating_mark
+from hall.reports.distributions import Histograms, by_day, histograms
 from hall.reports.rollup import roll_up
+from hall.reports.selection import COLUMN, DIMENSIONS, Filters, grouped
 from hall.reports.stats import describe_counts
+from hall.models.report import WAIT
 
-DIMENSIONS = ("day", "hour", "service", "counter", "staff")
+__all__ = ["BREAKDOWNS", "DIMENSIONS", "Filters", "figures", "labels", "stage_rows", "target_pct"]
+
 BREAKDOWNS = DIMENSIONS + ("stage",)
-_COLUMN = {"day": "day", "hour": "hour", "service": "service_id", "counter": "counter_id", "staff": "staff_id"}
-
-
-@dataclass(frozen=True)
-class Filters:
-    hall_id: int
-    first: date
-    last: date
-    service_id: int | None = None
-    counter_id: int | None = None
-    staff_id: int | None = None
-    hour: int | None = None
-
-    def where(self, model) -> list:
-        conditions = [model.hall_id == self.hall_id, model.day >= self.first, model.day <= self.last]
-        for name, value in (("service_id", self.service_id), ("counter_id", self.counter_id),
-                            ("staff_id", self.staff_id), ("hour", self.hour)):
-            if value is not None:
-                conditions.append(getattr(model, name) == value)
-        return conditions
 
 
 @dataclass
 class _Group:
     statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     within: int = 0
-    waits: list[tuple[int, int]] = field(default_factory=list)
+    waits: collections.Counter = field(default_factory=collections.Counter)
     estimate_error: int = 0
     estimates: int = 0
     served_hours: int = 0
-    handling: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    handling: dict[str, collections.Counter] = field(default_factory=lambda: defaultdict(collections.Counter))
+    #: Figures stored for a final day, in place of its histograms ({code or WAIT: figures}).
+    described: dict[str, dict] = field(default_factory=dict)
     over_limit: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     serving_s: int = 0
     logged_in_s: float | None = None
     ratings: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def _grouped(model, column: str | None, query: Select) -> Select:
-    if column is None:
-        return query.add_columns(func.min(0).label("g"))  # one group for the whole selection
-    key = getattr(model, _COLUMN[column])
-    return query.add_columns(key.label("g")).group_by(key)
-
-
 def _ticket_figures(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
-    T = ReportTicket
-    base = select(T.status, func.count(), func.sum(case((T.within.is_(True), 1), else_=0)),
-                  func.sum(T.estimate_error_s), func.count(T.estimate_error_s)).where(*filters.where(T))
-    for status, n, within, err, estimates, g in db.session.execute(_grouped(T, column, base).group_by(T.status)):
+    C = ReportCount
+    base = select(C.status, func.sum(C.tickets), func.sum(C.within), func.sum(C.estimate_error_s),
+                  func.sum(C.estimates)).where(*filters.where(C))
+    for status, n, within, err, estimates, g in db.session.execute(grouped(C, column, base).group_by(C.status)):
         group = groups[g]
         group.statuses[status] += n
         group.within += within or 0
         group.estimate_error += err or 0
-        group.estimates += estimates
-    waits = select(T.wait_s, func.count()).where(*filters.where(T), T.wait_s.is_not(None)).group_by(T.wait_s)
-    for wait, n, g in db.session.execute(_grouped(T, column, waits)):
-        groups[g].waits.append((wait, n))
-    hours = select(T.day, T.served_hour).where(*filters.where(T), T.served_hour.is_not(None)) \
-        .group_by(T.day, T.served_hour)
-    for _day, _hour, g in db.session.execute(_grouped(T, column, hours)):
+        group.estimates += estimates or 0
+    hours = select(C.day, C.served_hour).where(*filters.where(C), C.served_hour.is_not(None)) \
+        .group_by(C.day, C.served_hour)
+    for _day, _hour, g in db.session.execute(grouped(C, column, hours)):
         groups[g].served_hours += 1
 
 
 def _stage_figures(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
-    S = ReportStage
-    query = select(S.code, S.handling_s, func.count(), func.sum(case((S.over_limit.is_(True), 1), else_=0))) \
-        .where(*filters.where(S)).group_by(S.code, S.handling_s)
-    for code, handling, n, over, g in db.session.execute(_grouped(S, column, query)):
+    S = ReportStageCount
+    query = select(S.code, func.sum(S.handling_s), func.sum(S.over_limit)).where(*filters.where(S)).group_by(S.code)
+    for code, handling, over, g in db.session.execute(grouped(S, column, query)):
         group = groups[g]
-        group.handling[code].append((handling, n))
-        group.over_limit[code] += over or 0
-        group.serving_s += handling * n
+        group.over_limit[code] += over
+        group.serving_s += handling
+
+
+def _add_histograms(found: Histograms, groups: dict[Any, _Group]) -> None:
+    for g, codes in found.items():
+        group = groups[g]
+        for code, counts in codes.items():
+            (group.waits if code == WAIT else group.handling[code]).update(counts)
+
+
+def _distributions(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
+    if column == "day" and not filters.named():
+        described, rest = by_day(filters)
+        for day, codes in described.items():
+            groups[day].described.update(codes)
+        _add_histograms(rest, groups)
+    else:
+        _add_histograms(histograms(filters, column), groups)
 
 
 def _rating_figures(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
-    T, F = ReportTicket, Feedback
-    conditions = [T.hall_id == filters.hall_id, T.day >= filters.first, T.day <= filters.last]
+    """Ratings folded into the rating cube, and the newer ones from the feedback table."""
+    R = ReportRating
+    query = select(R.rating, func.sum(R.ratings)).where(*filters.where(R)).group_by(R.rating)
+    for rating, n, g in db.session.execute(grouped(R, column, query)):
+        groups[g].ratings[rating] += n
+    _fresh_ratings(filters, column, groups)
+
+
+def _fresh_ratings(filters: Filters, column: str | None, groups: dict[Any, _Group]) -> None:
+    """Ratings not folded yet (few): read first, then matched with their tickets' facts."""
+    F, T = Feedback, ReportTicket
+    query = select(F.ticket_id, F.rating, F.counter_id, F.staff_id).where(
+        F.hall_id == filters.hall_id, F.id > rating_mark(filters.hall_id))
+    for name, value in (("counter_id", filters.counter_id), ("staff_id", filters.staff_id)):
+        if value is not None:
+            query = query.where(getattr(F, name) == value)
+    fresh = db.session.execute(query).all()
+    conditions = [T.day >= filters.first, T.day <= filters.last]
     for name, value in (("service_id", filters.service_id), ("hour", filters.hour)):
         if value is not None:
             conditions.append(getattr(T, name) == value)
-    for name, value in (("counter_id", filters.counter_id), ("staff_id", filters.staff_id)):
-        if value is not None:
-            conditions.append(getattr(F, name) == value)
-    query = select(F.rating, func.count()).join(T, T.ticket_id == F.ticket_id).where(*conditions).group_by(F.rating)
-    model = F if column in ("counter", "staff") else T
-    for rating, n, g in db.session.execute(_grouped(model, column, query)):
-        groups[g].ratings[rating] += n
+    for start in range(0, len(fresh), 500):
+        chunk = fresh[start:start + 500]
+        tickets = {row.ticket_id: row for row in db.session.execute(
+            select(T.ticket_id, T.day, T.hour, T.service_id).where(
+                T.ticket_id.in_([f.ticket_id for f in chunk]), *conditions))}
+        for f in chunk:
+            if (ticket := tickets.get(f.ticket_id)) is None:
+                continue
+            source = f if column in ("counter", "staff") else ticket
+            g = 0 if column is None else getattr(source, COLUMN[column])
+            groups[g].ratings[f.rating] += 1
 
 
 def _day_window(hall: Hall, day: date) -> tuple[datetime, datetime]:
@@ -161,20 +175,25 @@ def _pct(part: float, whole: float) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def _described(group: _Group, code: str) -> dict[str, Any]:
+    if code in group.described:
+        return group.described[code]
+    return describe_counts(list((group.waits if code == WAIT else group.handling[code]).items()))
+
+
 def _figures(group: _Group, target_pct: float) -> dict[str, Any]:
     served = group.statuses.get("done", 0)
     ratings = sum(group.ratings.values())
     satisfied = sum(n for rating, n in group.ratings.items() if rating >= 4)
     handling = {}
-    for code in sorted(group.handling):
-        figures = describe_counts(group.handling[code])
-        handling[code] = {**figures, "over_limit": group.over_limit[code]}
+    for code in sorted(set(group.handling) | set(group.described) - {WAIT}):
+        handling[code] = {**_described(group, code), "over_limit": group.over_limit[code]}
     return {
         "issued": sum(group.statuses.values()), "served": served,
         "no_show": group.statuses.get("no_show", 0), "cancelled": group.statuses.get("cancelled", 0),
         "not_served": group.statuses.get("not_served", 0),
         "waiting": sum(group.statuses.get(s, 0) for s in ("waiting", "called", "serving")),
-        "wait_s": describe_counts(group.waits),
+        "wait_s": _described(group, WAIT),
         "handling_s": handling,
         "served_within_target_pct": _pct(group.within, served),
         "throughput_per_hour": round(served / group.served_hours, 1) if group.served_hours else None,
@@ -203,6 +222,7 @@ def figures(filters: Filters, by: str | None = None) -> dict[Any, dict[str, Any]
     groups: dict[Any, _Group] = defaultdict(_Group)
     _ticket_figures(filters, by, groups)
     _stage_figures(filters, by, groups)
+    _distributions(filters, by, groups)
     _rating_figures(filters, by, groups)
     _logged_in(filters, hall, by, groups)
     if by is None:
@@ -214,22 +234,18 @@ def figures(filters: Filters, by: str | None = None) -> dict[Any, dict[str, Any]
 def stage_rows(filters: Filters) -> list[dict[str, Any]]:
     """Handling time per service and stage against the stage's committed limit."""
     roll_up(filters.hall_id, filters.first, filters.last)
-    S = ReportStage
-    histograms: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
-    over: dict[tuple[int, str], int] = defaultdict(int)
-    for service_id, code, handling, n, late in db.session.execute(
-            select(S.service_id, S.code, S.handling_s, func.count(),
-                   func.sum(case((S.over_limit.is_(True), 1), else_=0)))
-            .where(*filters.where(S)).group_by(S.service_id, S.code, S.handling_s)):
-        histograms[(service_id, code)].append((handling, n))
-        over[(service_id, code)] += late or 0
+    S = ReportStageCount
+    over = {(service_id, code): late for service_id, code, late in db.session.execute(
+        select(S.service_id, S.code, func.sum(S.over_limit)).where(*filters.where(S)).group_by(S.service_id, S.code))}
+    per_service = histograms(filters, "service")
     services = {s.id: s for s in db.session.scalars(select(Service).where(Service.hall_id == filters.hall_id))}
     rows = []
     for service in sorted(services.values(), key=lambda s: (s.kiosk_order, s.prefix)):
         for stage in service.stages:
-            if (service.id, stage.code) not in histograms:
+            counts = per_service.get(service.id, {}).get(stage.code)
+            if not counts:
                 continue
-            figures = describe_counts(histograms[(service.id, stage.code)])
+            figures = describe_counts(list(counts.items()))
             rows.append({"service": service.prefix, "service_name_zh": service.name_zh,
                          "service_name_en": service.name_en, "stage": stage.code, "stage_name_zh": stage.name_zh,
                          "stage_name_en": stage.name_en, "limit_s": stage.limit_s, **figures,

@@ -1,4 +1,4 @@
-"""Roll business days up into report facts (hall/models/report.py).
+"""Roll business days up into report facts and aggregates (hall/models/report.py).
 
 A day is rolled up for good (`final`) once it is over and none of its tickets
 is still open; until then every report rolls it up again, so figures of the
@@ -20,6 +20,7 @@ from hall.extensions import db
 from hall.models import (OPEN_STATUSES, Hall, ReportDay, ReportStage, ReportTicket, Service, ServiceStage, Stage,
                          Ticket)
 from hall.queue.rules import today
+from hall.reports.aggregates import add_final_days, fold_ratings, ratings_to_fold, write_counts
 
 BATCH_DAYS = 7
 
@@ -111,8 +112,9 @@ def roll_up(hall_id: int, first: date, last: date) -> int:
     current = today(hall)
     last = min(last, current)
     pending = _days_to_roll(hall_id, first, last)
+    unfolded = ratings_to_fold(hall_id)
     db.session.rollback()
-    if not pending:
+    if not pending and not unfolded:
         return 0
     _lock(hall_id)
     pending = _days_to_roll(hall_id, first, last)
@@ -129,10 +131,13 @@ def roll_up(hall_id: int, first: date, last: date) -> int:
             db.session.execute(ReportTicket.__table__.insert(), tickets)
         if stages:
             db.session.execute(ReportStage.__table__.insert(), stages)
+        final = {d for d in days if d < current and d not in open_days}
+        write_counts(hall_id, days, tickets, stages)
+        add_final_days(hall_id, final, tickets, stages)
         now = clock.utcnow()
         db.session.execute(ReportDay.__table__.insert(), [
-            {"hall_id": hall_id, "day": d, "final": d < current and d not in open_days, "rolled_at": now}
-            for d in days])
+            {"hall_id": hall_id, "day": d, "final": d in final, "rolled_at": now} for d in days])
+    fold_ratings(hall_id)
     db.session.commit()
     return len(pending)
 
