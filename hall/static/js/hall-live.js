@@ -9,6 +9,7 @@
   function connect(options) {
     var lastSeq = null;
     var pending = null;  // events that arrive while a snapshot is on its way
+    var request = 0;     // the snapshot asked for last; an older answer is stale
     var socket = global.io({
       auth: {hall: options.hall, ticket: options.ticket || undefined},
       reconnectionDelay: 1000,
@@ -29,7 +30,9 @@
     function resync() {
       if (pending !== null) return;
       pending = [];
+      var asked = ++request;
       socket.emit("snapshot", {hall: options.hall}, function (snapshot) {
+        if (asked !== request) return;
         var queued = pending;
         pending = null;
         if (!snapshot || snapshot.error) return;
@@ -40,7 +43,12 @@
     }
 
     socket.on("connect", function () { status(true); resync(); });
-    socket.on("disconnect", function () { status(false); });
+    socket.on("disconnect", function () {
+      // an answer to a snapshot asked before the drop never comes: ask again on reconnect
+      pending = null;
+      request += 1;
+      status(false);
+    });
     socket.on("connect_error", function () { status(false); });
     socket.on("hall_event", function (event) {
       if (pending !== null) { pending.push(event); return; }
