@@ -2,7 +2,9 @@
 that take the write lock up front (BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
-from sqlalchemy import event
+import threading
+
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -26,12 +28,39 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # SQLite's busy handler waits by sleeping in growing steps, so threads of one process
+    # queueing for the write lock would hand it on late; they queue on this lock instead,
+    # and the busy timeout only arbitrates between processes.
+    writer = threading.Lock()
+
+    def release(record) -> None:
+        if record.info.pop(IMMEDIATE, False):
+            writer.release()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        if connection.get_execution_options().get(IMMEDIATE):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        if not connection.get_execution_options().get(IMMEDIATE):
             connection.exec_driver_sql("BEGIN")
+            return
+        record = connection.connection._connection_record
+        if not writer.acquire(timeout=busy_timeout_s):
+            raise exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue)"))
+        record.info[IMMEDIATE] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(record)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection) -> None:
+        release(connection.connection._connection_record)
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(_dbapi_connection, record, _reset_state) -> None:
+        # a connection given back to the pool mid-transaction must not keep the queue locked
+        release(record)
 
 
 def begin_write(session: Session) -> None:
