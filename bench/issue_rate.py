@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.servers import served  # noqa: E402
+from hall.reports.stats import percentile  # noqa: E402
 
 
 def issue(base: str, hall: str, count: int, clients: int) -> dict[str, float]:
@@ -42,10 +42,9 @@ def issue(base: str, hall: str, count: int, clients: int) -> dict[str, float]:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    ordered = sorted(latencies)
     return {"issued": len(latencies), "failed": len(failures), "seconds": wall,
-            "per_second": len(latencies) / wall, "p50_ms": 1000 * statistics.median(ordered),
-            "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))]}
+            "per_second": len(latencies) / wall, "p50_ms": 1000 * percentile(latencies, 50),
+            "p95_ms": 1000 * percentile(latencies, 95)}
 
 
 def report(label: str, figures: dict[str, float]) -> None:
@@ -67,9 +66,9 @@ def main() -> None:
         report(args.url, issue(args.url, args.hall, args.tickets, args.clients))
         return
     for kind in args.database:
-        with served(kind) as base:
-            issue(base, args.hall, 100, 4)  # warm-up
-            report(f"{kind} ({args.clients} clients)", issue(base, args.hall, args.tickets, args.clients))
+        with served(kind) as server:
+            issue(server.url, args.hall, 100, 4)  # warm-up
+            report(f"{kind} ({args.clients} clients)", issue(server.url, args.hall, args.tickets, args.clients))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -14,11 +15,16 @@ from tests.live import ROOT, LiveServer
 from tests.pg import PostgresServer
 
 
+def flask_command(database_url: str, *args: str) -> str:
+    """Run `flask --app hall <args>` on a database; returns what it printed."""
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "hall", *args], cwd=ROOT, check=True,
+                          env={**os.environ, "HALL_DATABASE_URL": database_url}, capture_output=True,
+                          text=True).stdout
+
+
 def _prepare(url: str) -> None:
-    env = {"HALL_DATABASE_URL": url}
-    for command in (["hall", "init"], ["hall", "demo"]):
-        subprocess.run([sys.executable, "-m", "flask", "--app", "hall", *command], cwd=ROOT, check=True,
-                       env={**__import__("os").environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    flask_command(url, "hall", "init")
+    flask_command(url, "hall", "demo")
 
 
 @contextlib.contextmanager
@@ -45,11 +51,11 @@ def database(kind: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def served(kind: str) -> Iterator[str]:
-    """Base URL of a real `flask hall serve` on a fresh database of the given kind."""
+def served(kind: str) -> Iterator[LiveServer]:
+    """A real `flask hall serve` on a fresh database of the given kind (`.url`, `.env`)."""
     with database(kind) as url:
         server = LiveServer(url).start()
         try:
-            yield server.url
+            yield server
         finally:
             server.stop()
