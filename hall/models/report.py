@@ -15,19 +15,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hall.extensions import db
 
 
-class ReportTicket(db.Model):
+class Grain:
+    """Where and when a fact or an aggregate row belongs: hall, business day, local hour, service,
+    counter and staff (None where no counter or staff took part)."""
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    service_id: Mapped[int] = mapped_column(Integer)
+    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ReportTicket(Grain, db.Model):
+    """One ticket: `hour` is the local hour of issue; service, counter and staff are the service
+    asked for at issue and the counter and staff that first called the case."""
+
     __tablename__ = "report_tickets"
     __table_args__ = (Index("ix_report_tickets_day", "hall_id", "day", "status", "wait_s"),)
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
-    day: Mapped[date] = mapped_column(Date)
-    #: Local hour of issue (0–23).
-    hour: Mapped[int] = mapped_column(SmallInteger)
-    #: The service asked for at issue, and the counter and staff that first called the case.
-    service_id: Mapped[int] = mapped_column(Integer)
-    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(12))
     #: Issue → first call; None when never called.
     wait_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -39,19 +46,14 @@ class ReportTicket(db.Model):
     served_hour: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
 
 
-class ReportStage(db.Model):
+class ReportStage(Grain, db.Model):
+    """One pass through a stage: `hour` is the local hour the handling started."""
+
     __tablename__ = "report_stages"
     __table_args__ = (Index("ix_report_stages_day", "hall_id", "day", "code", "handling_s"),)
 
     stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(Integer)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
-    day: Mapped[date] = mapped_column(Date)
-    #: Local hour the handling started.
-    hour: Mapped[int] = mapped_column(SmallInteger)
-    service_id: Mapped[int] = mapped_column(Integer)
-    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     code: Mapped[str] = mapped_column(String(30))
     handling_s: Mapped[int] = mapped_column(Integer)
     over_limit: Mapped[bool] = mapped_column(Boolean)
@@ -72,19 +74,13 @@ class ReportDay(db.Model):
 # Counter and staff columns are None where no counter or staff took part, as in the facts.
 
 
-class ReportCount(db.Model):
+class ReportCount(Grain, db.Model):
     """Tickets per business day and (hour, service, counter, staff, status, served hour): the counting cube."""
 
     __tablename__ = "report_counts"
     __table_args__ = (Index("ix_report_counts_day", "hall_id", "day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
-    day: Mapped[date] = mapped_column(Date)
-    hour: Mapped[int] = mapped_column(SmallInteger)
-    service_id: Mapped[int] = mapped_column(Integer)
-    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(12))
     served_hour: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     tickets: Mapped[int] = mapped_column(Integer)
@@ -93,26 +89,20 @@ class ReportCount(db.Model):
     estimate_error_s: Mapped[int] = mapped_column(Integer)
 
 
-class ReportStageCount(db.Model):
+class ReportStageCount(Grain, db.Model):
     """Stage passes per business day and (hour, service, counter, staff, stage): count, handling sum, over limit."""
 
     __tablename__ = "report_stage_counts"
     __table_args__ = (Index("ix_report_stage_counts_day", "hall_id", "day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
-    day: Mapped[date] = mapped_column(Date)
-    hour: Mapped[int] = mapped_column(SmallInteger)
-    service_id: Mapped[int] = mapped_column(Integer)
-    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     code: Mapped[str] = mapped_column(String(30))
     passes: Mapped[int] = mapped_column(Integer)
     handling_s: Mapped[int] = mapped_column(Integer)
     over_limit: Mapped[int] = mapped_column(Integer)
 
 
-class ReportRating(db.Model):
+class ReportRating(Grain, db.Model):
     """Ratings per business day of the ticket and (hour, service, rated counter and staff, rating).
 
     Ratings may come after their day is closed, so they are folded in by feedback id
@@ -123,12 +113,6 @@ class ReportRating(db.Model):
     __table_args__ = (Index("ix_report_ratings_day", "hall_id", "day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
-    day: Mapped[date] = mapped_column(Date)
-    hour: Mapped[int] = mapped_column(SmallInteger)
-    service_id: Mapped[int] = mapped_column(Integer)
-    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating: Mapped[int] = mapped_column(SmallInteger)
     ratings: Mapped[int] = mapped_column(Integer)
 
