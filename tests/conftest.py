@@ -36,7 +36,7 @@ class FreshContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-def _make_app(url: str, **extra):
+def make_app(url: str, **extra):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **extra})
     app.test_client_class = FreshContextClient
     return app
@@ -58,7 +58,7 @@ def quick_password_hashing():
 def sqlite_template(tmp_path_factory) -> str:
     """A migrated SQLite file, copied for each test (faster than migrating each time)."""
     path = tmp_path_factory.mktemp("template") / "hall.db"
-    app = _make_app(f"sqlite:///{path}")
+    app = make_app(f"sqlite:///{path}")
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -69,7 +69,7 @@ def sqlite_template(tmp_path_factory) -> str:
 def app(sqlite_template, tmp_path):
     path = tmp_path / "hall.db"
     shutil.copy(sqlite_template, path)
-    application = _make_app(f"sqlite:///{path}")
+    application = make_app(f"sqlite:///{path}")
     with application.app_context():
         yield application
         db.session.remove()
@@ -91,7 +91,7 @@ def postgres_server():
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql("CREATE DATABASE hall_template")
-    app = _make_app(template_url)
+    app = make_app(template_url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -107,7 +107,7 @@ def pg_app(postgres_server):
     admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE hall_template")
-    application = _make_app(postgres_server.rsplit("/", 1)[0] + f"/{name}")
+    application = make_app(postgres_server.rsplit("/", 1)[0] + f"/{name}")
     with application.app_context():
         yield application
         db.session.remove()

@@ -10,11 +10,11 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from hall.extensions import db
-from tests.conftest import _make_app
+from tests.conftest import make_app
 
 
 def _check_round_trip(url: str) -> None:
-    app = _make_app(url)
+    app = make_app(url)
     with app.app_context():
         upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())

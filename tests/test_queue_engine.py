@@ -11,6 +11,7 @@ from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import Service, Stage, Ticket, TicketEvent
 from hall.queue.unit import subscribe
+from tests.conftest import DemoHall
 
 
 @pytest.fixture
@@ -20,8 +21,6 @@ def app(any_app):
 
 @pytest.fixture
 def demo(app):
-    from tests.conftest import DemoHall
-
     return DemoHall(create_demo_hall())
 
 
