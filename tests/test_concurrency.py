@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 import traceback
 from collections import Counter as Tally
 
@@ -18,6 +17,7 @@ from hall import create_app, queue
 from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import OPEN_STATUSES, Hall, Ticket, TicketEvent
+from hall.queue.unit import subscribe
 
 ISSUERS, TICKETS = 16, 2000
 SERVICES = ("A", "B", "C")
@@ -41,16 +41,37 @@ def _open_tickets(hall_id: int) -> int:
     return count
 
 
-def _serve(app, hall_id: int, counter: int, issuing_done: threading.Event, calls: list, errors: list) -> None:
+class HallActivity:
+    """Counts the hall's published events, so an idle counter waits for the next one the way a
+    counter screen does, instead of pressing Call next in a loop."""
+
+    def __init__(self, app) -> None:
+        self.events = 0
+        self._changed = threading.Condition()
+        subscribe(app, self._on_event)
+
+    def _on_event(self, _event: dict) -> None:
+        with self._changed:
+            self.events += 1
+            self._changed.notify_all()
+
+    def wait_after(self, seen: int, timeout: float = 0.2) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self.events != seen, timeout=timeout)
+
+
+def _serve(app, hall_id: int, counter: int, issuing_done: threading.Event, activity: HallActivity, calls: list,
+           errors: list) -> None:
     with app.app_context():
         try:
             queue.open_counter(hall_id, counter)
             while not errors:  # one failing thread ends the day for all, to report it
+                seen = activity.events
                 event = queue.call_next(hall_id, counter)
                 if event is None:
                     if issuing_done.is_set() and not _open_tickets(hall_id):
                         return
-                    time.sleep(0.02)  # a counter with nobody waiting polls, as a screen would
+                    activity.wait_after(seen)
                     continue
                 calls.append((event["ticket"]["id"], event["ticket"]["stage"]["code"], counter))
                 queue.finish(hall_id, counter)
@@ -75,7 +96,9 @@ def run_hall_day(app) -> None:
     per_issuer = TICKETS // ISSUERS
     issuers = [threading.Thread(target=_issue_many, args=(app, hall_id, per_issuer, n, errors))
                for n in range(ISSUERS)]
-    counters = [threading.Thread(target=_serve, args=(app, hall_id, c, done, calls, errors)) for c in range(1, 7)]
+    activity = HallActivity(app)
+    counters = [threading.Thread(target=_serve, args=(app, hall_id, c, done, activity, calls, errors))
+                for c in range(1, 7)]
     for thread in issuers + counters:
         thread.start()
     for thread in issuers:
