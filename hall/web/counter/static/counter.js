@@ -98,30 +98,36 @@
     });
   }
 
-  /* One action at a time; its message shows once the screen has the state it led to. */
+  /* One action at a time. The buttons come back and the message shows in the same render as the
+     state the action led to, so a key pressed the moment the screen changes is not lost. */
   function act(path, body, onDone) {
     if (busy) return Promise.resolve();
     busy = true;
     render();
     return post(path, body).then(function (result) {
       if (result.status === 401) { expired(); return; }
-      return refresh().then(function () {
+      function settle() {
+        busy = false;
         if (result.status >= 400) {
           show(fill(T.refused, {message: explain((result.data && result.data.message) || result.status)}), "error");
         } else {
           onDone(result);
         }
-      });
+      }
+      return refresh(settle).then(function () { if (busy) { settle(); render(); } });
     }, function () {
+      busy = false;
       show(T.offline, "error");
-    }).then(function () { busy = false; render(); });
+      render();
+    });
   }
 
   function counterAction(name, body, onDone) {
     return act(cfg.api + "/counters/" + cfg.number + "/" + name, body, onDone);
   }
 
-  function refresh() {
+  /* Fetches the counter's state; beforeRender runs once the new state is in, before it is drawn. */
+  function refresh(beforeRender) {
     return fetch(cfg.stateUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) {
         if (response.status === 401) { expired(); return; }
@@ -129,13 +135,14 @@
           return response.json().then(function (data) { lost = data.message; render(); });
         }
         if (!response.ok) return;
-        return response.json().then(receive);
+        return response.json().then(function (data) { receive(data, beforeRender); });
       }, function () { /* offline: the live connection's status shows it; retried on reconnect */ });
   }
 
-  function receive(data) {
+  function receive(data, beforeRender) {
     state = data;
     clockOffset = Date.parse(state.now) - Date.now();
+    if (beforeRender) beforeRender();
     render();
   }
 
