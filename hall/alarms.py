@@ -7,27 +7,24 @@ action so that monitors get an `alarms` event with a sequence number. Alarms
 raised elsewhere (the kiosk's `printer_fault`) are shown and acknowledged the
 same way but cleared by whoever raised them.
 
-The server process runs `scan_all_halls` every `[monitor] scan_interval_s`;
+Server processes scan every hall in their housekeeping round (hall/housekeeping.py);
 the monitor also scans before it renders its state.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 
 from hall import clock
-from hall.extensions import db, socketio
+from hall.extensions import db
 from hall.models import Alarm, Counter, Device, Hall, Service, Stage, Ticket
 from hall.queue.errors import Conflict, NotFound
 from hall.queue.rules import today
 from hall.queue.unit import hall_action
-
-log = logging.getLogger(__name__)
 
 #: Kinds this module raises and clears itself.
 SCANNED_KINDS = ("wait_over_limit", "stage_over_limit", "counter_paused", "display_offline")
@@ -160,31 +157,3 @@ def listed_alarms(hall_id: int, limit: int = 100) -> list[dict[str, Any]]:
                             (Alarm.cleared_at.is_(None)) | (Alarm.acknowledged_at.is_(None)))
         .order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit))
     return [alarm_view(a) for a in rows]
-
-
-def scan_all_halls() -> None:
-    for hall_id in db.session.scalars(select(Hall.id).where(Hall.active.is_(True))).all():
-        try:
-            scan_hall(hall_id)
-        except Exception:  # one hall's trouble must not stop the others' alarms
-            db.session.rollback()
-            log.exception("alarm scan of hall %s failed", hall_id)
-
-
-def start_scanner(app: Flask) -> None:
-    """Scan every hall periodically in a background task of the server process."""
-    interval = float(app.config["HALL"].get("monitor", {}).get("scan_interval_s", 15))
-    if interval <= 0:
-        return
-
-    def loop() -> None:
-        while True:
-            socketio.sleep(interval)
-            with app.app_context():
-                try:
-                    scan_all_halls()
-                finally:
-                    db.session.remove()
-
-    socketio.start_background_task(loop)
-

@@ -1,6 +1,6 @@
 """WSGI entry point for gunicorn: `gunicorn hall.wsgi:app`."""
 from hall import create_app
-from hall.alarms import start_scanner
+from hall.housekeeping import start_housekeeping
 
 app = create_app()
-start_scanner(app)
+start_housekeeping(app)

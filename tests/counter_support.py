@@ -94,9 +94,9 @@ class SharedHall:
 
 
 @contextlib.contextmanager
-def shared_hall(template: str, folder) -> Iterator[SharedHall]:
-    """A module's shared hall and server, torn down after the module."""
-    hall, server, context = start_shared_hall(template, folder)
+def shared_hall(template: str, folder, **env: str) -> Iterator[SharedHall]:
+    """A module's shared hall and server (`env`: its HALL_* settings), torn down after the module."""
+    hall, server, context = start_shared_hall(template, folder, **env)
     try:
         yield hall
     finally:
@@ -106,7 +106,7 @@ def shared_hall(template: str, folder) -> Iterator[SharedHall]:
         context.pop()
 
 
-def start_shared_hall(template: str, folder) -> tuple[SharedHall, LiveServer, object]:
+def start_shared_hall(template: str, folder, **env: str) -> tuple[SharedHall, LiveServer, object]:
     """Copy the migrated template, add the demo and "other" halls, start a server on it."""
     path = folder / "hall.db"
     shutil.copy(template, path)
@@ -117,5 +117,5 @@ def start_shared_hall(template: str, folder) -> tuple[SharedHall, LiveServer, ob
     context.push()
     passwords = {**create_demo_hall(), **create_demo_hall("other")}
     hall_id = db.session.scalar(select(Hall.id).where(Hall.slug == "demo"))
-    server = LiveServer(url).start()
+    server = LiveServer(url, **env).start()
     return SharedHall(url=server.url, passwords=passwords, hall_id=hall_id), server, context

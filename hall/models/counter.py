@@ -27,6 +27,8 @@ class Counter(db.Model):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     current_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", use_alter=True, name="fk_counters_current_ticket"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Last sign of life of the counter screen that opened it; None = not held by a screen.
+    screen_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     hall = relationship("Hall", back_populates="counters")
     staff = relationship("Staff", foreign_keys=[staff_id])

@@ -27,6 +27,11 @@ def _set_status(action: Action, counter: Counter, status: str, staff_id: int | N
     return action.publish(f"counter_{status}", counter=counter_view(counter))
 
 
+def _unchanged(counter: Counter) -> dict[str, Any]:
+    """What a repeated status change answers (a double click, another server process first)."""
+    return {"kind": f"counter_{counter.status}", "counter": counter_view(counter), "unchanged": True}
+
+
 def open_counter(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
     """Open (or resume) a counter; a new staff member takes it over from the previous one."""
     with hall_action(hall_id) as action:
@@ -34,7 +39,9 @@ def open_counter(hall_id: int, counter_number: int, *, staff_id: int | None = No
         db.session.refresh(counter)
         staff_id = staff_id if staff_id is not None else counter.staff_id
         if counter.status == "open" and counter.staff_id == staff_id:
-            return {"kind": "counter_open", "counter": counter_view(counter), "unchanged": True}
+            return _unchanged(counter)
+        if counter.status == "closed":
+            counter.screen_seen_at = None  # a screen that opens it says so on its first request
         if counter.staff_id != staff_id:
             _end_sessions(counter, action)
         if staff_id is not None and (counter.staff_id != staff_id or counter.status == "closed"):
@@ -49,6 +56,8 @@ def pause_counter(hall_id: int, counter_number: int, *, staff_id: int | None = N
         db.session.refresh(counter)
         if counter.status == "closed":
             raise Conflict(f"counter {counter.number} is closed")
+        if counter.status == "paused":
+            return _unchanged(counter)
         return _set_status(action, counter, "paused", staff_id)
 
 
@@ -57,9 +66,19 @@ def close_counter(hall_id: int, counter_number: int, *, staff_id: int | None = N
     with hall_action(hall_id) as action:
         counter = counter_by_number(hall_id, counter_number)
         db.session.refresh(counter)
+        if counter.status == "closed":
+            return _unchanged(counter)
         if counter.current_ticket_id:
             held = db.session.get(Ticket, counter.current_ticket_id)
             raise Conflict(f"{held.number} is still {held.status} at counter {counter.number}; finish it first")
         _end_sessions(counter, action)
         counter.staff_id = None
         return _set_status(action, counter, "closed", staff_id)
+
+
+def release_counter(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
+    """Close the counter, or pause it while it holds a ticket (finish or no-show it first)."""
+    try:
+        return close_counter(hall_id, counter_number, staff_id=staff_id)
+    except Conflict:
+        return pause_counter(hall_id, counter_number, staff_id=staff_id)

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from hall.extensions import db
 from hall.models import Counter, Hall
-from hall.queue import NotFound, open_counter
+from hall.queue import NotFound, open_counter, release_counter
 from hall.queue.lookup import hall_by_slug, ticket_by_number
 from hall.queue.rules import today
 from hall.web.counter import bp
 from hall.web.counter.forms import ChooseCounterForm
-from hall.web.counter.presence import flash_release, release_counter, release_counters_of
+from hall.web.counter.presence import flash_release, mark_screen_seen, release_counters_of, screen_timeout_s
 from hall.web.counter.state import counter_state, service_label, transfer_targets
 
 
@@ -78,6 +78,12 @@ def counter_select(hall: str):
                            labels=labels, lang=lang), 400 if form.errors else 200
 
 
+def heartbeat_ms() -> int:
+    """How often the screen asks for its state even when nothing happens: a few times per timeout."""
+    timeout = screen_timeout_s()
+    return 30_000 if timeout <= 0 else int(max(500, min(30_000, timeout * 1000 / 4)))
+
+
 @bp.get("/<hall>/<int:number>")
 @login_required
 def counter_screen(hall: str, number: int):
@@ -86,8 +92,9 @@ def counter_screen(hall: str, number: int):
     if counter.staff_id != current_user.id or counter.status == "closed":
         flash(_("Choose and confirm your counter first."))
         return redirect(url_for(".counter_select", hall=record.slug))
+    mark_screen_seen(counter)
     lang = _lang()
-    config = {"hall": record.slug, "number": counter.number,
+    config = {"hall": record.slug, "number": counter.number, "heartbeatMs": heartbeat_ms(),
               "api": url_for("api.openapi_json").rsplit("/", 1)[0] + f"/halls/{record.slug}",
               "stateUrl": url_for(".counter_state_json", hall=record.slug, number=counter.number),
               "noticeUrl": url_for(".notice", hall=record.slug, number="NUMBER"),
@@ -106,6 +113,7 @@ def counter_state_json(hall: str, number: int):
     if counter.staff_id != current_user.id:
         return jsonify(error="not_your_counter",
                        message=_("Counter %(number)s is no longer yours.", number=number)), 409
+    mark_screen_seen(counter)
     return jsonify(counter_state(counter, current_user, _lang()))
 
 
@@ -115,7 +123,7 @@ def leave(hall: str, number: int):
     record = staff_hall(hall)
     counter = hall_counter(record, number)
     if counter.staff_id == current_user.id and counter.status != "closed":
-        flash_release(release_counter(counter, current_user.id))
+        flash_release(release_counter(record.id, counter.number, staff_id=current_user.id))
     return redirect(url_for(".counter_select", hall=record.slug))
 
 

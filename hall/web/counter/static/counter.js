@@ -397,6 +397,7 @@
   /* ---------- live ---------- */
 
   setInterval(renderTimer, 1000);
+  setInterval(scheduleRefresh, cfg.heartbeatMs);   // also the screen's sign of life: a silent screen releases its counter
 
   var live = HallLive.connect({
     hall: cfg.hall,
