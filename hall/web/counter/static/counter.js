@@ -81,8 +81,14 @@
 
   /* ---------- talking to the server ---------- */
 
+  var leaving = false;
+
   function expired() {
     // The screen's own URL sends a signed-out browser to the sign-in page and back here after.
+    // Once only: an action and a refresh may both find the session gone, and each sign-in
+    // redirect would add its own "please sign in" message.
+    if (leaving) return;
+    leaving = true;
     window.location.assign(cfg.screenUrl);
   }
 
