@@ -8,6 +8,7 @@ from sqlalchemy import select
 from hall import queue
 from hall.extensions import db
 from hall.models import Counter, Feedback
+from hall.queue.lookup import ticket_by_token
 from tests.visitor_support import add_rating_pad, serve_at
 
 BOOKING = {"service": "B", "day": "2026-03-03", "slot": "09:00", "name": "李四", "phone": "138 0013 8000"}
@@ -111,6 +112,36 @@ def test_visitor_cancels_own_waiting_ticket_by_token(client, demo):
     assert "id" not in answer.get_json()
     assert client.post(f"/api/v1/tickets/{token}/cancel").status_code == 409
     assert client.post("/api/v1/tickets/not-a-token/cancel").status_code == 404
+
+
+def test_visitor_leaves_a_phone_to_be_notified_and_takes_it_back(client, demo):
+    token = queue.issue_ticket(demo.id, "A")["token"]
+    assert client.get(f"/api/v1/tickets/{token}").get_json()["notify"] is None
+    answer = client.post(f"/api/v1/tickets/{token}/notify", json={"phone": "138-0013 8000"})
+    assert answer.status_code == 200
+    assert answer.get_json() == {"notify": {"phone": "138****8000"}, "near_ahead": 3}
+    assert ticket_by_token(token).notify_phone == "13800138000"
+    assert client.get(f"/api/v1/tickets/{token}").get_json()["notify"] == {"phone": "138****8000"}
+    assert client.delete(f"/api/v1/tickets/{token}/notify").status_code == 204
+    assert client.get(f"/api/v1/tickets/{token}").get_json()["notify"] is None
+
+
+@pytest.mark.parametrize("body,status,error", [
+    ({"phone": "call me"}, 422, "invalid"), ({}, 422, "invalid"), ({"phone": "12"}, 422, "invalid"),
+])
+def test_bad_notify_phones_are_refused(client, demo, body, status, error):
+    token = queue.issue_ticket(demo.id, "A")["token"]
+    answer = client.post(f"/api/v1/tickets/{token}/notify", json=body)
+    assert (answer.status_code, answer.get_json()["error"]) == (status, error) and answer.get_json()["message"]
+    assert ticket_by_token(token).notify_phone is None
+
+
+def test_notify_only_while_waiting_and_only_by_token(client, demo):
+    token = queue.issue_ticket(demo.id, "A")["token"]
+    serve_at(demo, 1)
+    late = client.post(f"/api/v1/tickets/{token}/notify", json={"phone": "13800138000"})
+    assert late.status_code == 409 and late.get_json()["error"] == "not_waiting"
+    assert client.post("/api/v1/tickets/not-a-token/notify", json={"phone": "13800138000"}).status_code == 404
 
 
 def test_phone_rating_once_after_the_ticket_is_done(client, demo):

@@ -175,6 +175,43 @@ def test_phone_ticket_page_shows_stage_progress_and_the_missing_materials(site, 
     screenshot(page, "visitor-ticket-notice-zh")
 
 
+@pytest.fixture
+def cancelled_after(site):
+    """Tickets a test leaves waiting, cancelled after it so later tests find the lines as they expect."""
+    tickets: list[dict] = []
+    yield tickets
+    for ticket in tickets:
+        site.api("POST", f"/tickets/{ticket['token']}/cancel")
+
+
+def test_phone_ticket_page_takes_a_number_to_text_when_the_turn_is_near(site, phone, screenshot, cancelled_after):
+    near = site.issue("C")
+    cancelled_after.append(near)
+    page = phone("zh")
+    page.goto(f"{site.url}/t/{near['token']}")
+    expect(page.locator("#status")).to_have_text("等候中")
+    expect(page.locator("#notify")).to_be_hidden()  # nobody ahead: a text would come too late to help
+    cancelled_after.extend(site.issue("C") for _ in range(4))
+    mine = cancelled_after[-1]
+    page.goto(f"{site.url}/t/{mine['token']}")
+    expect(page.locator("#notify")).to_be_visible()
+    expect(page.locator("#notify label")).to_have_text("前面还剩 3 人时短信通知我")
+    page.fill("#notify-phone", "call me")
+    page.click("#notify-send")
+    expect(page.locator("#notify-error")).to_have_text("请输入有效的手机号码。")
+    screenshot(page, "visitor-ticket-notify-form-zh")
+    page.fill("#notify-phone", "138 0013 8000")
+    page.click("#notify-send")
+    expect(page.locator("#notify-text")).to_have_text("前面还剩 3 人时，我们将短信通知 138****8000。")
+    expect(page.locator("#notify-form")).to_be_hidden()
+    screenshot(page, "visitor-ticket-notify-zh")
+    page.reload()
+    expect(page.locator("#notify-text")).to_contain_text("138****8000")
+    page.click("#notify-stop")
+    expect(page.locator("#notify-form")).to_be_visible()
+    assert site.api("GET", f"/tickets/{mine['token']}").json()["notify"] is None
+
+
 def test_visitor_cancels_on_the_phone(site, phone):
     mine = site.issue("A")
     page = phone("zh")

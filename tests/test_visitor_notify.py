@@ -1,5 +1,5 @@
 """Visitor notifications: the SMTP backend against a real SMTP server, and the engine hook that
-sends "your turn is near" and the rating link to tickets checked in from an appointment."""
+sends "your turn is near" and the rating link to appointment tickets and to walk-ins who left a phone."""
 from __future__ import annotations
 
 import time as clock_time
@@ -10,6 +10,8 @@ from aiosmtpd.controller import Controller
 
 from hall import queue
 from hall.queue.booking import appointment_by_code, book_appointment
+from hall.queue.lookup import ticket_by_token
+from hall.visitor.contact import set_notify_phone
 from hall.visitor.notify import Message, SmtpNotifier, notifier_from
 from tests.live import free_port
 from tests.visitor_support import serve_at
@@ -78,6 +80,18 @@ def test_hook_sends_turn_near_and_the_rating_link_to_appointment_tickets(app, de
     mail = inbox.wait_for(2)
     assert len(mail) == 2
     assert f"https://hall.example.org/t/{mine['token']}" in content_text(mail[1][1])
+
+
+def test_walk_in_tickets_with_a_phone_from_their_page_are_told_too(app, demo, frozen, smtp_server):
+    controller, inbox = smtp_server
+    app.config["HALL"]["notify"].update(backend="smtp", smtp_port=controller.port, near_ahead=1,
+                                        smtp_to="{phone}@sms.example.org")
+    tickets = [queue.issue_ticket(demo.id, "A") for _ in range(3)]
+    set_notify_phone(ticket_by_token(tickets[2]["token"]), "13900139000")
+    queue.open_counter(demo.id, 1)
+    queue.call_next(demo.id, 1)  # A001 called: one person ahead of A003
+    [(recipients, content)] = inbox.wait_for(1)
+    assert recipients == ["13900139000@sms.example.org"] and "A003" in content_text(content)
 
 
 def test_walk_in_tickets_get_no_messages(app, demo, frozen, smtp_server):

@@ -13,7 +13,7 @@ from hall.models import Device, Hall, Service, Ticket
 from hall.queue import issue_ticket
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.rules import availability, today
-from hall.queue.views import ticket_view
+from hall.queue.views import notify_view, ticket_view
 
 
 def service_view(service: Service, hall: Hall) -> dict:
@@ -80,7 +80,7 @@ def public_ticket_view(ticket: Ticket) -> dict:
     ahead = people_ahead(ticket)
     view = ticket_view(ticket)
     view.pop("id")
-    return {**view, "people_ahead": ahead,
+    return {**view, "people_ahead": ahead, "notify": notify_view(ticket),
             "estimated_wait_s": estimate_wait_s(ticket, ahead) if ticket.status == "waiting" else 0}
 
 

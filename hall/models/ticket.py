@@ -66,6 +66,8 @@ class Ticket(db.Model):
     #: One-time notice of missing materials: {"items": [...], "note": "..."}.
     notice: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", use_alter=True, name="fk_tickets_appointment"), nullable=True)
+    #: A phone number the visitor left on their ticket page, to be told when their turn is near.
+    notify_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
     service = relationship("Service")

@@ -46,6 +46,16 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def masked_phone(phone: str) -> str:
+    """138****5678: enough for the visitor to recognise their number, not enough for anyone else."""
+    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:]
+
+
+def notify_view(ticket: Ticket) -> dict[str, str] | None:
+    """The phone a visitor left to be told when their turn is near, masked; for their own ticket page only."""
+    return {"phone": masked_phone(ticket.notify_phone)} if ticket.notify_phone else None
+
+
 def counter_view(counter: Counter) -> dict[str, Any]:
     return {
         "id": counter.id,

@@ -13,8 +13,10 @@ from hall.queue import cancel_ticket
 from hall.queue.lookup import counter_by_number, hall_by_slug, ticket_by_number, ticket_by_token
 from hall.queue.rules import today
 from hall.visitor import api
+from hall.queue.views import notify_view
+from hall.visitor.contact import set_notify_phone
 from hall.visitor.feedback import feedback_view, pad_stage, phone_stage, rate
-from hall.visitor.schemas import PadRating, Rating
+from hall.visitor.schemas import NotifyContact, PadRating, Rating
 
 
 @api.post("/tickets/<token>/cancel")
@@ -23,6 +25,20 @@ def ticket_cancel(token: str):
     cancel_ticket(ticket.hall_id, ticket.id)
     db.session.refresh(ticket)
     return jsonify(public_ticket_view(ticket))
+
+
+@api.post("/tickets/<token>/notify")
+def ticket_notify(token: str):
+    """The visitor asks to be told by phone when their turn is near."""
+    data = body(NotifyContact)
+    ticket = set_notify_phone(ticket_by_token(token), data.phone)
+    return jsonify({"notify": notify_view(ticket), "near_ahead": current_app.config["HALL"]["notify"]["near_ahead"]})
+
+
+@api.delete("/tickets/<token>/notify")
+def ticket_notify_stop(token: str):
+    set_notify_phone(ticket_by_token(token), None)
+    return "", 204
 
 
 @api.post("/tickets/<token>/feedback")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from hall.api.openapi import ROUTES
-from hall.visitor.schemas import Booking, PadRating, Rating
+from hall.visitor.schemas import Booking, NotifyContact, PadRating, Rating
 
 ROUTES.extend([
     ("/halls/{hall}/appointments/slots", "get", "Bookable slots of ?service= on ?day= (YYYY-MM-DD)", None, None,
@@ -13,6 +13,9 @@ ROUTES.extend([
     ("/appointments/{code}", "get", "An appointment by its code", None, None, ("200",)),
     ("/appointments/{code}", "delete", "Cancel an appointment by its code", None, None, ("200",)),
     ("/tickets/{token}/cancel", "post", "The visitor cancels their waiting ticket", None, None, ("200",)),
+    ("/tickets/{token}/notify", "post", "The visitor leaves a phone number to be told when their turn is near "
+     "(errors: not_waiting)", NotifyContact, None, ("200",)),
+    ("/tickets/{token}/notify", "delete", "The visitor takes their phone number back", None, None, ("204",)),
     ("/tickets/{token}/feedback", "post", "Rate a done ticket once from the phone", Rating, None, ("201",)),
     ("/halls/{hall}/counters/{number}/feedback", "post",
      "Rate the ticket just finished at a counter, from its rating pad (header X-Device-Token)", PadRating, None,

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from hall.api.schemas import Body
 from hall.visitor.feedback import REASONS
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{4,19}$"
+
+#: A phone number as visitors type it; spaces and dashes are dropped.
+Phone = Annotated[str, Field(pattern=PHONE_PATTERN, description="digits, optionally +, spaces or dashes"),
+                  AfterValidator(lambda value: value.replace(" ", "").replace("-", ""))]
 
 
 class Booking(Body):
@@ -16,12 +21,7 @@ class Booking(Body):
     day: date = Field(description="YYYY-MM-DD")
     slot: time = Field(description="slot start, HH:MM")
     name: str = Field(min_length=1, max_length=60)
-    phone: str = Field(pattern=PHONE_PATTERN, description="digits, optionally +, spaces or dashes")
-
-    @field_validator("phone")
-    @classmethod
-    def digits_only(cls, value: str) -> str:
-        return value.replace(" ", "").replace("-", "")
+    phone: Phone
 
 
 class Rating(Body):
@@ -40,3 +40,7 @@ class Rating(Body):
 
 class PadRating(Rating):
     number: str = Field(min_length=2, max_length=12, description="the ticket number the pad was asked to rate")
+
+
+class NotifyContact(Body):
+    phone: Phone

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Message:
-    """One message to one visitor, known by phone number (the contact an appointment has)."""
+    """One message to one visitor, known by phone number (from their booking or their ticket page)."""
 
     phone: str
     name: str

@@ -1,6 +1,7 @@
 """Engine subscriber: "your turn is near" when N people are ahead, and the rating link after the visit.
 
-Only tickets checked in from an appointment have a phone number to write to. Messages
+A ticket has a phone number to write to when it was checked in from an appointment or the
+visitor left one on the ticket page (hall/visitor/contact.py). Messages
 are composed in the request (it has the database) and sent on a worker thread, so a
 slow gateway never slows a counter's call.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
@@ -41,8 +43,18 @@ class Dispatcher:
             log.exception("notify %s to %s failed", message.kind, message.phone)
 
 
-def _contact(ticket: Ticket) -> Appointment | None:
-    return db.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    name: str
+
+
+def _contact(ticket: Ticket) -> Contact | None:
+    """Where the visitor of a ticket can be written to: the ticket page's number first, then the booking's."""
+    if ticket.notify_phone:
+        return Contact(ticket.notify_phone, "")
+    appointment = db.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+    return Contact(appointment.phone, appointment.visitor_name) if appointment else None
 
 
 def _link(token: str) -> str | None:
@@ -80,7 +92,7 @@ def messages_for(event: dict[str, Any], settings: dict[str, Any]) -> list[Messag
             text = _("Ticket %(number)s: %(n)s people ahead of you. Please come to the waiting area.",
                      number=ticket.number, n=settings["near_ahead"])
             link = _link(ticket.token)
-            return [Message(contact.phone, contact.visitor_name, _("Your turn is near"),
+            return [Message(contact.phone, contact.name, _("Your turn is near"),
                             f"{text} {link or ''}".strip(), "near")]
     if event["kind"] == "finished":
         ticket = db.session.scalar(select(Ticket).where(Ticket.token == event["ticket"]["token"]))
@@ -89,7 +101,7 @@ def messages_for(event: dict[str, Any], settings: dict[str, Any]) -> list[Messag
         if contact is None or link is None:
             return []
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            return [Message(contact.phone, contact.visitor_name, _("Please rate your visit"),
+            return [Message(contact.phone, contact.name, _("Please rate your visit"),
                             _("Thank you for visiting. Please rate our service: %(link)s", link=link), "rating")]
     return []
 

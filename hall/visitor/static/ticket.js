@@ -56,6 +56,24 @@
     $("notice-note").textContent = notice.note || "";
   }
 
+  /* Offered while the line is still long enough for a "your turn is near" text to be useful. */
+  function renderNotify(waiting) {
+    var chosen = view.notify;
+    $("notify").hidden = !data.notifyEnabled || !waiting || (!chosen && view.people_ahead <= data.nearAhead);
+    $("notify-form").hidden = !!chosen;
+    $("notify-set").hidden = !chosen;
+    $("notify-text").textContent = chosen ? texts.notify_set.replace("{phone}", chosen.phone) : "";
+  }
+
+  function notifyCall(method, body) {
+    $("notify-error").textContent = "";
+    return VisitorApi.call(method, apiUrl + "/notify", body).then(function (answer) {
+      if (answer.ok) { view = Object.assign({}, view, {notify: answer.body ? answer.body.notify || null : null}); render(); return; }
+      var error = answer.body.error === "invalid" ? "notify_invalid" : answer.body.error;
+      $("notify-error").textContent = texts[error] || answer.body.message;
+    }, function () { $("notify-error").textContent = texts.network; });
+  }
+
   function render() {
     var status = $("status");
     var outcome = view.status === "done" && view.outcome !== "done" ? view.outcome : null;
@@ -72,6 +90,7 @@
       .replace("{counter}", view.counter) : "";
     renderSteps();
     renderNotice();
+    renderNotify(waiting);
     $("cancel").hidden = !waiting;
     $("rating").hidden = view.status !== "done" || rated;
     $("rated").hidden = !rated;
@@ -106,6 +125,12 @@
       if (answer.ok) { view = answer.body; render(); } else { $("cancel-error").textContent = answer.body.message; }
     }, function () { $("cancel-error").textContent = texts.network; });
   });
+
+  $("notify-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    notifyCall("POST", {phone: $("notify-phone").value.trim()});
+  });
+  $("notify-stop").addEventListener("click", function () { notifyCall("DELETE"); });
 
   RatingForm.attach({
     onChosen: function () { $("rating-reasons").hidden = false; },
