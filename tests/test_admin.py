@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from hall import queue
 from hall.extensions import db
@@ -18,20 +20,30 @@ def admin(app, demo):
 
 
 def form(client, url: str, **fields):
-    """Post a form the way the browser does: current values, our changes, its CSRF token."""
+    """Post a form the way the browser does: current values, our changes, its CSRF token.
+
+    A list sets every value of a field (checkboxes of one name); False leaves a field out.
+    """
     html = client.get(url).get_data(as_text=True)
-    data = {"csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
-        data.setdefault(name, value)
+    data = MultiDict()
+    for tag in re.findall(r"<input[^>]*>", html):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        if "name" not in attrs:
+            continue
+        if attrs.get("type") == "checkbox":
+            if re.search(r"\schecked\b", tag):
+                data.add(attrs["name"], attrs.get("value", "y"))
+        elif attrs["name"] not in data:
+            data[attrs["name"]] = attrs.get("value", "")
     for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\s*([^<]*)</textarea>', html):
         data.setdefault(name, value.replace("&#39;", "'"))
-    for name in re.findall(r'<input[^>]*type="checkbox"[^>]*name="([^"]+)"[^>]*checked', html):
-        data[name] = "y"
     for name, value in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>.*?<option selected value="([^"]*)"', html, re.S):
         data.setdefault(name, value)
     for name, value in fields.items():
         if value is False:
             data.pop(name, None)
+        elif isinstance(value, list):
+            data.setlist(name, value)
         else:
             data[name] = value
     response = client.post(url, data=data)
@@ -145,6 +157,29 @@ def test_hall_settings_validate_time_zone(admin, demo):
     assert bad.status_code == 400 and "Unknown time zone" in bad.get_data(as_text=True)
     assert form(admin, "/admin/demo/settings", complaint_phone="12365", noshow_grace_min="20").status_code == 302
     assert demo.hall.complaint_phone == "12365" and demo.hall.noshow_grace_s == 1200
+
+
+def test_hall_booking_calendar(admin, demo, frozen):
+    from hall.queue.booking import closed_reason
+
+    page = admin.get("/admin/demo/settings").get_data(as_text=True)
+    assert re.search(r'value="6"[^>]*checked|checked[^>]*value="6"', page)  # the server default: weekends closed
+    bad = form(admin, "/admin/demo/settings?lang=en", closed_dates="2026-03-10\nnext friday")
+    assert bad.status_code == 400 and "next is not a date" in bad.get_data(as_text=True)
+    both = form(admin, "/admin/demo/settings?lang=en", closed_dates="2026-03-10", open_dates="2026-03-10")
+    assert both.status_code == 400 and "2026-03-10 cannot be both closed and open" in both.get_data(as_text=True)
+    assert demo.hall.booking_closed_dates == []  # nothing of a refused form is stored
+    saved = form(admin, "/admin/demo/settings", closed_weekdays=["7"], closed_dates="2026-03-10, 2026-03-05",
+                 open_dates="2026-03-08")
+    assert saved.status_code == 302
+    hall = demo.hall
+    assert hall.booking_closed_weekdays == [7]
+    assert hall.booking_closed_dates == ["2026-03-05", "2026-03-10"] and hall.booking_open_dates == ["2026-03-08"]
+    assert closed_reason(hall, date(2026, 3, 7)) is None            # Saturday: this hall books on Saturdays
+    assert closed_reason(hall, date(2026, 3, 8)) is None            # a Sunday made a working day
+    assert closed_reason(hall, date(2026, 3, 15)) == "closed_weekday"
+    assert closed_reason(hall, date(2026, 3, 10)) == "holiday"
+    assert closed_reason(hall, date(2026, 3, 9)) is None
 
 
 def test_new_hall_with_its_first_administrator(app, admin, demo):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
-from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, TimeField,
-                     ValidationError)
+from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField, TimeField, ValidationError)
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
 from hall.models import DEVICE_KINDS, ROLES
@@ -38,6 +40,17 @@ def parse_stage_lines(text: str) -> list[tuple[str, str, str, int]]:
     return stages
 
 
+def parse_date_lines(text: str) -> list[str]:
+    """Dates, one per line (or separated by commas or spaces), as sorted unique YYYY-MM-DD."""
+    found = set()
+    for word in (w for w in re.split(r"[\s,，、]+", text or "") if w):
+        try:
+            found.add(date.fromisoformat(word).isoformat())
+        except ValueError:
+            raise ValidationError(_l("%(word)s is not a date: write YYYY-MM-DD.", word=word)) from None
+    return sorted(found)
+
+
 def parse_service_lines(text: str) -> list[tuple[str, list[str] | None]]:
     """"A" or "B: accept, review" per line, in priority order."""
     links = []
@@ -46,6 +59,11 @@ def parse_service_lines(text: str) -> list[tuple[str, list[str] | None]]:
         codes = [c.strip() for c in stages.split(",") if c.strip()] or None
         links.append((prefix.strip().upper(), codes))
     return links
+
+
+WEEKDAYS = [SelectChoice(number, name) for number, name in enumerate(
+    (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")),
+    start=1)]
 
 
 class HallForm(FlaskForm):
@@ -58,12 +76,39 @@ class HallForm(FlaskForm):
     complaint_phone = StringField(_l("Complaint phone"), validators=[Optional(), Length(max=40)])
     public_issue = BooleanField(_l("Visitors may take tickets on the web"))
     noshow_grace_min = IntegerField(_l("No-show grace (minutes)"), validators=[NumberRange(0, 240)])
+    closed_weekdays = SelectMultipleField(_l("No appointments on"), choices=WEEKDAYS, coerce=int,
+                                          widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    closed_dates = TextAreaField(_l("Closed dates (holidays)"), validators=[Optional()],
+                                 description=_l("No appointments on these dates. One date per line, YYYY-MM-DD."))
+    open_dates = TextAreaField(_l("Make-up working days"), validators=[Optional()],
+                               description=_l("Appointments on these dates even on a closed weekday. "
+                                              "One date per line, YYYY-MM-DD."))
 
     def validate_timezone(self, field) -> None:
         from zoneinfo import available_timezones
 
         if field.data not in available_timezones():
             raise ValidationError(_l("Unknown time zone, e.g. Asia/Shanghai."))
+
+    def validate_closed_dates(self, field) -> None:
+        parse_date_lines(field.data)
+
+    def validate_open_dates(self, field) -> None:
+        both = set(parse_date_lines(field.data)) & set(self._closed_dates())
+        if both:
+            raise ValidationError(_l("%(dates)s cannot be both closed and open.", dates=", ".join(sorted(both))))
+
+    def _closed_dates(self) -> list[str]:
+        try:
+            return parse_date_lines(self.closed_dates.data)
+        except ValidationError:
+            return []
+
+    def booking_calendar(self) -> dict[str, list]:
+        """The validated calendar fields as the Hall columns hold them."""
+        return {"booking_closed_weekdays": sorted(self.closed_weekdays.data or []),
+                "booking_closed_dates": parse_date_lines(self.closed_dates.data),
+                "booking_open_dates": parse_date_lines(self.open_dates.data)}
 
 
 class ServiceForm(FlaskForm):

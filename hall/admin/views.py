@@ -17,6 +17,7 @@ from hall.auth import role_required
 from hall.extensions import db
 from hall.models import (OPEN_STATUSES, Counter, CounterService, Device, Hall, Notice, Service, ServiceStage, Staff,
                          Ticket)
+from hall.queue.booking import closed_weekdays
 from hall.queue.lookup import hall_by_slug
 
 
@@ -63,16 +64,24 @@ def admin_home(hall: str):
                                    .order_by(Notice.active.desc(), Notice.sort_order, Notice.id)).all())
 
 
+def _calendar_fields(hall: Hall) -> dict[str, Any]:
+    """The hall's booking calendar as the settings form shows it."""
+    return {"closed_weekdays": closed_weekdays(hall), "closed_dates": "\n".join(hall.booking_closed_dates or []),
+            "open_dates": "\n".join(hall.booking_open_dates or [])}
+
+
 @bp.route("/admin/<hall>/settings", methods=["GET", "POST"])
 @role_required("admin")
 def hall_settings(hall: str):
     record = hall_by_slug(hall)
-    form = HallForm(obj=record, noshow_grace_min=record.noshow_grace_s // 60)
+    form = HallForm(obj=record, noshow_grace_min=record.noshow_grace_s // 60, **_calendar_fields(record))
 
     def apply() -> None:
         for name in HALL_FIELDS:
             setattr(record, name, getattr(form, name).data)
         record.noshow_grace_s = form.noshow_grace_min.data * 60
+        for name, value in form.booking_calendar().items():
+            setattr(record, name, value)
 
     return _form_page(form, record, _("Hall settings"), apply)
 
@@ -83,14 +92,15 @@ def hall_new(hall: str):
     """Open another hall on this server; its first administrator then sets it up."""
     record = hall_by_slug(hall)
     form = NewHallForm(timezone=record.timezone, opens_at=record.opens_at, closes_at=record.closes_at,
-                       reset_at=record.reset_at, noshow_grace_min=record.noshow_grace_s // 60)
+                       reset_at=record.reset_at, noshow_grace_min=record.noshow_grace_s // 60,
+                       **_calendar_fields(record))
 
     def apply() -> None:
         if db.session.scalar(select(Hall.id).where(Hall.slug == form.slug.data)):
             raise ValidationError(_("A hall %(slug)s exists already.", slug=form.slug.data))
         if db.session.scalar(select(Staff.id).where(Staff.login == form.admin_login.data)):
             raise ValidationError(_("Login %(login)s is taken.", login=form.admin_login.data))
-        new = Hall(slug=form.slug.data, noshow_grace_s=form.noshow_grace_min.data * 60,
+        new = Hall(slug=form.slug.data, noshow_grace_s=form.noshow_grace_min.data * 60, **form.booking_calendar(),
                    **{name: getattr(form, name).data for name in HALL_FIELDS})
         db.session.add(new)
         db.session.flush()

@@ -33,6 +33,11 @@ class Hall(db.Model):
     noshow_grace_s: Mapped[int] = mapped_column(Integer, default=900)
     checkin_before_min: Mapped[int] = mapped_column(Integer, default=30)
     checkin_after_min: Mapped[int] = mapped_column(Integer, default=15)
+    #: Booking calendar. ISO weekdays without appointments (None: config [booking] closed_weekdays), the
+    #: hall's own closed dates (holidays) and dates open whatever else says (make-up working days, 调休).
+    booking_closed_weekdays: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    booking_closed_dates: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    booking_open_dates: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     #: Sequence of realtime events, bumped by every queue action (and so a per-hall lock).
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -83,18 +83,31 @@ def bookable_service(hall_id: int, prefix: str) -> Service:
 
 
 def closed_reason(hall: Hall, day: date, now: datetime | None = None) -> str | None:
-    """Why a day takes no bookings (past, too far ahead, weekly closing day, holiday), or None."""
+    """Why a day takes no bookings (past, too far ahead, weekly closing day, holiday), or None.
+
+    The hall's open dates (make-up working days) win over its weekly closing days and holidays;
+    holidays are the server's ([booking] holidays) and the hall's own.
+    """
     settings = _settings()
     first = local_today(hall, now)
     if day < first:
         return "past"
     if day > first + timedelta(days=settings["days_ahead"]):
         return "too_far_ahead"
-    if day.isoweekday() in settings["closed_weekdays"]:
+    iso = day.isoformat()
+    if iso in (hall.booking_open_dates or []):
+        return None
+    if day.isoweekday() in closed_weekdays(hall):
         return "closed_weekday"
-    if day.isoformat() in settings["holidays"]:
+    if iso in settings["holidays"] or iso in (hall.booking_closed_dates or []):
         return "holiday"
     return None
+
+
+def closed_weekdays(hall: Hall) -> list[int]:
+    """ISO weekdays (1 = Monday) without appointments at this hall."""
+    own = hall.booking_closed_weekdays
+    return list(own) if own is not None else list(_settings()["closed_weekdays"])
 
 
 def slot_times(service: Service, hall: Hall) -> list[time]:
