@@ -142,6 +142,16 @@ def demo(app) -> DemoHall:
 
 
 @pytest.fixture
+def events(app) -> list[dict]:
+    """Every event the engine publishes during the test."""
+    from hall.queue.unit import subscribe
+
+    seen: list[dict] = []
+    subscribe(app, seen.append)
+    return seen
+
+
+@pytest.fixture
 def pg_demo(pg_app) -> DemoHall:
     return DemoHall(create_demo_hall())
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hall import queue
-from hall.demo import create_demo_hall
 from hall.housekeeping import tend_all_halls
 from hall.queue.lookup import counter_by_number, ticket_by_token
-from hall.queue.unit import subscribe
 from hall.web.counter.presence import mark_screen_seen
 from tests.conftest import DemoHall
 
@@ -16,18 +14,6 @@ from tests.conftest import DemoHall
 @pytest.fixture
 def app(any_app):
     return any_app
-
-
-@pytest.fixture
-def demo(app):
-    return DemoHall(create_demo_hall())
-
-
-@pytest.fixture
-def events(app):
-    seen: list[dict] = []
-    subscribe(app, seen.append)
-    return seen
 
 
 def kinds(events: list[dict]) -> list[str]:

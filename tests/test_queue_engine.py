@@ -7,28 +7,14 @@ import pytest
 from sqlalchemy import func, select
 
 from hall import queue
-from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import Service, Stage, Ticket, TicketEvent
 from hall.queue.unit import subscribe
-from tests.conftest import DemoHall
 
 
 @pytest.fixture
 def app(any_app):
     return any_app
-
-
-@pytest.fixture
-def demo(app):
-    return DemoHall(create_demo_hall())
-
-
-@pytest.fixture
-def events(app):
-    seen: list[dict] = []
-    subscribe(app, seen.append)
-    return seen
 
 
 def open_all(demo, *numbers):
