@@ -83,6 +83,14 @@ def test_past_business_days_close_in_the_round(demo, frozen, events):
     assert ticket_by_token(ticket["token"]).status == "not_served"
 
 
+def test_a_day_another_process_closed_first_is_not_closed_again(demo, frozen, events):
+    queue.issue_ticket(demo.id, "A")
+    frozen.advance(days=1)
+    assert queue.close_business_day(demo.id)["not_served"] == 1
+    assert queue.close_business_day(demo.id, only_if_open=True) is None  # the round that lost the race
+    assert kinds(events) == ["issued", "day_closed"]
+
+
 def test_repeated_status_changes_answer_unchanged_and_publish_nothing(demo, events):
     queue.open_counter(demo.id, 1, staff_id=demo.staff("staff1").id)
     assert queue.pause_counter(demo.id, 1)["counter"]["status"] == "paused"

@@ -13,12 +13,18 @@ from hall.queue.stages import close_stage
 from hall.queue.unit import hall_action
 
 
-def close_business_day(hall_id: int, day: date | None = None) -> dict[str, Any]:
-    """Close every open ticket of `day` and earlier (default: days before today)."""
+def close_business_day(hall_id: int, day: date | None = None, *, only_if_open: bool = False) -> dict[str, Any] | None:
+    """Close every open ticket of `day` and earlier (default: days before today).
+
+    With `only_if_open`, nothing happens (None) when no ticket is left open, e.g. because
+    another server process's round closed the day first.
+    """
     with hall_action(hall_id) as action:
         last_day = day if day is not None else today(action.hall, action.now) - timedelta(days=1)
         tickets = db.session.scalars(select(Ticket).where(
             Ticket.hall_id == hall_id, Ticket.business_day <= last_day, Ticket.status.in_(OPEN_STATUSES))).all()
+        if only_if_open and not tickets:
+            return None
         for ticket in tickets:
             close_stage(ticket, "not_served", action.now, finished=False)
             ticket.status, ticket.closed_at = "not_served", action.now
@@ -36,4 +42,4 @@ def close_stale_days(hall: Hall) -> dict[str, Any] | None:
     stale = db.session.scalar(select(Ticket.id).where(
         Ticket.hall_id == hall.id, Ticket.business_day < today(hall), Ticket.status.in_(OPEN_STATUSES)).limit(1))
     db.session.commit()
-    return None if stale is None else close_business_day(hall.id)
+    return None if stale is None else close_business_day(hall.id, only_if_open=True)
