@@ -13,6 +13,8 @@
   var busy = false;
   var lost = null;       // why this screen no longer controls its counter
   var refreshTimer = null;
+  var begun = 0;         // actions begun: a live refresh begun before the latest one is stale
+  var missed = false;    // a live refresh was held back while an action ran
   var $ = function (id) { return document.getElementById(id); };
 
   function fill(template, values) {
@@ -85,14 +87,15 @@
 
   function expired() {
     // The screen's own URL sends a signed-out browser to the sign-in page and back here after.
-    // Once only: an action and a refresh may both find the session gone, and each sign-in
-    // redirect would add its own "please sign in" message.
+    // From then on the screen sends nothing: a request answered after the sign-in page would
+    // bring back the session cookie of the redirect (its "please sign in" message, no CSRF token).
     if (leaving) return;
     leaving = true;
     window.location.assign(cfg.screenUrl);
   }
 
   function post(path, body) {
+    if (leaving) return new Promise(function () {});
     return fetch(path, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf},
@@ -104,11 +107,13 @@
     });
   }
 
-  /* One action at a time. The buttons come back and the message shows in the same render as the
-     state the action led to, so a key pressed the moment the screen changes is not lost. */
+  /* One action at a time. Until it is done the screen shows no other state: the buttons come back
+     and the message shows in the same render as the state the action led to, so a key pressed the
+     moment the screen changes is not lost on a button still disabled. */
   function act(path, body, onDone) {
     if (busy) return Promise.resolve();
     busy = true;
+    begun += 1;
     render();
     return post(path, body).then(function (result) {
       if (result.status === 401) { expired(); return; }
@@ -120,23 +125,39 @@
           onDone(result);
         }
       }
-      return refresh(settle).then(function () { if (busy) { settle(); render(); } });
+      return refresh(settle).then(function () {
+        if (busy) { settle(); render(); }
+        catchUp();
+      });
     }, function () {
       busy = false;
       show(T.offline, "error");
       render();
+      catchUp();
     });
+  }
+
+  /* Live changes held back while an action ran. */
+  function catchUp() {
+    if (!missed) return;
+    missed = false;
+    scheduleRefresh();
   }
 
   function counterAction(name, body, onDone) {
     return act(cfg.api + "/counters/" + cfg.number + "/" + name, body, onDone);
   }
 
-  /* Fetches the counter's state; beforeRender runs once the new state is in, before it is drawn. */
+  /* Fetches the counter's state; beforeRender runs once the new state is in, before it is drawn.
+     A live refresh answered while an action runs, or begun before it, is stale: the action's own
+     refresh (and a catch-up after it) brings the newer state. */
   function refresh(beforeRender) {
+    if (leaving) return Promise.resolve();
+    var asOf = begun;
     return fetch(cfg.stateUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) {
         if (response.status === 401) { expired(); return; }
+        if (!beforeRender && (busy || asOf !== begun)) { missed = missed || busy; return; }
         if (response.status === 409) {   // taken over, or left from another window
           return response.json().then(function (data) { lost = data.message; render(); });
         }
