@@ -7,8 +7,9 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hall import create_app
 from hall.demo import create_demo_hall
@@ -55,8 +56,10 @@ class SharedHall:
                                                             TicketEvent.kind == kind)).all()
 
     def reset(self) -> None:
-        """Finish what counters hold, cancel waiting tickets and close every counter."""
+        """Finish what counters hold, cancel waiting tickets, close every counter; staff speak Chinese again."""
         db.session.rollback()
+        db.session.execute(update(Staff).values(language="zh"))
+        db.session.commit()
         for counter in db.session.scalars(select(Counter).where(Counter.hall_id == self.hall_id)).all():
             if counter.current_ticket_id:
                 finish(self.hall_id, counter.number, outcome="rejected")
@@ -91,6 +94,21 @@ class SharedHall:
         for context in self.contexts:
             context.close()
         self.contexts.clear()
+
+
+@pytest.fixture(scope="module")
+def shared(request, sqlite_template, tmp_path_factory, quick_password_hashing):
+    """One hall and server for the test module that imports this fixture."""
+    with shared_hall(sqlite_template, tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])) as hall:
+        yield hall
+
+
+@pytest.fixture
+def hall(shared):
+    """The module's hall as each test expects to find it, and its browser contexts closed after."""
+    shared.reset()
+    yield shared
+    shared.close_contexts()
 
 
 @contextlib.contextmanager

@@ -6,26 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from hall.extensions import db
-from tests.counter_support import shared_hall
+from tests.counter_support import hall, shared  # noqa: F401  (the module's hall and server)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def shared(sqlite_template, tmp_path_factory, quick_password_hashing):
-    with shared_hall(sqlite_template, tmp_path_factory.mktemp("access")) as hall:
-        yield hall
-
-
-@pytest.fixture
-def hall(shared):
-    shared.reset()
-    yield shared
-    shared.close_contexts()
-    staff = shared.staff("staff4")
-    staff.language = "zh"
-    db.session.commit()
 
 
 def test_wrong_password_is_refused(hall, chromium):
