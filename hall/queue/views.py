@@ -48,7 +48,7 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
 
 def masked_phone(phone: str) -> str:
     """138****5678: enough for the visitor to recognise their number, not enough for anyone else."""
-    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:]
+    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
 
 
 def notify_view(ticket: Ticket) -> dict[str, str] | None:

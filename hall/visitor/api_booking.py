@@ -16,6 +16,7 @@ from hall.queue.booking import (
     day_slots, local_today,
 )
 from hall.queue.lookup import hall_by_slug
+from hall.queue.views import masked_phone
 from hall.visitor import api
 from hall.visitor.schemas import Booking
 
@@ -27,15 +28,11 @@ def _booking_rate() -> str:
     return current_app.config["HALL"]["booking"]["rate"]
 
 
-def masked(phone: str) -> str:
-    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
-
-
 def public_view(appointment: Appointment) -> dict:
     """What the holder of a code sees: the phone masked, links to the page and the day."""
     view = appointment_view(appointment, appointment.service.hall)
     view.pop("ticket_id")
-    return {**view, "phone": masked(view["phone"]),
+    return {**view, "phone": masked_phone(view["phone"]),
             "page_url": url_for("visitor.appointment", hall=view["hall"], code=view["code"])}
 
 
