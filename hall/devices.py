@@ -1,4 +1,4 @@
-"""Registered devices (kiosks, displays, rating pads) report that they are alive."""
+"""Registered devices (kiosks, displays, rating pads) and counter screens report that they are alive."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,14 +12,19 @@ from hall.models import Device
 SEEN_RESOLUTION = timedelta(seconds=30)
 
 
+def record_seen(record: db.Model, attribute: str, resolution: timedelta) -> None:
+    """Write the time now into `record.<attribute>`, unless it was written less than `resolution` ago."""
+    now = clock.utcnow()
+    last = getattr(record, attribute)
+    if last is not None and now - last < resolution:
+        return
+    model, record_id = type(record), record.id
+    begin_write(db.session())
+    setattr(db.session.get(model, record_id), attribute, now)
+    db.session.commit()
+
+
 def mark_seen(device: Device | None) -> None:
     """Record that a device just spoke to the server (the monitor alarms on silent ones)."""
-    if device is None:
-        return
-    now = clock.utcnow()
-    if device.last_seen_at is not None and now - device.last_seen_at < SEEN_RESOLUTION:
-        return
-    device_id = device.id
-    begin_write(db.session())
-    db.session.get(Device, device_id).last_seen_at = now
-    db.session.commit()
+    if device is not None:
+        record_seen(device, "last_seen_at", SEEN_RESOLUTION)

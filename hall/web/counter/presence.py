@@ -16,7 +16,7 @@ from flask_login import user_logged_out
 from sqlalchemy import or_, select
 
 from hall import clock
-from hall.database import begin_write
+from hall.devices import record_seen
 from hall.extensions import db
 from hall.models import Counter, Hall, Staff
 from hall.queue import Conflict, release_counter
@@ -34,13 +34,7 @@ def _seen_resolution() -> timedelta:
 
 def mark_screen_seen(counter: Counter) -> None:
     """The screen of the counter's staff member just asked for its state."""
-    now = clock.utcnow()
-    if counter.screen_seen_at is not None and now - counter.screen_seen_at < _seen_resolution():
-        return
-    counter_id = counter.id
-    begin_write(db.session())
-    db.session.get(Counter, counter_id).screen_seen_at = now
-    db.session.commit()
+    record_seen(counter, "screen_seen_at", _seen_resolution())
 
 
 def release_silent_counters(hall: Hall, now: datetime | None = None) -> list[dict[str, Any]]:
