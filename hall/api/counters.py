@@ -28,7 +28,8 @@ def _ticket_or_204(event: dict | None):
     return jsonify({**event["ticket"], "event": event["kind"], "seq": event["seq"]})
 
 
-def _counter_answer(event: dict):
+def counter_answer(event: dict):
+    """A counter action's answer: the counter, the event's kind and its sequence number."""
     return jsonify({**event["counter"], "event": event["kind"], "seq": event.get("seq")})
 
 
@@ -48,7 +49,7 @@ def _counter_action(path: str, action: Callable) -> None:
 
     @role_required("staff")
     def view(hall: str, number: int):
-        return _counter_answer(action(_guard(hall, number), number, staff_id=current_user.id))
+        return counter_answer(action(_guard(hall, number), number, staff_id=current_user.id))
 
     bp.add_url_rule(f"/halls/<hall>/counters/<int:number>/{path}", f"counter_{path}", view, methods=["POST"])
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from hall import queue
 from hall.alarms import acknowledge, scan_hall
 from hall.api import bp, body
+from hall.api.counters import counter_answer
 from hall.api.openapi import ROUTES
 from hall.auth import role_required
 from hall.monitor.state import monitor_state
@@ -50,24 +51,22 @@ def alarm_acknowledge(hall: str, alarm: str):
 @bp.post("/halls/<hall>/monitor/counters/<int:number>/open")
 @role_required("supervisor")
 def monitor_counter_open(hall: str, number: int):
-    event = queue.open_counter(hall_by_slug(hall).id, number)  # the counter keeps its staff member
-    return jsonify({**event["counter"], "event": event["kind"], "seq": event.get("seq")})
+    return counter_answer(queue.open_counter(hall_by_slug(hall).id, number))  # the counter keeps its staff member
 
 
 @bp.post("/halls/<hall>/monitor/counters/<int:number>/pause")
 @role_required("supervisor")
 def monitor_counter_pause(hall: str, number: int):
-    event = queue.pause_counter(hall_by_slug(hall).id, number, staff_id=current_user.id)
-    return jsonify({**event["counter"], "event": event["kind"], "seq": event.get("seq")})
+    return counter_answer(queue.pause_counter(hall_by_slug(hall).id, number, staff_id=current_user.id))
 
 
 @bp.post("/halls/<hall>/monitor/counters/<int:number>/services")
 @role_required("supervisor")
 def monitor_counter_services(hall: str, number: int):
     data = body(MoveCounter)
-    event = move_counter(hall_by_slug(hall).id, number, [(link.service, link.stages) for link in data.services],
-                         staff_id=current_user.id)
-    return jsonify({**event["counter"], "event": event["kind"], "seq": event["seq"]})
+    return counter_answer(move_counter(hall_by_slug(hall).id, number,
+                                       [(link.service, link.stages) for link in data.services],
+                                       staff_id=current_user.id))
 
 
 @bp.post("/halls/<hall>/notices")
