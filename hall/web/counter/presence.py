@@ -53,7 +53,7 @@ def release_silent_counters(hall: Hall, now: datetime | None = None) -> list[dic
     for number, staff_id in silent:
         try:
             events.append(release_counter(hall.id, number, staff_id=staff_id))
-        except Conflict:  # another server process released it first
+        except Conflict:  # closed meanwhile: its ticket was finished and the counter left between the two steps
             db.session.rollback()
     return events
 
