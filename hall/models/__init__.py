@@ -3,8 +3,8 @@ from hall.models.counter import COUNTER_STATUSES, Counter, CounterService
 from hall.models.device import DEVICE_KINDS, Alarm, Device, PrintJob
 from hall.models.hall import Hall, Notice
 from hall.models.service import Service, ServiceStage
-from hall.models.report import (ReportCount, ReportDay, ReportDayFigure, ReportHistogram, ReportRating, ReportRatingMark,
-                                 ReportStage, ReportStageCount, ReportTicket)
+from hall.models.report import (ReportCount, ReportDay, ReportDayFigure, ReportHistogram, ReportRating,
+                                ReportRatingMark, ReportStage, ReportStageCount, ReportTicket)
 from hall.models.staff import ROLES, ApiToken, Staff, StaffSession
 from hall.models.ticket import (
     CHANNELS,
@@ -23,6 +23,7 @@ __all__ = [
     "Alarm", "ApiToken", "Appointment", "CHANNELS", "COUNTER_STATUSES", "Counter", "CounterService",
     "DEVICE_KINDS", "Device", "Feedback", "Hall", "Notice", "OPEN_STATUSES", "OUTCOMES", "PRIORITIES",
     "PrintJob", "ROLES", "ReportCount", "ReportDay", "ReportDayFigure", "ReportHistogram", "ReportRating",
-    "ReportRatingMark", "ReportStage", "ReportStageCount", "ReportTicket", "Service", "ServiceStage", "Staff", "StaffSession", "Stage", "TICKET_STATUSES",
+    "ReportRatingMark", "ReportStage", "ReportStageCount", "ReportTicket", "Service", "ServiceStage", "Staff",
+    "StaffSession", "Stage", "TICKET_STATUSES",
     "Ticket", "TicketEvent", "TicketSequence",
 ]
