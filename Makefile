@@ -27,8 +27,14 @@ demo: install
 	$(FLASK) hall init
 	$(FLASK) hall demo
 
-run: install system-run demo
-	$(FLASK) hall serve
+# A random session secret made once on this machine (var/ is not in git); `hall serve` refuses
+# the example key of config.toml. HALL_SERVER_SECRET_KEY, when set, wins.
+var/secret_key:
+	@mkdir -p var
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+
+run: install system-run demo var/secret_key
+	HALL_SERVER_SECRET_KEY="$${HALL_SERVER_SECRET_KEY:-$$(cat var/secret_key)}" $(FLASK) hall serve
 
 test: install system-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider

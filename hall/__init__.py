@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.i18n import init_i18n
     from hall.monitor import bp as monitor_bp
     from hall.realtime import init_realtime
+    from hall.secret_key import warn_on_weak_secret_key
     from hall.reports import bp as reports_bp
     from hall.reports.rollup import init_rollup
     from hall.visitor import init_visitor
@@ -44,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from kiosk import init_kiosk
 
     register_error_handlers(app)
+    warn_on_weak_secret_key(app)
     init_i18n(app)
     init_realtime(app)
     init_rollup(app)

@@ -15,6 +15,7 @@ from hall.extensions import db
 from hall.models import ROLES, Counter, Device, Hall, Staff
 from hall.queue import close_business_day
 from hall.queue.lookup import hall_by_slug, staff_by_login
+from hall.secret_key import WeakSecretKey, require_strong_secret_key
 
 hall_cli = AppGroup("hall", help="Run and administer Hall.")
 user_cli = AppGroup("user", help="Staff accounts.")
@@ -101,6 +102,10 @@ def serve(host: str | None, port: int | None) -> None:
     Several processes share realtime events through Redis ([redis] url); run one
     `hall serve` per port behind a proxy with sticky sessions.
     """
+    try:
+        require_strong_secret_key(current_app)
+    except WeakSecretKey as exc:
+        raise click.ClickException(f"refusing to serve: {exc}") from exc
     settings = current_app.config["HALL"]["server"]
     bind = f"{host or settings['host']}:{port or settings['port']}"
     args = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",

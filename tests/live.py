@@ -12,6 +12,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Long enough for `hall serve`, which refuses short and shipped keys; shared by every test server.
+TEST_SECRET_KEY = "test-secret-key-of-the-live-test-servers-0123456789"
 
 
 def free_port() -> int:
@@ -27,7 +29,7 @@ class LiveServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "HALL_DATABASE_URL": database_url, "HALL_SERVER_THREADS": "20",
-                    "HALL_SERVER_SECRET_KEY": "test-secret", "HALL_AUTH_LOGIN_RATE": "1000 per minute", **env}
+                    "HALL_SERVER_SECRET_KEY": TEST_SECRET_KEY, "HALL_AUTH_LOGIN_RATE": "1000 per minute", **env}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> "LiveServer":
