@@ -55,6 +55,18 @@ def staff_from_bearer(header: str | None) -> Staff | None:
     return staff
 
 
+def staff_of_session(session_id: str) -> Staff | None:
+    """The signed-in staff member of a session, while active and with the password the session
+    was signed in with; otherwise the session has ended (deactivated, or the password changed)."""
+    staff_id, _, stamp = session_id.partition(":")
+    if not staff_id.isascii() or not staff_id.isdigit() or len(staff_id) > 12:
+        return None
+    staff = db.session.get(Staff, int(staff_id))
+    if staff is None or not staff.active or not secrets.compare_digest(stamp, staff.session_stamp):
+        return None
+    return staff
+
+
 class BearerAwareSessionInterface(SecureCookieSessionInterface):
     """Never write a session cookie for a request authenticated by bearer token: an API
     call must not turn into a cookie login for the next, anonymous, request."""
@@ -77,8 +89,8 @@ def init_auth(app: Flask) -> None:
     user_loaded_from_request.connect(_mark_bearer_login, app)
 
     @login.user_loader
-    def load_staff(staff_id: str) -> Staff | None:
-        return db.session.get(Staff, int(staff_id))
+    def load_staff(session_id: str) -> Staff | None:
+        return staff_of_session(session_id)
 
     @login.request_loader
     def load_from_bearer(req) -> Staff | None:

@@ -249,7 +249,7 @@ def _staff_page(record: Hall, person: Staff | None):
     form = StaffForm(obj=person)
 
     def apply() -> None:
-        from flask_login import current_user
+        from flask_login import current_user, login_user
 
         target = person or Staff(hall_id=record.id)
         clash = db.session.scalar(select(Staff).where(Staff.login == form.login.data))
@@ -265,6 +265,8 @@ def _staff_page(record: Hall, person: Staff | None):
             setattr(target, name, getattr(form, name).data or "")
         if form.password.data:
             target.set_password(form.password.data)
+            if person is not None and person.id == current_user.id:
+                login_user(target)  # this session goes on under the new password; the others end
         db.session.add(target)
 
     title = _("Staff %(login)s", login=person.login) if person else _("New staff member")

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hall.clock import utcnow
@@ -37,7 +38,20 @@ class Staff(UserMixin, db.Model):
     hall = relationship("Hall")
 
     def set_password(self, password: str) -> None:
+        """A new password also revokes the staff member's API tokens; their signed-in sessions end
+        with it because the session carries a stamp of the password (see `get_id`)."""
         self.password_hash = _hasher.hash(password)
+        if self.id is not None:
+            db.session.execute(update(ApiToken).where(ApiToken.staff_id == self.id).values(revoked=True))
+
+    @property
+    def session_stamp(self) -> str:
+        """Changes with the password: a session signed in before a password change no longer matches."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        """What the session cookie remembers: the id and the password stamp."""
+        return f"{self.id}:{self.session_stamp}"
 
     def check_password(self, password: str) -> bool:
         try:

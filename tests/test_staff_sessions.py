@@ -1,0 +1,62 @@
+"""Deactivating a staff member or changing their password ends their sessions at once."""
+from __future__ import annotations
+
+from tests.supervisor_support import sign_in
+from tests.test_admin import form
+
+STAFF_PAGE = "/counter/demo"
+STAFF_API = "/api/v1/halls/demo/appointments"
+
+
+def signed_in(response) -> bool:
+    return response.status_code == 200
+
+
+def test_deactivated_staff_loses_open_sessions(app, demo):
+    admin = sign_in(app.test_client(), "admin", demo.passwords["admin"])
+    staff = sign_in(app.test_client(), "staff1", demo.passwords["staff1"])
+    assert signed_in(staff.get(STAFF_PAGE)) and signed_in(staff.get(STAFF_API))
+    person = demo.staff("staff1")
+    assert form(admin, f"/admin/demo/staff/{person.id}", active=False).status_code == 302
+    assert staff.get(STAFF_PAGE).status_code in (302, 401)
+    assert staff.get(STAFF_API).status_code == 401
+    assert form(admin, f"/admin/demo/staff/{person.id}", active="y").status_code == 302
+    sign_in(app.test_client(), "staff1", demo.passwords["staff1"])  # a new sign-in works again
+
+
+def test_password_change_ends_sessions_and_revokes_tokens(app, demo):
+    admin = sign_in(app.test_client(), "admin", demo.passwords["admin"])
+    staff = sign_in(app.test_client(), "staff2", demo.passwords["staff2"])
+    token = {"Authorization": f"Bearer {demo.token('staff2')}"}
+    api = app.test_client()
+    assert signed_in(staff.get(STAFF_PAGE)) and signed_in(api.get(STAFF_API, headers=token))
+    person = demo.staff("staff2")
+    assert form(admin, f"/admin/demo/staff/{person.id}", password="a-new-password-2").status_code == 302
+    assert staff.get(STAFF_PAGE).status_code in (302, 401)
+    assert api.get(STAFF_API, headers=token).status_code == 401
+    fresh = sign_in(app.test_client(), "staff2", "a-new-password-2")
+    assert signed_in(fresh.get(STAFF_PAGE))
+    assert signed_in(api.get(STAFF_API, headers={"Authorization": f"Bearer {demo.token('staff2')}"}))
+    assert signed_in(admin.get("/admin/demo")), "other staff keep their sessions"
+
+
+def test_own_password_change_keeps_the_current_session(app, demo):
+    admin = sign_in(app.test_client(), "admin", demo.passwords["admin"])
+    elsewhere = sign_in(app.test_client(), "admin", demo.passwords["admin"])
+    me = demo.staff("admin")
+    assert form(admin, f"/admin/demo/staff/{me.id}", password="my-new-admin-password").status_code == 302
+    assert signed_in(admin.get("/admin/demo"))
+    assert elsewhere.get("/admin/demo").status_code in (302, 401)
+
+
+def test_forged_or_old_session_ids_are_refused(app, demo):
+    """A cookie holding only the id (the format before the password stamp) no longer signs anyone in."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(demo.staff("admin").id)
+        session["_fresh"] = True
+    assert client.get("/admin/demo").status_code in (302, 401)
+    for forged in ("99999999999999999999999:x", "²:x", ":", "1:"):
+        with client.session_transaction() as session:
+            session["_user_id"] = forged
+        assert client.get("/admin/demo").status_code in (302, 401)
