@@ -108,3 +108,39 @@ def test_role_checks(app, demo):
     assert boss.get("/admin/demo/staff").status_code == 403
     admin = sign_in(app.test_client(), "admin", demo.passwords["admin"])
     assert admin.get("/admin/demo/staff").status_code == 200 and admin.get("/reports/demo").status_code == 200
+
+
+EVIL_NAME = '=HYPERLINK("http://evil.example","x")'
+
+
+@pytest.fixture
+def evil_staff(demo, scripted):
+    """A staff member whose name is a spreadsheet formula, with tickets in the report."""
+    from hall.extensions import db
+
+    person = demo.staff("staff1")
+    person.name = EVIL_NAME
+    db.session.commit()
+    return person
+
+
+def test_csv_exports_escape_formula_cells(boss, evil_staff):
+    """OWASP CSV injection: every cell starting with = + - @ tab or CR is prefixed with an apostrophe."""
+    from hall.reports.export import csv_cell
+
+    for name in ("staff", "summary", "day", "hour", "service", "counter", "stage"):
+        text = boss.get(f"/reports/demo/export/{name}.csv?{RANGE}&lang=en").get_data(as_text=True)
+        for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))):
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), (name, row)
+    staff_rows = boss.get(f"/reports/demo/export/staff.csv?{RANGE}&lang=en").get_data(as_text=True)
+    assert "'" + EVIL_NAME in staff_rows.replace('""', '"')
+    assert [csv_cell(v) for v in ("+1", "-x", "@a", "\tt", "\rr", "ok", -5, 2.5, None)] == \
+        ["'+1", "'-x", "'@a", "'\tt", "'\rr", "ok", -5, 2.5, ""]
+
+
+def test_xlsx_export_holds_no_formulas(boss, evil_staff):
+    response = boss.get(f"/reports/demo/export.xlsx?{RANGE}&lang=en")
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert EVIL_NAME in [cell.value for cell in cells]  # the visible text is kept
