@@ -40,12 +40,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.secret_key import warn_on_weak_secret_key
     from hall.reports import bp as reports_bp
     from hall.reports.rollup import init_rollup
+    from hall.unavailable import init_unavailable
     from hall.visitor import init_visitor
     from hall.web.counter import bp as counter_bp
     from kiosk import init_kiosk
 
     register_error_handlers(app)
     warn_on_weak_secret_key(app)
+    init_unavailable(app)
     init_i18n(app)
     init_realtime(app)
     init_rollup(app)

@@ -16,6 +16,7 @@ from hall.alarms import scan_hall
 from hall.extensions import db, socketio
 from hall.models import Hall
 from hall.queue.day import close_stale_days
+from hall.unavailable import DATABASE_ERRORS, note_failure
 from hall.web.counter.presence import release_silent_counters
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,10 @@ def tend_all_halls() -> None:
     for hall in db.session.scalars(select(Hall).where(Hall.active.is_(True))).all():
         try:
             tend_hall(hall)
-        except Exception:  # one hall's trouble must not stop the others' rounds
+        except Exception as error:  # one hall's trouble must not stop the others' rounds
             db.session.rollback()
-            log.exception("housekeeping of hall %s failed", hall.slug)
+            if not note_failure(error):
+                log.exception("housekeeping of hall %s failed", hall.slug)
 
 
 def start_housekeeping(app: Flask) -> None:
@@ -48,6 +50,9 @@ def start_housekeeping(app: Flask) -> None:
             with app.app_context():
                 try:
                     tend_all_halls()
+                except DATABASE_ERRORS as error:  # the database is away: try next round
+                    if not note_failure(error):
+                        raise
                 finally:
                     db.session.remove()
 

@@ -23,6 +23,7 @@ from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.unit import subscribe
 from hall.snapshot import hall_snapshot
+from hall.unavailable import survives_outage
 
 log = logging.getLogger(__name__)
 PRIVATE_TICKET_FIELDS = ("token", "id", "notice")
@@ -64,6 +65,7 @@ def _is_staff_of(slug: str) -> bool:
     return bool(current_user and current_user.is_authenticated and current_user.hall.slug == slug)
 
 
+@survives_outage(False)
 def on_connect(auth: dict | None = None) -> bool:
     """Join the hall's rooms named in the auth payload: {"hall": slug, "ticket": token?}."""
     auth = auth if isinstance(auth, dict) else {}
@@ -85,6 +87,7 @@ def on_connect(auth: dict | None = None) -> bool:
     return True
 
 
+@survives_outage({"error": "database_unavailable"})
 def on_snapshot(data: dict | None = None) -> dict[str, Any]:
     """Ack with the full state of the hall (public or staff view)."""
     slug = (data or {}).get("hall") if isinstance(data, dict) else None

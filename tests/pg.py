@@ -46,16 +46,25 @@ class PostgresServer:
             shutil.chown(self.dir, self.user)
         data = self.dir / "data"
         self._run(_bin("initdb"), "-D", str(data), "-U", "hall", "--auth=trust", "-E", "UTF8", "--locale=C")
+        self.resume()
+        return f"postgresql+psycopg://hall@127.0.0.1:{self.port}/postgres"
+
+    def resume(self) -> None:
+        """Start the server (again, after `halt`) and wait until it takes connections."""
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off " \
                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        self._run(_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+        self._run(_bin("pg_ctl"), "-D", str(self.dir / "data"), "-o", options, "-l", str(self.dir / "log"),
+                  "-w", "start")
         deadline = time.time() + 30
         while time.time() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     break
             time.sleep(0.1)
-        return f"postgresql+psycopg://hall@127.0.0.1:{self.port}/postgres"
+
+    def halt(self) -> None:
+        """Stop the server as an outage would (open connections are cut), keeping its data."""
+        self._run(_bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:
