@@ -127,4 +127,7 @@ def device_paths(hall: Hall) -> list[str]:
 
 
 def init_cli(app: Flask) -> None:
+    from hall.sim.cli import simulate_command
+
+    hall_cli.add_command(simulate_command)
     app.cli.add_command(hall_cli)

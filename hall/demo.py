@@ -6,7 +6,8 @@ import secrets
 from sqlalchemy import select
 
 from hall.extensions import db
-from hall.models import Counter, CounterService, Device, Hall, Notice, Service, ServiceStage, Staff
+from hall.models import Counter, Device, Hall, Notice, Staff
+from hall.sim.layout import CounterLayout, Layout, ServiceLayout, StageLayout, build_hall
 
 DECLARATION_FLOW = [("accept", "受理", "Accept", 600), ("inspect", "施检", "Inspect", 1200),
                     ("review", "审核", "Review", 600), ("certificate", "出证", "Certificate", 300)]
@@ -29,6 +30,13 @@ COUNTERS = {
     6: [("C", None), ("B", ["certificate"])],
 }
 
+DEMO_LAYOUT = Layout(
+    services=tuple(ServiceLayout(prefix, zh, en, wait_limit, tuple(StageLayout(*stage) for stage in flow),
+                                 tuple(checklist))
+                   for prefix, zh, en, wait_limit, flow, checklist in SERVICES),
+    counters=tuple(CounterLayout(number, tuple((p, tuple(stages) if stages else None) for p, stages in links))
+                   for number, links in COUNTERS.items()))
+
 STAFF = [("admin", "管理员", "admin", "系统管理员"), ("supervisor", "值班主任", "supervisor", "大厅主任")] + [
     (f"staff{n}", f"窗口{n}工作人员", "staff", "窗口受理员") for n in range(1, 7)]
 
@@ -41,22 +49,9 @@ def create_demo_hall(slug: str = "demo") -> dict[str, str]:
                 complaint_phone="12345")
     db.session.add(hall)
     db.session.flush()
-    services = {}
-    for order, (prefix, zh, en, wait_limit, flow, checklist) in enumerate(SERVICES):
-        service = Service(hall_id=hall.id, prefix=prefix, name_zh=zh, name_en=en, wait_limit_s=wait_limit,
-                          kiosk_order=order, checklist=checklist)
-        service.stages = [ServiceStage(position=i, code=code, name_zh=szh, name_en=sen, limit_s=limit)
-                          for i, (code, szh, sen, limit) in enumerate(flow)]
-        db.session.add(service)
-        services[prefix] = service
-    db.session.flush()
-    for number, links in COUNTERS.items():
-        counter = Counter(hall_id=hall.id, number=number, name=f"{number}号窗口", zone="main")
-        counter.services = [CounterService(service_id=services[p].id, rank=rank, stages=stages)
-                            for rank, (p, stages) in enumerate(links)]
-        db.session.add(counter)
-        db.session.flush()
-        db.session.add(Device(hall_id=hall.id, kind="rating_pad", name=f"Rating pad {number}",
+    build_hall(hall, DEMO_LAYOUT)
+    for counter in db.session.scalars(select(Counter).where(Counter.hall_id == hall.id).order_by(Counter.number)):
+        db.session.add(Device(hall_id=hall.id, kind="rating_pad", name=f"Rating pad {counter.number}",
                               counter_id=counter.id, token=secrets.token_urlsafe(24)))
     passwords = {}
     for login, name, role, position in STAFF:
