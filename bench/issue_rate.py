@@ -1,39 +1,79 @@
-"""Tickets issued per second over HTTP.
+"""Tickets issued per second over HTTP, as a fraction of the stack's floor.
 
-    python bench/issue_rate.py                       # against http://127.0.0.1:5000 (make run)
-    python bench/issue_rate.py --database sqlite     # starts its own server on a fresh SQLite
-    python bench/issue_rate.py --database postgres   # … on a throw-away PostgreSQL
+    python bench/issue_rate.py                          # against http://127.0.0.1:5000 (make run)
+    python bench/issue_rate.py --database sqlite        # own servers on a fresh SQLite
+    python bench/issue_rate.py --database postgres      # … on a throw-away PostgreSQL
+
+With --database, every scenario runs Hall and the floor (bench/floor.py: Flask doing one INSERT
+per request, served by the same gunicorn settings, on the same database) alternately, A B A B …,
+for --rounds rounds of --seconds each, and prints medians and Hall's rate as a fraction of the
+floor's. Scenarios: SQLite one hall; PostgreSQL one hall and 10 halls with 1 and 2 processes
+(one server process per port, the clients spread over them). Then, on one process, a hall with
+--waiting tickets already waiting against a nearly empty one (issuing must not slow down).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import secrets
+import statistics
+import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.servers import served  # noqa: E402
+from bench.servers import database, flask_command  # noqa: E402
 from hall.reports.stats import percentile  # noqa: E402
+from tests.live import ROOT, LiveServer, free_port  # noqa: E402
+
+THREADS = "20"
 
 
-def issue(base: str, hall: str, count: int, clients: int) -> dict[str, float]:
-    latencies: list[float] = []
-    failures: list[int] = []
+@dataclass
+class Round:
+    issued: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    numbers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.issued / self.seconds if self.seconds else 0.0
+
+
+def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -> Round:
+    """`clients` threads issue tickets for `seconds`, spread over the servers and halls."""
+    result = Round()
     lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
 
     def client(n: int) -> None:
         session = requests.Session()
-        for i in range(count // clients):
+        base, i = urls[n % len(urls)], 0
+        while time.perf_counter() < deadline:
+            hall = halls[(n + i) % len(halls)]
             started = time.perf_counter()
             response = session.post(f"{base}/api/v1/halls/{hall}/tickets", json={"service": "ABC"[(n + i) % 3]})
             elapsed = time.perf_counter() - started
+            i += 1
             with lock:
-                (latencies if response.status_code == 201 else failures).append(
-                    elapsed if response.status_code == 201 else response.status_code)
+                if response.status_code == 201:
+                    result.issued += 1
+                    result.latencies.append(elapsed)
+                    result.numbers.append((hall, response.json()["number"]))
+                else:
+                    result.failed += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     started = time.perf_counter()
@@ -41,16 +81,159 @@ def issue(base: str, hall: str, count: int, clients: int) -> dict[str, float]:
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
-    return {"issued": len(latencies), "failed": len(failures), "seconds": wall,
-            "per_second": len(latencies) / wall, "p50_ms": 1000 * percentile(latencies, 50),
-            "p95_ms": 1000 * percentile(latencies, 95)}
+    result.seconds = time.perf_counter() - started
+    return result
 
 
-def report(label: str, figures: dict[str, float]) -> None:
-    print(f"{label:28} {figures['issued']:6.0f} issued, {figures['failed']:3.0f} failed in {figures['seconds']:6.2f} s"
-          f" = {figures['per_second']:7.1f} tickets/s   latency p50 {figures['p50_ms']:6.1f} ms"
-          f"  p95 {figures['p95_ms']:6.1f} ms")
+def _wait_up(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("floor server exited")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("floor server did not start")
+
+
+@contextlib.contextmanager
+def floor_servers(url: str, processes: int) -> Iterator[list[str]]:
+    """bench/floor.py under gunicorn gthread with Hall's thread count, one process per port."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        key = "SERIAL PRIMARY KEY" if engine.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+        connection.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS floor_tickets (id {key}, hall TEXT, service TEXT)")
+    engine.dispose()
+    started = []
+    try:
+        for _ in range(processes):
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", THREADS,
+                 "--bind", f"127.0.0.1:{port}", "bench.floor:app"], cwd=ROOT, start_new_session=True,
+                env={**os.environ, "FLOOR_DATABASE_URL": url}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started.append(process)
+            _wait_up(f"http://127.0.0.1:{port}/", process)
+            started[-1].url = f"http://127.0.0.1:{port}"
+        yield [p.url for p in started]
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(10)
+
+
+@contextlib.contextmanager
+def hall_servers(url: str, processes: int) -> Iterator[list[str]]:
+    servers = []
+    try:
+        for _ in range(processes):
+            servers.append(LiveServer(url, HALL_SERVER_THREADS=THREADS).start(timeout=120))
+        yield [s.url for s in servers]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def fill_waiting(url: str, slug: str, count: int) -> None:
+    """Put `count` tickets in the lines of services A, B and C of a hall, as if issued earlier today."""
+    os.environ["HALL_DATABASE_URL"] = url
+    from hall import clock, create_app
+    from hall.extensions import db
+    from hall.models import Service, Ticket
+    from hall.queue.lookup import hall_by_slug
+    from hall.queue.rules import today
+
+    app = create_app()
+    with app.app_context():
+        hall = hall_by_slug(slug)
+        day, now = today(hall), clock.utcnow()
+        services = db.session.scalars(sa.select(Service).where(Service.hall_id == hall.id,
+                                                               Service.prefix.in_(["A", "B", "C"]))).all()
+        rows = [{"hall_id": hall.id, "service_id": s.id, "business_day": day, "seq": 100000 + i,
+                 "number": f"W{i:05d}", "token": secrets.token_urlsafe(16), "priority": "normal", "channel": "kiosk",
+                 "status": "waiting", "stage_position": 0, "stage_code": s.stages[0].code, "issued_at": now,
+                 "queued_at": now, "sort_at": now, "recall_count": 0}
+                for i, s in ((i, services[i % len(services)]) for i in range(count))]
+        db.session.execute(sa.insert(Ticket), rows)
+        db.session.commit()
+        try:  # the running counts of each line, where the schema keeps them
+            from hall.lines import recount
+        except ImportError:
+            pass
+        else:
+            recount(hall.id, day)
+            db.session.commit()
+        db.engine.dispose()
+
+
+def duplicates(rounds: list[Round]) -> int:
+    seen = Counter(n for r in rounds for n in r.numbers)
+    return sum(c - 1 for c in seen.values() if c > 1)
+
+
+def summary(rounds: list[Round]) -> dict[str, float]:
+    latencies = [x for r in rounds for x in r.latencies]
+    return {"rate": statistics.median(r.rate for r in rounds), "p50": 1000 * percentile(latencies, 50),
+            "p99": 1000 * percentile(latencies, 99), "failed": sum(r.failed for r in rounds),
+            "duplicates": duplicates(rounds)}
+
+
+def alternate(label: str, a: tuple[str, callable], b: tuple[str, callable], rounds: int) -> tuple[dict, dict]:
+    """Run a and b alternately; print each round and the medians."""
+    results: dict[str, list[Round]] = {a[0]: [], b[0]: []}
+    for n in range(rounds):
+        for name, run in (a, b):
+            result = run()
+            results[name].append(result)
+            print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
+                  f" {result.failed} failed)", flush=True)
+    return summary(results[a[0]]), summary(results[b[0]])
+
+
+def line(label: str, figures: dict) -> str:
+    return (f"{figures['rate']:7.1f}/s p50 {figures['p50']:6.1f} ms p99 {figures['p99']:7.1f} ms"
+            f" failed {figures['failed']:.0f} dup {figures['duplicates']}")
+
+
+def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args) -> None:
+    if args.only not in label:
+        return
+    with hall_servers(url, processes) as hall_urls, floor_servers(url, processes) as floor_urls:
+        for urls in (hall_urls, floor_urls):
+            issue_for(urls, halls, 1.5, 4)  # warm-up
+        hall, floor = alternate(label, ("hall", lambda: issue_for(hall_urls, halls, args.seconds, args.clients)),
+                                ("floor", lambda: issue_for(floor_urls, halls, args.seconds, args.clients)),
+                                args.rounds)
+    print(f"RESULT {label:34} hall {line('hall', hall)} | floor {floor['rate']:7.1f}/s p99 {floor['p99']:6.1f} ms"
+          f" | hall/floor {100 * hall['rate'] / floor['rate']:5.1f} %", flush=True)
+
+
+def compare_queue_lengths(url: str, label: str, args) -> None:
+    if args.only not in label:
+        return
+    fill_waiting(url, "full", args.waiting)
+    with hall_servers(url, 1) as urls:
+        issue_for(urls, ["empty", "full"], 1.5, 4)
+        empty, full = alternate(label, ("empty", lambda: issue_for(urls, ["empty"], args.seconds, args.clients)),
+                                (f"{args.waiting} waiting", lambda: issue_for(urls, ["full"], args.seconds,
+                                                                              args.clients)), args.rounds)
+    print(f"RESULT {label:34} near-empty hall {line('', empty)} | {args.waiting} already waiting"
+          f" {line('', full)} | full/empty {100 * full['rate'] / empty['rate']:5.1f} %", flush=True)
+
+
+def run_database(kind: str, args) -> None:
+    halls = [f"hall{n}" for n in range(1, 11)] if kind == "postgres" else ["hall1"]
+    with database(kind) as url:
+        for slug in halls[1:] + ["empty", "full"]:
+            flask_command(url, "hall", "demo", "--slug", slug)
+        compare_with_floor(url, f"{kind} 1 hall, 1 process", ["demo"], 1, args)
+        if kind == "postgres":
+            compare_with_floor(url, f"{kind} 1 hall, 2 processes", ["demo"], 2, args)
+            compare_with_floor(url, f"{kind} 10 halls, 1 process", ["demo"] + halls[1:], 1, args)
+            compare_with_floor(url, f"{kind} 10 halls, 2 processes", ["demo"] + halls[1:], 2, args)
+        compare_queue_lengths(url, f"{kind} queue length", args)
 
 
 def main() -> None:
@@ -58,17 +241,19 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:5000")
     parser.add_argument("--hall", default="demo")
     parser.add_argument("--database", choices=["sqlite", "postgres"], action="append",
-                        help="start a server on a fresh database of this kind (repeatable)")
-    parser.add_argument("--tickets", type=int, default=2000)
+                        help="start servers on a fresh database of this kind (repeatable)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--only", default="", help="run only the scenarios whose label contains this")
+    parser.add_argument("--waiting", type=int, default=20000, help="tickets already waiting in the full hall")
     args = parser.parse_args()
     if not args.database:
-        report(args.url, issue(args.url, args.hall, args.tickets, args.clients))
+        result = issue_for([args.url], [args.hall], args.seconds, args.clients)
+        print(f"{args.url}: {result.rate:.1f} tickets/s, {summary([result])}")
         return
     for kind in args.database:
-        with served(kind) as server:
-            issue(server.url, args.hall, 100, 4)  # warm-up
-            report(f"{kind} ({args.clients} clients)", issue(server.url, args.hall, args.tickets, args.clients))
+        run_database(kind, args)
 
 
 if __name__ == "__main__":

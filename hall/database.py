@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from sqlalchemy import event, exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -73,3 +74,10 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})
+
+
+def upsert(session: Session, model, values: dict, keys: list[str], changes: dict):
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET changes, in the session's dialect (SQLite or PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).values(**values).on_conflict_do_update(index_elements=keys, set_=changes)

@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
+from hall import lines
 from hall.extensions import db
-from hall.models import Counter, CounterService, Stage, Ticket
-
-RECENT_STAGES = 30
+from hall.models import Counter, CounterService, Ticket
 
 
 def _line(ticket_service_id: int, stage_code: str, hall_id: int, business_day):
@@ -25,19 +24,16 @@ def people_ahead(ticket: Ticket) -> int:
                                    ahead)) or 0
 
 
+def people_ahead_on_joining(ticket: Ticket, waiting_before: int) -> int:
+    """People ahead of a ticket that has just joined the back of its line (`lines.join` says how many
+    waited there); only a priority head start, which puts it further forward, needs counting."""
+    return waiting_before if ticket.sort_at >= ticket.queued_at else people_ahead(ticket)
+
+
 def handling_average_s(service_id: int, stage_code: str) -> float:
-    """Exponentially weighted average of the latest handling times of a stage."""
-    rows = db.session.execute(
-        select(Stage.started_at, Stage.finished_at)
-        .where(Stage.service_id == service_id, Stage.code == stage_code, Stage.started_at.is_not(None),
-               Stage.finished_at.is_not(None), Stage.outcome != "transferred")
-        .order_by(Stage.finished_at.desc()).limit(RECENT_STAGES)).all()
-    settings = current_app.config["HALL"]["queue"]
-    average = float(settings["default_handling_s"])
-    alpha = float(settings["estimate_alpha"])
-    for started, finished in reversed(rows):
-        average = alpha * (finished - started).total_seconds() + (1 - alpha) * average
-    return average
+    """Exponentially weighted average handling time of a stage (the configured default before any)."""
+    kept = lines.handling(service_id, stage_code)
+    return kept.average_s if kept else float(current_app.config["HALL"]["queue"]["default_handling_s"])
 
 
 def counters_serving(hall_id: int, service_id: int, stage_code: str) -> int:
@@ -55,6 +51,6 @@ def estimate_wait_s(ticket: Ticket, ahead: int | None = None) -> int:
 
 def estimate_new_ticket_s(hall_id: int, service_id: int, stage_code: str, business_day) -> tuple[int, int]:
     """(people waiting, estimated wait) for a ticket taken now."""
-    waiting = db.session.scalar(select(func.count()).where(_line(service_id, stage_code, hall_id, business_day))) or 0
+    waiting = lines.waiting(hall_id, business_day, service_id, stage_code)
     counters = max(1, counters_serving(hall_id, service_id, stage_code))
     return waiting, round(waiting * handling_average_s(service_id, stage_code) / counters)

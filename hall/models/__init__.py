@@ -2,6 +2,7 @@
 from hall.models.counter import COUNTER_STATUSES, Counter, CounterService
 from hall.models.device import DEVICE_KINDS, Alarm, Device, PrintJob
 from hall.models.hall import Hall, Notice
+from hall.models.line import HandlingTime, LineCount
 from hall.models.service import Service, ServiceStage
 from hall.models.report import (ReportCount, ReportDay, ReportDayFigure, ReportHistogram, ReportRating,
                                 ReportRatingMark, ReportStage, ReportStageCount, ReportTicket)
@@ -21,7 +22,7 @@ from hall.models.visitor import Appointment, Feedback
 
 __all__ = [
     "Alarm", "ApiToken", "Appointment", "CHANNELS", "COUNTER_STATUSES", "Counter", "CounterService",
-    "DEVICE_KINDS", "Device", "Feedback", "Hall", "Notice", "OPEN_STATUSES", "OUTCOMES", "PRIORITIES",
+    "DEVICE_KINDS", "Device", "Feedback", "Hall", "HandlingTime", "LineCount", "Notice", "OPEN_STATUSES", "OUTCOMES", "PRIORITIES",
     "PrintJob", "ROLES", "ReportCount", "ReportDay", "ReportDayFigure", "ReportHistogram", "ReportRating",
     "ReportRatingMark", "ReportStage", "ReportStageCount", "ReportTicket", "Service", "ServiceStage", "Staff",
     "StaffSession", "Stage", "TICKET_STATUSES",

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, false, or_, select
 
+from hall import lines
 from hall.extensions import db
 from hall.models import OUTCOMES, Counter, Ticket
 from hall.queue.errors import Conflict, NotFound, QueueError
@@ -51,6 +52,7 @@ def _publish(action: Action, kind: str, ticket: Ticket, counter: Counter, **extr
 
 
 def _call(action: Action, ticket: Ticket, counter: Counter, staff_id: int | None, kind: str = "called") -> dict:
+    lines.leave(ticket)
     ticket.status, ticket.counter_id, ticket.called_at = "called", counter.id, action.now
     ticket.target_counter_id, ticket.recall_count = None, 0
     stage = current_stage(ticket)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hall import lines
 from hall.extensions import db
 from hall.models import OPEN_STATUSES, Counter, Hall, Ticket
 from hall.queue.rules import today
@@ -29,6 +30,7 @@ def close_business_day(hall_id: int, day: date | None = None, *, only_if_open: b
             close_stage(ticket, "not_served", action.now, finished=False)
             ticket.status, ticket.closed_at = "not_served", action.now
             action.log("not_served", ticket_id=ticket.id)
+        lines.close_days(hall_id, last_day)
         held = {t.id for t in tickets}
         for counter in db.session.scalars(select(Counter).where(Counter.hall_id == hall_id,
                                                                 Counter.current_ticket_id.in_(held))):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hall import lines
 from hall.extensions import db
 from hall.models import Counter, Service, Stage, Ticket
 from hall.queue.rules import sort_key
@@ -20,13 +21,15 @@ def close_stage(ticket: Ticket, outcome: str, now: datetime, *, finished: bool =
     if finished:
         stage.started_at = stage.started_at or stage.called_at or now
         stage.finished_at = now
+        if outcome != "transferred":
+            lines.record_handling(stage.service_id, stage.code, (now - stage.started_at).total_seconds())
     return stage
 
 
 def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetime, *, keep_place: bool) -> None:
     """Put a case in the line of a service's stage; keeping its place keeps its virtual arrival."""
     stage = service.stages[position]
-    ticket.service = service
+    ticket.service, ticket.service_id = service, service.id
     ticket.stage_position, ticket.stage_code = position, stage.code
     ticket.status, ticket.queued_at = "waiting", now
     ticket.called_at = None
@@ -35,6 +38,7 @@ def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetim
         ticket.sort_at = sort_key(now, ticket.priority)
     db.session.add(Stage(ticket_id=ticket.id, hall_id=ticket.hall_id, business_day=ticket.business_day,
                          service_id=service.id, position=position, code=stage.code, queued_at=now))
+    lines.join(ticket)
 
 
 def release_counter(counter: Counter, ticket: Ticket) -> None:

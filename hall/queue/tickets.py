@@ -5,9 +5,10 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from hall.estimate import estimate_wait_s, people_ahead
+from hall import lines
+from hall.database import upsert
+from hall.estimate import estimate_wait_s, people_ahead, people_ahead_on_joining
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Service, Stage, Ticket, TicketSequence
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
@@ -17,22 +18,17 @@ from hall.queue.stages import close_stage, release_counter
 from hall.queue.unit import Action, hall_action
 from hall.queue.views import ticket_view
 
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
 def _next_sequence(hall_id: int, day, prefix: str) -> int:
     """Atomically take the next number of a prefix for a day (upsert … RETURNING)."""
-    insert = _INSERT[db.session.get_bind().dialect.name]
-    statement = insert(TicketSequence).values(hall_id=hall_id, business_day=day, prefix=prefix, last=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["hall_id", "business_day", "prefix"], set_={"last": TicketSequence.last + 1},
-    ).returning(TicketSequence.last)
-    return db.session.execute(statement).scalar_one()
+    statement = upsert(db.session, TicketSequence, {"hall_id": hall_id, "business_day": day, "prefix": prefix,
+                                                    "last": 1}, ["hall_id", "business_day", "prefix"],
+                       {"last": TicketSequence.last + 1})
+    return db.session.execute(statement.returning(TicketSequence.last)).scalar_one()
 
 
-def issued_view(ticket: Ticket) -> dict[str, Any]:
+def issued_view(ticket: Ticket, ahead: int | None = None) -> dict[str, Any]:
     """A ticket as the kiosk, the API and the printer show it right after issue."""
-    ahead = people_ahead(ticket)
+    ahead = people_ahead(ticket) if ahead is None else ahead
     return {**ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": estimate_wait_s(ticket, ahead)}
 
 
@@ -79,7 +75,7 @@ def add_ticket(action: Action, service: Service, *, priority: str, channel: str,
     db.session.flush()
     db.session.add(Stage(ticket_id=ticket.id, hall_id=hall_id, business_day=day, service_id=service.id,
                          position=0, code=first.code, queued_at=action.now))
-    view = issued_view(ticket)
+    view = issued_view(ticket, people_ahead_on_joining(ticket, lines.join(ticket)))
     ticket.estimated_wait_s = view["estimated_wait_s"]
     action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
                estimated_wait_s=view["estimated_wait_s"])
@@ -96,6 +92,8 @@ def cancel_ticket(hall_id: int, ticket_id: int, *, staff_id: int | None = None) 
         if ticket.status not in ("waiting", "called"):
             raise Conflict(f"{ticket.number} is {ticket.status} and cannot be cancelled")
         counter = ticket.counter if ticket.status == "called" else None
+        if ticket.status == "waiting":
+            lines.leave(ticket)
         close_stage(ticket, "cancelled", action.now, finished=False)
         ticket.status, ticket.closed_at = "cancelled", action.now
         if counter:

@@ -1,0 +1,19 @@
+"""The floor: the least a Flask app on Hall's stack does per ticket (one INSERT), for bench/issue_rate.py."""
+import os
+
+import sqlalchemy as sa
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+engine = sa.create_engine(os.environ["FLOOR_DATABASE_URL"], pool_size=10, max_overflow=20)
+if engine.dialect.name == "sqlite":
+    sa.event.listen(engine, "connect", lambda conn, _: conn.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;"))
+INSERT = sa.text("INSERT INTO floor_tickets (hall, service) VALUES (:hall, :service) RETURNING id")
+
+
+@app.post("/api/v1/halls/<hall>/tickets")
+def issue(hall: str):
+    with engine.begin() as connection:
+        number = connection.execute(INSERT, {"hall": hall, "service": request.get_json()["service"]}).scalar_one()
+    return jsonify({"number": f"{number:03d}"}), 201

@@ -1,0 +1,85 @@
+"""Running figures of each line, kept in the transaction of the action that changes them.
+
+A line is the tickets waiting for one stage of a service on one business day. Its row counts
+them, so people ahead and the wait estimate of a new ticket come from one row, whatever the
+length of the queue. Handling times are kept per service and stage as an exponentially weighted
+average (and variance), moved by each finished stage, instead of re-reading recent stages.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from hall import clock
+from hall.database import upsert
+from hall.extensions import db
+from hall.models import HandlingTime, LineCount, Ticket
+
+LINE_KEYS = ["hall_id", "business_day", "service_id", "stage_code"]
+
+
+def _line_of(ticket: Ticket) -> dict:
+    return {"hall_id": ticket.hall_id, "business_day": ticket.business_day, "service_id": ticket.service_id,
+            "stage_code": ticket.stage_code}
+
+
+def join(ticket: Ticket) -> int:
+    """The ticket joins its line; returns how many were waiting in it before (one statement)."""
+    statement = upsert(db.session, LineCount, {**_line_of(ticket), "waiting": 1, "joined": 1}, LINE_KEYS,
+                       {"waiting": LineCount.waiting + 1, "joined": LineCount.joined + 1})
+    return db.session.execute(statement.returning(LineCount.waiting)).scalar_one() - 1
+
+
+def leave(ticket: Ticket) -> None:
+    """The ticket leaves its line (called, cancelled, closed): call before its status or stage changes."""
+    line = _line_of(ticket)
+    db.session.execute(update(LineCount).where(*(getattr(LineCount, k) == v for k, v in line.items()))
+                       .values(waiting=LineCount.waiting - 1), execution_options={"synchronize_session": False})
+
+
+def close_days(hall_id: int, last_day: date) -> None:
+    """Nobody waits any more in the lines of closed business days."""
+    db.session.execute(update(LineCount).where(LineCount.hall_id == hall_id, LineCount.business_day <= last_day,
+                                               LineCount.waiting != 0).values(waiting=0),
+                       execution_options={"synchronize_session": False})
+
+
+def waiting(hall_id: int, business_day: date, service_id: int, stage_code: str) -> int:
+    return db.session.scalar(select(LineCount.waiting).where(
+        LineCount.hall_id == hall_id, LineCount.business_day == business_day, LineCount.service_id == service_id,
+        LineCount.stage_code == stage_code)) or 0
+
+
+def record_handling(service_id: int, stage_code: str, seconds: float) -> None:
+    """Move the weighted handling time of a stage by one finished stage (one statement)."""
+    settings = current_app.config["HALL"]["queue"]
+    alpha, first = float(settings["estimate_alpha"]), float(settings["default_handling_s"])
+    gap = seconds - first
+    row = {"service_id": service_id, "stage_code": stage_code, "average_s": first + alpha * gap,
+           "variance_s2": (1 - alpha) * alpha * gap * gap, "samples": 1, "updated_at": clock.utcnow()}
+    gap = seconds - HandlingTime.average_s  # SET sees the row as it was
+    db.session.execute(upsert(db.session, HandlingTime, row, ["service_id", "stage_code"], {
+        "average_s": HandlingTime.average_s + alpha * gap,
+        "variance_s2": (1 - alpha) * (HandlingTime.variance_s2 + alpha * gap * gap),
+        "samples": HandlingTime.samples + 1, "updated_at": row["updated_at"]}))
+
+
+def handling(service_id: int, stage_code: str) -> HandlingTime | None:
+    """The weighted handling time of a stage, or None before its first finished stage."""
+    return db.session.get(HandlingTime, (service_id, stage_code))
+
+
+def recount(hall_id: int, business_day: date) -> None:
+    """Rebuild the waiting counts of a hall's lines of one day from the tickets (repair, bulk loads)."""
+    counts = db.session.execute(
+        select(Ticket.service_id, Ticket.stage_code, func.count())
+        .where(Ticket.hall_id == hall_id, Ticket.business_day == business_day, Ticket.status == "waiting")
+        .group_by(Ticket.service_id, Ticket.stage_code)).all()
+    db.session.execute(update(LineCount).where(LineCount.hall_id == hall_id, LineCount.business_day == business_day)
+                       .values(waiting=0), execution_options={"synchronize_session": False})
+    for service_id, stage_code, count in counts:
+        line = {"hall_id": hall_id, "business_day": business_day, "service_id": service_id, "stage_code": stage_code}
+        db.session.execute(upsert(db.session, LineCount, {**line, "waiting": count, "joined": count}, LINE_KEYS,
+                                  {"waiting": count}))
