@@ -10,6 +10,7 @@ from typing import Callable
 from flask import Flask, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_loaded_from_request
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from hall import clock
 from hall.database import begin_write
 from hall.extensions import db, login
 from hall.models import ApiToken, Staff
+from hall.web.errors import wants_json
 
 
 #: last_used_at is written at most this often, so API calls do not each take the write lock.
@@ -97,8 +99,12 @@ def init_auth(app: Flask) -> None:
         return staff_from_bearer(req.headers.get("Authorization"))
 
 
+ROLE_NAMES = {"staff": _l("counter staff"), "supervisor": _l("supervisors"), "admin": _l("administrators")}
+
+
 def role_required(role: str, hall_arg: str | None = "hall") -> Callable:
-    """Refuse anonymous callers (401) and callers below `role` or of another hall (403).
+    """Refuse anonymous callers (401: pages send them to sign in) and callers below `role` or of
+    another hall (403: pages say so in the visitor's language, the API in English).
 
     `hall_arg` names the view argument holding the hall slug, checked against the staff's hall.
     """
@@ -109,9 +115,12 @@ def role_required(role: str, hall_arg: str | None = "hall") -> Callable:
             if not current_user.is_authenticated:
                 abort(401)
             if not current_user.has_role(role):
-                abort(403, description=f"this needs the {role} role")
+                abort(403, description=f"this needs the {role} role" if wants_json() else
+                      gettext("This page is for %(role)s. You are signed in as %(name)s.",
+                              role=ROLE_NAMES[role], name=current_user.name))
             if hall_arg and hall_arg in kwargs and current_user.hall.slug != kwargs[hall_arg]:
-                abort(403, description="you are staff of another hall")
+                abort(403, description="you are staff of another hall" if wants_json() else
+                      gettext("You are staff of another hall (%(name)s).", name=current_user.name))
             return view(*args, **kwargs)
 
         return wrapped

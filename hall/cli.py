@@ -1,7 +1,8 @@
-"""`flask hall …` commands: init, demo, user add, token create, serve, day close."""
+"""`flask hall …` commands: init, demo, user add, user password, token create, serve, day close."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 
 import click
@@ -70,17 +71,32 @@ def user_add(login: str, hall_slug: str, name: str | None, role: str, password: 
     click.echo(f"added {role} {login} to hall {hall_slug}")
 
 
+@user_cli.command("password")
+@click.argument("login")
+@click.option("--password", default=None, help="the new password (default: a random one, printed once)")
+def user_password(login: str, password: str | None) -> None:
+    """Set a staff member's password, e.g. a forgotten demo password."""
+    staff = _staff_or_fail(login)
+    new_password = password or secrets.token_urlsafe(9)
+    staff.set_password(new_password)
+    db.session.commit()
+    click.echo(f"{login}: {new_password}" if password is None else f"password of {login} changed")
+
+
+def _staff_or_fail(login: str) -> Staff:
+    from hall.queue.errors import NotFound
+
+    try:
+        return staff_by_login(login)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 @token_cli.command("create")
 @click.argument("login")
 def token_create(login: str) -> None:
     """Print a new API bearer token for a staff member (shown once)."""
-    from hall.queue.errors import NotFound
-
-    try:
-        staff = staff_by_login(login)
-    except NotFound as exc:
-        raise click.ClickException(exc.message) from exc
-    click.echo(create_api_token(staff))
+    click.echo(create_api_token(_staff_or_fail(login)))
 
 
 @day_cli.command("close")

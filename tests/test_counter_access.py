@@ -53,10 +53,10 @@ def test_staff_of_another_hall_is_refused(hall, chromium):
     page = hall.sign_in(chromium, "other-staff1")
     assert page.url.endswith("/counter/other")
     page.goto(f"{hall.url}/counter/demo")
-    expect(page.locator("#refused-message")).to_have_text(
+    expect(page.locator("#error-message")).to_have_text(
         "您是其他大厅的工作人员，不能使用“出入境检验检疫综合服务大厅”的窗口。")
     page.goto(f"{hall.url}/counter/demo/1")
-    expect(page.locator("#refused-message")).to_contain_text("其他大厅")
+    expect(page.locator("#error-message")).to_contain_text("其他大厅")
     csrf = page.goto(f"{hall.url}/counter/other").ok and page.locator("input[name=csrf_token]").first.input_value()
     response = page.request.post(f"{hall.url}/api/v1/halls/demo/counters/1/call-next",
                                  headers={"X-CSRFToken": csrf})

@@ -1,11 +1,12 @@
 """Every API failure is JSON: {"error": code, "message": text} with a 4xx status."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from hall.queue.errors import QueueError
+from hall.web.errors import html_error, wants_json
 
 
 def json_error(status: int, code: str, message: str, **details):
@@ -23,9 +24,6 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 def register_error_handlers(app: Flask) -> None:
-    def wants_json() -> bool:
-        return request.path.startswith("/api/")
-
     @app.errorhandler(QueueError)
     def queue_error(exc: QueueError):
         return json_error(exc.status, exc.code, exc.message, **exc.details)
@@ -38,6 +36,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if not wants_json():
-            return exc
+            return html_error(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         return json_error(exc.code or 400, code, exc.description or exc.name)

@@ -19,7 +19,7 @@ def _login_rate() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate, methods=["POST"], error_message="Too many sign-in attempts; wait a minute.")
+@limiter.limit(_login_rate, methods=["POST"], error_message=lambda: _("Too many sign-in attempts; wait a minute."))
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -29,11 +29,17 @@ def login():
         else:
             login_user(staff)
             session.pop("lang", None)  # the staff member's own language from now on
-            target = request.args.get("next", "")
-            if not target or urlsplit(target).netloc or not target.startswith("/"):
-                target = _landing(staff)
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next", "")) or _landing(staff))
     return render_template("login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+
+
+def safe_next(target: str) -> str | None:
+    """`target` when it is a path on this site; browsers read `//host` and `/\\host` as another site."""
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or parts.scheme or parts.netloc \
+            or any(ord(ch) < 32 for ch in target):
+        return None
+    return target
 
 
 def _landing(staff: Staff) -> str:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from hall.extensions import db
 from hall.models import Counter, Hall
@@ -17,6 +18,7 @@ from hall.queue.rules import today
 from hall.web.counter import bp
 from hall.web.counter.forms import ChooseCounterForm
 from hall.web.counter.presence import flash_release, mark_screen_seen, release_counters_of, screen_timeout_s
+from hall.web.errors import html_error
 from hall.web.counter.state import counter_state, service_label, transfer_targets
 
 
@@ -142,19 +144,20 @@ def notice(hall: str, number: str):
     return render_template("counter/notice.html", hall=record, ticket=ticket, stage=stage, lang=_lang())
 
 
-def _refused(message: str, status: int):
+def _refused(exc: HTTPException):
+    """Errors on counter pages lead back to the counter chooser (or, refused, to the start page)."""
     back = url_for(".counter_select", hall=request.view_args["hall"]) \
-        if request.view_args and "hall" in request.view_args and status != 403 else url_for("web.index")
-    return render_template("counter/refused.html", message=message, back=back), status
+        if request.view_args and "hall" in request.view_args and exc.code != 403 else url_for("web.index")
+    return html_error(exc, back=back)
 
 
 @bp.errorhandler(CSRFError)
 def csrf_refused(exc: CSRFError):
-    return _refused(_("The form has expired or lacks its security token. Reload the page and try again."), 400)
+    exc.description = _("The form has expired or lacks its security token. Reload the page and try again.")
+    return _refused(exc)
 
 
 @bp.errorhandler(403)
 @bp.errorhandler(404)
-def refused(exc):
-    return _refused(exc.description, exc.code)
-
+def refused(exc: HTTPException):
+    return _refused(exc)
