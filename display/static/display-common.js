@@ -1,5 +1,5 @@
 /* Shared by the display pages: config, live connection with offline marker, heartbeat,
- * server-corrected clock, counter labels, bounded lists.
+ * server clock for HallClock (hall/static/js/hall-clock.js), counter labels, bounded lists.
  *
  *   HallDisplay.start({onSnapshot(s), onEvent(e), onAnnounce(a)}) -> {config, live, resync(), labels}
  */
@@ -9,7 +9,6 @@
   var HEARTBEAT_MS = 60000;
   var RESYNC_DEBOUNCE_MS = 1500;
   var config = JSON.parse(document.getElementById("display-config").textContent);
-  var clockOffsetMs = 0;  // server time - local time, from the heartbeat
 
   function text(value) { return value === null || value === undefined ? "" : String(value); }
 
@@ -26,14 +25,12 @@
 
   function inZone(zone) { return !config.zone || !zone || zone === config.zone; }
 
-  function now() { return new Date(Date.now() + clockOffsetMs); }
-
   function heartbeat() {
     var sentAt = Date.now();
     fetch(config.heartbeat_url, {cache: "no-store"}).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (body) {
-      if (body && body.now) clockOffsetMs = Date.parse(body.now) - (sentAt + Date.now()) / 2;
+      if (body && body.now) global.HallClock.correct(body.now, sentAt);
     }).catch(function () { /* offline: the socket status shows it */ });
   }
 
@@ -73,6 +70,6 @@
 
   global.HallDisplay = {
     config: config, start: start, counterLabel: counterLabel, bounded: bounded, inZone: inZone,
-    now: now, text: text,
+    text: text,
   };
 })(window);

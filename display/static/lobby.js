@@ -110,17 +110,6 @@
     player.enqueue(event.seq);
   }
 
-  function tick() {
-    var now = D.now();
-    var locale = config.lang === "en" ? "en-GB" : "zh-CN";
-    document.getElementById("clock-time").textContent = now.toLocaleTimeString(locale,
-      {timeZone: config.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
-    document.getElementById("clock-date").textContent = now.toLocaleDateString(locale,
-      {timeZone: config.timezone, year: "numeric", month: "long", day: "numeric", weekday: "long"});
-  }
-
-  tick();
-  setInterval(tick, 1000);
   setInterval(showNextNotice, config.notice_s * 1000);
   renderRecent();
   showCurrent(null, false);

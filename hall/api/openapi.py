@@ -15,6 +15,8 @@ TICKET_FIELDS = ["id", "number", "token", "service", "status", "people_ahead", "
 # path, method, summary, body model, staff role needed, success codes
 ROUTES: list[tuple[str, str, str, Any, str | None, tuple[str, ...]]] = [
     ("/halls/{hall}/services", "get", "Active services with waiting count and estimated wait", None, None, ("200",)),
+    ("/halls/{hall}/clock", "get", "Server time and the hall's time zone (screens show hall time)", None, None,
+     ("200",)),
     ("/halls/{hall}/tickets", "post", "Issue a ticket", IssueTicket, None, ("201", "200")),
     ("/halls/{hall}/appointments/{code}/check-in", "post",
      "Check in an appointment due now: an appointment-priority ticket", CheckIn, None, ("201", "200")),

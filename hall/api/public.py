@@ -5,6 +5,7 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from hall import clock
 from hall.api import bp, body
 from hall.api.schemas import IssueTicket
 from hall.estimate import estimate_new_ticket_s, estimate_wait_s, people_ahead
@@ -36,6 +37,14 @@ def list_services(hall: str):
                                   .order_by(Service.kiosk_order, Service.prefix)).all()
     return jsonify({"hall": record.slug, "name_zh": record.name_zh, "name_en": record.name_en,
                     "services": [service_view(s, record) for s in services]})
+
+
+@bp.get("/halls/<hall>/clock")
+def hall_clock(hall: str):
+    """The server's time and the hall's time zone: every screen shows hall time from it."""
+    record = hall_by_slug(hall)
+    return jsonify({"hall": record.slug, "now": clock.iso(clock.utcnow()), "timezone": record.timezone,
+                    "business_day": today(record).isoformat()})
 
 
 def kiosk_device(hall: Hall) -> Device | None:

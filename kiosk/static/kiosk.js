@@ -85,6 +85,8 @@
     document.body.dataset.lang = lang;
     document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
     $("k-lang").textContent = lang === "zh" ? "English" : "中文";
+    $("k-clock").dataset.lang = lang;
+    window.HallClock.tick();
     renderServices();
   }
 
@@ -334,11 +336,6 @@
     }, cfg.idle_reset_s * 1000);
   }
 
-  function tick() {
-    const now = new Date();
-    $("k-clock").textContent = now.toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB",
-                                                        { hour: "2-digit", minute: "2-digit" });
-  }
 
   /* ---------- wiring ---------- */
 
@@ -357,7 +354,5 @@
   applyLanguage();
   refresh();
   setInterval(() => { if (!$("k-start").hidden && !busy) refresh(); }, REFRESH_MS);
-  tick();
-  setInterval(tick, 10000);
   touched();
 })();

@@ -6,7 +6,7 @@
   var hall = root.dataset.hall, lang = root.dataset.lang, T = window.MONITOR_TEXT;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var api = "/api/v1/halls/" + encodeURIComponent(hall);
-  var state = null, skew = 0, reloadTimer = null;
+  var state = null, reloadTimer = null;
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -19,7 +19,7 @@
     return node;
   }
   function name(row) { return lang === "en" && row.name_en ? row.name_en : row.name_zh; }
-  function serverNow() { return Date.now() + skew; }
+  function serverNow() { return window.HallClock.now().getTime(); }
   function since(iso) { return iso ? Math.max(0, (serverNow() - Date.parse(iso)) / 1000) : null; }
   function mmss(seconds) {
     if (seconds === null || seconds === undefined) return "—";
@@ -28,7 +28,7 @@
     return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(s).padStart(2, "0");
   }
   function localTime(iso) {
-    return new Date(Date.parse(iso)).toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN", {hour12: false});
+    return window.HallClock.format(new Date(Date.parse(iso)), document.getElementById("clock"));
   }
   /* A cell whose elapsed time ticks; over its limit it turns red. */
   function elapsedCell(iso, limit) {
@@ -117,8 +117,6 @@
   }
 
   function tick() {
-    document.getElementById("clock").textContent = new Date(serverNow()).toLocaleTimeString(
-      lang === "en" ? "en-GB" : "zh-CN", {hour12: false});
     document.querySelectorAll(".elapsed[data-since]").forEach(function (td) {
       var seconds = since(td.dataset.since);
       td.textContent = mmss(seconds);
@@ -128,7 +126,7 @@
 
   function render(data) {
     state = data;
-    skew = Date.parse(data.now) - Date.now();
+    window.HallClock.correct(data.now);
     renderServices(); renderCounters(); renderAlarms(); tick();
     root.dataset.seq = data.seq;
   }

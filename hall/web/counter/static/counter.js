@@ -9,7 +9,6 @@
   var T = JSON.parse(document.getElementById("counter-text").textContent);
   var csrf = document.querySelector("meta[name=csrf-token]").content;
   var state = cfg.state;
-  var clockOffset = 0;   // server time − browser time, ms
   var busy = false;
   var lost = null;       // why this screen no longer controls its counter
   var refreshTimer = null;
@@ -29,7 +28,7 @@
     return h ? h + ":" + mm : mm;
   }
 
-  function serverNow() { return Date.now() + clockOffset; }
+  function serverNow() { return window.HallClock.now().getTime(); }
 
   function since(iso) { return iso ? (serverNow() - Date.parse(iso)) / 1000 : null; }
 
@@ -168,7 +167,7 @@
 
   function receive(data, beforeRender) {
     state = data;
-    clockOffset = Date.parse(state.now) - Date.now();
+    window.HallClock.correct(state.now);
     if (beforeRender) beforeRender();
     render();
   }
