@@ -18,7 +18,7 @@ from hall import clock
 from hall.database import begin_write
 from hall.extensions import db, login
 from hall.models import ApiToken, Staff
-from hall.web.errors import wants_json
+from hall.error_pages import wants_json
 
 
 #: last_used_at is written at most this often, so API calls do not each take the write lock.

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from hall.queue.errors import QueueError
-from hall.web.errors import html_error, wants_json
+from hall.error_pages import html_error, wants_json
 
 
 def json_error(status: int, code: str, message: str, **details):

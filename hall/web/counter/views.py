@@ -18,7 +18,7 @@ from hall.queue.rules import today
 from hall.web.counter import bp
 from hall.web.counter.forms import ChooseCounterForm
 from hall.web.counter.presence import flash_release, mark_screen_seen, release_counters_of, screen_timeout_s
-from hall.web.errors import html_error
+from hall.error_pages import html_error
 from hall.web.counter.state import counter_state, service_label, transfer_targets
 
 

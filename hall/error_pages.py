@@ -1,6 +1,7 @@
 """Error pages of the HTML routes: the site's look, in the visitor's language, with a way on.
 
-API routes answer JSON (hall/api/errors.py decides which is which and calls `html_error` for pages).
+API routes answer JSON (hall/api/errors.py calls `html_error` for the others). The template is
+hall/web/templates/errors/error.html.
 """
 from __future__ import annotations
 
