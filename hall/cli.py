@@ -17,6 +17,7 @@ from hall.models import ROLES, Counter, Device, Hall, Staff
 from hall.queue import close_business_day
 from hall.queue.lookup import hall_by_slug, staff_by_login
 from hall.secret_key import WeakSecretKey, require_strong_secret_key
+from hall.server.launch import bind_addresses, run_many, run_one
 
 hall_cli = AppGroup("hall", help="Run and administer Hall.")
 user_cli = AppGroup("user", help="Staff accounts.")
@@ -111,24 +112,30 @@ def day_close(hall_slug: str, day) -> None:
 
 @hall_cli.command("serve")
 @click.option("--host", default=None)
-@click.option("--port", type=int, default=None)
-def serve(host: str | None, port: int | None) -> None:
-    """Production server: gunicorn, one worker with threads (websockets through simple-websocket).
+@click.option("--port", type=int, default=None, help="port of the first process; process i listens on port + i")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="server processes ([server] workers); more than one needs [redis] url")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Production server: gunicorn with a gevent worker, one process per port.
 
-    Several processes share realtime events through Redis ([redis] url); run one
-    `hall serve` per port behind a proxy with sticky sessions.
+    Every live connection (screen, phone page) is a greenlet, so one process holds thousands.
+    Several processes share realtime events through Redis ([redis] url); put them behind
+    the sticky-session proxy of deploy/nginx.conf.
     """
     try:
         require_strong_secret_key(current_app)
     except WeakSecretKey as exc:
         raise click.ClickException(f"refusing to serve: {exc}") from exc
     settings = current_app.config["HALL"]["server"]
-    bind = f"{host or settings['host']}:{port or settings['port']}"
-    args = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-            "--threads", str(settings["threads"]), "--bind", bind, "--access-logfile", "-",
-            "--timeout", "120", "hall.wsgi:app"]
-    click.echo(f"serving Hall on http://{bind}")
-    os.execv(sys.executable, args)
+    workers = workers or settings["workers"]
+    if workers > 1 and not current_app.config["HALL"]["redis"]["url"]:
+        raise click.UsageError("several server processes share events through Redis: set [redis] url "
+                               "(HALL_REDIS_URL)")
+    binds = bind_addresses(host or settings["host"], port or settings["port"], workers)
+    click.echo("serving Hall on " + ", ".join(f"http://{bind}" for bind in binds))
+    if workers == 1:
+        run_one(binds[0], settings)
+    sys.exit(run_many(binds, settings))
 
 
 def device_paths(hall: Hall) -> list[str]:

@@ -22,6 +22,7 @@ from hall.extensions import socketio
 from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.unit import subscribe
+from hall.server.live import gevent_patched
 from hall.snapshot import hall_snapshot
 from hall.unavailable import survives_outage
 
@@ -100,7 +101,9 @@ def on_snapshot(data: dict | None = None) -> dict[str, Any]:
 
 def init_realtime(app: Flask) -> None:
     redis_url = app.config["HALL"]["redis"]["url"] or None
-    socketio.init_app(app, async_mode="threading", message_queue=redis_url,
+    # gevent in the server processes (hall.server); threads in tests and `flask run`
+    async_mode = "gevent" if gevent_patched() else "threading"
+    socketio.init_app(app, async_mode=async_mode, message_queue=redis_url,
                       logger=False, engineio_logger=False)
     socketio.on_event("connect", on_connect)
     socketio.on_event("snapshot", on_snapshot)

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,37 +17,65 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = "test-secret-key-of-the-live-test-servers-0123456789"
 
 
-def free_port() -> int:
+def free_port(count: int = 1) -> int:
+    """A loopback port such that it and the `count - 1` ports after it are free."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if count == 1 or all(_is_free(port + offset) for offset in range(1, count)):
+            return port
+
+
+def _is_free(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class LiveServer:
-    """`flask hall serve` (gunicorn, threads, websockets) on a free loopback port."""
+    """`flask hall serve` (gunicorn, gevent, websockets) on free loopback ports.
+
+    `HALL_SERVER_WORKERS=N` in `env` runs N processes; `urls` has one address per process.
+    """
 
     def __init__(self, database_url: str, port: int | None = None, **env: str) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "HALL_DATABASE_URL": database_url, "HALL_SERVER_THREADS": "20",
+        self.workers = int(env.get("HALL_SERVER_WORKERS", "1"))
+        self.port = port or free_port(self.workers)
+        self.urls = [f"http://127.0.0.1:{self.port + index}" for index in range(self.workers)]
+        self.url = self.urls[0]
+        self.env = {**os.environ, "HALL_DATABASE_URL": database_url, "HALL_SERVER_ACCESS_LOG": "false",
                     "HALL_SERVER_SECRET_KEY": TEST_SECRET_KEY, "HALL_AUTH_LOGIN_RATE": "1000 per minute", **env}
         self.process: subprocess.Popen | None = None
+        handle, self.log_path = tempfile.mkstemp(prefix="hall-server-", suffix=".log")
+        os.close(handle)
 
     def start(self, timeout: float = 30) -> "LiveServer":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "hall", "hall", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port)], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "hall", "hall", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port)], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True)
         deadline = time.time() + timeout
-        while time.time() < deadline:
+        waiting = list(self.urls)
+        while waiting and time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {self.log()[-2000:]}")
             try:
-                if requests.get(self.url + "/api/v1/openapi.json", timeout=1).ok:
-                    return self
+                if requests.get(waiting[0] + "/api/v1/openapi.json", timeout=1).ok:
+                    waiting.pop(0)
             except requests.RequestException:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start in time")
+        if waiting:
+            raise RuntimeError(f"server did not start in time: {self.log()[-2000:]}")
+        return self
+
+    def log(self) -> str:
+        """What the server processes wrote on standard error so far."""
+        return Path(self.log_path).read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -1,0 +1,30 @@
+"""gunicorn settings of a Hall server process (`hall serve` passes this file with -c).
+
+Loaded by path in gunicorn's master, before the worker patches the standard library: it
+imports nothing of Hall at module level.
+"""
+worker_class = "gevent"
+workers = 1
+# Seconds a request still running after SIGTERM may take; live connections are dropped at once.
+graceful_timeout = 3
+timeout = 30
+control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """The app is loaded in the worker: SIGTERM now also drops every live connection."""
+    from hall.server.live import drop_live_connections_on_term
+
+    drop_live_connections_on_term(worker)
+
+
+def worker_exit(_server, worker) -> None:
+    """A worker that served ends without tearing the interpreter down object by object
+    (seconds on a busy machine): the database and the clients have nothing left to flush."""
+    import os
+    import sys
+
+    if worker.booted:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -1,0 +1,78 @@
+"""Live connections of a server process under gevent: write timeouts and a quick shutdown.
+
+- Each websocket's socket gets a timeout of one ping cycle (ping interval + ping timeout):
+  a healthy client sends a pong at least that often, so a send that cannot go out within it
+  means a stalled client (a phone on a bad network); that client alone is dropped.
+- SIGTERM closes every live connection at once (clients reconnect to the next process
+  and resync from a snapshot) instead of waiting for them to end, so the process is gone in
+  about a second rather than after gunicorn's graceful timeout.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from typing import Any, Callable
+
+from flask_socketio import SocketIO
+
+log = logging.getLogger(__name__)
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+
+
+def gevent_patched() -> bool:
+    """True in a server process whose standard library gevent has patched (gunicorn's gevent worker)."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+class LiveSocketTimeout:
+    """WSGI middleware: websocket upgrades get a socket timeout of one ping cycle."""
+
+    def __init__(self, app: WSGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        sock = environ.get("gunicorn.socket")
+        if sock is not None and environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            sock.settimeout(self.timeout_s)
+        return self.app(environ, start_response)
+
+
+def ping_cycle_s(socketio: SocketIO) -> float:
+    eio = socketio.server.eio
+    return float(eio.ping_interval + eio.ping_timeout)
+
+
+def drop_live_connections_on_term(worker: Any) -> None:
+    """After the gunicorn worker's own SIGTERM handling, drop every live connection.
+
+    The worker first stops accepting (it checks about once a second); connections are dropped
+    only then, so that clients reconnect to the next process rather than to this one.
+    """
+    import gevent
+
+    from hall.extensions import socketio
+
+    def drop_everyone() -> None:
+        deadline = time.monotonic() + 2
+        while any(sock.fileno() != -1 for sock in worker.sockets) and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        # aborted, not closed with a goodbye: a client told "closed by the server" stays away,
+        # one whose connection dropped reconnects and resyncs
+        eio = socketio.server.eio
+        sockets = list(eio.sockets.values())
+        for sock in sockets:
+            sock.close(wait=False, abort=True, reason=eio.reason.SERVER_DISCONNECT)
+        eio.sockets.clear()
+        log.info("shutting down: dropped %d live connections", len(sockets))
+
+    def on_term(signum: int, frame: Any) -> None:
+        worker.handle_exit(signum, frame)
+        gevent.spawn(drop_everyone)
+
+    signal.signal(signal.SIGTERM, on_term)

@@ -1,0 +1,175 @@
+"""A crowd of lobby screens in one process: M python-socketio AsyncClients of one hall.
+
+    python -m tests.crowd --url http://127.0.0.1:5000 [--url …] --screens 300 [--polling 0.2]
+
+Screens are spread over the given addresses (one per server process) and connect like a
+display does: `auth={"hall": slug}`, a `snapshot` after every (re)connect, then `hall_event`s.
+A share of them (`--polling`) stays on HTTP long-polling, like a browser that cannot upgrade.
+It prints one JSON line `{"ready": n}` once all are connected, then answers commands read
+from standard input, one JSON line each:
+
+- `status`: `{"connected": n, "connects": total connects so far, "resynced": screens whose
+  last snapshot came after their last connect}`
+- `report`: `{"received": [[[seq, number, unix time], …] per screen], "connects": […]}` (calls only)
+- `quit`: disconnects and exits.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+
+class Screen:
+    """One connected screen: what it received and how often it (re)connected."""
+
+    def __init__(self, url: str, slug: str, transports: list[str]) -> None:
+        self.url, self.slug, self.transports = url, slug, transports
+        self.calls: list[tuple[int, str, float]] = []
+        self.connects = 0
+        self.snapshot_seq: int | None = None
+        self.resynced = False
+        self.client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
+        self.client.on("connect", self.on_connect)
+        self.client.on("hall_event", self.on_event)
+
+    async def on_connect(self) -> None:
+        self.connects += 1
+        self.resynced = False
+        asyncio.get_running_loop().create_task(self.resync())
+
+    async def resync(self) -> None:
+        try:
+            snapshot = await self.client.call("snapshot", {"hall": self.slug}, timeout=30)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            return
+        self.snapshot_seq = snapshot.get("seq")
+        self.resynced = True
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        if event.get("kind") == "called":
+            self.calls.append((event["seq"], event["ticket"]["number"], time.time()))
+
+    async def connect(self) -> None:
+        await self.client.connect(self.url, auth={"hall": self.slug}, transports=self.transports, wait_timeout=60)
+
+
+async def connect_all(screens: list[Screen], at_once: int) -> None:
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(screen: Screen) -> None:
+        async with gate:
+            for attempt in range(5):
+                try:
+                    await screen.connect()
+                    return
+                except socketio.exceptions.ConnectionError:
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            raise RuntimeError(f"a screen could not connect to {screen.url}")
+
+    await asyncio.gather(*(one(screen) for screen in screens))
+
+
+class Crowd:
+    """The parent's side: a crowd process started on some addresses, spoken to line by line."""
+
+    def __init__(self, urls: list[str], screens: int, polling: float = 0.0, timeout: float = 120) -> None:
+        command = [sys.executable, "-m", "tests.crowd", "--screens", str(screens), "--polling", str(polling)]
+        for url in urls:
+            command += ["--url", url]
+        self.process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.ready = self._read(timeout)
+
+    def ask(self, command: str, timeout: float = 60) -> dict[str, Any]:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._read(timeout)
+
+    def wait_until(self, test, timeout: float) -> dict[str, Any]:
+        """Ask for the status until `test(status)` holds; the last status (AssertionError on timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.ask("status")
+            if test(status):
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"crowd status {status} within {timeout} s")
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write("quit\n")
+                self.process.stdin.flush()
+                self.process.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        import selectors
+
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                self.process.kill()
+                raise AssertionError(f"the crowd said nothing within {timeout} s")
+        line = self.process.stdout.readline()
+        if not line:
+            raise AssertionError(f"the crowd exited ({self.process.wait()})")
+        return json.loads(line)
+
+
+def answer(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+async def serve_commands(screens: list[Screen]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+        if line == "status":
+            answer({"connected": sum(screen.client.connected for screen in screens),
+                    "connects": sum(screen.connects for screen in screens),
+                    "resynced": sum(screen.resynced for screen in screens)})
+        elif line == "report":
+            answer({"received": [screen.calls for screen in screens],
+                    "connects": [screen.connects for screen in screens]})
+        elif line in ("quit", ""):
+            await asyncio.gather(*(screen.client.disconnect() for screen in screens), return_exceptions=True)
+            return
+
+
+async def main(urls: list[str], slug: str, count: int, polling: float, at_once: int) -> None:
+    polling_every = round(1 / polling) if polling > 0 else 0
+    screens = [Screen(urls[index % len(urls)], slug,
+                      ["polling"] if polling_every and index % polling_every == 0 else ["websocket"])
+               for index in range(count)]
+    await connect_all(screens, at_once)
+    answer({"ready": count})
+    await serve_commands(screens)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", action="append", required=True)
+    parser.add_argument("--hall", default="demo")
+    parser.add_argument("--screens", type=int, default=100)
+    parser.add_argument("--polling", type=float, default=0.0, help="share of screens on long-polling")
+    parser.add_argument("--at-once", type=int, default=50, help="connections opened at the same time")
+    args = parser.parse_args()
+    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)  # "queue empty" on every drop
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    asyncio.run(main(args.url, args.hall, args.screens, args.polling, args.at_once))

@@ -1,0 +1,80 @@
+"""The production server with many live screens: the connection ceiling, quick restarts, and
+several processes sharing events through Redis (real gunicorn, gevent, Redis, PostgreSQL)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.crowd import Crowd
+from tests.display_support import DisplayHall
+
+SCREENS = 300
+
+
+@pytest.fixture(scope="module")
+def hall(sqlite_template, tmp_path_factory):
+    hall = DisplayHall(sqlite_template, tmp_path_factory.mktemp("serving"))
+    yield hall
+    hall.close()
+
+
+@pytest.fixture(scope="module")
+def server(hall):
+    return hall.server()
+
+
+def calls_of(report: dict, number: str) -> list[int]:
+    """How many times each screen received the call of `number`."""
+    return [sum(1 for _seq, called, _at in screen if called == number) for screen in report["received"]]
+
+
+def test_300_screens_get_the_call_while_the_api_answers(hall, server):
+    crowd = Crowd([server.url], SCREENS, polling=0.2)
+    try:
+        assert crowd.ready == {"ready": SCREENS}
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:  # kiosks and counters at once, beside the open screens
+            numbers = list(pool.map(lambda _: hall.issue(server), range(16)))
+        assert len(set(numbers)) == 16
+        called = hall.call_number(server, 1, numbers[0])
+        assert time.monotonic() - started < 20, "the HTTP API answers with every screen connected"
+        assert crowd.ask("status")["connected"] == SCREENS
+        assert wait_for_call(crowd, called["number"], SCREENS) == [1] * SCREENS
+    finally:
+        crowd.close()
+
+
+def wait_for_call(crowd: Crowd, number: str, screens: int, timeout: float = 20) -> list[int]:
+    """Each screen's count of the call of `number`, once every screen has it (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    while (counts := calls_of(crowd.ask("report"), number)).count(0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert counts.count(0) == 0, f"{counts.count(0)} of {screens} screens missed the call of {number}"
+    return counts
+
+
+def test_sigterm_with_screens_connected_is_quick_and_screens_resync(hall):
+    server = hall.server()
+    crowd = Crowd([server.url], 40, polling=0.25)
+    try:
+        crowd.wait_until(lambda status: status["resynced"] == 40, timeout=30)
+        stopping = time.monotonic()
+        os.killpg(server.process.pid, signal.SIGTERM)
+        server.process.wait(15)
+        assert time.monotonic() - stopping <= 5, "live connections are dropped at once, not waited for"
+        crowd.wait_until(lambda status: status["connected"] == 0, timeout=5)
+        starting = time.monotonic()
+        server.start()
+        assert time.monotonic() - starting <= 10
+        crowd.wait_until(lambda status: status["connected"] == 40 and status["resynced"] == 40, timeout=30)
+        assert crowd.ask("status")["connects"] >= 80, "every screen reconnected by itself"
+        called = hall.call_number(server, 2, hall.issue(server, "B"))
+        assert wait_for_call(crowd, called["number"], 40) == [1] * 40
+    finally:
+        crowd.close()
+        server.stop()
