@@ -20,10 +20,13 @@ from tests.live import LiveServer
 class DisplayHall:
     """The demo hall in a file the test process and its servers share; API calls as the supervisor."""
 
-    def __init__(self, sqlite_template: str, folder: Path):
-        path = folder / "hall.db"
-        shutil.copy(sqlite_template, path)
-        self.db_url = f"sqlite:///{path}"
+    def __init__(self, sqlite_template: str | None, folder: Path | None, database_url: str | None = None):
+        """On a copy of the SQLite template in `folder`, or on the migrated, empty `database_url`."""
+        if database_url is None:
+            path = folder / "hall.db"
+            shutil.copy(sqlite_template, path)
+            database_url = f"sqlite:///{path}"
+        self.db_url = database_url
         self.app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": self.db_url})
         self._context = self.app.app_context()
         self._context.push()

@@ -53,7 +53,7 @@ class LiveServer:
         handle, self.log_path = tempfile.mkstemp(prefix="hall-server-", suffix=".log")
         os.close(handle)
 
-    def start(self, timeout: float = 30) -> "LiveServer":
+    def start(self, timeout: float = 60) -> "LiveServer":
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "hall", "hall", "serve", "--host", "127.0.0.1",

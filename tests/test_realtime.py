@@ -1,8 +1,6 @@
 """Realtime push: events only after commit, public redaction, snapshots, and several processes over Redis."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 
 import pytest
@@ -15,8 +13,7 @@ from hall.extensions import db, socketio as server_socketio
 from hall.models import Hall
 from hall.queue.errors import Conflict
 from hall.queue.unit import hall_action, subscribe
-from tests.display_support import DisplayHall, wait_for
-from tests.live import free_port
+from tests.display_support import DisplayHall
 
 
 def _client(app, **auth):
@@ -94,33 +91,6 @@ def test_a_call_is_followed_by_its_announce_message(app, demo):
 
 
 # --- several server processes sharing events through Redis ----------------------------------------------
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(port=port)
-    wait_for(lambda: _pings(client))
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
-
-
-def _pings(client) -> bool:
-    import redis
-
-    try:
-        return client.ping()
-    except redis.ConnectionError:
-        return False
-
 
 @pytest.fixture(scope="module")
 def two_servers(sqlite_template, tmp_path_factory, redis_url):

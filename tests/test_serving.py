@@ -6,9 +6,10 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
-import requests
+import sqlalchemy as sa
 
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall
@@ -78,3 +79,36 @@ def test_sigterm_with_screens_connected_is_quick_and_screens_resync(hall):
     finally:
         crowd.close()
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_hall(postgres_server):
+    """The demo hall on its own PostgreSQL database."""
+    name = "hall_serving"
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE hall_template")
+    hall = DisplayHall(None, None, database_url=postgres_server.rsplit("/", 1)[0] + f"/{name}")
+    yield hall
+    hall.close()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_two_processes_share_every_call_through_redis(pg_hall, redis_url):
+    servers = pg_hall.server(HALL_SERVER_WORKERS="2", HALL_REDIS_URL=redis_url)
+    first, second = (SimpleNamespace(url=url) for url in servers.urls)
+    crowd = Crowd(servers.urls, 60, polling=0.25)
+    try:
+        crowd.wait_until(lambda status: status["resynced"] == 60, timeout=30)
+        numbers = []
+        for counter, (issuer, caller) in enumerate([(first, first), (first, second), (second, first)], start=1):
+            numbers.append(pg_hall.call_number(caller, counter, pg_hall.issue(issuer))["number"])
+        for number in numbers:
+            assert wait_for_call(crowd, number, 60) == [1] * 60, "every screen got the call once"
+    finally:
+        crowd.close()
+        servers.stop()
