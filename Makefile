@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app hall
 RUN_PACKAGES := espeak-ng fonts-wqy-zenhei libusb-1.0-0
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql redis-server chromium sox
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql redis-server chromium sox nginx
 
 .PHONY: run test install system-run system-test demo clean bench
 

@@ -169,7 +169,8 @@ if __name__ == "__main__":
     parser.add_argument("--polling", type=float, default=0.0, help="share of screens on long-polling")
     parser.add_argument("--at-once", type=int, default=50, help="connections opened at the same time")
     args = parser.parse_args()
-    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)  # "queue empty" on every drop
+    for noisy in ("engineio.client", "asyncio"):  # "queue empty", "unclosed session" on every drop
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(main(args.url, args.hall, args.screens, args.polling, args.at_once))

@@ -3,16 +3,21 @@ several processes sharing events through Redis (real gunicorn, gevent, Redis, Po
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from tests.crowd import Crowd
-from tests.display_support import DisplayHall
+from tests.display_support import DisplayHall, wait_for
+from tests.live import ROOT, free_port
 
 SCREENS = 300
 
@@ -96,12 +101,19 @@ def pg_hall(postgres_server):
     admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def two_processes(pg_hall, redis_url):
+    """`hall serve --workers 2` on PostgreSQL and Redis: one LiveServer, two addresses."""
+    servers = pg_hall.server(HALL_SERVER_WORKERS="2", HALL_REDIS_URL=redis_url)
+    yield servers
+    servers.stop()
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_two_processes_share_every_call_through_redis(pg_hall, redis_url):
-    servers = pg_hall.server(HALL_SERVER_WORKERS="2", HALL_REDIS_URL=redis_url)
-    first, second = (SimpleNamespace(url=url) for url in servers.urls)
-    crowd = Crowd(servers.urls, 60, polling=0.25)
+def test_two_processes_share_every_call_through_redis(pg_hall, two_processes):
+    first, second = (SimpleNamespace(url=url) for url in two_processes.urls)
+    crowd = Crowd(two_processes.urls, 60, polling=0.25)
     try:
         crowd.wait_until(lambda status: status["resynced"] == 60, timeout=30)
         numbers = []
@@ -111,4 +123,50 @@ def test_two_processes_share_every_call_through_redis(pg_hall, redis_url):
             assert wait_for_call(crowd, number, 60) == [1] * 60, "every screen got the call once"
     finally:
         crowd.close()
-        servers.stop()
+
+
+@pytest.fixture
+def proxy(two_processes, tmp_path):
+    """nginx with deploy/nginx/hall.conf in front of the two processes, on a free port."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        pytest.skip("nginx is not installed")
+    port = free_port()
+    site = (ROOT / "deploy" / "nginx" / "hall.conf").read_text().replace("listen 80;", f"listen 127.0.0.1:{port};")
+    servers = "".join(f"    server {url.removeprefix('http://')};\n" for url in two_processes.urls)
+    site = re.sub(r"(    server 127\.0\.0\.1:\d+;\n)+", servers, site)
+    (tmp_path / "hall.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"daemon off;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n    access_log off;\n    client_body_temp_path {tmp_path}/body;\n"
+        f"    proxy_temp_path {tmp_path}/proxy;\n    fastcgi_temp_path {tmp_path}/fastcgi;\n"
+        f"    uwsgi_temp_path {tmp_path}/uwsgi;\n    scgi_temp_path {tmp_path}/scgi;\n"
+        f"    include {tmp_path}/hall.conf;\n}}\n")
+    command = [nginx, "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(tmp_path / "nginx.conf")]
+    subprocess.run(command + ["-t"], check=True, capture_output=True)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _answers(url + "/api/v1/openapi.json"))
+    yield SimpleNamespace(url=url)
+    process.terminate()
+    process.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_shipped_nginx_config_upgrades_websockets_and_keeps_polling_sticky(pg_hall, proxy):
+    crowd = Crowd([proxy.url], 20, polling=0.5)
+    try:
+        crowd.wait_until(lambda status: status["resynced"] == 20, timeout=30)
+        called = pg_hall.call_number(proxy, 4, pg_hall.issue(proxy, "B"))
+        assert wait_for_call(crowd, called["number"], 20) == [1] * 20
+        assert crowd.ask("status")["connects"] == 20, "no screen lost its session behind the proxy"
+    finally:
+        crowd.close()
