@@ -1,7 +1,6 @@
 """`flask hall …` commands: init, demo, user add, user password, token create, serve, day close."""
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 
