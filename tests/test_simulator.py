@@ -11,10 +11,10 @@ import pytest
 
 from hall.demo import DEMO_LAYOUT
 from hall.reports.engine import Filters, figures
-from hall.sim import load_profile, simulate, simulate_into
 from hall.sim.figures import FIELDS
 from hall.sim.layout import CounterLayout, Layout, ServiceLayout, StageLayout
-from hall.sim.profile import SHIPPED, parse_profile
+from hall.sim.profile import SHIPPED, load_profile, parse_profile
+from hall.sim.run import simulate, simulate_into
 
 DAY = date(2026, 3, 2)
 
@@ -114,7 +114,7 @@ def test_mmc_mean_wait_matches_erlang_c(app):
     def keep_hours(hall_id):
         with_hours.extend(figures(Filters(hall_id, DAY, DAY), "hour").values())
 
-    import hall.sim as sim
+    import hall.sim.run as sim
     saved = sim.day_figures
     sim.day_figures = lambda hall_id, day, staffing: keep_hours(hall_id) or saved(hall_id, day, staffing)
     try:

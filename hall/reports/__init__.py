@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__, template_folder="templates")
 
-from hall.reports import views  # noqa: E402,F401  (routes register on bp)
+from hall.reports import views, whatif  # noqa: E402,F401  (routes register on bp)

@@ -10,7 +10,7 @@ from hall import clock
 from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug
 from hall.queue.rules import today
-from hall.sim import simulate, simulate_into
+from hall.sim.run import simulate, simulate_into
 from hall.sim.fit import fit_profile, parse_period
 from hall.sim.layout import layout_of
 from hall.sim.profile import ProfileError, load_profile
