@@ -1,0 +1,102 @@
+"""Every screen at its real size in Chinese and English: no text overflows its box or is cut, axe-core
+finds no serious or critical accessibility violation; kiosk buttons are at least 9 mm; the called
+number on the displays has a contrast of at least 7:1. One server and one browser for the sweep."""
+from __future__ import annotations
+
+import pytest
+
+from tests.counter_support import shared  # noqa: F401  (the module's hall and server)
+from tests.screens import (AXE, CONTRAST, KIOSK_MM_PER_PX, LANGUAGES, LAYOUT_PROBLEMS, MIN_TARGET_MM, SCREENS,
+                           address, fill_the_hall, settle, sign_in)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def tokens(shared):
+    return fill_the_hall()
+
+
+@pytest.fixture(scope="module")
+def pages(shared, chromium):
+    """One page per login (anonymous, staff2, supervisor, admin), reused across screens and languages."""
+    contexts, opened = [], {}
+
+    def page_for(login: str | None):
+        if login not in opened:
+            context = chromium.new_context(locale="zh-CN")
+            contexts.append(context)
+            opened[login] = context.new_page()
+            if login:
+                sign_in(opened[login], shared.url, login, shared.passwords[login])
+                if login == "staff2":
+                    opened[login].goto(f"{shared.url}/counter/demo")
+                    opened[login].click("button.choice[data-counter='2']")
+        return opened[login]
+
+    yield page_for
+    for context in contexts:
+        context.close()
+
+
+def _axe_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_screen_fits_its_size_and_passes_axe(shared, tokens, pages, lang):
+    problems = []
+    for screen in SCREENS:
+        page = pages(screen.login)
+        page.set_viewport_size({"width": screen.width, "height": screen.height})
+        response = page.goto(shared.url + address(screen, tokens, lang))
+        assert response.status == (404 if screen.name == "not-found" else 200), screen.name
+        settle(page)
+        problems += [f"{screen.name} {lang} {screen.width}×{screen.height}: {p}"
+                     for p in page.evaluate(LAYOUT_PROBLEMS, screen.fixed)]
+        if lang == LANGUAGES[0]:  # the rules axe checks do not depend on the words
+            problems += [f"{screen.name}: axe {v}" for v in _axe_violations(page)]
+    assert problems == [], "\n".join(problems)
+
+
+def test_kiosk_buttons_are_at_least_9_mm(shared, tokens, pages):
+    page = pages(None)
+    page.set_viewport_size({"width": 1080, "height": 1920})
+    page.goto(f"{shared.url}/kiosk/demo?device={tokens['kiosk']}")
+    page.wait_for_selector(".k-svc")
+    for opener in (None, "#k-open-checkin"):
+        if opener:
+            page.click(opener)
+        sizes = page.evaluate("""() => [...document.querySelectorAll('button')].filter(b => b.offsetParent)
+            .map(b => { const r = b.getBoundingClientRect(); return [b.id || b.className || b.textContent, r.width, r.height]; })""")
+        assert len(sizes) > 3
+        small = [(name, round(min(w, h) * KIOSK_MM_PER_PX, 1)) for name, w, h in sizes
+                 if min(w, h) * KIOSK_MM_PER_PX < MIN_TARGET_MM]
+        assert small == [], f"kiosk buttons under {MIN_TARGET_MM} mm: {small}"
+
+
+def test_the_called_number_has_a_contrast_of_at_least_7_to_1(shared, tokens, pages):
+    page = pages(None)
+    for path, selector in ((f"/display/demo?device={tokens['display']}", "#current-number"),
+                           ("/display/demo/counter/2", "#window-number")):
+        page.goto(shared.url + path)
+        page.wait_for_function(f"() => /\\d/.test(document.querySelector('{selector}').textContent)")
+        ratio = page.evaluate(CONTRAST, selector)
+        assert ratio >= 7, f"{path} {selector}: contrast {ratio:.2f}:1"
+
+
+def test_the_layout_check_finds_text_that_overflows_or_is_cut(pages):
+    page = pages(None)
+    page.set_viewport_size({"width": 400, "height": 300})
+    page.set_content("""<body style="margin:0;font-size:16px">
+      <p id="fits" style="width:200px">短的文字 fits</p>
+      <p id="wide" style="width:80px;white-space:nowrap">这段文字比它的框宽得多 wider than its box</p>
+      <div style="height:20px;overflow:hidden"><p id="cut" style="margin:0;font-size:40px">被裁掉 Cut</p></div>
+      <p id="spills" style="height:20px;width:120px">这段文字会换很多行，溢出它那固定高度的框 and spills out of its box</p>
+      <p id="off" style="position:absolute;left:360px;white-space:nowrap">off the screen</p></body>""")
+    problems = page.evaluate(LAYOUT_PROBLEMS, True)
+    flagged = {p.split(":")[0] for p in problems}
+    assert {"#wide", "#cut", "#spills", "#off"} <= flagged and "#fits" not in flagged, problems
