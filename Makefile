@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app hall
 RUN_PACKAGES := espeak-ng fonts-wqy-zenhei libusb-1.0-0
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql redis-server chromium sox nginx
 
-.PHONY: run test install system-run system-test demo clean bench
+.PHONY: run test install system-run system-test demo clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ run: install system-run demo var/secret_key
 
 test: install system-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Every screen at its real size in both languages, into docs/screenshots/ (the README shows them).
+screenshots: install system-test
+	$(BIN)/python scripts/screenshots.py
 
 bench: install
 	$(BIN)/python bench/issue_rate.py

@@ -71,19 +71,43 @@ def address(screen: Screen, tokens: dict[str, str], lang: str) -> str:
     return f"{path}{'&' if '?' in path else '?'}lang={lang}"
 
 
-def sign_in(page, base_url: str, login: str, password: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", password)
-    page.click("input[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+class Visitors:
+    """One browser page per login (None: anonymous), signed in once and reused for every screen."""
 
+    def __init__(self, browser, base_url: str, passwords: dict[str, str]) -> None:
+        self.browser, self.base_url, self.passwords = browser, base_url, passwords
+        self.contexts, self.pages = [], {}
 
-def settle(page) -> None:
-    """Fonts loaded, live data drawn, the first notice shown: what a visitor sees after a moment."""
-    page.wait_for_load_state("load")
-    page.evaluate("document.fonts.ready")
-    page.wait_for_timeout(400)
+    def page(self, login: str | None):
+        if login not in self.pages:
+            context = self.browser.new_context(locale="zh-CN")
+            self.contexts.append(context)
+            page = self.pages[login] = context.new_page()
+            if login:
+                page.goto(f"{self.base_url}/login")
+                page.fill("input[name=login]", login)
+                page.fill("input[name=password]", self.passwords[login])
+                page.click("input[type=submit]")
+                page.wait_for_url(lambda url: "/login" not in url)
+            if login == "staff2":  # counter 2 is staff2's (fill_the_hall): confirm it on the chooser
+                page.goto(f"{self.base_url}/counter/demo")
+                page.click("button.choice[data-counter='2']")
+                page.wait_for_url("**/counter/demo/2")
+        return self.pages[login]
+
+    def show(self, screen: Screen, tokens: dict[str, str], lang: str):
+        """The screen's page at its size and language, settled (fonts, live data, the first notice)."""
+        page = self.page(screen.login)
+        page.set_viewport_size({"width": screen.width, "height": screen.height})
+        response = page.goto(self.base_url + address(screen, tokens, lang))
+        page.wait_for_load_state("load")
+        page.evaluate("document.fonts.ready")
+        page.wait_for_timeout(400)
+        return page, response
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
 
 
 #: Text wider than its box, text cut by a box that clips (beyond what the font's line spacing explains),

@@ -7,7 +7,7 @@ import pytest
 
 from tests.counter_support import shared  # noqa: F401  (the module's hall and server)
 from tests.screens import (AXE, CONTRAST, KIOSK_MM_PER_PX, LANGUAGES, LAYOUT_PROBLEMS, MIN_TARGET_MM, SCREENS,
-                           address, fill_the_hall, settle, sign_in)
+                           Visitors, fill_the_hall)
 
 pytestmark = pytest.mark.browser
 
@@ -18,25 +18,10 @@ def tokens(shared):
 
 
 @pytest.fixture(scope="module")
-def pages(shared, chromium):
-    """One page per login (anonymous, staff2, supervisor, admin), reused across screens and languages."""
-    contexts, opened = [], {}
-
-    def page_for(login: str | None):
-        if login not in opened:
-            context = chromium.new_context(locale="zh-CN")
-            contexts.append(context)
-            opened[login] = context.new_page()
-            if login:
-                sign_in(opened[login], shared.url, login, shared.passwords[login])
-                if login == "staff2":
-                    opened[login].goto(f"{shared.url}/counter/demo")
-                    opened[login].click("button.choice[data-counter='2']")
-        return opened[login]
-
-    yield page_for
-    for context in contexts:
-        context.close()
+def visitors(shared, chromium):
+    opened = Visitors(chromium, shared.url, shared.passwords)
+    yield opened
+    opened.close()
 
 
 def _axe_violations(page) -> list[str]:
@@ -47,14 +32,11 @@ def _axe_violations(page) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_screen_fits_its_size_and_passes_axe(shared, tokens, pages, lang):
+def test_every_screen_fits_its_size_and_passes_axe(tokens, visitors, lang):
     problems = []
     for screen in SCREENS:
-        page = pages(screen.login)
-        page.set_viewport_size({"width": screen.width, "height": screen.height})
-        response = page.goto(shared.url + address(screen, tokens, lang))
+        page, response = visitors.show(screen, tokens, lang)
         assert response.status == (404 if screen.name == "not-found" else 200), screen.name
-        settle(page)
         problems += [f"{screen.name} {lang} {screen.width}×{screen.height}: {p}"
                      for p in page.evaluate(LAYOUT_PROBLEMS, screen.fixed)]
         if lang == LANGUAGES[0]:  # the rules axe checks do not depend on the words
@@ -62,8 +44,8 @@ def test_every_screen_fits_its_size_and_passes_axe(shared, tokens, pages, lang):
     assert problems == [], "\n".join(problems)
 
 
-def test_kiosk_buttons_are_at_least_9_mm(shared, tokens, pages):
-    page = pages(None)
+def test_kiosk_buttons_are_at_least_9_mm(shared, tokens, visitors):
+    page = visitors.page(None)
     page.set_viewport_size({"width": 1080, "height": 1920})
     page.goto(f"{shared.url}/kiosk/demo?device={tokens['kiosk']}")
     page.wait_for_selector(".k-svc")
@@ -78,8 +60,8 @@ def test_kiosk_buttons_are_at_least_9_mm(shared, tokens, pages):
         assert small == [], f"kiosk buttons under {MIN_TARGET_MM} mm: {small}"
 
 
-def test_the_called_number_has_a_contrast_of_at_least_7_to_1(shared, tokens, pages):
-    page = pages(None)
+def test_the_called_number_has_a_contrast_of_at_least_7_to_1(shared, tokens, visitors):
+    page = visitors.page(None)
     for path, selector in ((f"/display/demo?device={tokens['display']}", "#current-number"),
                            ("/display/demo/counter/2", "#window-number")):
         page.goto(shared.url + path)
@@ -88,8 +70,8 @@ def test_the_called_number_has_a_contrast_of_at_least_7_to_1(shared, tokens, pag
         assert ratio >= 7, f"{path} {selector}: contrast {ratio:.2f}:1"
 
 
-def test_the_layout_check_finds_text_that_overflows_or_is_cut(pages):
-    page = pages(None)
+def test_the_layout_check_finds_text_that_overflows_or_is_cut(visitors):
+    page = visitors.page(None)
     page.set_viewport_size({"width": 400, "height": 300})
     page.set_content("""<body style="margin:0;font-size:16px">
       <p id="fits" style="width:200px">短的文字 fits</p>

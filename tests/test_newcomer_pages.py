@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -157,3 +158,16 @@ def test_error_pages_have_the_sites_look_in_both_languages(failing_app, lang, ti
     assert ("登录尝试过多" if lang == "zh" else "Too many sign-in attempts") in answers[429].get_data(as_text=True)
     api = client.get("/api/v1/crash")
     assert api.status_code == 500 and api.is_json and set(api.json) >= {"error", "message"}
+
+
+def test_readme_shows_screenshots_of_every_screen_and_links_the_guides():
+    from tests.screens import LANGUAGES, SCREENS
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for shown in re.findall(r'src="(docs/screenshots/[^"]+)"', readme):
+        assert (root / shown).is_file(), shown
+    saved = {p.name for p in (root / "docs" / "screenshots").glob("*.png")}
+    assert {f"{s.name}-{lang}.png" for s in SCREENS for lang in LANGUAGES} <= saved
+    for guide in ("docs/operators-guide.md", "docs/developers-guide.md"):
+        assert f"]({guide})" in readme and (root / guide).is_file()
