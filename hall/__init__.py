@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.web import bp as web_bp
     from display.views import bp as display_bp
     from hall.admin import bp as admin_bp
+    from hall.http_security import init_http_security
     from hall.i18n import init_i18n
     from hall.monitor import bp as monitor_bp
     from hall.realtime import init_realtime
@@ -45,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.web.counter import bp as counter_bp
     from kiosk import init_kiosk
 
+    init_http_security(app)
     register_error_handlers(app)
     warn_on_weak_secret_key(app)
     init_unavailable(app)

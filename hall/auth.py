@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Callable
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -72,6 +72,10 @@ def staff_of_session(session_id: str) -> Staff | None:
 class BearerAwareSessionInterface(SecureCookieSessionInterface):
     """Never write a session cookie for a request authenticated by bearer token: an API
     call must not turn into a cookie login for the next, anonymous, request."""
+
+    def get_cookie_secure(self, app) -> bool:
+        """Secure when [server] https says so, and whenever the request itself came over HTTPS."""
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
     def save_session(self, *args, **kwargs):
         if g.get("login_via_bearer"):

@@ -59,6 +59,9 @@ def flask_config(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
         url = "sqlite:///" + str(ROOT / url.removeprefix("sqlite:///"))
     return {
         "SECRET_KEY": settings["server"]["secret_key"],
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings["server"]["https"],
+        "MAX_CONTENT_LENGTH": settings["server"]["max_request_kib"] * 1024,
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": settings["database"]["pool_size"],
                                       "max_overflow": settings["database"]["max_overflow"]},

@@ -130,7 +130,7 @@ def test_double_click_on_call_next_calls_one_ticket(hall, chromium):
     first, second = (t["number"] for t in hall.issue("A", 2))
     page.dblclick("#btn-call-next")
     expect(current(page)).to_have_text(first)
-    page.wait_for_function("!document.body.classList.contains('busy')")
+    page.wait_for_function("() => !document.body.classList.contains('busy')")
     assert len(hall.events("called", first)) == 1
     assert hall.ticket(second).status == "waiting"
     expect(page.locator("#message")).to_have_text(f"已呼叫 {first}。")

@@ -79,7 +79,7 @@ def test_reports_and_admin_pages(chromium, demo, scripted, server, screenshot):
     sign_in(page, server.url, "admin", demo.passwords["admin"])
     for lang in ("zh", "en"):
         page.goto(server.url + f"/reports/demo?from=2026-03-01&to=2026-03-02&lang={lang}")
-        page.wait_for_function("document.querySelectorAll('.charts canvas').length === 4 && "
+        page.wait_for_function("() => document.querySelectorAll('.charts canvas').length === 4 && "
                                "Array.from(document.querySelectorAll('.charts canvas')).every(c => c.width > 0)")
         assert page.locator("[data-figure=wait_p90] .value").inner_text().startswith("928")
         screenshot(page, f"reports-{lang}")

@@ -235,7 +235,7 @@ def test_rating_pad_asks_after_finish_and_times_out_to_idle(site, chromium, scre
     page = context.new_page()
     page.goto(f"{site.url}/rate/demo/6?device={site.pad}")
     expect(page.locator("#idle")).to_be_visible()
-    page.wait_for_function("document.getElementById('offline').className === 'offline'")
+    page.wait_for_function("() => document.getElementById('offline').className === 'offline'")
     screenshot(page, f"visitor-pad-idle-{lang}")
     before = len(site.feedback())
 

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var root = document.querySelector(".monitor");
-  var hall = root.dataset.hall, lang = root.dataset.lang, T = window.MONITOR_TEXT;
+  var hall = root.dataset.hall, lang = root.dataset.lang, T = JSON.parse(document.getElementById("monitor-text").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var api = "/api/v1/halls/" + encodeURIComponent(hall);
   var state = null, reloadTimer = null;

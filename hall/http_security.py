@@ -1,0 +1,51 @@
+"""Browser-side protections on every response: a Content-Security-Policy (scripts and styles only
+from this server), no framing of any page but the displays', safe cookie flags, bounded bodies
+and bounded integers in paths."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, Response, g, request
+
+from hall.validation import BoundedIntConverter
+
+#: Blueprints whose pages a signage player may show inside a frame: they take no action.
+FRAMEABLE_BLUEPRINTS = frozenset({"display"})
+
+
+def csp_nonce() -> str:
+    """The nonce of this response's inline <style> blocks (templates: `nonce="{{ csp_nonce() }}"`)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def content_security_policy(nonce: str | None, frameable: bool) -> str:
+    """Scripts only from this server (no inline code, no eval); images also from https: (staff photos)."""
+    styles = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    directives = ["default-src 'self'", "script-src 'self'", f"style-src {styles}",
+                  "img-src 'self' data: blob: https: http:", "media-src 'self' blob: data:",
+                  "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+                  "form-action 'self'"]
+    if not frameable:
+        directives.append("frame-ancestors 'none'")
+    return "; ".join(directives)
+
+
+def add_security_headers(response: Response) -> Response:
+    frameable = request.blueprint in FRAMEABLE_BLUEPRINTS
+    if not response.mimetype.startswith(("image/", "audio/")):  # the browser's own viewer styles these
+        response.headers.setdefault("Content-Security-Policy",
+                                    content_security_policy(g.get("csp_nonce"), frameable))
+    if not frameable:
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def init_http_security(app: Flask) -> None:
+    """Call before the blueprints register their routes (the `int` converter applies to them)."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.after_request(add_security_headers)
