@@ -101,7 +101,7 @@ def test_monitor_api_roles_and_errors(app, demo, frozen):
     assert bad.status_code == 422
     bad = client.post("/api/v1/halls/demo/monitor/counters/2/services", headers=boss,
                       json={"services": [{"service": "A"}, {"service": "a"}]})
-    assert bad.status_code == 400 and "once" in bad.json["message"]
+    assert bad.status_code == 409 and "once" in bad.json["message"]
     moved = client.post("/api/v1/halls/demo/monitor/counters/2/services", headers=boss,
                         json={"services": [{"service": "B", "stages": ["review"]}]})
     assert moved.status_code == 200 and moved.json["services"] == ["B"]

@@ -5,7 +5,6 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
                      TextAreaField, TimeField, ValidationError)
@@ -13,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
 from hall.models import DEVICE_KINDS, ROLES
+from hall.validation import CheckedForm, ascii_int
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 
@@ -29,9 +29,10 @@ def parse_stage_lines(text: str) -> list[tuple[str, str, str, int]]:
             raise ValidationError(_l("Line %(n)s: the code is lower-case letters, digits and _.", n=number))
         if not zh:
             raise ValidationError(_l("Line %(n)s: the Chinese name is missing.", n=number))
-        if not minutes.isdigit() or not 1 <= int(minutes) <= 1440:
+        limit_min = ascii_int(minutes, 1, 1440)
+        if limit_min is None:
             raise ValidationError(_l("Line %(n)s: the limit is 1 to 1440 minutes.", n=number))
-        stages.append((code, zh, en, int(minutes) * 60))
+        stages.append((code, zh, en, limit_min * 60))
     if not stages:
         raise ValidationError(_l("A service needs at least one stage."))
     codes = [s[0] for s in stages]
@@ -66,7 +67,7 @@ WEEKDAYS = [SelectChoice(number, name) for number, name in enumerate(
     start=1)]
 
 
-class HallForm(FlaskForm):
+class HallForm(CheckedForm):
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
@@ -111,7 +112,7 @@ class HallForm(FlaskForm):
                 "booking_open_dates": parse_date_lines(self.open_dates.data)}
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(CheckedForm):
     prefix = StringField(_l("Prefix"), validators=[DataRequired(), Regexp(r"^[A-Za-z]{1,4}$",
                                                                           message=_l("One to four letters."))])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=120)])
@@ -138,7 +139,7 @@ class ServiceForm(FlaskForm):
             raise ValidationError(_l("Closing time must be after opening time."))
 
 
-class CounterForm(FlaskForm):
+class CounterForm(CheckedForm):
     number = IntegerField(_l("Number"), validators=[DataRequired(), NumberRange(1, 9999)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=60)])
     zone = StringField(_l("Zone"), validators=[DataRequired(), Length(max=40)], default="main")
@@ -147,7 +148,7 @@ class CounterForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class StaffForm(FlaskForm):
+class StaffForm(CheckedForm):
     login = StringField(_l("Login"), validators=[DataRequired(), Regexp(r"^[A-Za-z0-9._-]{2,60}$",
                                                                         message=_l("2–60 letters, digits, . _ -"))])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
@@ -161,7 +162,7 @@ class StaffForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class DeviceForm(FlaskForm):
+class DeviceForm(CheckedForm):
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, k) for k in DEVICE_KINDS])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     zone = StringField(_l("Zone"), validators=[DataRequired(), Length(max=40)], default="main")
@@ -170,7 +171,7 @@ class DeviceForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(CheckedForm):
     text_zh = TextAreaField(_l("Text (Chinese)"), validators=[Optional(), Length(max=500)])
     text_en = TextAreaField(_l("Text (English)"), validators=[Optional(), Length(max=500)])
     image_url = StringField(_l("Image URL"), validators=[Optional(), Length(max=500)])

@@ -24,11 +24,19 @@ def protect_cookie_sessions() -> None:
         csrf.protect()
 
 
+def _parsed_json():
+    """The JSON body, or None when it is not JSON; nesting past Python's recursion limit is refused."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        abort(400, description="the body is nested too deeply")
+
+
 def body(model: type[Model]) -> Model:
     """The request's JSON body validated against a model (an empty body means {})."""
     if request.content_length and not request.is_json:
         abort(415, description="send the body as application/json")
-    data = request.get_json(silent=True) if request.content_length else {}
+    data = _parsed_json() if request.content_length else {}
     if data is None:
         abort(400, description="the body is not valid JSON")
     if not isinstance(data, dict):

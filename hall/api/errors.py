@@ -37,5 +37,15 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if not wants_json():
             return html_error(exc)
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return json_error(exc.code or 400, code, exc.description or exc.name)
+        return http_json_error(exc)
+
+
+def http_json_error(exc: HTTPException):
+    """An HTTP error as API JSON, keeping the headers the error carries (Allow on a 405,
+    Retry-After on a 429 or 503)."""
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response = json_error(exc.code or 400, code, exc.description or exc.name)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response

@@ -3,29 +3,35 @@ from __future__ import annotations
 
 from flask import abort, jsonify
 from flask_login import current_user
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, Field
 
 from hall import queue
 from hall.alarms import acknowledge, scan_hall
 from hall.api import bp, body
 from hall.api.counters import counter_answer
 from hall.api.openapi import ROUTES
+from hall.api.schemas import Body
 from hall.auth import role_required
 from hall.monitor.state import monitor_state
 from hall.queue.lookup import hall_by_slug
 from hall.queue.supervision import broadcast_notice, move_counter
+from hall.validation import ascii_int
 
 
-class ServiceLinkBody(BaseModel):
+class ServiceLinkBody(Body):
     service: str = Field(min_length=1, max_length=4)
     stages: list[str] | None = None
 
 
-class MoveCounter(BaseModel):
+class MoveCounter(Body):
     services: list[ServiceLinkBody] = Field(min_length=1, max_length=20)
 
 
-class NoticeBody(BaseModel):
+class NoticeBody(Body):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": [name], "properties": {name: {"type": "string", "pattern": r"\S"}}}
+        for name in ("text_zh", "text_en")]})
+
     text_zh: str = Field(default="", max_length=500)
     text_en: str = Field(default="", max_length=500)
     zone: str = Field(default="", max_length=40)
@@ -42,9 +48,10 @@ def monitor_snapshot(hall: str):
 @bp.post("/halls/<hall>/alarms/<alarm>/acknowledge")
 @role_required("supervisor")
 def alarm_acknowledge(hall: str, alarm: str):
-    if not alarm.isdigit():
+    alarm_id = ascii_int(alarm)
+    if alarm_id is None:
         abort(404, description=f"unknown alarm {alarm!r}")
-    event = acknowledge(hall_by_slug(hall).id, int(alarm), staff_id=current_user.id)
+    event = acknowledge(hall_by_slug(hall).id, alarm_id, staff_id=current_user.id)
     return jsonify({**event["alarm"], "seq": event["seq"]})
 
 

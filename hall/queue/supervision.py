@@ -6,7 +6,7 @@ from typing import Any
 
 from hall.extensions import db
 from hall.models import CounterService, Notice
-from hall.queue.errors import QueueError
+from hall.queue.errors import Conflict, NotFound, QueueError
 from hall.queue.lookup import counter_by_number, service_by_prefix
 from hall.queue.unit import hall_action
 from hall.queue.views import counter_view
@@ -22,7 +22,7 @@ def move_counter(hall_id: int, counter_number: int, services: Sequence[ServiceLi
         raise QueueError("a counter must serve at least one service")
     prefixes = [prefix.upper() for prefix, _ in services]
     if len(set(prefixes)) != len(prefixes):
-        raise QueueError("each service may be named once")
+        raise Conflict("each service may be named once: a counter has one priority order")
     with hall_action(hall_id) as action:
         counter = counter_by_number(hall_id, counter_number)
         links = []
@@ -31,7 +31,7 @@ def move_counter(hall_id: int, counter_number: int, services: Sequence[ServiceLi
             codes = [s.code for s in service.stages]
             unknown = [code for code in stages or () if code not in codes]
             if unknown:
-                raise QueueError(f"service {service.prefix} has no stage {', '.join(unknown)}")
+                raise NotFound(f"service {service.prefix} has no stage {', '.join(unknown)}")
             links.append(CounterService(service_id=service.id, rank=rank, stages=list(stages) if stages else None))
         counter.services.clear()
         db.session.flush()

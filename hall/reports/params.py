@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hall.extensions import db
 from hall.models import Counter, Hall, Service, Staff
+from hall.validation import ascii_int
 from hall.queue.rules import today
 from hall.reports.engine import Filters
 
@@ -71,9 +72,9 @@ def filters_from_args(hall: Hall, args: Mapping[str, str]) -> Filters:
         if staff_id is None:
             raise BadFilter(f"unknown staff {raw!r}")
     if raw := (args.get("hour") or "").strip():
-        if not raw.isdigit() or not 0 <= int(raw) <= 23:
+        hour = ascii_int(raw, 0, 23)
+        if hour is None:
             raise BadFilter(f"hour must be 0 to 23, not {raw!r}")
-        hour = int(raw)
     return Filters(hall.id, first, last, service_id=service_id, counter_id=counter_id, staff_id=staff_id, hour=hour)
 
 

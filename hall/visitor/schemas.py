@@ -26,7 +26,8 @@ class Booking(Body):
 
 class Rating(Body):
     rating: int = Field(ge=1, le=5, description="5 very satisfied … 1 very dissatisfied")
-    reasons: list[str] = Field(default_factory=list, max_length=len(REASONS))
+    reasons: list[str] = Field(default_factory=list, max_length=len(REASONS),
+                               json_schema_extra={"items": {"type": "string", "enum": list(REASONS)}})
     comment: str = Field(default="", max_length=500)
 
     @field_validator("reasons")

@@ -1,9 +1,10 @@
 """Form of the counter chooser (Flask-WTF: CSRF token included)."""
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField
 from wtforms.validators import DataRequired, NumberRange
 
+from hall.validation import CheckedForm, MAX_INT
 
-class ChooseCounterForm(FlaskForm):
-    number = IntegerField(validators=[DataRequired(), NumberRange(min=1)])
+
+class ChooseCounterForm(CheckedForm):
+    number = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=MAX_INT)])
     take_over = BooleanField()
