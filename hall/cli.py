@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import time
 
 import click
 from flask import Flask, current_app
@@ -36,15 +37,22 @@ def init_command() -> None:
 
 @hall_cli.command("demo")
 @click.option("--slug", default="demo", show_default=True)
-def demo_command(slug: str) -> None:
-    """Load the demo hall; prints the staff passwords once."""
+@click.option("--history-days", type=click.IntRange(0, 366), default=30, show_default=True,
+              help="simulate the working days among this many past days (0: a hall without history)")
+def demo_command(slug: str, history_days: int) -> None:
+    """Load the demo hall with a simulated history; prints the staff passwords once."""
     from hall.demo import create_demo_hall
+    from hall.sim.history import load_history
 
     try:
         passwords = create_demo_hall(slug)
     except ValueError as exc:
         click.echo(f"{exc}; nothing changed", err=True)
         return
+    if history_days:
+        started = time.monotonic()
+        days = load_history(hall_by_slug(slug), history_days)
+        click.echo(f"simulated {len(days)} working days of history in {time.monotonic() - started:.1f} s")
     click.echo(f"demo hall {slug!r} created. Staff logins (shown once):")
     for login, password in passwords.items():
         click.echo(f"  {login:12} {password}")

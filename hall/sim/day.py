@@ -72,6 +72,8 @@ class DayRun:
     day: date
     zone: str
     staff_ids: dict[int, int | None]
+    #: Stop at this moment and leave the day open (a hall in the middle of its day), instead of closing it.
+    until: datetime | None = None
     trace: list[tuple] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -101,12 +103,13 @@ class DayRun:
         first = self._heap[0][0] if self._heap else clock.local_to_utc(self.day, self.profile.opens, self.zone)
         with quiet_events(), simulated_clock(first) as set_now:
             self.now = first
-            while self._heap:
+            while self._heap and (self.until is None or self._heap[0][0] <= self.until):
                 self.now, _, action, args = heapq.heappop(self._heap)
                 set_now(self.now)
                 action(*args)
-            set_now(self.now + timedelta(seconds=1))
-            queue.close_business_day(self.hall_id, self.day)
+            if self.until is None:
+                set_now(self.now + timedelta(seconds=1))
+                queue.close_business_day(self.hall_id, self.day)
         return self.trace
 
     def _log(self, what: str, number: str | None = None, counter: int | None = None) -> None:

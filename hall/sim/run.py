@@ -4,7 +4,7 @@ the live database (the demo hall's history).
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
@@ -27,10 +27,12 @@ def counter_staff(hall: Hall, layout: Layout) -> dict[int, int | None]:
     return {number: staff[i] if i < len(staff) else None for i, number in enumerate(numbers)}
 
 
-def run_day(hall: Hall, layout: Layout, profile: Profile, seed: int, day: date) -> list[tuple]:
-    """Simulate one business day in an existing hall; returns the trace."""
+def run_day(hall: Hall, layout: Layout, profile: Profile, seed: int, day: date,
+            until: datetime | None = None) -> list[tuple]:
+    """Simulate one business day in an existing hall (up to `until`, leaving it open); returns the trace."""
     visitors = draw_visitors(profile, day, hall.timezone, seed, {s.prefix for s in layout.services})
-    return DayRun(hall.id, layout, profile, visitors, day, hall.timezone, counter_staff(hall, layout)).run()
+    return DayRun(hall.id, layout, profile, visitors, day, hall.timezone, counter_staff(hall, layout),
+                  until).run()
 
 
 def _scratch_hall(slug: str, layout: Layout) -> Hall:

@@ -1,0 +1,47 @@
+"""The demo hall with a simulated past: reports, charts, the monthly report and the monitor have figures."""
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+
+from sqlalchemy import func, select
+
+from hall.extensions import db
+from hall.models import Ticket
+from hall.monitor.state import monitor_state
+from hall.reports.engine import Filters
+from hall.reports.monthly import Month, monthly_report
+from hall.reports.tables import all_tables
+from hall.sim.history import load_history
+from hall.sim.profile import parse_profile
+from tests.test_simulator import SMALL
+
+
+def test_history_fills_reports_charts_monthly_report_and_monitor(app, demo, frozen):
+    """Monday 2026-03-02 10:00: Thursday and Friday before are simulated, and this morning so far."""
+    days = load_history(demo.hall, 4, profile=parse_profile(tomllib.loads(SMALL), "small"))
+    assert days == [date(2026, 2, 26), date(2026, 2, 27)]  # the weekend is closed
+
+    answer = app.test_client().get("/api/v1/halls/demo/stats/report?from=2026-02-26&to=2026-02-27&by=day",
+                                   headers={"Authorization": f"Bearer {demo.token('supervisor')}"})
+    rows = answer.get_json()["rows"]
+    assert [r["key"] for r in rows] == ["2026-02-26", "2026-02-27"]
+    assert all(r["served"] > 10 and r["wait_s"]["p90"] is not None and r["utilisation_pct"] for r in rows)
+
+    with app.test_request_context("/?lang=zh"):
+        tables = {t.name: t for t in all_tables(Filters(demo.id, days[0], days[-1]), "zh")}  # what the charts draw
+        monthly = monthly_report(demo.hall, Month.parse("2026-02"), "zh")["figures"]
+    assert len(tables["day"].rows) == 2 and len(tables["hour"].rows) >= 2 and tables["stage"].rows
+    assert monthly["no_show"] > 0 and monthly["satisfaction"]["count"] > 0 and monthly["served"] > 20
+
+    state = monitor_state(demo.hall)  # the hall at 10:00 today: visitors at counters
+    assert state["business_day"] == "2026-03-02"
+    assert any(c["ticket"] for c in state["counters"]) or any(s["waiting"] for s in state["services"])
+    assert db.session.scalar(select(func.count()).where(Ticket.business_day == date(2026, 3, 2))) > 0
+
+
+def test_demo_without_history(app):
+    result = app.test_cli_runner().invoke(args=["hall", "demo", "--slug", "empty", "--history-days", "0"])
+    assert result.exit_code == 0, result.output
+    assert "history" not in result.output
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
