@@ -38,6 +38,20 @@ def staff_room(slug: str) -> str:
     return f"hall:{slug}:staff"
 
 
+def staff_member_room(staff_id: int) -> str:
+    return f"staff-member:{staff_id}"
+
+
+def end_staff_connections(staff_id: int) -> None:
+    """A staff member's sessions ended (deactivated, or a new password): their live connections
+    end too, so no staff event reaches a screen left open. This process closes the connections it
+    holds; the others' pages hear `session_ended` and reload into the sign-in page."""
+    room = staff_member_room(staff_id)
+    socketio.emit("session_ended", {}, to=room)
+    for sid, _ in list(socketio.server.manager.get_participants("/", room)):
+        socketio.server.disconnect(sid, namespace="/")
+
+
 def ticket_room(token: str) -> str:
     return f"ticket:{token}"
 
@@ -77,7 +91,11 @@ def on_connect(auth: dict | None = None) -> bool:
         hall_by_slug(slug)
     except NotFound:
         return False
-    join_room(staff_room(slug) if _is_staff_of(slug) else public_room(slug))
+    if _is_staff_of(slug):
+        join_room(staff_room(slug))
+        join_room(staff_member_room(current_user.id))
+    else:
+        join_room(public_room(slug))
     token = auth.get("ticket")
     if isinstance(token, str):
         try:

@@ -60,3 +60,23 @@ def test_forged_or_old_session_ids_are_refused(app, demo):
         with client.session_transaction() as session:
             session["_user_id"] = forged
         assert client.get("/admin/demo").status_code in (302, 401)
+
+
+def test_deactivation_closes_the_staff_members_live_connections(app, demo):
+    from hall.extensions import socketio
+
+    def connect(client=None):
+        with app.app_context():  # its own context, as in a server: the signed-in user is not shared
+            return socketio.test_client(app, flask_test_client=client, auth={"hall": "demo"})
+
+    admin = sign_in(app.test_client(), "admin", demo.passwords["admin"])
+    screen = connect(sign_in(app.test_client(), "staff1", demo.passwords["staff1"]))
+    colleague = connect(sign_in(app.test_client(), "staff2", demo.passwords["staff2"]))
+    public = connect()
+    assert screen.is_connected() and colleague.is_connected() and public.is_connected()
+    assert form(admin, f"/admin/demo/staff/{demo.staff('staff1').id}", active=False).status_code == 302
+    assert not screen.is_connected(), "the deactivated staff member's screen still receives staff events"
+    assert colleague.is_connected() and public.is_connected()
+    assert form(admin, f"/admin/demo/staff/{demo.staff('staff2').id}", password="another-password-2").status_code == 302
+    assert not colleague.is_connected() and public.is_connected()
+    public.disconnect()

@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, after_this_request, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import ValidationError
@@ -19,6 +19,7 @@ from hall.models import (OPEN_STATUSES, Counter, CounterService, Device, Hall, N
                          Ticket)
 from hall.queue.booking import closed_weekdays
 from hall.queue.lookup import hall_by_slug
+from hall.realtime import end_staff_connections
 
 
 HALL_FIELDS = ("name_zh", "name_en", "timezone", "opens_at", "closes_at", "reset_at", "complaint_phone",
@@ -259,6 +260,9 @@ def _staff_page(record: Hall, person: Staff | None):
             raise ValidationError(_("A new staff member needs a password."))
         if person is not None and person.id == current_user.id and (form.role.data != "admin" or not form.active.data):
             raise ValidationError(_("You cannot take away your own administration rights."))
+        if person is not None and (form.password.data or (person.active and not form.active.data)):
+            staff_id = person.id
+            after_this_request(lambda response: end_staff_connections(staff_id) or response)
         for name in ("login", "name", "role", "language", "active"):
             setattr(target, name, getattr(form, name).data)
         for name in ("position", "staff_no", "photo_url"):

@@ -55,6 +55,8 @@
       apply(event);
     });
     socket.on("ticket_event", function (event) { if (options.onTicketEvent) options.onTicketEvent(event); });
+    // this staff member was deactivated or given a new password: the page reloads into the sign-in page
+    socket.on("session_ended", function () { global.location.reload(); });
     return {
       socket: socket,
       resync: resync,
