@@ -37,7 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.http_security import init_http_security
     from hall.i18n import init_i18n
     from hall.monitor import bp as monitor_bp
-    from hall.realtime import init_realtime
+    from hall.realtime import init_catch_up, init_realtime
     from hall.secret_key import warn_on_weak_secret_key
     from hall.reports import bp as reports_bp
     from hall.reports.rollup import init_rollup
@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_unavailable(app)
     init_i18n(app)
     init_realtime(app)
+    init_catch_up()
     init_rollup(app)
     auth.init_auth(app)
     app.register_blueprint(api_bp)

@@ -22,6 +22,7 @@ from hall.extensions import socketio
 from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.unit import subscribe
+from hall.replay import events_since, parse_since
 from hall.server.live import gevent_patched
 from hall.snapshot import hall_snapshot
 from hall.unavailable import survives_outage
@@ -115,6 +116,26 @@ def on_snapshot(data: dict | None = None) -> dict[str, Any]:
     except NotFound:
         return {"error": "unknown hall"}
     return hall_snapshot(hall, public=not _is_staff_of(hall.slug))
+
+
+@survives_outage({"error": "database_unavailable"})
+def on_events(data: dict | None = None) -> dict[str, Any]:
+    """Ack with the calls missed since {"since": seq} and, if anything happened (or "snapshot" is
+    true), the snapshot."""
+    data = data if isinstance(data, dict) else {}
+    since = parse_since(data.get("since"))
+    if since is None:
+        return {"error": "since must be a sequence number"}
+    try:
+        hall = hall_by_slug(data.get("hall") or "")
+    except NotFound:
+        return {"error": "unknown hall"}
+    return events_since(hall, since, public=not _is_staff_of(hall.slug), snapshot=data.get("snapshot") is True)
+
+
+def init_catch_up() -> None:
+    """The `events` request of screens that missed events (hall/replay.py)."""
+    socketio.on_event("events", on_events)
 
 
 def init_realtime(app: Flask) -> None:

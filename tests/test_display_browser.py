@@ -106,19 +106,50 @@ def test_a_gap_in_the_sequence_brings_a_snapshot(tv, hall):
     assert number not in tv.inner_text("#recent")  # issued, not called
 
 
-def test_the_display_survives_a_server_restart(tv, hall):
+def _unpublished_calls(hall, count: int) -> list[str]:
+    """Calls committed to the shared file by this process: no server sends them to the displays."""
+    queue.open_counter(hall.hall_id, 6)
+    numbers = []
+    for _ in range(count):
+        number = queue.issue_ticket(hall.hall_id, "C")["number"]
+        queue.call_ticket(hall.hall_id, 6, number)
+        queue.no_show(hall.hall_id, 6)
+        numbers.append(number)
+    return numbers
+
+
+def _calls_heard(page) -> list[tuple[str, bool]]:
+    return [(c["number"], c["replayed"]) for c in page.evaluate("() => hallDisplay.calls")]
+
+
+def test_the_display_survives_a_server_restart_and_shows_every_call_it_missed(tv, hall):
     hall.live.stop()
     tv.wait_for_selector("#offline", state="visible", timeout=10000)
     while_down = queue.issue_ticket(hall.hall_id, "B")["number"]
     queue.open_counter(hall.hall_id, 3)
     queue.call_ticket(hall.hall_id, 3, while_down)
+    missed = _unpublished_calls(hall, 12)  # more than the snapshot's ten recent calls
     hall.live.start()
     tv.wait_for_selector("#offline", state="hidden", timeout=30000)
-    wait_for(lambda: while_down in tv.inner_text("#recent"), timeout=5)  # resynced by snapshot
+    wait_for(lambda: _calls_heard(tv)[-13:] == [(n, True) for n in [while_down] + missed], timeout=5)
+    assert tv.inner_text("#recent").split()[::2] == missed[::-1][:5], "the newest five, newest first"
+    assert _current(tv) == missed[-1], "the last missed call was made seconds ago: it is called again"
     number = hall.issue(hall.live, "B")
     hall.call_number(hall.live, 4, number)
     tv.wait_for_function(f"() => document.getElementById('current-number').textContent === {number!r}",
                          timeout=3000)
+
+
+def test_a_lost_call_with_nothing_after_it_is_shown_after_a_quiet_spell(tv, hall):
+    """Events lost between server processes (Redis away) and no later event to reveal the gap:
+    the display asks what it missed after a few seconds of silence."""
+    tv.wait_for_timeout(1500)  # the snapshot that follows the page's first events
+    [missed] = _unpublished_calls(hall, 1)
+    started = time.monotonic()
+    tv.wait_for_function(f"() => document.getElementById('current-number').textContent === {missed!r}",
+                         timeout=10000)
+    print(f"lost call shown after {time.monotonic() - started:.1f} s of silence")
+    assert _calls_heard(tv)[-1] == (missed, True)
 
 
 def test_recent_calls_stay_bounded(tv, hall):

@@ -8,6 +8,7 @@
 
   var HEARTBEAT_MS = 60000;
   var RESYNC_DEBOUNCE_MS = 1500;
+  var CALL_LOG = 500;  // calls kept for the operator's console (hallDisplay.calls)
   var config = JSON.parse(document.getElementById("display-config").textContent);
 
   function text(value) { return value === null || value === undefined ? "" : String(value); }
@@ -42,15 +43,23 @@
 
   function start(handlers) {
     var resyncTimer = null;
+    var calls = [];  // oldest first
     var live = global.HallLive.connect({
       hall: config.hall,
       onSnapshot: handlers.onSnapshot,
       onEvent: function (event) {
+        if (event.kind === "called" || event.kind === "recalled") remember(event);
         if (handlers.onEvent) handlers.onEvent(event);
-        scheduleResync();
+        if (!event.replayed) scheduleResync();  // replayed calls come with their snapshot
       },
       onStatus: function (online) { showOffline(!online); },
     });
+    /** The calls this screen was given, live or replayed after it missed them (bounded). */
+    function remember(event) {
+      calls.push({seq: event.seq, number: event.ticket && event.ticket.number,
+                  counter: event.counter && event.counter.number, replayed: !!event.replayed});
+      if (calls.length > CALL_LOG) calls.shift();
+    }
     /** Counts and lists other than calls come from a fresh snapshot, at most every 1.5 s. */
     function scheduleResync() {
       if (resyncTimer) return;
@@ -63,7 +72,7 @@
     }
     heartbeat();
     setInterval(heartbeat, HEARTBEAT_MS);
-    var api = {config: config, live: live};
+    var api = {config: config, live: live, calls: calls};
     global.hallDisplay = api;  // for the operator's console and the browser tests
     return api;
   }

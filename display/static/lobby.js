@@ -106,7 +106,9 @@
     recent.unshift(call);
     D.bounded(recent, config.recent_calls);
     renderRecent();
+    if (event.replayed && !event.recent) return;  // a missed call of long ago: listed, not called again
     showCurrent(call, true);
+    if (event.keys) player.setKeys(event.seq, event.keys);  // a replayed call brings its clips along
     player.enqueue(event.seq);
   }
 

@@ -44,4 +44,4 @@ def body(model: type[Model]) -> Model:
     return model.model_validate(data)
 
 
-from hall.api import checkin, counters, openapi, public, stats, supervision  # noqa: E402,F401  (routes register on bp)
+from hall.api import checkin, counters, events, openapi, public, stats, supervision  # noqa: E402,F401  (routes register on bp)

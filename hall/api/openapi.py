@@ -32,6 +32,8 @@ ROUTES: list[tuple[str, str, str, Any, str | None, tuple[str, ...]]] = [
      "Check in an appointment due now: an appointment-priority ticket", CheckIn, None, ("201", "200")),
     ("/tickets/{token}", "get", "Public status of one ticket", None, None, ("200",)),
     ("/halls/{hall}/queue", "get", "Waiting count and tickets per service", None, None, ("200",)),
+    ("/halls/{hall}/events", "get", "Calls of the day after ?since=<seq> (a screen catching up), with the "
+     "public snapshot", None, None, ("200",)),
     ("/halls/{hall}/counters/{number}/call-next", "post", "Call the next ticket", None, "staff", ("200", "204")),
     ("/halls/{hall}/counters/{number}/call", "post", "Call a given number", CallNumber, "staff", ("200",)),
     ("/halls/{hall}/counters/{number}/recall", "post", "Repeat the call", None, "staff", ("200",)),

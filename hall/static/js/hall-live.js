@@ -1,15 +1,26 @@
-/* Live state of a hall over Socket.IO: snapshot on (re)connect, then events in sequence.
- * A gap in the sequence means a lost event: ask for a fresh snapshot.
+/* Live state of a hall over Socket.IO: snapshot on first connect, then events in sequence.
  *
- *   HallLive.connect({hall: "demo", ticket: token?, onSnapshot(s), onEvent(e), onTicketEvent(e), onStatus(online)})
+ * Every event carries the hall's gap-free sequence number. When the screen may have missed
+ * events (a gap in the sequence, a reconnect, or nothing heard for a few seconds while the
+ * events may be lost between server processes), it asks for the `events` since the last
+ * seq it applied: every call it missed comes back from the event log, oldest first, marked
+ * `replayed` (and `recent` when still worth flashing and announcing), then the snapshot
+ * they lead up to. A quiet hall answers "nothing new" with no snapshot.
+ *
+ *   HallLive.connect({hall: "demo", ticket: token?, onSnapshot(s), onEvent(e), onTicketEvent(e), onStatus(online),
+ *                     quietMs?}) -> {socket, resync(), catchUp(), lastSeq()}
  */
 (function (global) {
   "use strict";
 
+  var QUIET_MS = 5000;  // ask what was missed after this long without a word from the server
+
   function connect(options) {
     var lastSeq = null;
-    var pending = null;  // events that arrive while a snapshot is on its way
-    var request = 0;     // the snapshot asked for last; an older answer is stale
+    var pending = null;  // events that arrive while a snapshot or catch-up is on its way
+    var request = 0;     // the request asked last; an older answer is stale
+    var quietMs = options.quietMs || QUIET_MS;
+    var quietTimer = null;
     var socket = global.io({
       auth: {hall: options.hall, ticket: options.ticket || undefined},
       reconnectionDelay: 1000,
@@ -20,46 +31,81 @@
 
     function status(online) { if (options.onStatus) options.onStatus(online); }
 
+    function heard() {
+      clearTimeout(quietTimer);
+      // a little jitter, so that the screens of a hall do not all ask at the same moment
+      quietTimer = setTimeout(function () { if (socket.connected) catchUp(false); else heard(); },
+        quietMs * (1 + Math.random() * 0.3));
+    }
+
     function apply(event) {
       if (lastSeq !== null && event.seq <= lastSeq) return;        // already in the snapshot
-      if (lastSeq !== null && event.seq > lastSeq + 1) { resync(); return; }
+      if (lastSeq !== null && event.seq > lastSeq + 1) { catchUp(false); return; }
       lastSeq = event.seq;
       if (options.onEvent) options.onEvent(event);
     }
 
-    function resync() {
+    /** Ask the server; `answer(reply)` runs unless a newer request or a disconnect came first. */
+    function ask(name, body, answer) {
       if (pending !== null) return;
       pending = [];
       var asked = ++request;
-      socket.emit("snapshot", {hall: options.hall}, function (snapshot) {
+      socket.emit(name, body, function (reply) {
         if (asked !== request) return;
         var queued = pending;
         pending = null;
-        if (!snapshot || snapshot.error) return;
-        lastSeq = snapshot.seq;
-        if (options.onSnapshot) options.onSnapshot(snapshot);
+        heard();
+        if (!reply || reply.error) return;
+        answer(reply);
         queued.forEach(apply);
       });
     }
 
-    socket.on("connect", function () { status(true); resync(); });
+    function takeSnapshot(snapshot) {
+      lastSeq = snapshot.seq;
+      if (options.onSnapshot) options.onSnapshot(snapshot);
+    }
+
+    /** The whole state afresh, after the calls missed since the last applied seq, if any. */
+    function resync() { catchUp(true); }
+
+    /** Every call missed since the last applied seq, then the snapshot they lead up to
+     * (`always`: the snapshot even when nothing happened). */
+    function catchUp(always) {
+      if (lastSeq === null) { ask("snapshot", {hall: options.hall}, takeSnapshot); return; }
+      ask("events", {hall: options.hall, since: lastSeq, snapshot: always === true}, function (reply) {
+        if (!reply.snapshot) return;  // nothing happened since
+        reply.events.forEach(function (event) {
+          if (event.seq > lastSeq && options.onEvent) options.onEvent(event);
+        });
+        takeSnapshot(reply.snapshot);
+      });
+    }
+
+    socket.on("connect", function () { status(true); catchUp(true); });
     socket.on("disconnect", function () {
-      // an answer to a snapshot asked before the drop never comes: ask again on reconnect
+      // an answer to a request asked before the drop never comes: ask again on reconnect
       pending = null;
       request += 1;
       status(false);
     });
     socket.on("connect_error", function () { status(false); });
     socket.on("hall_event", function (event) {
+      heard();
       if (pending !== null) { pending.push(event); return; }
       apply(event);
     });
-    socket.on("ticket_event", function (event) { if (options.onTicketEvent) options.onTicketEvent(event); });
+    socket.on("ticket_event", function (event) {
+      heard();
+      if (options.onTicketEvent) options.onTicketEvent(event);
+    });
     // this staff member was deactivated or given a new password: the page reloads into the sign-in page
     socket.on("session_ended", function () { global.location.reload(); });
+    heard();
     return {
       socket: socket,
       resync: resync,
+      catchUp: function () { catchUp(false); },
       lastSeq: function () { return lastSeq; },
     };
   }
