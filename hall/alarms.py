@@ -1,7 +1,8 @@
 """Alarms of the live monitor: conditions that need time to pass to become true.
 
 `scan_hall` compares what is wrong now (a wait or a stage over its committed
-limit, a counter paused too long, a display not seen for a while) with the open
+limit, a counter paused too long, a display not seen for a while, Redis out of
+reach of this server process) with the open
 alarm rows, raises the new ones and clears the ones that ended, in one hall
 action so that monitors get an `alarms` event with a sequence number. Alarms
 raised elsewhere (the kiosk's `printer_fault`) are shown and acknowledged the
@@ -27,7 +28,7 @@ from hall.queue.rules import today
 from hall.queue.unit import hall_action
 
 #: Kinds this module raises and clears itself.
-SCANNED_KINDS = ("wait_over_limit", "stage_over_limit", "counter_paused", "display_offline")
+SCANNED_KINDS = ("wait_over_limit", "stage_over_limit", "counter_paused", "display_offline", "redis_unreachable")
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,17 @@ def _displays(hall: Hall, now: datetime) -> list[Condition]:
             for d in devices if d.last_seen_at is None or (now - d.last_seen_at).total_seconds() > limit]
 
 
+def _redis(_hall: Hall, _now: datetime) -> list[Condition]:
+    """This server process cannot reach Redis: screens on the other processes miss its events
+    (they catch up from the event log) until it is back."""
+    outage = current_app.extensions.get("hall_redis_outage")
+    if outage is None or not outage.down:
+        return []
+    return [Condition("redis_unreachable", "redis", "realtime message queue (Redis) unreachable", {})]
+
+
 def current_conditions(hall: Hall, now: datetime) -> dict[tuple[str, str], Condition]:
-    found = _waits(hall, now) + _stages(hall, now) + _paused(hall, now) + _displays(hall, now)
+    found = _waits(hall, now) + _stages(hall, now) + _paused(hall, now) + _displays(hall, now) + _redis(hall, now)
     return {(c.kind, c.subject): c for c in found}
 
 

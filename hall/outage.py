@@ -12,16 +12,17 @@ import time
 
 log = logging.getLogger("hall.outage")
 
-#: A success this soon after a failure does not end an outage: on SQLite reads keep
-#: working while another process holds the write lock, and writers keep failing.
+#: By default a success this soon after a failure does not end an outage: on SQLite reads
+#: keep working while another process holds the write lock, and writers keep failing.
 QUIET_S = 1.0
 
 
 class OutageLog:
     """The state of one part (up, or down since when) and the two log lines of each outage."""
 
-    def __init__(self, part: str) -> None:
+    def __init__(self, part: str, quiet_s: float = QUIET_S) -> None:
         self.part = part
+        self.quiet_s = quiet_s
         self._lock = threading.Lock()
         self._since: float | None = None
         self._last_failure = 0.0
@@ -31,31 +32,29 @@ class OutageLog:
     def down(self) -> bool:
         return self._since is not None
 
-    def down_for_s(self) -> float:
-        since = self._since
-        return 0.0 if since is None else time.monotonic() - since
-
-    def failed(self, exc: BaseException | str) -> None:
-        """The part failed a request: the first failure of an outage is logged, the rest are counted."""
+    def failed(self, exc: BaseException | str) -> bool:
+        """The part failed a request: the first failure of an outage is logged (True), the rest are counted."""
         now = time.monotonic()
         with self._lock:
             self._last_failure = now
             if self._since is not None:
-                return
+                return False
             self._since = now
             self.outages += 1
         log.error("%s unavailable: %s", self.part, _first_line(exc))
+        return True
 
-    def succeeded(self) -> None:
-        """The part answered: ends the outage once no failure came for a moment."""
+    def succeeded(self) -> bool:
+        """The part answered: ends the outage (True) once no failure came for `quiet_s`."""
         if self._since is None:  # the common case, without the lock
-            return
+            return False
         now = time.monotonic()
         with self._lock:
-            if self._since is None or now - self._last_failure < QUIET_S:
-                return
+            if self._since is None or now - self._last_failure < self.quiet_s:
+                return False
             lasted, self._since = now - self._since, None
         log.warning("%s available again after %.1f s", self.part, lasted)
+        return True
 
 
 def _first_line(exc: BaseException | str) -> str:

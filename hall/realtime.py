@@ -22,6 +22,7 @@ from hall.extensions import socketio
 from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.unit import subscribe
+from hall.realtime_redis import message_queue_options
 from hall.replay import events_since, parse_since
 from hall.server.live import gevent_patched
 from hall.snapshot import hall_snapshot
@@ -139,11 +140,10 @@ def init_catch_up() -> None:
 
 
 def init_realtime(app: Flask) -> None:
-    redis_url = app.config["HALL"]["redis"]["url"] or None
     # gevent in the server processes (hall.server); threads in tests and `flask run`
     async_mode = "gevent" if gevent_patched() else "threading"
-    socketio.init_app(app, async_mode=async_mode, message_queue=redis_url,
-                      logger=False, engineio_logger=False)
+    socketio.init_app(app, async_mode=async_mode, logger=False, engineio_logger=False,
+                      **message_queue_options(app))
     socketio.on_event("connect", on_connect)
     socketio.on_event("snapshot", on_snapshot)
     subscribe(app, push_event)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -14,7 +15,7 @@ from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import Device, Staff
 from tests.conftest import TEST_CONFIG
-from tests.live import LiveServer
+from tests.live import LiveServer, free_port
 
 
 class DisplayHall:
@@ -68,6 +69,39 @@ class DisplayHall:
         db.session.remove()
         db.engine.dispose()
         self._context.pop()
+
+
+class RedisServer:
+    """A throw-away redis-server on a loopback port that a test may stop and start again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: _pings(client))
+        client.close()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10, interval: float = 0.05) -> Any:

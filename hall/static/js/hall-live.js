@@ -5,7 +5,8 @@
  * events may be lost between server processes), it asks for the `events` since the last
  * seq it applied: every call it missed comes back from the event log, oldest first, marked
  * `replayed` (and `recent` when still worth flashing and announcing), then the snapshot
- * they lead up to. A quiet hall answers "nothing new" with no snapshot.
+ * they lead up to. A quiet hall answers "nothing new" with no snapshot. The server also says
+ * `catch_up` when its link to the other server processes (Redis) is back.
  *
  *   HallLive.connect({hall: "demo", ticket: token?, onSnapshot(s), onEvent(e), onTicketEvent(e), onStatus(online),
  *                     quietMs?}) -> {socket, resync(), catchUp(), lastSeq()}
@@ -94,6 +95,10 @@
       heard();
       if (pending !== null) { pending.push(event); return; }
       apply(event);
+    });
+    socket.on("catch_up", function () {
+      // the server's link to the other processes is back; spread the screens' requests over a second
+      setTimeout(function () { catchUp(false); }, Math.random() * 1000);
     });
     socket.on("ticket_event", function (event) {
       heard();
