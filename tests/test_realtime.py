@@ -213,6 +213,6 @@ def test_no_call_is_lost_for_good_while_redis_is_away(two_servers, redis_server,
         context.close()
     for server in (first, second):
         server.stop()
-        log = server.process.stderr.read().decode()
+        log = server.log()
         assert "Cannot publish to redis" not in log and "Cannot receive from redis" not in log
         assert log.count("redis unavailable") <= 1, log[-3000:]
