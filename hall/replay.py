@@ -19,10 +19,9 @@ from hall.extensions import db
 from hall.models import Counter, Hall, Service, Ticket, TicketEvent
 from hall.queue.rules import today
 from hall.snapshot import hall_snapshot
+from hall.validation import MAX_INT, ascii_int
 
 CALL_KINDS = ("called", "recalled")
-#: Sequence numbers are 32-bit integers in the database.
-MAX_SEQ = 2**31 - 1
 #: A day's replay never grows past this many calls (the newest are kept).
 MAX_REPLAYED = 2000
 
@@ -79,9 +78,9 @@ def events_since(hall: Hall, since: int, *, public: bool = True, snapshot: bool 
 
 
 def parse_since(value: Any) -> int | None:
-    """A sequence number from a request (int, or a string of ASCII digits), or None if it is not one."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+    """A sequence number from a request (an int, or ASCII digits), or None if it is not one."""
+    if isinstance(value, str):
+        return ascii_int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
         return None
     return value

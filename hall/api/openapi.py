@@ -104,6 +104,9 @@ def document() -> dict[str, Any]:
         entry[method] = _operation(summary, model, role, codes, components)
     paths["/halls/{hall}/tickets"]["post"]["responses"]["201"]["content"]["application/json"]["schema"] = {
         "type": "object", "required": TICKET_FIELDS, "properties": {f: {} for f in TICKET_FIELDS}}
+    paths["/halls/{hall}/events"]["get"]["parameters"] = [
+        {"name": "since", "in": "query", "required": True, "description": "the last sequence number the screen applied",
+         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INT}}]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hall API", "version": "1", "description": "Queue and counter management of a hall."},
