@@ -1,9 +1,11 @@
-"""`flask hall …` commands: init, demo, user add, user password, token create, serve, day close."""
+"""`flask hall …` commands: init, demo, user add, user password, token create, serve, day close,
+backup, restore."""
 from __future__ import annotations
 
 import secrets
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -154,6 +156,32 @@ def device_paths(hall: Hall) -> list[str]:
                               .order_by(Device.kind, Device.id)).all()
     return [f"{device.name:16} " + pages[device.kind].format(hall=hall.slug, token=device.token, counter=counter)
             for device, counter in rows if device.kind != "rating_pad" or counter]
+
+
+@hall_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Back up the whole database to PATH while the server runs (SQLite: online backup; PostgreSQL: pg_dump)."""
+    from hall.backup import BackupError, backup
+
+    try:
+        click.echo(backup(db.engine, path))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@hall_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="Replace everything in the configured database with this backup? "
+                                  "(stop the server first)")
+def restore_command(path: Path) -> None:
+    """Replace the database's content with a backup made by `hall backup`."""
+    from hall.backup import BackupError, restore
+
+    try:
+        click.echo(restore(db.engine, path))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def init_cli(app: Flask) -> None:
