@@ -77,15 +77,20 @@ def app(sqlite_template, tmp_path):
         db.engine.dispose()
 
 
+def require_postgres() -> None:
+    """Skip (fail on CI) a test that needs the PostgreSQL server binaries when they are missing."""
+    if not PostgresServer.available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries are missing: make test installs them")
+        pytest.skip("PostgreSQL is not installed")
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     if os.environ.get("HALL_TEST_POSTGRES_URL"):
         yield os.environ["HALL_TEST_POSTGRES_URL"]
         return
-    if not PostgresServer.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries are missing: make test installs them")
-        pytest.skip("PostgreSQL is not installed")
+    require_postgres()
     server = PostgresServer()
     url = server.start()
     template_url = url.rsplit("/", 1)[0] + "/hall_template"

@@ -4,7 +4,6 @@ and SQLite held locked by another connection past the busy timeout)."""
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import time
 
@@ -15,7 +14,7 @@ from hall.config import load_settings
 from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.unavailable import is_unavailable
-from tests.conftest import DemoHall, make_app
+from tests.conftest import DemoHall, make_app, require_postgres
 from tests.display_support import wait_for
 from tests.pg import PostgresServer
 
@@ -47,10 +46,7 @@ def _assert_no_traceback(caplog) -> None:
 @pytest.fixture(scope="module")
 def stoppable_postgres():
     """A PostgreSQL server of this module alone: the test stops and restarts it."""
-    if not PostgresServer.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries are missing: make test installs them")
-        pytest.skip("PostgreSQL is not installed")
+    require_postgres()
     server = PostgresServer()
     url = server.start()
     app = make_app(url)
