@@ -129,7 +129,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     Every live connection (screen, phone page) is a greenlet, so one process holds thousands.
     Several processes share realtime events through Redis ([redis] url); put them behind
-    the sticky-session proxy of deploy/nginx.conf.
+    the sticky-session proxy of deploy/nginx/hall.conf.
     """
     try:
         require_strong_secret_key(current_app)

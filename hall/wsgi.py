@@ -3,10 +3,11 @@ from hall import create_app
 from hall.extensions import socketio
 from hall.housekeeping import start_housekeeping
 from hall.secret_key import require_strong_secret_key
-from hall.server.live import LiveSocketTimeout, gevent_patched, ping_cycle_s
+from hall.server.live import LiveSocketTimeout, bound_client_queues, gevent_patched, ping_cycle_s
 
 app = create_app()
 require_strong_secret_key(app)
 start_housekeeping(app)
 if gevent_patched():
     app.wsgi_app = LiveSocketTimeout(app.wsgi_app, ping_cycle_s(socketio))
+    bound_client_queues(socketio)

@@ -40,15 +40,17 @@ class LiveServer:
     """`flask hall serve` (gunicorn, gevent, websockets) on free loopback ports.
 
     `HALL_SERVER_WORKERS=N` in `env` runs N processes; `urls` has one address per process.
+    `root` is the checkout whose code runs (benchmarks compare another one).
     """
 
-    def __init__(self, database_url: str, port: int | None = None, **env: str) -> None:
+    def __init__(self, database_url: str, port: int | None = None, root: Path = ROOT, **env: str) -> None:
         self.workers = int(env.get("HALL_SERVER_WORKERS", "1"))
         self.port = port or free_port(self.workers)
         self.urls = [f"http://127.0.0.1:{self.port + index}" for index in range(self.workers)]
         self.url = self.urls[0]
         self.env = {**os.environ, "HALL_DATABASE_URL": database_url, "HALL_SERVER_ACCESS_LOG": "false",
                     "HALL_SERVER_SECRET_KEY": TEST_SECRET_KEY, "HALL_AUTH_LOGIN_RATE": "1000 per minute", **env}
+        self.root = root
         self.process: subprocess.Popen | None = None
         handle, self.log_path = tempfile.mkstemp(prefix="hall-server-", suffix=".log")
         os.close(handle)
@@ -57,7 +59,7 @@ class LiveServer:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "hall", "hall", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
+                 "--port", str(self.port)], cwd=self.root, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
                 start_new_session=True)
         deadline = time.time() + timeout
         waiting = list(self.urls)

@@ -1,5 +1,9 @@
-"""Live connections of a server process under gevent: write timeouts and a quick shutdown.
+"""Live connections of a server process under gevent: bounded queues, write timeouts and a
+quick shutdown.
 
+- Each client's queue of outgoing packets is bounded: a client that falls that far behind is
+  dropped (it reconnects and resyncs from a snapshot) instead of buffering without end. The
+  others never wait for it: every client has its own writer greenlet.
 - Each websocket's socket gets a timeout of one ping cycle (ping interval + ping timeout):
   a healthy client sends a pong at least that often, so a send that cannot go out within it
   means a stalled client (a phone on a bad network); that client alone is dropped.
@@ -41,6 +45,41 @@ class LiveSocketTimeout:
         if sock is not None and environ.get("HTTP_UPGRADE", "").lower() == "websocket":
             sock.settimeout(self.timeout_s)
         return self.app(environ, start_response)
+
+
+#: Outgoing packets one client may have queued; hall events come a few per second at most.
+MAX_QUEUED_PACKETS = 200
+
+
+def bounded_packet_queue(limit: int = MAX_QUEUED_PACKETS):
+    """The queue class of live clients: gevent's JoinableQueue that ends an overflowing client.
+
+    On overflow the backlog is thrown away and only the end mark (None, what Engine.IO's
+    writer stops at) stays, so the connection closes; later packets are ignored.
+    """
+    from gevent.queue import JoinableQueue
+
+    class BoundedPacketQueue(JoinableQueue):
+        overflowed = False
+
+        def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+            if self.overflowed:
+                return
+            if item is not None and self.qsize() >= limit:
+                self.overflowed = True
+                log.warning("a live client fell %d packets behind: dropped, it will resync", limit)
+                while not self.empty():
+                    self.get_nowait()
+                    self.task_done()
+                item = None
+            super().put(item, block, timeout)
+
+    return BoundedPacketQueue
+
+
+def bound_client_queues(socketio: SocketIO, limit: int = MAX_QUEUED_PACKETS) -> None:
+    eio = socketio.server.eio
+    eio._async = {**eio._async, "queue": bounded_packet_queue(limit)}
 
 
 def ping_cycle_s(socketio: SocketIO) -> float:

@@ -1,0 +1,211 @@
+"""Fan-out: M connected lobby screens of one hall while a counter calls steadily.
+
+    python bench/fanout.py --screens 100 --screens 500 --screens 1000 --screens 2000 \
+        [--workers 1 --workers 2] [--database sqlite|postgres] [--root OTHER_CHECKOUT]
+
+For each number of processes and each M: a real `flask hall serve` (N > 1: with Redis), a
+separate process holding M python-socketio AsyncClients (tests/crowd.py; --polling of them on
+long-polling), then a counter calls --calls tickets, one every --interval s; then --clients kiosk
+threads issue tickets for --seconds with the screens still connected. Prints call → screen latency p50 / p99 / max over every (screen,
+call), calls lost (a screen that never got one), duplicates, the call and issue request
+latencies, and the server processes' RSS and threads. --root runs another checkout's server
+(e.g. a worktree of an older commit) with this benchmark's clients.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.servers import database, flask_command  # noqa: E402
+from hall.reports.stats import percentile  # noqa: E402
+from tests.crowd import Crowd  # noqa: E402
+from tests.live import ROOT, LiveServer, free_port  # noqa: E402
+
+HALL = "/api/v1/halls/demo"
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (the server processes under `flask hall serve`)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [pid], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def memory_and_threads(pid: int) -> tuple[float, int]:
+    """Total RSS (MB) and threads of the server's processes."""
+    rss, threads = 0.0, 0
+    for process in descendants(pid):
+        with contextlib.suppress(OSError):
+            status = dict(line.split(":", 1) for line in Path(f"/proc/{process}/status").read_text().splitlines())
+            rss += int(status["VmRSS"].split()[0]) / 1024
+            threads += int(status["Threads"])
+    return rss, threads
+
+
+def staff_headers(url: str) -> dict[str, str]:
+    token = flask_command(url, "hall", "token", "create", "supervisor").strip().splitlines()[-1]
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Kiosks:
+    """`count` threads issuing tickets back to back; latencies in ms and request failures."""
+
+    def __init__(self, urls: list[str], count: int) -> None:
+        self.latencies: list[float] = []
+        self.failures = 0
+        self.running = True
+        self.threads = [threading.Thread(target=self._issue, args=(urls[index % len(urls)],), daemon=True)
+                        for index in range(count)]
+        for thread in self.threads:
+            thread.start()
+
+    def _issue(self, url: str) -> None:
+        session = requests.Session()
+        while self.running:
+            started = time.perf_counter()
+            try:
+                session.post(f"{url}{HALL}/tickets", json={"service": "A"}, timeout=10).raise_for_status()
+                self.latencies.append(1000 * (time.perf_counter() - started))
+            except requests.RequestException:
+                self.failures += 1
+
+    def stop(self) -> None:
+        self.running = False
+        for thread in self.threads:
+            thread.join(15)
+
+
+def call_steadily(urls: list[str], headers: dict[str, str], calls: int, interval: float) -> tuple[dict, list]:
+    """Counter 1 issues, finishes and calls a ticket every `interval` s, through the processes in turn;
+    the wall-clock time each call request was sent, by ticket number, and the call requests' latencies (ms)."""
+    session, sent, call_ms = requests.Session(), {}, []
+    for index in range(calls):
+        url = urls[index % len(urls)]
+        with contextlib.suppress(requests.RequestException):
+            session.post(f"{url}{HALL}/tickets", json={"service": "A"}, timeout=10)
+            session.post(f"{url}{HALL}/counters/1/open", headers=headers, timeout=10)
+            session.post(f"{url}{HALL}/counters/1/finish", headers=headers, timeout=10)
+        started_wall, started = time.time(), time.perf_counter()
+        try:
+            answer = session.post(f"{url}{HALL}/counters/1/call-next", headers=headers, timeout=10)
+            call_ms.append(1000 * (time.perf_counter() - started))
+            if answer.status_code == 200:
+                sent[answer.json()["number"]] = started_wall
+        except requests.RequestException:
+            call_ms.append(10_000)
+        time.sleep(interval)
+    return sent, call_ms
+
+
+def deliveries(report: dict, sent: dict[str, float]) -> tuple[list[float], int, int]:
+    """Call → screen latencies (ms), calls lost and duplicates over the screens that connected."""
+    latencies, lost, duplicates = [], 0, 0
+    for screen, connects in zip(report["received"], report["connects"]):
+        if not connects:
+            continue
+        got: dict[str, int] = {}
+        for _seq, number, at in screen:
+            if number in sent:
+                got[number] = got.get(number, 0) + 1
+                if got[number] == 1:
+                    latencies.append(1000 * (at - sent[number]))
+        lost += sum(1 for number in sent if number not in got)
+        duplicates += sum(count - 1 for count in got.values())
+    return latencies, lost, duplicates
+
+
+def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], workers: int, screens: int,
+             redis_url: str | None) -> dict:
+    # HALL_SERVER_THREADS: the threads of the server before the gevent worker (ignored since)
+    env = {"HALL_SERVER_WORKERS": str(workers), "HALL_VOICE_ENABLED": "false",
+           "HALL_MONITOR_SCAN_INTERVAL_S": "0", "HALL_SERVER_THREADS": "50"}
+    if redis_url:
+        env["HALL_REDIS_URL"] = redis_url
+    server = LiveServer(db_url, root=args.root, **env).start(timeout=180)
+    crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20")
+    result = {"workers": workers, "screens": screens, "connected": crowd.ready["ready"],
+              "connect_s": crowd.ready["seconds"]}
+    try:
+        time.sleep(2)  # the snapshots of the last screens settle
+        sent, call_ms = call_steadily(server.urls, headers, args.calls, args.interval)
+        time.sleep(3)  # stragglers of the last call
+        report = crowd.ask("report", timeout=120)
+        kiosks = Kiosks(server.urls, args.clients)
+        time.sleep(args.seconds)
+        kiosks.stop()
+        rss, threads = memory_and_threads(server.process.pid)
+    finally:
+        crowd.close()
+        server.stop()
+    latencies, lost, duplicates = deliveries(report, sent)
+    issue = kiosks.latencies
+    result.update(calls=len(sent), lost=lost, duplicates=duplicates, p50=percentile(latencies, 50),
+                  p99=percentile(latencies, 99), max=max(latencies, default=0), call_p99=percentile(call_ms, 99),
+                  issue_p50=percentile(issue, 50), issue_p99=percentile(issue, 99),
+                  issue_rate=len(issue) / args.seconds, issue_failures=kiosks.failures, rss_mb=rss, threads=threads)
+    return result
+
+
+def show(result: dict) -> None:
+    print(f"{result['workers']} proc {result['screens']:>5} screens: connected {result['connected']:>5} "
+          f"in {result['connect_s']:5.1f} s | call→screen p50 {result['p50']:6.1f} p99 {result['p99']:6.1f} "
+          f"max {result['max']:6.1f} ms, {result['calls']} calls, lost {result['lost']}, dup {result['duplicates']} | "
+          f"call req p99 {result['call_p99']:6.1f} ms | issue p50 {result['issue_p50']:6.1f} "
+          f"p99 {result['issue_p99']:6.1f} ms ({result['issue_rate']:.0f}/s, {result['issue_failures']} failed) | "
+          f"RSS {result['rss_mb']:5.0f} MB, {result['threads']} threads", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--screens", type=int, action="append")
+    parser.add_argument("--workers", type=int, action="append")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--polling", type=float, default=0.1, help="share of screens on long-polling")
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between calls")
+    parser.add_argument("--clients", type=int, default=16, help="kiosk threads issuing tickets afterwards")
+    parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")
+    args = parser.parse_args()
+    with database(args.database) as db_url:
+        headers = staff_headers(db_url)
+        for workers in args.workers or [1]:
+            with redis_server() if workers > 1 else contextlib.nullcontext() as redis_url:
+                for screens in args.screens or [100, 500, 1000, 2000]:
+                    show(run_case(args, db_url, headers, workers, screens, redis_url))
+
+
+if __name__ == "__main__":
+    main()
