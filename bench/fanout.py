@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -61,6 +62,16 @@ def descendants(pid: int) -> list[int]:
         found += below
         todo += below
     return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def memory_and_threads(pid: int) -> tuple[float, int]:
@@ -129,9 +140,11 @@ def call_steadily(urls: list[str], headers: dict[str, str], calls: int, interval
     return sent, call_ms
 
 
-def deliveries(report: dict, sent: dict[str, float]) -> tuple[list[float], int, int]:
-    """Call → screen latencies (ms), calls lost and duplicates over the screens that connected."""
+def deliveries(report: dict, sent: dict[str, float]) -> tuple[list[float], list[float], int, int]:
+    """Over the screens that connected: call → screen latencies (ms), each call's spread (ms from
+    its first screen to its last: the fan-out itself), calls lost and duplicates."""
     latencies, lost, duplicates = [], 0, 0
+    arrivals: dict[str, list[float]] = {number: [] for number in sent}
     for screen, connects in zip(report["received"], report["connects"]):
         if not connects:
             continue
@@ -141,9 +154,11 @@ def deliveries(report: dict, sent: dict[str, float]) -> tuple[list[float], int, 
                 got[number] = got.get(number, 0) + 1
                 if got[number] == 1:
                     latencies.append(1000 * (at - sent[number]))
+                    arrivals[number].append(at)
         lost += sum(1 for number in sent if number not in got)
         duplicates += sum(count - 1 for count in got.values())
-    return latencies, lost, duplicates
+    spreads = [1000 * (max(times) - min(times)) for times in arrivals.values() if times]
+    return latencies, spreads, lost, duplicates
 
 
 def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], workers: int, screens: int,
@@ -159,8 +174,12 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
               "connect_s": crowd.ready["seconds"]}
     try:
         time.sleep(2)  # the snapshots of the last screens settle
-        sent, call_ms = call_steadily(server.urls, headers, args.calls, args.interval)
+        servers, clients = descendants(server.process.pid), [crowd.process.pid]
+        cpu = cpu_seconds(servers), cpu_seconds(clients)
+        interval = args.interval or 0.5 + screens / 1000
+        sent, call_ms = call_steadily(server.urls, headers, args.calls, interval)
         time.sleep(3)  # stragglers of the last call
+        server_cpu, crowd_cpu = cpu_seconds(servers) - cpu[0], cpu_seconds(clients) - cpu[1]
         report = crowd.ask("report", timeout=120)
         kiosks = Kiosks(server.urls, args.clients)
         time.sleep(args.seconds)
@@ -169,22 +188,26 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     finally:
         crowd.close()
         server.stop()
-    latencies, lost, duplicates = deliveries(report, sent)
+    latencies, spreads, lost, duplicates = deliveries(report, sent)
     issue = kiosks.latencies
     result.update(calls=len(sent), lost=lost, duplicates=duplicates, p50=percentile(latencies, 50),
-                  p99=percentile(latencies, 99), max=max(latencies, default=0), call_p99=percentile(call_ms, 99),
+                  p99=percentile(latencies, 99), max=max(latencies, default=0), spread_p50=percentile(spreads, 50),
+                  spread_max=max(spreads, default=0), call_p99=percentile(call_ms, 99),
                   issue_p50=percentile(issue, 50), issue_p99=percentile(issue, 99),
-                  issue_rate=len(issue) / args.seconds, issue_failures=kiosks.failures, rss_mb=rss, threads=threads)
+                  issue_rate=len(issue) / args.seconds, issue_failures=kiosks.failures, rss_mb=rss, threads=threads,
+                  server_us=1e6 * server_cpu / max(1, len(latencies)), crowd_us=1e6 * crowd_cpu / max(1, len(latencies)))
     return result
 
 
 def show(result: dict) -> None:
     print(f"{result['workers']} proc {result['screens']:>5} screens: connected {result['connected']:>5} "
           f"in {result['connect_s']:5.1f} s | call→screen p50 {result['p50']:6.1f} p99 {result['p99']:6.1f} "
-          f"max {result['max']:6.1f} ms, {result['calls']} calls, lost {result['lost']}, dup {result['duplicates']} | "
+          f"max {result['max']:6.1f} ms, spread p50 {result['spread_p50']:5.1f} max {result['spread_max']:5.1f} ms, "
+          f"{result['calls']} calls, lost {result['lost']}, dup {result['duplicates']} | "
           f"call req p99 {result['call_p99']:6.1f} ms | issue p50 {result['issue_p50']:6.1f} "
           f"p99 {result['issue_p99']:6.1f} ms ({result['issue_rate']:.0f}/s, {result['issue_failures']} failed) | "
-          f"RSS {result['rss_mb']:5.0f} MB, {result['threads']} threads", flush=True)
+          f"RSS {result['rss_mb']:5.0f} MB, {result['threads']} threads | CPU per delivery: server "
+          f"{result['server_us']:4.0f} µs, screens {result['crowd_us']:4.0f} µs", flush=True)
 
 
 def main() -> None:
@@ -193,8 +216,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, action="append")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--polling", type=float, default=0.1, help="share of screens on long-polling")
-    parser.add_argument("--calls", type=int, default=20)
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between calls")
+    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=0,
+                        help="seconds between calls (default 0.5 + screens / 1000: the screens' process keeps up)")
     parser.add_argument("--clients", type=int, default=16, help="kiosk threads issuing tickets afterwards")
     parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")

@@ -72,7 +72,8 @@ class LiveServer:
             except requests.RequestException:
                 time.sleep(0.1)
         if waiting:
-            raise RuntimeError(f"server did not start in time: {self.log()[-2000:]}")
+            self.stop()
+            raise RuntimeError(f"server did not start in {timeout} s: {self.log()[-2000:]}")
         return self
 
     def log(self) -> str:
