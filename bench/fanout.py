@@ -85,8 +85,8 @@ def memory_and_threads(pid: int) -> tuple[float, int]:
     return rss, threads
 
 
-def staff_headers(url: str) -> dict[str, str]:
-    token = flask_command(url, "hall", "token", "create", "supervisor").strip().splitlines()[-1]
+def staff_headers(url: str, root: Path) -> dict[str, str]:
+    token = flask_command(url, "hall", "token", "create", "supervisor", root=root).strip().splitlines()[-1]
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -190,7 +190,8 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
         server.stop()
     latencies, spreads, lost, duplicates = deliveries(report, sent)
     issue = kiosks.latencies
-    result.update(calls=len(sent), lost=lost, duplicates=duplicates, p50=percentile(latencies, 50),
+    result.update(calls=len(sent), reconnects=sum(report["connects"]) - result["connected"], lost=lost,
+                  duplicates=duplicates, p50=percentile(latencies, 50),
                   p99=percentile(latencies, 99), max=max(latencies, default=0), spread_p50=percentile(spreads, 50),
                   spread_max=max(spreads, default=0), call_p99=percentile(call_ms, 99),
                   issue_p50=percentile(issue, 50), issue_p99=percentile(issue, 99),
@@ -203,7 +204,8 @@ def show(result: dict) -> None:
     print(f"{result['workers']} proc {result['screens']:>5} screens: connected {result['connected']:>5} "
           f"in {result['connect_s']:5.1f} s | call→screen p50 {result['p50']:6.1f} p99 {result['p99']:6.1f} "
           f"max {result['max']:6.1f} ms, spread p50 {result['spread_p50']:5.1f} max {result['spread_max']:5.1f} ms, "
-          f"{result['calls']} calls, lost {result['lost']}, dup {result['duplicates']} | "
+          f"{result['calls']} calls, lost {result['lost']}, dup {result['duplicates']}, "
+          f"reconnects {result['reconnects']} | "
           f"call req p99 {result['call_p99']:6.1f} ms | issue p50 {result['issue_p50']:6.1f} "
           f"p99 {result['issue_p99']:6.1f} ms ({result['issue_rate']:.0f}/s, {result['issue_failures']} failed) | "
           f"RSS {result['rss_mb']:5.0f} MB, {result['threads']} threads | CPU per delivery: server "
@@ -223,8 +225,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")
     args = parser.parse_args()
-    with database(args.database) as db_url:
-        headers = staff_headers(db_url)
+    with database(args.database, args.root) as db_url:
+        headers = staff_headers(db_url, args.root)
         for workers in args.workers or [1]:
             with redis_server() if workers > 1 else contextlib.nullcontext() as redis_url:
                 for screens in args.screens or [100, 500, 1000, 2000]:

@@ -15,25 +15,29 @@ from tests.live import ROOT, LiveServer
 from tests.pg import PostgresServer
 
 
-def flask_command(database_url: str, *args: str) -> str:
-    """Run `flask --app hall <args>` on a database; returns what it printed."""
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "hall", *args], cwd=ROOT, check=True,
+def flask_command(database_url: str, *args: str, root: Path = ROOT) -> str:
+    """Run `flask --app hall <args>` of the checkout `root` on a database; returns what it printed."""
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "hall", *args], cwd=root, check=True,
                           env={**os.environ, "HALL_DATABASE_URL": database_url}, capture_output=True,
                           text=True).stdout
 
 
-def _prepare(url: str) -> None:
-    flask_command(url, "hall", "init")
-    flask_command(url, "hall", "demo")
+def _prepare(url: str, root: Path) -> None:
+    """Schema and demo hall, without the demo's simulated past (older checkouts have none)."""
+    flask_command(url, "hall", "init", root=root)
+    try:
+        flask_command(url, "hall", "demo", "--history-days", "0", root=root)
+    except subprocess.CalledProcessError:
+        flask_command(url, "hall", "demo", root=root)
 
 
 @contextlib.contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh, migrated database URL with the demo hall: "sqlite" or "postgres"."""
+def database(kind: str, root: Path = ROOT) -> Iterator[str]:
+    """A fresh, migrated database URL with the demo hall: "sqlite" or "postgres" (`root`'s schema)."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            _prepare(url)
+            _prepare(url, root)
             yield url
         return
     server = PostgresServer()
@@ -44,7 +48,7 @@ def database(kind: str) -> Iterator[str]:
             conn.exec_driver_sql("CREATE DATABASE hall_bench")
         engine.dispose()
         url = admin_url.rsplit("/", 1)[0] + "/hall_bench"
-        _prepare(url)
+        _prepare(url, root)
         yield url
     finally:
         server.stop()
