@@ -1,12 +1,41 @@
-"""Wait estimation (DESIGN §6): people ahead × recent handling time ÷ counters serving."""
+"""Wait estimation (DESIGN §6).
+
+A ticket's wait is found by draining its line through the counters that serve it (`_drain`):
+- every open counter serving the line is free once the visitor it holds now is done: the stage's
+  weighted handling time less the time already spent at the counter (at least a fifth of it);
+- a counter that also serves other lines gives this line a share of its time in proportion to
+  the recent mix of work (today's arrivals in each of its lines × their handling times);
+- the people ahead, and the priority tickets expected to arrive during the wait with a bigger head
+  start than this ticket's, are handed to whichever counter is free first; the ticket's wait is
+  when a counter is next free for it.
+The interval around it (about 80 % of actual waits fall inside) widens with the spread of handling
+times and a stated model error. For a case with later stages, the expected end of each stage.
+
+Inputs are running figures and the hall's counters, read in a few small statements per estimate
+(`HallPicture`): line counts, weighted handling times, today's tickets per priority class, the
+counters with their links and current visitors. Nothing scans the history.
+"""
 from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
-from hall import lines
+from hall import clock, lines
 from hall.extensions import db
-from hall.models import Counter, CounterService, Ticket
+from hall.models import Counter, CounterService, Hall, HandlingTime, LineCount, Service, ServiceStage, Ticket
+
+#: z of a two-sided 80 % interval of a normal distribution.
+Z80 = 1.2816
+#: Relative error of the model itself (arrivals, no-shows, counters switching lines), and an absolute floor.
+MODEL_ERROR = 0.3
+FLOOR_S = 60.0
+#: A visitor at a counter is expected to need at least this part of the stage's handling time still.
+MIN_REMAINING = 0.2
 
 
 def _line(ticket_service_id: int, stage_code: str, hall_id: int, business_day):
@@ -30,10 +59,14 @@ def people_ahead_on_joining(ticket: Ticket, waiting_before: int) -> int:
     return waiting_before if ticket.sort_at >= ticket.queued_at else people_ahead(ticket)
 
 
+def _default_handling_s() -> float:
+    return float(current_app.config["HALL"]["queue"]["default_handling_s"])
+
+
 def handling_average_s(service_id: int, stage_code: str) -> float:
     """Exponentially weighted average handling time of a stage (the configured default before any)."""
     kept = lines.handling(service_id, stage_code)
-    return kept.average_s if kept else float(current_app.config["HALL"]["queue"]["default_handling_s"])
+    return kept.average_s if kept else _default_handling_s()
 
 
 def counters_serving(hall_id: int, service_id: int, stage_code: str) -> int:
@@ -43,14 +76,187 @@ def counters_serving(hall_id: int, service_id: int, stage_code: str) -> int:
     return sum(1 for link in links if link.serves(service_id, stage_code))
 
 
-def estimate_wait_s(ticket: Ticket, ahead: int | None = None) -> int:
+@dataclass(frozen=True)
+class Estimate:
+    wait_s: int
+    low_s: int
+    high_s: int
+
+    @property
+    def range_s(self) -> list[int]:
+        return [self.low_s, self.high_s]
+
+
+@dataclass
+class _Counter:
+    status: str
+    #: (service id, stage codes or None, rank) of each service the counter serves.
+    links: list[tuple[int, list | None, int]] = field(default_factory=list)
+    #: (service id, stage code, seconds at the counter so far) of the visitor it holds, if any.
+    holds: tuple[int, str, float] | None = None
+
+    def serves(self, line: tuple[int, str]) -> bool:
+        return any(sid == line[0] and (stages is None or line[1] in stages) for sid, stages, _ in self.links)
+
+
+class HallPicture:
+    """What estimates of one hall need now, read once: lines, handling times, counters, arrivals."""
+
+    def __init__(self, hall_id: int, day: date, now: datetime | None = None) -> None:
+        self.now = now or clock.utcnow()
+        hall = db.session.get(Hall, hall_id)
+        self.lines = {(sid, code): (waiting, joined) for sid, code, waiting, joined in db.session.execute(
+            select(LineCount.service_id, LineCount.stage_code, LineCount.waiting, LineCount.joined)
+            .where(LineCount.hall_id == hall_id, LineCount.business_day == day))}
+        self.stages = {sid: codes for sid, codes in self._stage_codes(hall_id)}
+        self.handling = {(sid, code): (avg, var) for sid, code, avg, var in db.session.execute(
+            select(HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s, HandlingTime.variance_s2)
+            .join(Service, Service.id == HandlingTime.service_id).where(Service.hall_id == hall_id))}
+        self.counters = self._counters(hall_id)
+        opened = clock.local_to_utc(day, hall.opens_at, hall.timezone)
+        hours = max(0.5, (self.now - opened).total_seconds() / 3600)
+        self.per_hour = {(sid, priority): n / hours for sid, priority, n in db.session.execute(
+            select(Ticket.service_id, Ticket.priority, func.count()).where(
+                Ticket.hall_id == hall_id, Ticket.business_day == day, Ticket.priority != "normal")
+            .group_by(Ticket.service_id, Ticket.priority))}
+        self.head_start_s = {k: 60 * v for k, v in current_app.config["HALL"]["queue"]["head_start_min"].items()}
+
+    @staticmethod
+    def _stage_codes(hall_id: int):
+        codes: dict[int, list[str]] = {}
+        for sid, code in db.session.execute(select(ServiceStage.service_id, ServiceStage.code)
+                                            .join(Service, Service.id == ServiceStage.service_id)
+                                            .where(Service.hall_id == hall_id).order_by(ServiceStage.position)):
+            codes.setdefault(sid, []).append(code)
+        return codes.items()
+
+    def _counters(self, hall_id: int) -> dict[int, _Counter]:
+        counters = {cid: _Counter(status) for cid, status in db.session.execute(
+            select(Counter.id, Counter.status).where(Counter.hall_id == hall_id, Counter.active.is_(True)))}
+        for cid, sid, stages, rank in db.session.execute(
+                select(CounterService.counter_id, CounterService.service_id, CounterService.stages,
+                       CounterService.rank).join(Counter, Counter.id == CounterService.counter_id)
+                .where(Counter.hall_id == hall_id)):
+            if cid in counters:
+                counters[cid].links.append((sid, stages, rank))
+        for cid, sid, code, called_at in db.session.execute(
+                select(Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at)
+                .join(Ticket, Ticket.id == Counter.current_ticket_id).where(Counter.hall_id == hall_id)):
+            if cid in counters:
+                counters[cid].holds = (sid, code, max(0.0, (self.now - (called_at or self.now)).total_seconds()))
+        return counters
+
+    # --- figures of a line ---------------------------------------------------------------------
+    def handling_s(self, line: tuple[int, str]) -> float:
+        return self.handling.get(line, (_default_handling_s(), 0.0))[0]
+
+    def spread(self, line: tuple[int, str]) -> float:
+        """Coefficient of variation of the line's handling time (0.5 before there is any)."""
+        avg, var = self.handling.get(line, (0.0, 0.0))
+        return math.sqrt(var) / avg if avg > 0 and var > 0 else 0.5
+
+    def _work(self, line: tuple[int, str]) -> float:
+        """Recent work in a line: today's arrivals (at least one) × its handling time."""
+        return (self.lines.get(line, (0, 0))[1] + 1) * self.handling_s(line)
+
+    def share(self, counter: _Counter, line: tuple[int, str]) -> float:
+        """The part of a counter's time that goes to a line: in proportion to the recent mix of work
+        among the counter's lines that come before it or with it (a counter calls its services in
+        its priority order, so lines after this one do not take its time while this one waits)."""
+        rank = min(r for sid, stages, r in counter.links
+                   if sid == line[0] and (stages is None or line[1] in stages))
+        competing = [(sid, code) for sid, stages, r in counter.links if r <= rank
+                     for code in (stages or self.stages.get(sid, []))]
+        total = sum(self._work(other) for other in competing)
+        return self._work(line) / total if total else 1.0
+
+    def _servers(self, line: tuple[int, str]) -> list[tuple[float, float]]:
+        """(free in s, seconds between two visitors of this line) of each open counter serving it."""
+        servers = []
+        for counter in self.counters.values():
+            if counter.status != "open" or not counter.serves(line):
+                continue
+            free_in = 0.0
+            if counter.holds is not None:
+                held = self.handling_s(counter.holds[:2])
+                free_in = max(held - counter.holds[2], MIN_REMAINING * held)
+            servers.append((free_in, self.handling_s(line) / self.share(counter, line)))
+        return servers
+
+    def _drain(self, line: tuple[int, str], ahead: float) -> float:
+        """Seconds until a counter is free for the visitor with `ahead` people before them."""
+        servers = self._servers(line)
+        if not servers:  # nobody serves the line now: as if one counter opened at once
+            return ahead * self.handling_s(line)
+        heap = list(servers)
+        heapq.heapify(heap)
+        whole = int(ahead)
+        for _ in range(whole):
+            free_in, step = heapq.heappop(heap)
+            heapq.heappush(heap, (free_in + step, step))
+        free_in, step = heap[0]
+        return free_in + (ahead - whole) * step
+
+    def _jumpers(self, line: tuple[int, str], priority: str, wait_s: float) -> float:
+        """Priority tickets expected to arrive during the wait and be called before this one."""
+        own = self.head_start_s.get(priority, 0)
+        return sum(per_hour / 3600 * min(wait_s, self.head_start_s.get(p, 0) - own)
+                   for (sid, p), per_hour in self.per_hour.items()
+                   if sid == line[0] and self.head_start_s.get(p, 0) > own)
+
+    def estimate(self, line: tuple[int, str], ahead: int, priority: str = "normal") -> Estimate:
+        first = self._drain(line, ahead)
+        jumpers = self._jumpers(line, priority, first)
+        wait = self._drain(line, ahead + jumpers) if jumpers else first
+        visitors = ahead + jumpers + 1
+        sigma = math.sqrt((wait * self.spread(line) / math.sqrt(visitors)) ** 2 + (MODEL_ERROR * wait) ** 2
+                          + FLOOR_S ** 2)
+        return Estimate(round(wait), round(max(0.0, wait - Z80 * sigma)), round(wait + Z80 * sigma))
+
+    def stage_ends(self, service_id: int, position: int, wait_s: float) -> list[tuple[str, datetime]]:
+        """Expected end of the current and each later stage of a case that waits `wait_s` now:
+        each later line's present queue drains meanwhile; what is left of it is waited for."""
+        codes = self.stages.get(service_id, [])
+        ends, at = [], wait_s
+        for index in range(position, len(codes)):
+            line = (service_id, codes[index])
+            if index > position:
+                at += max(0.0, self._drain(line, self.lines.get(line, (0, 0))[0]) - at)
+            at += self.handling_s(line)
+            ends.append((codes[index], self.now + timedelta(seconds=round(at))))
+        return ends
+
+
+def estimate_ticket(ticket: Ticket, ahead: int | None = None, picture: HallPicture | None = None) -> Estimate:
+    """The estimate of a waiting ticket (0 once it is called)."""
+    if ticket.status != "waiting":
+        return Estimate(0, 0, 0)
     ahead = people_ahead(ticket) if ahead is None else ahead
-    counters = max(1, counters_serving(ticket.hall_id, ticket.service_id, ticket.stage_code))
-    return round(ahead * handling_average_s(ticket.service_id, ticket.stage_code) / counters)
+    picture = picture or HallPicture(ticket.hall_id, ticket.business_day)
+    return picture.estimate((ticket.service_id, ticket.stage_code), ahead, ticket.priority)
+
+
+def estimate_wait_s(ticket: Ticket, ahead: int | None = None) -> int:
+    return estimate_ticket(ticket, ahead).wait_s
+
+
+def stage_plan(ticket: Ticket, ahead: int | None = None) -> list[dict]:
+    """For a waiting case: when each stage from the current one is expected to end (UTC, ISO)."""
+    if ticket.status != "waiting":
+        return []
+    picture = HallPicture(ticket.hall_id, ticket.business_day)
+    wait = estimate_ticket(ticket, ahead, picture).wait_s
+    return [{"code": code, "at": at, "expected_end_at": clock.iso(at)}
+            for code, at in picture.stage_ends(ticket.service_id, ticket.stage_position, wait)]
+
+
+def estimate_new_ticket(hall_id: int, service_id: int, stage_code: str, business_day) -> tuple[int, Estimate]:
+    """(people waiting, estimate) for a normal ticket taken now."""
+    waiting = lines.waiting(hall_id, business_day, service_id, stage_code)
+    return waiting, HallPicture(hall_id, business_day).estimate((service_id, stage_code), waiting)
 
 
 def estimate_new_ticket_s(hall_id: int, service_id: int, stage_code: str, business_day) -> tuple[int, int]:
     """(people waiting, estimated wait) for a ticket taken now."""
-    waiting = lines.waiting(hall_id, business_day, service_id, stage_code)
-    counters = max(1, counters_serving(hall_id, service_id, stage_code))
-    return waiting, round(waiting * handling_average_s(service_id, stage_code) / counters)
+    waiting, estimate = estimate_new_ticket(hall_id, service_id, stage_code, business_day)
+    return waiting, estimate.wait_s

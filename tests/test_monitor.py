@@ -68,7 +68,7 @@ def test_monitor_state_shows_lines_counters_and_estimates(demo, frozen):
     line = next(s for s in state["services"] if s["service"] == "A")
     assert line["waiting"] == 1 and line["wait_limit_s"] == 900
     assert line["oldest_queued_at"] == "2026-03-02T02:00:30Z"
-    assert line["estimate_s"] == 300  # one ahead × default handling 300 s ÷ one open counter
+    assert line["estimate_s"] == 600  # the called A001 (300 s at the only counter), then one ahead (300 s)
     counter = state["counters"][0]
     assert counter["staff"] == "窗口1工作人员" and counter["ticket"]["number"] == "A001"
     assert counter["ticket"]["since"] == "2026-03-02T02:00:30Z"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from hall import clock
 from hall.api import bp, body
 from hall.api.schemas import IssueTicket
-from hall.estimate import estimate_new_ticket_s, estimate_wait_s, people_ahead
+from hall.estimate import estimate_new_ticket, estimate_ticket, people_ahead, stage_plan
 from hall.extensions import db
 from hall.models import Device, Hall, Service, Ticket
 from hall.queue import issue_ticket
@@ -19,11 +19,13 @@ from hall.queue.views import notify_view, ticket_view
 
 def service_view(service: Service, hall: Hall) -> dict:
     first = service.stages[0] if service.stages else None
-    waiting, wait_s = estimate_new_ticket_s(hall.id, service.id, first.code, today(hall)) if first else (0, 0)
+    waiting, estimate = estimate_new_ticket(hall.id, service.id, first.code, today(hall)) if first else (0, None)
     is_open, reason = availability(service, hall)
     return {
         "prefix": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
-        "open": is_open, "closed_reason": reason, "waiting": waiting, "estimated_wait_s": wait_s,
+        "open": is_open, "closed_reason": reason, "waiting": waiting,
+        "estimated_wait_s": estimate.wait_s if estimate else 0,
+        "estimated_wait_range_s": estimate.range_s if estimate else [0, 0],
         "wait_limit_s": service.wait_limit_s, "kiosk_order": service.kiosk_order,
         "stages": [{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "limit_s": s.limit_s}
                    for s in service.stages],
@@ -86,11 +88,20 @@ def create_ticket(hall: str):
 
 
 def public_ticket_view(ticket: Ticket) -> dict:
+    """A ticket as its phone page shows it: with the wait estimate, its range and when each stage
+    is expected to end (hall time, HH:MM)."""
     ahead = people_ahead(ticket)
     view = ticket_view(ticket)
     view.pop("id")
-    return {**view, "people_ahead": ahead, "notify": notify_view(ticket),
-            "estimated_wait_s": estimate_wait_s(ticket, ahead) if ticket.status == "waiting" else 0}
+    estimate = estimate_ticket(ticket, ahead)
+    names = {s.code: s for s in ticket.service.stages}
+    zone = db.session.get(Hall, ticket.hall_id).timezone
+    stages = [{"code": step["code"], "name_zh": names[step["code"]].name_zh, "name_en": names[step["code"]].name_en,
+               "expected_end_at": step["expected_end_at"],
+               "expected_end_local": clock.to_local(step["at"], zone).strftime("%H:%M")}
+              for step in stage_plan(ticket, ahead)]
+    return {**view, "people_ahead": ahead, "notify": notify_view(ticket), "estimated_wait_s": estimate.wait_s,
+            "estimated_wait_range_s": estimate.range_s, "stages_expected": stages}
 
 
 @bp.get("/tickets/<token>")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hall import lines
 from hall.database import upsert
-from hall.estimate import estimate_wait_s, people_ahead, people_ahead_on_joining
+from hall.estimate import estimate_ticket, people_ahead, people_ahead_on_joining
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Service, Stage, Ticket, TicketSequence
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
@@ -29,7 +29,9 @@ def _next_sequence(hall_id: int, day, prefix: str) -> int:
 def issued_view(ticket: Ticket, ahead: int | None = None) -> dict[str, Any]:
     """A ticket as the kiosk, the API and the printer show it right after issue."""
     ahead = people_ahead(ticket) if ahead is None else ahead
-    return {**ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": estimate_wait_s(ticket, ahead)}
+    estimate = estimate_ticket(ticket, ahead)
+    return {**ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": estimate.wait_s,
+            "estimated_wait_range_s": estimate.range_s}
 
 
 def find_by_idempotency_key(hall_id: int, key: str) -> Ticket | None:

@@ -35,7 +35,7 @@ def run_day(hall: Hall, layout: Layout, profile: Profile, seed: int, day: date,
                   until).run()
 
 
-def _scratch_hall(slug: str, layout: Layout) -> Hall:
+def scratch_hall(slug: str, layout: Layout) -> Hall:
     hall = Hall(slug=slug, name_zh="模拟大厅", name_en="Simulated hall", timezone=layout.timezone)
     db.session.add(hall)
     db.session.flush()
@@ -53,7 +53,7 @@ def simulate(layouts: list[Layout], profile: Profile, seed: int, day: date,
     results = []
     with scratch_database(current_app.config["HALL"]):
         for i, layout in enumerate(layouts):
-            hall = _scratch_hall(f"sim-{i + 1}", layout)
+            hall = scratch_hall(f"sim-{i + 1}", layout)
             trace = run_day(hall, layout, profile, seed, day)
             if traces is not None:
                 traces.append(trace)

@@ -32,9 +32,17 @@
     steps.innerHTML = "";
     var closed = view.status === "done";
     var finished = closed && view.outcome === "done";
+    var expected = {};
+    (view.stages_expected || []).forEach(function (s) { expected[s.code] = s.expected_end_local; });
     view.stage.flow.forEach(function (stage, i) {
       var item = document.createElement("li");
       item.textContent = stageName(stage);
+      if (view.status === "waiting" && expected[stage.code] && view.stage.flow.length > 1) {
+        var when = document.createElement("small");
+        when.className = "expected";
+        when.textContent = " · " + texts.stage_expected.replace("{time}", expected[stage.code]);
+        item.appendChild(when);
+      }
       if (finished || i < view.stage.position) item.className = "done";
       else if (i === view.stage.position) item.className = closed ? "stopped" : "current";
       steps.appendChild(item);
@@ -83,6 +91,11 @@
     $("figures").hidden = !waiting;
     $("ahead").textContent = view.people_ahead;
     $("wait").textContent = Math.round((view.estimated_wait_s || 0) / 60);
+    var range = view.estimated_wait_range_s;
+    $("wait-about").hidden = !waiting || !range;
+    $("wait-about").textContent = range ? texts.wait_about.replace("{minutes}", Math.max(1, Math.ceil(
+      (view.estimated_wait_s || 0) / 60))).replace("{low}", Math.round(range[0] / 60))
+      .replace("{high}", Math.max(1, Math.ceil(range[1] / 60))) : "";
     var turn = $("turn");
     var atCounter = view.status === "called" || view.status === "serving";
     turn.className = atCounter ? "turn show" : "turn";

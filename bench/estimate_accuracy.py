@@ -1,0 +1,104 @@
+"""Accuracy of the wait estimate on simulated days: today's simple estimator against the new one.
+
+For each shipped profile and seed, a scratch database gets the demo hall's layout, a warm-up day
+(so handling times have a history, as in a hall that has run before) and the measured day. At
+every issue both estimates are taken on the same queue (the engine keeps the new one); afterwards
+each is compared with the ticket's actual wait (issue to first call).
+
+Prints, per profile: mean absolute error as % of the mean actual wait, and for the new estimator
+the % of actual waits inside the range shown ("about 12 min (8–18)").
+
+    PYTHONPATH=. .venv/bin/python bench/estimate_accuracy.py [--seeds 3] [--profiles light peak bursty]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import select  # noqa: E402
+
+import hall.queue.tickets as engine_tickets  # noqa: E402
+from hall import create_app  # noqa: E402
+from hall.demo import DEMO_LAYOUT  # noqa: E402
+from hall.estimate import counters_serving, estimate_ticket, handling_average_s  # noqa: E402
+from hall.extensions import db  # noqa: E402
+from hall.models import Stage  # noqa: E402
+from hall.sim.profile import SHIPPED, load_profile  # noqa: E402
+from hall.sim.run import run_day, scratch_hall  # noqa: E402
+from hall.sim.scratch import scratch_database  # noqa: E402
+
+DAY = date(2026, 3, 3)
+
+
+def simple_wait_s(ticket, ahead: int) -> int:
+    """Today's estimator: people ahead × weighted handling time ÷ open counters serving the stage."""
+    counters = max(1, counters_serving(ticket.hall_id, ticket.service_id, ticket.stage_code))
+    return round(ahead * handling_average_s(ticket.service_id, ticket.stage_code) / counters)
+
+
+def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int, int]]:
+    """(actual, simple, new, low, high) of every called ticket of the measured day."""
+    profile = load_profile(profile_name)
+    taken: dict[int, tuple[int, int, int, int]] = {}
+    saved = engine_tickets.estimate_ticket
+
+    def both(ticket, ahead=None):
+        ahead = engine_tickets.people_ahead(ticket) if ahead is None else ahead
+        new = estimate_ticket(ticket, ahead)
+        if ticket.business_day == DAY:
+            taken[ticket.id] = (simple_wait_s(ticket, ahead), new.wait_s, new.low_s, new.high_s)
+        return new
+
+    engine_tickets.estimate_ticket = both
+    try:
+        hall = scratch_hall(f"bench-{profile_name}-{seed}", DEMO_LAYOUT)
+        run_day(hall, DEMO_LAYOUT, profile, seed + 1000, DAY - timedelta(days=1))
+        run_day(hall, DEMO_LAYOUT, profile, seed, DAY)
+    finally:
+        engine_tickets.estimate_ticket = saved
+    first_calls = {}
+    for ticket_id, queued, called in db.session.execute(
+            select(Stage.ticket_id, Stage.queued_at, Stage.called_at).where(Stage.business_day == DAY)
+            .order_by(Stage.id)):
+        first_calls.setdefault(ticket_id, (queued, called))
+    rows = []
+    for ticket_id, (simple, new, low, high) in taken.items():
+        queued, called = first_calls[ticket_id]
+        if called is not None:
+            rows.append((round((called - queued).total_seconds()), simple, new, low, high))
+    return rows
+
+
+def mae_pct(rows, column: int) -> float:
+    mean_actual = statistics.fmean(r[0] for r in rows)
+    return 100 * statistics.fmean(abs(r[column] - r[0]) for r in rows) / mean_actual
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--profiles", nargs="+", default=list(SHIPPED))
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="hall-bench-")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/unused.db", "VOICE_ENABLED": False})
+    print(f"{'profile':8} {'tickets':>7} {'mean wait s':>11} {'MAE % simple':>12} {'MAE % new':>9} "
+          f"{'inside range % new':>18}")
+    with app.app_context(), scratch_database(app.config["HALL"]):
+        for name in args.profiles:
+            started = time.process_time()
+            rows = [row for seed in range(1, args.seeds + 1) for row in measured_day(name, seed)]
+            inside = 100 * sum(1 for actual, _, _, low, high in rows if low <= actual <= high) / len(rows)
+            print(f"{name:8} {len(rows):7d} {statistics.fmean(r[0] for r in rows):11.0f} {mae_pct(rows, 1):12.1f} "
+                  f"{mae_pct(rows, 2):9.1f} {inside:18.1f}   ({time.process_time() - started:.0f} s CPU)",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

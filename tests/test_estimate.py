@@ -1,0 +1,112 @@
+"""The wait estimator on scripted queues: shared counters, visitors already at counters, priority
+arrivals expected ahead, multi-stage cases, and the range shown with the estimate."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hall import queue
+from hall.estimate import estimate_new_ticket, estimate_ticket
+from hall.extensions import db
+from hall.models import Service, Ticket
+
+# No stage has finished yet: every handling time is the configured default of 300 s.
+
+
+def _service_id(prefix: str) -> int:
+    return db.session.scalar(select(Service.id).where(Service.prefix == prefix))
+
+
+def _new(demo, prefix: str, stage: str):
+    from datetime import date
+
+    return estimate_new_ticket(demo.id, _service_id(prefix), stage, date(2026, 3, 2))
+
+
+def _open(demo, *numbers: int) -> None:
+    for number in numbers:
+        queue.open_counter(demo.id, number, staff_id=demo.staff(f"staff{number}").id)
+
+
+def test_a_shared_counter_gives_a_line_its_share_of_the_recent_mix(demo, frozen):
+    """Counter 2 calls A before C: C gets it in proportion to today's work in A and C."""
+    _open(demo, 2)
+    for prefix in "AAAC":
+        queue.issue_ticket(demo.id, prefix)
+    waiting, estimate = _new(demo, "C", "certificate")
+    # C's share of counter 2: (1 + 1) × 300 ÷ ((3 + 1) × 300 + (1 + 1) × 300) = 1/3, so a C visitor
+    # comes every 900 s; one C ahead: 900 s (people ahead × 300 s ÷ 1 counter would say 300 s).
+    assert waiting == 1 and estimate.wait_s == 900
+    waiting, estimate = _new(demo, "A", "consult")
+    assert waiting == 3 and estimate.wait_s == 900  # A comes first at counter 2: all its time
+
+
+def test_time_already_spent_at_the_counter_is_counted(demo, frozen):
+    _open(demo, 1)
+    queue.issue_ticket(demo.id, "A")
+    queue.call_next(demo.id, 1)
+    queue.start(demo.id, 1)
+    frozen.advance(seconds=200)
+    assert _new(demo, "A", "consult")[1].wait_s == 100  # nobody waits, the visitor needs 300 − 200 s more
+    frozen.advance(seconds=400)
+    assert _new(demo, "A", "consult")[1].wait_s == 60  # past the average: at least a fifth of it is left
+
+
+def test_priority_arrivals_expected_ahead(demo, frozen):
+    """10:00, the hall opened at 08:30: three priority tickets in 1.5 h, 2 per hour, each 15 min ahead."""
+    _open(demo, 1)
+    for _ in range(3):
+        queue.issue_ticket(demo.id, "A", priority="priority")
+    normal = queue.issue_ticket(demo.id, "A")
+    # 3 ahead: 900 s; priority visitors arriving in those 900 s (2/h × 0.25 h = 0.5) go first: + 150 s
+    assert normal["people_ahead"] == 3 and normal["estimated_wait_s"] == 1050
+    ticket = db.session.get(Ticket, normal["id"])
+    assert estimate_ticket(ticket).wait_s == 1050
+    elderly = db.session.get(Ticket, queue.issue_ticket(demo.id, "A", priority="priority")["id"])
+    assert estimate_ticket(elderly).wait_s == 900  # nobody has a bigger head start than a priority ticket
+
+
+def test_multi_stage_case_gets_the_expected_end_of_each_stage(demo, frozen):
+    _open(demo, 3, 5, 6)
+    first = queue.issue_ticket(demo.id, "B")
+    answer = db.session.get(Ticket, first["id"])
+    view = _ticket_page(demo, answer.token)
+    # accept starts at once (counter 3 free): ends 10:05; inspect, review, certificate have free counters
+    assert [(s["code"], s["expected_end_local"]) for s in view["stages_expected"]] == [
+        ("accept", "10:05"), ("inspect", "10:10"), ("review", "10:15"), ("certificate", "10:20")]
+    # two cases finish accept in 300 s and wait at inspect, where counter 5 is the only one
+    _open(demo, 4)
+    for _ in range(2):
+        queue.issue_ticket(demo.id, "B")
+    for counter in (3, 4):
+        queue.call_next(demo.id, counter)
+        queue.start(demo.id, counter)
+    frozen.advance(seconds=300)
+    for counter in (3, 4):
+        queue.finish(demo.id, counter)
+    late = db.session.get(Ticket, queue.issue_ticket(demo.id, "B")["id"])  # 10:05, one B ahead at accept
+    stages = _ticket_page(demo, late.token)["stages_expected"]
+    # accept: counters 3 and 4 are free → ends 10:10. Inspect: counter 5 also reviews, so inspect gets
+    # (2 + 1) ÷ ((2 + 1) + (0 + 1)) = 3/4 of it, one case per 400 s: the two ahead leave it free at 10:18:20,
+    # and the inspection ends at 10:23:20
+    assert [(s["code"], s["expected_end_local"]) for s in stages][:2] == [("accept", "10:10"), ("inspect", "10:23")]
+
+
+def test_the_range_holds_the_estimate_and_widens_with_the_line(demo, frozen):
+    _open(demo, 1)
+    ranges = []
+    for _ in range(6):
+        ticket = db.session.get(Ticket, queue.issue_ticket(demo.id, "A")["id"])
+        estimate = estimate_ticket(ticket)
+        assert estimate.low_s <= estimate.wait_s <= estimate.high_s
+        ranges.append(estimate.high_s - estimate.low_s)
+    assert ranges == sorted(ranges) and ranges[-1] > ranges[0]
+
+
+def _ticket_page(demo, token: str) -> dict:
+    from flask import current_app
+
+    answer = current_app.test_client().get(f"/api/v1/tickets/{token}")
+    assert answer.status_code == 200
+    view = answer.get_json()
+    assert view["estimated_wait_range_s"][0] <= view["estimated_wait_s"] <= view["estimated_wait_range_s"][1]
+    return view
