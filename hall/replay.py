@@ -68,8 +68,10 @@ def _add_announcements(calls: list[dict[str, Any]]) -> None:
 
 def events_since(hall: Hall, since: int, *, public: bool = True, snapshot: bool = False) -> dict[str, Any]:
     """What a screen at `since` needs to be current: the calls it missed and, when anything
-    happened at all (or `snapshot` asks for it anyway), the snapshot they lead up to."""
-    db.session.refresh(hall)
+    happened at all (or `snapshot` asks for it anyway), the snapshot they lead up to.
+
+    Screens of a quiet hall ask every few seconds: `hall` fresh from this request's lookup is
+    then the only query."""
     if since == hall.event_seq and not snapshot:
         return {"seq": since, "since": since, "events": [], "truncated": False}
     state = hall_snapshot(hall, public=public)
