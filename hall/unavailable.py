@@ -40,9 +40,11 @@ def is_unavailable(error: BaseException) -> bool:
         return True
     if not isinstance(error, (exc.OperationalError, exc.InterfaceError)):
         return False
-    if type(error.orig).__module__.startswith("sqlite3"):
-        return any(text in str(error.orig).lower() for text in SQLITE_BUSY)
-    return True  # psycopg: refused, reset, shut down, unreachable
+    if any(text in str(error.orig).lower() for text in SQLITE_BUSY):  # sqlite3, or the writer queue
+        return True
+    # other SQLite errors are about the statement; psycopg's are about the connection
+    # (refused, reset, server shut down, unreachable)
+    return not type(error.orig).__module__.startswith("sqlite3")
 
 
 def note_failure(error: BaseException) -> bool:

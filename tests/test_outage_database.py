@@ -142,3 +142,5 @@ def test_other_database_errors_are_not_taken_for_an_outage(app):
     with pytest.raises(sa.exc.OperationalError) as caught:
         db.session.execute(sa.text("SELECT * FROM no_such_table"))
     assert not is_unavailable(caught.value)
+    queued_too_long = sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue)"))
+    assert is_unavailable(queued_too_long), "a writer of this process that waited past the busy timeout"
