@@ -63,3 +63,14 @@ def test_make_run_creates_a_private_random_key_once(tmp_path):
     subprocess.run(["make", "-s", "-C", str(other), "-f", str(ROOT / "Makefile"), "var/secret_key"], check=True,
                    timeout=30)
     assert (other / "var" / "secret_key").read_text().strip() != first
+
+
+def test_development_server_only_warns(app, monkeypatch, caplog):
+    """`flask run` keeps working with the example key, and says why it should not be served so."""
+    from hall.secret_key import warn_on_weak_secret_key
+
+    app.config["SECRET_KEY"] = SHIPPED_SECRET_KEY
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
+    with caplog.at_level("WARNING"):
+        warn_on_weak_secret_key(app)
+    assert "HALL_SERVER_SECRET_KEY" in caplog.text
