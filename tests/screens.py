@@ -43,6 +43,7 @@ SCREENS = [
     Screen("counter", "/counter/demo/2", 800, 900, login="staff2"),
     Screen("monitor", "/monitor/demo", 1920, 1080, login="supervisor"),
     Screen("reports", "/reports/demo", 1920, 1080, login="supervisor"),
+    Screen("what-if", "/reports/demo/whatif", 1920, 1080, login="supervisor"),
     Screen("administration", "/admin/demo", 1920, 1080, login="admin"),
     Screen("not-found", "/no/such/page", 360, 640),
 ]
@@ -80,7 +81,7 @@ class Visitors:
 
     def page(self, login: str | None):
         if login not in self.pages:
-            context = self.browser.new_context(locale="zh-CN")
+            context = self.browser.new_context(locale="zh-CN", bypass_csp=True)  # axe-core is injected
             self.contexts.append(context)
             page = self.pages[login] = context.new_page()
             if login:

@@ -25,6 +25,8 @@ def visitors(shared, chromium):
 
 
 def _axe_violations(page) -> list[str]:
+    page.evaluate("""() => document.getAnimations().forEach(a => {
+        if (a.effect && a.effect.getComputedTiming().iterations !== Infinity) a.finish(); })""")  # a notice fading in
     page.evaluate(AXE.read_text())  # not a <script> tag: the page's Content-Security-Policy forbids inline scripts
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
@@ -68,6 +70,14 @@ def test_the_called_number_has_a_contrast_of_at_least_7_to_1(shared, tokens, vis
         page.wait_for_function(f"() => /\\d/.test(document.querySelector('{selector}').textContent)")
         ratio = page.evaluate(CONTRAST, selector)
         assert ratio >= 7, f"{path} {selector}: contrast {ratio:.2f}:1"
+    # While a call flashes on the lobby display: both frames of the flash.
+    page.goto(f"{shared.url}/display/demo?device={tokens['display']}")
+    page.wait_for_function("() => /\\d/.test(document.getElementById('current-number').textContent)")
+    page.evaluate("document.getElementById('current').classList.add('flash')")
+    for at_ms in (0, 500):
+        page.evaluate("ms => document.getAnimations().forEach(a => { a.pause(); a.currentTime = ms; })", at_ms)
+        ratio = page.evaluate(CONTRAST, "#current-number")
+        assert ratio >= 7, f"flashing call at {at_ms} ms: contrast {ratio:.2f}:1"
 
 
 def test_the_layout_check_finds_text_that_overflows_or_is_cut(visitors):
