@@ -28,20 +28,26 @@ class Screen:
     height: int
     login: str | None = None
     fixed: bool = False  # a device screen nobody scrolls: everything must fit the viewport
+    ready: str = "true"  # a script expression that holds once the screen has drawn its live data
+
+
+LIVE_DISPLAY = "window.hallDisplay && hallDisplay.live.lastSeq() !== null"
 
 
 SCREENS = [
     Screen("start", "/", 1280, 800),
     Screen("sign-in", "/login", 360, 640),
-    Screen("kiosk", "/kiosk/demo?device={kiosk}", 1080, 1920, fixed=True),
-    Screen("lobby-display", "/display/demo?zone=main&device={display}", 1920, 1080, fixed=True),
-    Screen("led-strip", "/display/demo/led", 384, 64, fixed=True),
-    Screen("counter-top", "/display/demo/counter/2", 1280, 800, fixed=True),
+    Screen("kiosk", "/kiosk/demo?device={kiosk}", 1080, 1920, fixed=True, ready="document.querySelector('.k-svc')"),
+    Screen("lobby-display", "/display/demo?zone=main&device={display}", 1920, 1080, fixed=True, ready=LIVE_DISPLAY),
+    Screen("led-strip", "/display/demo/led", 384, 64, fixed=True, ready=LIVE_DISPLAY),
+    Screen("counter-top", "/display/demo/counter/2", 1280, 800, fixed=True, ready=LIVE_DISPLAY),
     Screen("rating-pad", "/rate/demo/2?device={pad}", 1280, 800, fixed=True),
     Screen("phone-ticket", "/t/{ticket}", 360, 640),
     Screen("booking", "/book/demo", 360, 640),
-    Screen("counter", "/counter/demo/2", 800, 900, login="staff2"),
-    Screen("monitor", "/monitor/demo", 1920, 1080, login="supervisor"),
+    Screen("counter", "/counter/demo/2", 800, 900, login="staff2",
+           ready="document.querySelector('#live-status.online')"),
+    Screen("monitor", "/monitor/demo", 1920, 1080, login="supervisor",
+           ready="document.querySelector('#live-status[data-online=true]')"),
     Screen("reports", "/reports/demo", 1920, 1080, login="supervisor"),
     Screen("what-if", "/reports/demo/whatif", 1920, 1080, login="supervisor"),
     Screen("administration", "/admin/demo", 1920, 1080, login="admin"),
@@ -102,6 +108,7 @@ class Visitors:
         page.set_viewport_size({"width": screen.width, "height": screen.height})
         response = page.goto(self.base_url + address(screen, tokens, lang))
         page.wait_for_load_state("load")
+        page.wait_for_function(f"() => !!({screen.ready})", timeout=15000)
         page.evaluate("document.fonts.ready")
         page.wait_for_timeout(400)
         return page, response
