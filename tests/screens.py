@@ -87,7 +87,7 @@ class Visitors:
 
     def page(self, login: str | None):
         if login not in self.pages:
-            context = self.browser.new_context(locale="zh-CN", bypass_csp=True)  # axe-core is injected
+            context = self.browser.new_context(locale="zh-CN")
             self.contexts.append(context)
             page = self.pages[login] = context.new_page()
             if login:
