@@ -24,6 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date, timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.servers import database, flask_command  # noqa: E402
+from hall.queue.realname import check_digit  # noqa: E402
 from hall.reports.stats import percentile  # noqa: E402
 from tests.live import ROOT, LiveServer, free_port  # noqa: E402
 
@@ -52,6 +54,15 @@ class Round:
         return self.issued / self.seconds if self.seconds else 0.0
 
 
+def ticket_body(k: int) -> dict[str, str]:
+    """Services A, B, C in turn; C (real-name, two a day per person) with the k-th visitor's own ID number."""
+    service = "ABC"[k % 3]
+    if service != "C":
+        return {"service": service}
+    first17 = f"320102{date(1900, 1, 1) + timedelta(days=k // 1000):%Y%m%d}{k % 1000:03d}"
+    return {"service": service, "id_number": first17 + check_digit(first17)}
+
+
 def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -> Round:
     """`clients` threads issue tickets for `seconds`, spread over the servers and halls."""
     result = Round()
@@ -64,7 +75,7 @@ def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -
         while time.perf_counter() < deadline:
             hall = halls[(n + i) % len(halls)]
             started = time.perf_counter()
-            response = session.post(f"{base}/api/v1/halls/{hall}/tickets", json={"service": "ABC"[(n + i) % 3]})
+            response = session.post(f"{base}/api/v1/halls/{hall}/tickets", json=ticket_body(n * 100_000 + i))
             elapsed = time.perf_counter() - started
             i += 1
             with lock:

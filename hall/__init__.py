@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hall.admin import bp as admin_bp
     from hall.http_security import init_http_security
     from hall.i18n import init_i18n
+    from hall.complaints import bp as complaints_bp
     from hall.monitor import bp as monitor_bp
     from hall.realtime import init_catch_up, init_realtime
     from hall.secret_key import warn_on_weak_secret_key
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(counter_bp)
     app.register_blueprint(display_bp)
     app.register_blueprint(monitor_bp)
+    app.register_blueprint(complaints_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)
     init_kiosk(app)

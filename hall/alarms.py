@@ -23,12 +23,14 @@ from sqlalchemy import select
 from hall import clock
 from hall.extensions import db
 from hall.models import Alarm, Counter, Device, Hall, Service, Stage, Ticket
+from hall.complaints.cases import overdue_cases
 from hall.queue.errors import Conflict, NotFound
 from hall.queue.rules import today
 from hall.queue.unit import hall_action
 
 #: Kinds this module raises and clears itself.
-SCANNED_KINDS = ("wait_over_limit", "stage_over_limit", "counter_paused", "display_offline", "redis_unreachable")
+SCANNED_KINDS = ("wait_over_limit", "stage_over_limit", "counter_paused", "display_offline", "redis_unreachable",
+                 "complaint_overdue")
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,17 @@ def _redis(_hall: Hall, _now: datetime) -> list[Condition]:
     return [Condition("redis_unreachable", "redis", "realtime message queue (Redis) unreachable", {})]
 
 
+def _complaints(hall: Hall, now: datetime) -> list[Condition]:
+    return [Condition("complaint_overdue", f"complaint:{case.id}",
+                      f"complaint case {case.id} overdue ({case.status})",
+                      {"case": case.id, "status": case.status, "contact_due": case.contact_due.isoformat(),
+                       "rectify_due": case.rectify_due.isoformat()})
+            for case in overdue_cases(hall, now)]
+
+
 def current_conditions(hall: Hall, now: datetime) -> dict[tuple[str, str], Condition]:
-    found = _waits(hall, now) + _stages(hall, now) + _paused(hall, now) + _displays(hall, now) + _redis(hall, now)
+    found = _waits(hall, now) + _stages(hall, now) + _paused(hall, now) + _displays(hall, now) + _redis(hall, now) + \
+        _complaints(hall, now)
     return {(c.kind, c.subject): c for c in found}
 
 

@@ -6,7 +6,7 @@ import secrets
 from sqlalchemy import select
 
 from hall.extensions import db
-from hall.models import Counter, Device, Hall, Notice, Staff
+from hall.models import Counter, Device, Hall, Notice, Service, Staff
 from hall.sim.layout import CounterLayout, Layout, ServiceLayout, StageLayout, build_hall
 
 DECLARATION_FLOW = [("accept", "受理", "Accept", 600), ("inspect", "施检", "Inspect", 1200),
@@ -37,6 +37,9 @@ DEMO_LAYOUT = Layout(
     counters=tuple(CounterLayout(number, tuple((p, tuple(stages) if stages else None) for p, stages in links))
                    for number, links in COUNTERS.items()))
 
+# Certificates of origin draw scalpers (号贩子): real-name tickets, two per person and day.
+REAL_NAME = {"C": {"real_name": "required", "daily_limit_per_person": 2}}
+
 STAFF = [("admin", "管理员", "admin", "系统管理员"), ("supervisor", "值班主任", "supervisor", "大厅主任")] + [
     (f"staff{n}", f"窗口{n}工作人员", "staff", "窗口受理员") for n in range(1, 7)]
 
@@ -50,6 +53,10 @@ def create_demo_hall(slug: str = "demo") -> dict[str, str]:
     db.session.add(hall)
     db.session.flush()
     build_hall(hall, DEMO_LAYOUT)
+    for service in db.session.scalars(select(Service).where(Service.hall_id == hall.id,
+                                                            Service.prefix.in_(REAL_NAME))):
+        for name, value in REAL_NAME[service.prefix].items():
+            setattr(service, name, value)
     for counter in db.session.scalars(select(Counter).where(Counter.hall_id == hall.id).order_by(Counter.number)):
         db.session.add(Device(hall_id=hall.id, kind="rating_pad", name=f"Rating pad {counter.number}",
                               counter_id=counter.id, token=secrets.token_urlsafe(24)))

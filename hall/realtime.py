@@ -29,7 +29,7 @@ from hall.snapshot import hall_snapshot
 from hall.unavailable import survives_outage
 
 log = logging.getLogger(__name__)
-PRIVATE_TICKET_FIELDS = ("token", "id", "notice")
+PRIVATE_TICKET_FIELDS = ("token", "id", "notice", "id_masked")
 
 
 def public_room(slug: str) -> str:
@@ -68,6 +68,14 @@ def redact(event: dict[str, Any]) -> dict[str, Any]:
     return public
 
 
+def for_phone(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as a visitor's own phone gets it: all of its ticket but the masked ID number."""
+    ticket = event.get("ticket")
+    if not ticket or "id_masked" not in ticket:
+        return event
+    return {**event, "ticket": {k: v for k, v in ticket.items() if k != "id_masked"}}
+
+
 def push_event(event: dict[str, Any]) -> None:
     """Engine subscriber: send a committed event to the rooms that care."""
     slug = event["hall"]
@@ -75,7 +83,7 @@ def push_event(event: dict[str, Any]) -> None:
     socketio.emit("hall_event", redact(event), to=public_room(slug))
     token = (event.get("ticket") or {}).get("token")
     if token:
-        socketio.emit("ticket_event", event, to=ticket_room(token))
+        socketio.emit("ticket_event", for_phone(event), to=ticket_room(token))
 
 
 def _is_staff_of(slug: str) -> bool:

@@ -15,15 +15,18 @@ RECENT_CALLS = 10
 
 
 def recent_calls(hall: Hall, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
-    """The last calls of today, newest first: number, counter, zone, time (recalls included)."""
+    """The last calls of today, newest first: number, counter, zone, time (recalls included), and the
+    visitor's masked name where the hall shows names."""
     rows = db.session.execute(
-        select(TicketEvent.kind, TicketEvent.at, Ticket.number, Counter.number, Counter.zone)
+        select(TicketEvent.kind, TicketEvent.at, Ticket.number, Counter.number, Counter.zone, Ticket.visitor_masked)
         .join(Ticket, Ticket.id == TicketEvent.ticket_id).join(Counter, Counter.id == TicketEvent.counter_id)
         .where(TicketEvent.hall_id == hall.id, TicketEvent.kind.in_(("called", "recalled")),
                Ticket.business_day == today(hall))
         .order_by(TicketEvent.id.desc()).limit(limit)).all()
-    return [{"kind": kind, "at": iso(at), "number": number, "counter": counter, "zone": zone}
-            for kind, at, number, counter, zone in rows]
+    names = hall.public_name_mode == "masked_name"
+    return [{"kind": kind, "at": iso(at), "number": number, "counter": counter, "zone": zone,
+             "visitor_masked": name if names else None}
+            for kind, at, number, counter, zone, name in rows]
 
 
 def waiting_by_service(hall: Hall) -> list[dict[str, Any]]:
@@ -62,7 +65,7 @@ def hall_snapshot(hall: Hall, *, public: bool = True) -> dict[str, Any]:
     return {
         "seq": hall.event_seq,
         "hall": {"slug": hall.slug, "name_zh": hall.name_zh, "name_en": hall.name_en,
-                 "complaint_phone": hall.complaint_phone},
+                 "complaint_phone": hall.complaint_phone, "silent_zones": list(hall.silent_zones or [])},
         "business_day": today(hall).isoformat(),
         "counters": counter_rows,
         "recent_calls": recent_calls(hall),

@@ -44,6 +44,7 @@ class KioskIssue(Body):
     priority: Literal["normal", "priority"] = "normal"
     pin: str | None = Field(default=None, max_length=12)
     idempotency_key: str = Field(min_length=8, max_length=80, description="one per tap; retries reuse it")
+    id_number: str | None = Field(default=None, max_length=40, description="resident ID (real-name services)")
 
 
 class KioskCheckIn(Body):
@@ -94,7 +95,7 @@ def kiosk_issue(hall: str):
     device = kiosk_device(record)
     staff_id = current_user.id if current_user.is_authenticated else None
     view = issue_ticket(record.id, data.service, priority=data.priority, channel="kiosk",
-                        idempotency_key=data.idempotency_key, staff_id=staff_id)
+                        idempotency_key=data.idempotency_key, staff_id=staff_id, id_number=data.id_number)
     return jsonify(issued_answer(view, device)), 200 if view.get("repeated") else 201
 
 

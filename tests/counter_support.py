@@ -17,6 +17,7 @@ from hall.extensions import db
 from hall.models import Counter, Hall, Staff, Ticket, TicketEvent
 from hall.queue import cancel_ticket, close_counter, finish
 from tests.live import LiveServer
+from tests.resident_ids import issue_args
 
 SCREEN = {"width": 600, "height": 800}
 LOCALES = {"zh": "zh-CN", "en": "en-US"}
@@ -33,7 +34,8 @@ class SharedHall:
         """Tickets taken at the public API, as a kiosk would."""
         tickets = []
         for _ in range(count):
-            response = requests.post(f"{self.url}/api/v1/halls/demo/tickets", json={"service": prefix}, timeout=10)
+            response = requests.post(f"{self.url}/api/v1/halls/demo/tickets", json={"service": prefix, **issue_args(prefix)},
+                                     timeout=10)
             assert response.status_code == 201, response.text
             tickets.append(response.json())
         return tickets

@@ -16,6 +16,7 @@ from hall.extensions import db
 from hall.models import Device, Staff
 from tests.conftest import TEST_CONFIG
 from tests.live import LiveServer, free_port
+from tests.resident_ids import issue_args
 
 
 class DisplayHall:
@@ -50,7 +51,7 @@ class DisplayHall:
         return response.json()
 
     def issue(self, server: LiveServer, prefix: str = "A") -> str:
-        return self.post(server, "/tickets", {"service": prefix, "channel": "staff"})["number"]
+        return self.post(server, "/tickets", {"service": prefix, "channel": "staff", **issue_args(prefix)})["number"]
 
     def call(self, server: LiveServer, counter: int) -> dict[str, Any]:
         """Open the counter if need be and call its next ticket; the answer is the called ticket."""

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hall import queue
 from hall.extensions import db
 from hall.models import Counter, Feedback, Ticket
+from tests.resident_ids import resident_id
 
 DAY = date(2026, 3, 2)
 T0 = datetime(2026, 3, 2, 2, 0, 0)  # 10:00 in Shanghai
@@ -36,7 +37,7 @@ def scripted(demo, frozen):
         queue.open_counter(hall, n, staff_id=sid)
     queue.issue_ticket(hall, "A")                      # A001 t=0
     at(60); queue.issue_ticket(hall, "A")              # A002
-    at(120); queue.issue_ticket(hall, "C")             # C001
+    at(120); queue.issue_ticket(hall, "C", id_number=resident_id(1))  # C001
     at(180); queue.issue_ticket(hall, "B")             # B001: accept → inspect → review → certificate
     at(300); queue.call_next(hall, 1)                  # A001 waited 300
     at(310); queue.start(hall, 1)
@@ -57,7 +58,7 @@ def scripted(demo, frozen):
     at(1900); queue.finish(hall, 5)                    # review 300
     at(2000); queue.call_next(hall, 6); queue.start(hall, 6)
     at(2200); queue.finish(hall, 6)                    # certificate 200, B001 done
-    at(2250); queue.issue_ticket(hall, "C")            # C002: never called, not served at day close
+    at(2250); queue.issue_ticket(hall, "C", id_number=resident_id(2))  # C002: never called, not served at day close
     at(2400)
     for n in (2, 3, 5, 6):
         queue.close_counter(hall, n)
@@ -75,7 +76,7 @@ def scripted(demo, frozen):
     tickets = {t.number: t for t in db.session.scalars(select(Ticket))}
     counters = {c.number: c.id for c in db.session.scalars(select(Counter))}
     for number, rating, channel, counter in (("A001", 5, "pad", 1), ("C001", 3, "pad", 2), ("B001", 4, "pad", 6),
-                                             ("B001", 5, "phone", 6)):
+                                             ("A004", 2, "phone", 1)):
         db.session.add(Feedback(hall_id=hall, ticket_id=tickets[number].id, channel=channel, rating=rating,
                                 counter_id=counters[counter], staff_id=staff[counter]))
     db.session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from hall import queue
+from tests.resident_ids import issue_args
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_ticket_status_by_token_hides_the_internal_id(client):
 
 def test_queue_lists_waiting_tickets_per_service(client):
     for service in ("A", "A", "C"):
-        post(client, "/api/v1/halls/demo/tickets", {"service": service})
+        post(client, "/api/v1/halls/demo/tickets", {"service": service, **issue_args(service)})
     body = client.get("/api/v1/halls/demo/queue").get_json()
     assert body["waiting"] == 3
     lines = {line["service"]: line for line in body["services"]}

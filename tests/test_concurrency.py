@@ -18,6 +18,7 @@ from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import OPEN_STATUSES, Hall, Ticket, TicketEvent
 from hall.queue.unit import subscribe
+from tests.resident_ids import issue_args
 
 ISSUERS, TICKETS = 16, 2000
 SERVICES = ("A", "B", "C")
@@ -27,7 +28,8 @@ def _issue_many(app, hall_id: int, count: int, offset: int, errors: list) -> Non
     with app.app_context():
         try:
             for i in range(count):
-                queue.issue_ticket(hall_id, SERVICES[(offset + i) % 3])
+                prefix = SERVICES[(offset + i) % 3]
+                queue.issue_ticket(hall_id, prefix, **issue_args(prefix, offset * count + i))
         except Exception:  # noqa: BLE001 — reported by the test
             errors.append(traceback.format_exc())
         finally:
@@ -141,7 +143,9 @@ def test_issue_and_call_concurrently_on_postgresql(pg_app):
 def _process_issuer(url: str, hall_id: int, count: int, offset: int, out) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        out.put([queue.issue_ticket(hall_id, SERVICES[(offset + i) % 3])["number"] for i in range(count)])
+        prefixes = [SERVICES[(offset + i) % 3] for i in range(count)]
+        out.put([queue.issue_ticket(hall_id, p, **issue_args(p, offset * count + i))["number"]
+                 for i, p in enumerate(prefixes)])
 
 
 @pytest.mark.timeout(600)

@@ -10,6 +10,7 @@ from hall import queue
 from hall.extensions import db
 from hall.models import Service, Stage, Ticket, TicketEvent
 from hall.queue.unit import subscribe
+from tests.resident_ids import resident_id
 
 
 @pytest.fixture
@@ -56,14 +57,14 @@ def test_service_closed_outside_hours_and_over_capacity(demo, frozen):
     service.opens_at, service.closes_at = time(11, 0), time(12, 0)
     db.session.commit()
     with pytest.raises(queue.ServiceClosed, match="hours"):
-        queue.issue_ticket(demo.id, "C")
+        queue.issue_ticket(demo.id, "C", id_number=resident_id())
     service = db.session.scalar(select(Service).where(Service.prefix == "C"))
     service.opens_at = service.closes_at = None
     service.daily_capacity = 1
     db.session.commit()
-    queue.issue_ticket(demo.id, "C")
+    queue.issue_ticket(demo.id, "C", id_number=resident_id())
     with pytest.raises(queue.ServiceClosed, match="capacity"):
-        queue.issue_ticket(demo.id, "C")
+        queue.issue_ticket(demo.id, "C", id_number=resident_id())
 
 
 def test_unknown_service_and_bad_priority(demo):
@@ -113,7 +114,7 @@ def test_priority_gets_a_head_start_not_absolute_precedence(demo, frozen):
 
 def test_counter_serves_its_services_in_priority_order(demo, frozen):
     open_all(demo, 2)  # counter 2 serves A first, then C
-    c_ticket = queue.issue_ticket(demo.id, "C")["number"]
+    c_ticket = queue.issue_ticket(demo.id, "C", id_number=resident_id())["number"]
     frozen.advance(minutes=5)
     a_ticket = queue.issue_ticket(demo.id, "A")["number"]
     assert queue.call_next(demo.id, 2)["ticket"]["number"] == a_ticket
@@ -196,7 +197,7 @@ def test_transfer_to_service_keeps_place_by_default(demo, frozen):
     open_all(demo, 1, 2)
     moved = queue.issue_ticket(demo.id, "A")["number"]   # 10:00
     frozen.advance(minutes=10)
-    c_first = queue.issue_ticket(demo.id, "C")["number"]  # 10:10
+    c_first = queue.issue_ticket(demo.id, "C", id_number=resident_id())["number"]  # 10:10
     queue.call_next(demo.id, 1)
     frozen.advance(minutes=5)
     result = queue.transfer(demo.id, 1, service="C", note="needs certificate")
@@ -211,7 +212,7 @@ def test_transfer_without_keeping_place_goes_to_the_back(demo, frozen):
     open_all(demo, 1, 6)
     moved = queue.issue_ticket(demo.id, "A")["number"]
     frozen.advance(minutes=10)
-    c_first = queue.issue_ticket(demo.id, "C")["number"]
+    c_first = queue.issue_ticket(demo.id, "C", id_number=resident_id())["number"]
     queue.call_next(demo.id, 1)
     frozen.advance(minutes=1)
     queue.transfer(demo.id, 1, service="C", keep_place=False)

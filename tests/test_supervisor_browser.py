@@ -10,6 +10,7 @@ from hall import queue
 from hall.extensions import db
 from hall.models import Service
 from tests.live import LiveServer
+from tests.resident_ids import issue_args
 from tests.supervisor_support import scripted  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
@@ -39,7 +40,7 @@ def test_monitor_alarm_when_a_wait_passes_its_limit(chromium, demo, server, scre
         queue.open_counter(demo.id, number, staff_id=demo.staff(login).id)
     queue.pause_counter(demo.id, 5)
     for prefix in "BBC":
-        queue.issue_ticket(demo.id, prefix)
+        queue.issue_ticket(demo.id, prefix, **issue_args(prefix))
     queue.call_next(demo.id, 3)
     queue.start(demo.id, 3)
 

@@ -195,16 +195,16 @@ def test_rating_pad_refuses_tickets_not_finished_there_or_long_ago(client, demo,
     assert answer.status_code == 409 and answer.get_json()["error"] == "not_rateable"
 
 
-def test_satisfaction_counts_ratings_of_four_and_five_as_satisfied(client, demo):
+def test_satisfaction_counts_ratings_of_three_to_five_as_satisfied(client, demo):
     from datetime import date
 
     from hall.visitor.feedback import satisfaction
     tokens = [queue.issue_ticket(demo.id, "A")["token"] for _ in range(3)]
-    for rating, token in zip((5, 4, 2), tokens):
+    for rating, token in zip((5, 3, 2), tokens):
         serve_at(demo, 1)
         assert client.post(f"/api/v1/tickets/{token}/feedback", json={"rating": rating}).status_code == 201
     assert satisfaction(demo.id, date(2026, 3, 2), date(2026, 3, 2)) == \
-        {"count": 3, "average": 3.67, "satisfied_pct": 66.7}
+        {"count": 3, "average": 3.33, "satisfied_pct": 66.7}
     assert satisfaction(demo.id, date(2026, 3, 3), date(2026, 3, 3))["count"] == 0
 
 

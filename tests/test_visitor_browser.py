@@ -14,6 +14,7 @@ from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import Feedback, Staff
 from tests.live import LiveServer
+from tests.resident_ids import issue_args
 from tests.visitor_support import add_rating_pad
 
 pytestmark = pytest.mark.browser
@@ -34,7 +35,7 @@ class Site:
         return requests.request(method, self.url + "/api/v1" + path, headers=headers, timeout=10, **kwargs)
 
     def issue(self, service: str) -> dict:
-        answer = self.api("POST", "/halls/demo/tickets", json={"service": service})
+        answer = self.api("POST", "/halls/demo/tickets", json={"service": service, **issue_args(service)})
         assert answer.status_code == 201, answer.text
         return answer.json()
 

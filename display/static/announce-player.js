@@ -1,6 +1,7 @@
 /* Plays call announcements one after another: chime, then the call's clips in order.
  * A call is queued when its event arrives; its clip keys follow in an `announce`
  * message with the same seq (an empty list = no voice on the server: chime only).
+ * A silent call (a quiet zone) plays the chime only, whatever clips the server names.
  * Never two calls over each other; the queue is bounded so a backlog cannot grow.
  */
 (function (global) {
@@ -25,8 +26,8 @@
     this.played = [];      // newest last, bounded: what was played, for tests and diagnosis
   }
 
-  AnnouncePlayer.prototype.enqueue = function (seq) {
-    this.queue.push(seq);
+  AnnouncePlayer.prototype.enqueue = function (seq, silent) {
+    this.queue.push({seq: seq, silent: !!silent});
     if (this.queue.length > MAX_QUEUED) this.queue.shift();
     this.pump();
   };
@@ -63,10 +64,11 @@
   AnnouncePlayer.prototype.pump = function () {
     if (this.busy || this.blocked || !this.queue.length) return;
     var self = this;
-    var seq = this.queue.shift();
+    var call = this.queue.shift();
+    var seq = call.seq;
     this.busy = true;
     this.play(this.chimeUrl)
-      .then(function () { return self.keysFor(seq); })
+      .then(function () { return call.silent ? [] : self.keysFor(seq); })
       .then(function (keys) {
         return keys.reduce(function (done, key) {
           return done.then(function () { return self.play(self.audioUrl(key)); });

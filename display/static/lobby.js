@@ -1,4 +1,6 @@
-/* Lobby TV: current call (flashing when new), recent calls, waiting per service, notices, voice. */
+/* Lobby TV: current call (flashing when new), recent calls, waiting per service, notices, voice.
+ * Where the hall shows names, a call carries the visitor's masked name (张*三); a silent zone's calls
+ * get the chime and no voice. */
 (function () {
   "use strict";
 
@@ -10,6 +12,7 @@
   var notices = [];
   var noticeIndex = -1;
   var flashTimer = null;
+  var silentZones = [];
 
   var player = new window.AnnouncePlayer({
     chimeUrl: config.chime_url,
@@ -31,6 +34,9 @@
   function showCurrent(call, flash) {
     var box = document.getElementById("current");
     document.getElementById("current-number").textContent = call ? call.number : "—";
+    var name = document.getElementById("current-name");
+    name.textContent = call && call.visitor_masked ? call.visitor_masked : "";
+    name.hidden = !name.textContent;
     document.getElementById("current-counter").textContent = call ? D.counterLabel(call.counter) : strings.no_calls;
     box.classList.toggle("idle", !call);
     if (!flash) return;
@@ -48,6 +54,7 @@
     recent.forEach(function (call) {
       var row = el("li");
       row.appendChild(el("span", "number", call.number));
+      if (call.visitor_masked) row.appendChild(el("span", "name", call.visitor_masked));
       row.appendChild(el("span", "to", D.counterLabel(call.counter)));
       list.appendChild(row);
     });
@@ -88,6 +95,7 @@
   }
 
   function onSnapshot(snapshot) {
+    silentZones = snapshot.hall.silent_zones || [];
     recent = D.bounded(snapshot.recent_calls.filter(function (c) { return D.inZone(c.zone); }), config.recent_calls);
     renderRecent();
     if (!document.getElementById("current").classList.contains("flash")) showCurrent(recent[0], false);
@@ -101,15 +109,17 @@
   }
 
   function onEvent(event) {
+    if (event.kind === "zone_silence") { silentZones = event.silent_zones; return; }
     if (!CALL_KINDS[event.kind] || !event.ticket || !event.counter || !D.inZone(event.counter.zone)) return;
-    var call = {number: event.ticket.number, counter: event.counter.number, kind: event.kind, at: event.at};
+    var call = {number: event.ticket.number, counter: event.counter.number, kind: event.kind, at: event.at,
+                visitor_masked: event.ticket.visitor_masked};
     recent.unshift(call);
     D.bounded(recent, config.recent_calls);
     renderRecent();
     if (event.replayed && !event.recent) return;  // a missed call of long ago: listed, not called again
     showCurrent(call, true);
     if (event.keys) player.setKeys(event.seq, event.keys);  // a replayed call brings its clips along
-    player.enqueue(event.seq);
+    player.enqueue(event.seq, silentZones.indexOf(event.counter.zone) >= 0);
   }
 
   setInterval(showNextNotice, config.notice_s * 1000);

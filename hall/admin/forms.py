@@ -67,6 +67,17 @@ WEEKDAYS = [SelectChoice(number, name) for number, name in enumerate(
     start=1)]
 
 
+REAL_NAME = [SelectChoice("off", _l("No ID number")), SelectChoice("optional", _l("ID number optional")),
+             SelectChoice("required", _l("ID number required (real-name tickets)"))]
+PUBLIC_NAMES = [SelectChoice("number", _l("Number only")),
+                SelectChoice("masked_name", _l("Number and masked name (张*三)"))]
+
+
+def zone_lines(text: str | None) -> list[str]:
+    """Zone names, one per line, without repeats."""
+    return list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
+
+
 class HallForm(CheckedForm):
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
@@ -84,6 +95,14 @@ class HallForm(CheckedForm):
     open_dates = TextAreaField(_l("Make-up working days"), validators=[Optional()],
                                description=_l("Appointments on these dates even on a closed weekday. "
                                               "One date per line, YYYY-MM-DD."))
+    public_name_mode = SelectField(_l("Public screens and voice show"), choices=PUBLIC_NAMES, default="number",
+                                   description=_l("Where a ticket carries a visitor's name (appointments)"))
+    silent_zones = TextAreaField(_l("Silent zones"), validators=[Optional(), Length(max=2000)],
+                                 description=_l("Display zones that call with the chime and no voice. One per line."))
+    complaint_contact_days = IntegerField(_l("Complaints: contact the visitor within (working days)"),
+                                          validators=[NumberRange(1, 30)], default=1)
+    complaint_rectify_days = IntegerField(_l("Complaints: rectify within (working days)"),
+                                          validators=[NumberRange(1, 90)], default=15)
 
     def validate_timezone(self, field) -> None:
         from zoneinfo import available_timezones
@@ -129,6 +148,11 @@ class ServiceForm(CheckedForm):
                               description=_l("One item per line (shown in the one-time notice)"))
     slot_minutes = IntegerField(_l("Appointment slot (minutes)"), validators=[NumberRange(5, 240)], default=30)
     slot_capacity = IntegerField(_l("Appointments per slot"), validators=[NumberRange(0, 500)], default=4)
+    real_name = SelectField(_l("Real-name tickets"), choices=REAL_NAME, default="off",
+                            description=_l("The kiosk asks for the visitor's resident ID number (anti-scalping)"))
+    daily_limit_per_person = IntegerField(_l("Tickets per person and day"),
+                                          validators=[Optional(), NumberRange(1, 100)],
+                                          description=_l("Per ID number; empty: no limit"))
     active = BooleanField(_l("Active"), default=True)
 
     def validate_stages(self, field) -> None:

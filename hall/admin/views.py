@@ -12,7 +12,7 @@ from wtforms import ValidationError
 
 from hall.admin import bp
 from hall.admin.forms import (CounterForm, DeviceForm, HallForm, NewHallForm, NoticeForm, ServiceForm, StaffForm,
-                              parse_service_lines)
+                              parse_service_lines, zone_lines)
 from hall.auth import role_required
 from hall.extensions import db
 from hall.models import (OPEN_STATUSES, Counter, CounterService, Device, Hall, Notice, Service, ServiceStage, Staff,
@@ -23,7 +23,7 @@ from hall.realtime import end_staff_connections
 
 
 HALL_FIELDS = ("name_zh", "name_en", "timezone", "opens_at", "closes_at", "reset_at", "complaint_phone",
-               "public_issue")
+               "public_issue", "public_name_mode", "complaint_contact_days", "complaint_rectify_days")
 
 
 def _owned(model, hall: Hall, item_id: int):
@@ -68,7 +68,8 @@ def admin_home(hall: str):
 def _calendar_fields(hall: Hall) -> dict[str, Any]:
     """The hall's booking calendar as the settings form shows it."""
     return {"closed_weekdays": closed_weekdays(hall), "closed_dates": "\n".join(hall.booking_closed_dates or []),
-            "open_dates": "\n".join(hall.booking_open_dates or [])}
+            "open_dates": "\n".join(hall.booking_open_dates or []),
+            "silent_zones": "\n".join(hall.silent_zones or [])}
 
 
 @bp.route("/admin/<hall>/settings", methods=["GET", "POST"])
@@ -81,6 +82,7 @@ def hall_settings(hall: str):
         for name in HALL_FIELDS:
             setattr(record, name, getattr(form, name).data)
         record.noshow_grace_s = form.noshow_grace_min.data * 60
+        record.silent_zones = zone_lines(form.silent_zones.data)
         for name, value in form.booking_calendar().items():
             setattr(record, name, value)
 
@@ -102,6 +104,7 @@ def hall_new(hall: str):
         if db.session.scalar(select(Staff.id).where(Staff.login == form.admin_login.data)):
             raise ValidationError(_("Login %(login)s is taken.", login=form.admin_login.data))
         new = Hall(slug=form.slug.data, noshow_grace_s=form.noshow_grace_min.data * 60, **form.booking_calendar(),
+                   silent_zones=zone_lines(form.silent_zones.data),
                    **{name: getattr(form, name).data for name in HALL_FIELDS})
         db.session.add(new)
         db.session.flush()
@@ -162,7 +165,7 @@ def _service_page(record: Hall, service: Service | None):
             raise ValidationError(_("The prefix of a service with tickets cannot change (numbers in the history)."))
         target.prefix = prefix
         for name in ("name_zh", "name_en", "opens_at", "closes_at", "daily_capacity", "kiosk_order", "slot_minutes",
-                     "slot_capacity", "active"):
+                     "slot_capacity", "real_name", "daily_limit_per_person", "active"):
             setattr(target, name, getattr(form, name).data)
         target.wait_limit_s = form.wait_limit_min.data * 60
         target.checklist = [line.strip() for line in (form.checklist.data or "").splitlines() if line.strip()]

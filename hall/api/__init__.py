@@ -44,4 +44,5 @@ def body(model: type[Model]) -> Model:
     return model.model_validate(data)
 
 
-from hall.api import checkin, counters, events, openapi, public, stats, supervision  # noqa: E402,F401  (routes register on bp)
+from hall.api import (checkin, complaints, counters, events, openapi, public, stats,  # noqa: E402,F401
+                      supervision)  # routes register on bp

@@ -19,6 +19,7 @@ ERRORS_OF_EVERY_OPERATION = ("400", "404", "409", "422", "503")
 ERRORS_OF_A_ROLE = ("401", "403")
 ERRORS_OF_A_BODY = ("413", "415")
 REF_TEMPLATE = "#/components/schemas/{model}"
+INTEGER_PARAMETERS = ("number", "case_id")
 
 # path, method, summary, body model, staff role needed, statuses: its success codes and the error
 # codes it has beyond those of every operation (ERRORS_OF_EVERY_OPERATION, 401/403 with a role, 413/415
@@ -71,7 +72,8 @@ def body_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
 def _parameters(path: str) -> list[dict]:
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     return [{"name": n, "in": "path", "required": True,
-             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INT} if n == "number" else {"type": "string"}}
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INT} if n in INTEGER_PARAMETERS
+             else {"type": "string"}}
             for n in names]
 
 

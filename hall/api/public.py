@@ -27,6 +27,7 @@ def service_view(service: Service, hall: Hall) -> dict:
         "estimated_wait_s": estimate.wait_s if estimate else 0,
         "estimated_wait_range_s": estimate.range_s if estimate else [0, 0],
         "wait_limit_s": service.wait_limit_s, "kiosk_order": service.kiosk_order,
+        "real_name": service.real_name, "daily_limit_per_person": service.daily_limit_per_person,
         "stages": [{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "limit_s": s.limit_s}
                    for s in service.stages],
     }
@@ -83,7 +84,7 @@ def create_ticket(hall: str):
         abort(403, description="only staff issue priority tickets (appointments check in at the kiosk)")
     staff_id = current_user.id if current_user.is_authenticated else None
     view = issue_ticket(record.id, data.service, priority=data.priority, channel=data.channel,
-                        idempotency_key=data.idempotency_key, staff_id=staff_id)
+                        idempotency_key=data.idempotency_key, staff_id=staff_id, id_number=data.id_number)
     return jsonify(view), 200 if view.get("repeated") else 201
 
 
@@ -93,6 +94,7 @@ def public_ticket_view(ticket: Ticket) -> dict:
     ahead = people_ahead(ticket)
     view = ticket_view(ticket)
     view.pop("id")
+    view.pop("id_masked")  # the phone page is public: whoever holds the link sees it
     estimate = estimate_ticket(ticket, ahead)
     names = {s.code: s for s in ticket.service.stages}
     zone = db.session.get(Hall, ticket.hall_id).timezone

@@ -46,6 +46,9 @@ class IssueTicket(Body):
     channel: Literal["kiosk", "web", "staff"] = "kiosk"
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=80,
                                         description="same key → same ticket (a kiosk retrying one tap)")
+    id_number: str | None = Field(default=None, max_length=40, description=(
+        "the visitor's 18-character resident ID number (GB 11643), for services with real-name tickets; "
+        "kept only as a keyed hash (daily limit per person) and masked (3201**********123X)"))
 
 
 class CheckIn(Body):

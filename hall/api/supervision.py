@@ -14,6 +14,7 @@ from hall.api.schemas import Body
 from hall.auth import role_required
 from hall.monitor.state import monitor_state
 from hall.queue.lookup import hall_by_slug
+from hall.queue.privacy import set_zone_silent
 from hall.queue.supervision import broadcast_notice, move_counter
 from hall.validation import ascii_int
 
@@ -25,6 +26,10 @@ class ServiceLinkBody(Body):
 
 class MoveCounter(Body):
     services: list[ServiceLinkBody] = Field(min_length=1, max_length=20)
+
+
+class ZoneSilence(Body):
+    silent: bool
 
 
 class NoticeBody(Body):
@@ -85,6 +90,16 @@ def notice_broadcast(hall: str):
     return jsonify({**event["notice"], "seq": event["seq"]}), 201
 
 
+@bp.post("/halls/<hall>/zones/<zone>/silent")
+@role_required("supervisor")
+def zone_silence(hall: str, zone: str):
+    """Silent calling for a display zone: open displays follow at once (chime, no voice)."""
+    data = body(ZoneSilence)
+    event = set_zone_silent(hall_by_slug(hall).id, zone[:40], data.silent, staff_id=current_user.id)
+    return jsonify({"zone": event["zone"], "silent": event["silent"], "silent_zones": event["silent_zones"],
+                    "seq": event["seq"]})
+
+
 ROUTES.extend([
     ("/halls/{hall}/monitor", "get", "Live monitor state: lines, counters, alarms (scans alarms first)", None,
      "supervisor", ("200",)),
@@ -95,4 +110,6 @@ ROUTES.extend([
     ("/halls/{hall}/monitor/counters/{number}/services", "post", "Move a counter to other services", MoveCounter,
      "supervisor", ("200",)),
     ("/halls/{hall}/notices", "post", "Broadcast a notice to the displays", NoticeBody, "supervisor", ("201",)),
+    ("/halls/{hall}/zones/{zone}/silent", "post", "Silent calling (chime, no voice) for a display zone on or off",
+     ZoneSilence, "supervisor", ("200",)),
 ])

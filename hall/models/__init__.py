@@ -1,4 +1,5 @@
 """Tables of Hall (DESIGN §3), one module per aggregate."""
+from hall.models.complaint import CASE_STATUSES, CLOSE_REASONS, ComplaintCase
 from hall.models.counter import COUNTER_STATUSES, Counter, CounterService
 from hall.models.device import DEVICE_KINDS, Alarm, Device, PrintJob
 from hall.models.hall import Hall, Notice
@@ -21,7 +22,8 @@ from hall.models.ticket import (
 from hall.models.visitor import Appointment, Feedback
 
 __all__ = [
-    "Alarm", "ApiToken", "Appointment", "CHANNELS", "COUNTER_STATUSES", "Counter", "CounterService",
+    "Alarm", "ApiToken", "Appointment", "CASE_STATUSES", "CHANNELS", "CLOSE_REASONS", "COUNTER_STATUSES",
+    "ComplaintCase", "Counter", "CounterService",
     "DEVICE_KINDS", "Device", "Feedback", "Hall", "HandlingTime", "LineCount", "Notice", "OPEN_STATUSES", "OUTCOMES", "PRIORITIES",
     "PrintJob", "ROLES", "ReportCount", "ReportDay", "ReportDayFigure", "ReportHistogram", "ReportRating",
     "ReportRatingMark", "ReportStage", "ReportStageCount", "ReportTicket", "Service", "ServiceStage", "Staff",

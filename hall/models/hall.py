@@ -38,6 +38,13 @@ class Hall(db.Model):
     booking_closed_weekdays: Mapped[list | None] = mapped_column(JSON, nullable=True)
     booking_closed_dates: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     booking_open_dates: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    #: What public screens and voice say of a visitor besides the number: "number" or "masked_name" (张*三).
+    public_name_mode: Mapped[str] = mapped_column(String(12), default="number", server_default="number")
+    #: Display zones that call silently: chime and screen, no voice.
+    silent_zones: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    #: Complaint case deadlines in working days of the hall's calendar: return visit (回访), rectification (整改).
+    complaint_contact_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    complaint_rectify_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     #: Sequence of realtime events, bumped by every queue action (and so a per-hall lock).
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -30,6 +30,10 @@ class Service(db.Model):
     slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
     slot_capacity: Mapped[int] = mapped_column(Integer, default=4)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Real-name tickets (anti-scalping): "off", "optional" or "required" resident ID number.
+    real_name: Mapped[str] = mapped_column(String(8), default="off", server_default="off")
+    #: Tickets one ID number may take of this service per business day (None: no limit).
+    daily_limit_per_person: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     hall = relationship("Hall", back_populates="services")
     stages = relationship("ServiceStage", order_by="ServiceStage.position", cascade="all, delete-orphan")

@@ -35,6 +35,7 @@ class Ticket(db.Model):
         UniqueConstraint("hall_id", "idempotency_key"),
         Index("ix_tickets_line", "hall_id", "status", "sort_at"),
         Index("ix_tickets_day", "hall_id", "business_day"),
+        Index("ix_tickets_identity", "hall_id", "business_day", "id_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +70,12 @@ class Ticket(db.Model):
     #: A phone number the visitor left on their ticket page, to be told when their turn is near.
     notify_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    #: Real-name tickets: keyed hash of the visitor's ID number (for the per-person limit) and its
+    #: masked form for the counter (3201**********123X). The number itself is never stored.
+    id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    id_masked: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    #: The visitor's name as public screens may show it (张*三), for tickets that carry one (appointments).
+    visitor_masked: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     service = relationship("Service")
     counter = relationship("Counter", foreign_keys=[counter_id])

@@ -27,15 +27,18 @@ class Appointment(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="booked")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Real-name services: keyed hash and masked form of the visitor's ID number (see Ticket).
+    id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    id_masked: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
     service = relationship("Service")
 
 
 class Feedback(db.Model):
-    """A 1–5 rating of a finished ticket, once per channel (pad, phone)."""
+    """A 1–5 rating (GB/T 39734 levels) of a finished visit: one per ticket (一次一评), pad or phone."""
 
     __tablename__ = "feedback"
-    __table_args__ = (UniqueConstraint("ticket_id", "channel"),)
+    __table_args__ = (UniqueConstraint("ticket_id", name="uq_feedback_ticket"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
@@ -44,6 +47,10 @@ class Feedback(db.Model):
     rating: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list] = mapped_column(JSON, default=list)
     comment: Mapped[str] = mapped_column(Text, default="")
+    #: Optional sub-ratings 1–5 of the standard's offline indicators: 服务效率, 服务水平, 服务态度.
+    efficiency: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    competence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attitude: Mapped[int | None] = mapped_column(Integer, nullable=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -52,15 +52,24 @@ def _counter_rows(hall: Hall) -> list[dict[str, Any]]:
     return rows
 
 
+def _zone_rows(hall: Hall, counters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every display zone of the hall's counters (and any silent one), with its silent calling flag."""
+    silent = list(hall.silent_zones or [])
+    zones = sorted(set(c["zone"] for c in counters) | set(silent))
+    return [{"zone": zone, "silent": zone in silent} for zone in zones]
+
+
 def monitor_state(hall: Hall) -> dict[str, Any]:
     """The monitor's full state; `now` lets the page count elapsed times on its own clock."""
     db.session.refresh(hall)
     day = today(hall)
+    counters = _counter_rows(hall)
     return {
         "seq": hall.event_seq, "now": clock.iso(clock.utcnow()), "business_day": day.isoformat(),
         "hall": {"slug": hall.slug, "name_zh": hall.name_zh, "name_en": hall.name_en},
         "services": _service_rows(hall, day),
-        "counters": _counter_rows(hall),
+        "counters": counters,
+        "zones": _zone_rows(hall, counters),
         "alarms": listed_alarms(hall.id),
         "all_services": [{"service": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en,
                           "stages": [st.code for st in s.stages]}

@@ -83,25 +83,39 @@ def bookable_service(hall_id: int, prefix: str) -> Service:
 
 
 def closed_reason(hall: Hall, day: date, now: datetime | None = None) -> str | None:
-    """Why a day takes no bookings (past, too far ahead, weekly closing day, holiday), or None.
-
-    The hall's open dates (make-up working days) win over its weekly closing days and holidays;
-    holidays are the server's ([booking] holidays) and the hall's own.
-    """
+    """Why a day takes no bookings (past, too far ahead, weekly closing day, holiday), or None."""
     settings = _settings()
     first = local_today(hall, now)
     if day < first:
         return "past"
     if day > first + timedelta(days=settings["days_ahead"]):
         return "too_far_ahead"
+    return calendar_reason(hall, day)
+
+
+def calendar_reason(hall: Hall, day: date) -> str | None:
+    """Why the hall's calendar makes a day no working day ("closed_weekday", "holiday"), or None.
+
+    The hall's open dates (make-up working days) win over its weekly closing days and holidays;
+    holidays are the server's ([booking] holidays) and the hall's own.
+    """
     iso = day.isoformat()
     if iso in (hall.booking_open_dates or []):
         return None
     if day.isoweekday() in closed_weekdays(hall):
         return "closed_weekday"
-    if iso in settings["holidays"] or iso in (hall.booking_closed_dates or []):
+    if iso in _settings()["holidays"] or iso in (hall.booking_closed_dates or []):
         return "holiday"
     return None
+
+
+def working_days_after(hall: Hall, day: date, count: int) -> date:
+    """The `count`-th working day after `day` in the hall's calendar (deadlines in working days)."""
+    while count > 0:
+        day += timedelta(days=1)
+        if calendar_reason(hall, day) is None:
+            count -= 1
+    return day
 
 
 def closed_weekdays(hall: Hall) -> list[int]:

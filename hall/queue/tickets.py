@@ -13,6 +13,7 @@ from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Service, Stage, Ticket, TicketSequence
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
 from hall.queue.lookup import service_by_prefix
+from hall.queue.realname import Identity, admit
 from hall.queue.rules import availability, sort_key, today
 from hall.queue.stages import close_stage, release_counter
 from hall.queue.unit import Action, hall_action
@@ -40,8 +41,11 @@ def find_by_idempotency_key(hall_id: int, key: str) -> Ticket | None:
 
 def issue_ticket(hall_id: int, service_prefix: str, *, priority: str = "normal", channel: str = "kiosk",
                  idempotency_key: str | None = None, appointment_id: int | None = None,
-                 staff_id: int | None = None) -> dict[str, Any]:
-    """Issue the next number of a service; the same idempotency key returns the same ticket."""
+                 staff_id: int | None = None, id_number: str | None = None) -> dict[str, Any]:
+    """Issue the next number of a service; the same idempotency key returns the same ticket.
+
+    `id_number` is the visitor's resident ID on real-name services (checked against the daily limit).
+    """
     if priority not in PRIORITIES:
         raise QueueError(f"priority must be one of {', '.join(PRIORITIES)}")
     if channel not in CHANNELS:
@@ -53,13 +57,15 @@ def issue_ticket(hall_id: int, service_prefix: str, *, priority: str = "normal",
         is_open, reason = availability(service, action.hall, action.now)
         if not is_open:
             raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
+        identity = admit(service, today(action.hall, action.now), id_number)
         _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
-                             appointment_id=appointment_id, staff_id=staff_id)
+                             appointment_id=appointment_id, staff_id=staff_id, identity=identity)
     return view
 
 
 def add_ticket(action: Action, service: Service, *, priority: str, channel: str, idempotency_key: str | None = None,
-               appointment_id: int | None = None, staff_id: int | None = None) -> tuple[Ticket, dict[str, Any]]:
+               appointment_id: int | None = None, staff_id: int | None = None,
+               identity: Identity | None = None) -> tuple[Ticket, dict[str, Any]]:
     """Inside a running action: put a new ticket in the first line of `service`, log and publish "issued"."""
     if not service.stages:
         raise Conflict(f"service {service.prefix} has no stages")
@@ -72,6 +78,7 @@ def add_ticket(action: Action, service: Service, *, priority: str, channel: str,
         token=secrets.token_urlsafe(16), priority=priority, channel=channel, status="waiting",
         stage_position=0, stage_code=first.code, issued_at=action.now, queued_at=action.now,
         sort_at=sort_key(action.now, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
+        id_hash=identity.hash if identity else None, id_masked=identity.masked if identity else None,
     )
     db.session.add(ticket)
     db.session.flush()

@@ -5,6 +5,7 @@ from typing import Any
 
 from hall.clock import iso
 from hall.models import Counter, Ticket
+from hall.queue.privacy import public_name
 
 
 def stage_view(ticket: Ticket) -> dict[str, Any]:
@@ -43,6 +44,9 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "outcome": ticket.outcome,
         "notice": ticket.notice,
         "business_day": ticket.business_day.isoformat(),
+        # Real-name tickets: the masked ID for staff to check the card; public views drop it.
+        "id_masked": ticket.id_masked,
+        "visitor_masked": public_name(ticket),
     }
 
 

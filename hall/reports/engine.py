@@ -6,7 +6,8 @@ Definitions (also in the reports page help):
 - served within committed time = served cases whose wait and every stage were within their limits ÷ served;
 - throughput per hour = served ÷ clock hours in which at least one case was served;
 - utilisation = handling time ÷ logged-in time at counters (StaffSession);
-- satisfaction: ratings 1–5; satisfied = 4 or 5 (satisfied or basically satisfied);
+- satisfaction: ratings 1–5 as GB/T 39734 names them; satisfied (满意率) = 5, 4 or 3 (very satisfied,
+  satisfied, basically satisfied) among all ratings;
 - estimate accuracy = mean absolute error of the wait estimate given at issue.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hall.extensions import db
 from hall.models import (Counter, Feedback, Hall, ReportCount, ReportRating, ReportStageCount,
                          ReportTicket, Service, Staff, StaffSession)
 from hall.reports.aggregates import rating_mark
+from hall.ratings import SATISFIED_FROM
 from hall.reports.distributions import Histograms, by_day, histograms
 from hall.reports.rollup import roll_up
 from hall.reports.selection import COLUMN, DIMENSIONS, Filters, grouped
@@ -184,7 +186,7 @@ def _described(group: _Group, code: str) -> dict[str, Any]:
 def _figures(group: _Group, target_pct: float) -> dict[str, Any]:
     served = group.statuses.get("done", 0)
     ratings = sum(group.ratings.values())
-    satisfied = sum(n for rating, n in group.ratings.items() if rating >= 4)
+    satisfied = sum(n for rating, n in group.ratings.items() if rating >= SATISFIED_FROM)
     handling = {}
     for code in sorted(set(group.handling) | set(group.described) - {WAIT}):
         handling[code] = {**_described(group, code), "over_limit": group.over_limit[code]}

@@ -45,7 +45,7 @@ def ticket_notify_stop(token: str):
 def ticket_feedback(token: str):
     data = body(Rating)
     ticket = ticket_by_token(token)
-    feedback = rate(ticket, phone_stage(ticket), "phone", data.rating, data.reasons, data.comment)
+    feedback = rate(ticket, phone_stage(ticket), "phone", data.rating, data.reasons, data.comment, data.aspects())
     return jsonify(feedback_view(feedback)), 201
 
 
@@ -67,5 +67,5 @@ def counter_feedback(hall: str, number: int):
     data = body(PadRating)
     ticket = ticket_by_number(record.id, data.number, today(record))
     stage = pad_stage(ticket, counter, current_app.config["HALL"]["feedback"]["pad_window_s"])
-    feedback = rate(ticket, stage, "pad", data.rating, data.reasons, data.comment)
+    feedback = rate(ticket, stage, "pad", data.rating, data.reasons, data.comment, data.aspects())
     return jsonify(feedback_view(feedback)), 201

@@ -10,13 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from hall import clock
 from hall.extensions import db
-from hall.models import Counter, Feedback, Stage, Ticket
+from hall.models import Counter, Feedback, Hall, Stage, Ticket
 from hall.queue.errors import Conflict
+from hall.complaints.cases import open_case_for
+from hall.ratings import ASPECTS, LEVELS, SATISFIED_FROM
 
-#: Rating → label, best first; ratings ≥ 4 count as satisfied (satisfied + basically satisfied).
-RATINGS = {5: _l("Very satisfied"), 4: _l("Basically satisfied"), 3: _l("Neutral"), 2: _l("Dissatisfied"),
-           1: _l("Very dissatisfied")}
-SATISFIED_FROM = 4
 #: Reason chips: praise for a good rating, complaints for a poor one.
 PRAISE = {"fast": _l("Quick"), "friendly": _l("Friendly"), "clear": _l("Clear explanation"),
           "one_visit": _l("Done in one visit")}
@@ -36,7 +34,8 @@ class NotRateable(Conflict):
 
 def choices() -> dict[str, Any]:
     """Ratings and reason chips as the pages show them (labels in the request's language)."""
-    return {"ratings": [{"value": v, "label": str(label)} for v, label in RATINGS.items()],
+    return {"ratings": [{"value": v, "label": str(label)} for v, label in LEVELS.items()],
+            "aspects": [{"code": c, "label": str(label)} for c, label in ASPECTS.items()],
             "praise": [{"code": c, "label": str(label)} for c, label in PRAISE.items()],
             "complaints": [{"code": c, "label": str(label)} for c, label in COMPLAINTS.items()]}
 
@@ -49,9 +48,9 @@ def last_finished_stage(ticket: Ticket, counter: Counter | None = None) -> Stage
     return db.session.scalar(query.order_by(Stage.finished_at.desc(), Stage.id.desc()).limit(1))
 
 
-def has_rated(ticket: Ticket, channel: str) -> bool:
-    return db.session.scalar(select(Feedback.id).where(Feedback.ticket_id == ticket.id,
-                                                       Feedback.channel == channel)) is not None
+def has_rated(ticket: Ticket) -> bool:
+    """Whether the visit was rated, on the pad or the phone (一次一评: one rating per visit)."""
+    return db.session.scalar(select(Feedback.id).where(Feedback.ticket_id == ticket.id)) is not None
 
 
 def phone_stage(ticket: Ticket) -> Stage:
@@ -71,17 +70,21 @@ def pad_stage(ticket: Ticket, counter: Counter, window_s: int, now: datetime | N
     return stage
 
 
-def rate(ticket: Ticket, stage: Stage, channel: str, rating: int, reasons: list[str], comment: str = "") -> Feedback:
-    """Store a rating; a second one for the same ticket and channel is refused (unique constraint)."""
+def rate(ticket: Ticket, stage: Stage, channel: str, rating: int, reasons: list[str], comment: str = "",
+         aspects: dict[str, int | None] | None = None) -> Feedback:
+    """Store a rating (with optional sub-ratings of ASPECTS); a second one of the same visit, on either
+    channel, is refused (unique constraint). A bad rating opens a complaint case in the same transaction."""
     feedback = Feedback(hall_id=ticket.hall_id, ticket_id=ticket.id, channel=channel, rating=rating,
                         reasons=reasons, comment=comment, staff_id=stage.staff_id, counter_id=stage.counter_id,
-                        created_at=clock.utcnow())
+                        created_at=clock.utcnow(), **{k: v for k, v in (aspects or {}).items() if k in ASPECTS})
     db.session.add(feedback)
     try:
+        db.session.flush()  # the visit's one rating: a second one fails here (the unique constraint)
+        open_case_for(feedback, db.session.get(Hall, ticket.hall_id))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise AlreadyRated(f"{ticket.number} has already been rated here") from None
+        raise AlreadyRated(f"{ticket.number} has already been rated") from None
     return feedback
 
 
@@ -91,7 +94,7 @@ def feedback_view(feedback: Feedback) -> dict[str, Any]:
 
 
 def satisfaction(hall_id: int, first: date, last: date) -> dict[str, Any]:
-    """Ratings of tickets of a range of business days: count, average and % satisfied (ratings ≥ 4)."""
+    """Ratings of tickets of a range of business days: count, average and % satisfied (ratings ≥ 3)."""
     ratings = db.session.scalars(select(Feedback.rating).join(Ticket, Ticket.id == Feedback.ticket_id).where(
         Feedback.hall_id == hall_id, Ticket.business_day >= first, Ticket.business_day <= last)).all()
     satisfied = sum(1 for r in ratings if r >= SATISFIED_FROM)

@@ -85,7 +85,7 @@ def ticket(token: str):
         return render_template("visitor/ticket_missing.html"), 404
     notify = current_app.config["HALL"]["notify"]
     return render_template("visitor/ticket.html", ticket=public_ticket_view(found), hall=found.service.hall,
-                           token=token, rated=has_rated(found, "phone"), choices=choices(), lang=str(get_locale()),
+                           token=token, rated=has_rated(found), choices=choices(), lang=str(get_locale()),
                            notify_enabled=notify["backend"] != "none", near_ahead=notify["near_ahead"])
 
 

@@ -29,6 +29,12 @@ class Rating(Body):
     reasons: list[str] = Field(default_factory=list, max_length=len(REASONS),
                                json_schema_extra={"items": {"type": "string", "enum": list(REASONS)}})
     comment: str = Field(default="", max_length=500)
+    efficiency: int | None = Field(default=None, ge=1, le=5, description="服务效率 service efficiency, 1–5")
+    competence: int | None = Field(default=None, ge=1, le=5, description="服务水平 service competence, 1–5")
+    attitude: int | None = Field(default=None, ge=1, le=5, description="服务态度 service attitude, 1–5")
+
+    def aspects(self) -> dict[str, int | None]:
+        return {"efficiency": self.efficiency, "competence": self.competence, "attitude": self.attitude}
 
     @field_validator("reasons")
     @classmethod

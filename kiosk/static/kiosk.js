@@ -1,4 +1,5 @@
 /* Touch kiosk: take a number, check in an appointment, priority numbers.
+ * Real-name services ask for the visitor's ID number first (keypad, or an ID-card reader typing it + Enter).
  * One tap = one idempotency key: retries after a network blip reuse it, so the server
  * never issues two tickets for one tap. */
 (function () {
@@ -142,7 +143,7 @@
   function renderServices() {
     if (!state) return;
     const list = $("k-services");
-    list.replaceChildren(...state.services.map((s) => serviceButton(s, (svc) => take(svc.prefix, {}))));
+    list.replaceChildren(...state.services.map((s) => serviceButton(s, chooseService)));
     list.dataset.count = state.services.length;
     $("k-open-priority").hidden = state.priority === "off";
     $("k-unregistered").hidden = !(state.require_registered && !state.registered);
@@ -159,6 +160,11 @@
   }
 
   /* ---------- taking a number ---------- */
+
+  function chooseService(service) {
+    if (service.real_name === "required" || service.real_name === "optional") return openIdentity(service);
+    take(service.prefix, {});
+  }
 
   async function take(prefix, extra) {
     await send("/kiosk/tickets", Object.assign({ service: prefix, idempotency_key: newKey() }, extra));
@@ -193,6 +199,7 @@
     if (code === "service_closed") return t("closed_" + (error.reason || "inactive"));
     if (["wrong_pin", "pin_required", "priority_off"].includes(code)) return t(code === "pin_required" ? "wrong_pin" : code);
     if (code === "forbidden") return t("not_registered");
+    if (["invalid_id_number", "id_number_required", "daily_limit_reached"].includes(code)) return t(code, error);
     return t("failed") + (error.message ? " (" + error.message + ")" : "");
   }
 
@@ -264,6 +271,7 @@
     document.querySelectorAll(".k-panel:not(#k-wait)").forEach((p) => { p.hidden = true; });
     $("k-code").value = "";
     $("k-pin").value = "";
+    $("k-id").value = "";
   }
 
   function showWait(on) {
@@ -300,6 +308,24 @@
     $("k-code").focus();
   }
 
+  function openIdentity(service) {
+    closePanels();
+    const names = serviceNames(service);
+    $("k-id-service").textContent = service.prefix + " " + names.main;
+    $("k-identity").dataset.service = service.prefix;
+    const optional = service.real_name === "optional";
+    $("k-id-hint").dataset.t = optional ? "id_hint_optional" : "id_hint";
+    $("k-id-hint").textContent = t($("k-id-hint").dataset.t);
+    $("k-id-skip").hidden = !optional;
+    $("k-identity").hidden = false;
+    $("k-id").focus();
+  }
+
+  function takeWithId() {
+    const number = $("k-id").value.replace(/\s+/g, "").toUpperCase();
+    if (number) take($("k-identity").dataset.service, { id_number: number });
+  }
+
   function openPriority() {
     closePanels();
     const needsPin = state && state.priority === "pin";
@@ -321,11 +347,19 @@
       if (event.key === "Enter") { event.preventDefault(); checkIn($("k-code").value); }
       return;
     }
+    if (event.target === $("k-id")) {
+      if (event.key === "Enter") { event.preventDefault(); takeWithId(); }
+      return;
+    }
     const now = performance.now();
     if (now - lastKeyAt > SCANNER_GAP_MS * 5) scanned = "";
     lastKeyAt = now;
     if (event.key === "Enter") {
-      if (scanned.length >= 3) { event.preventDefault(); checkIn(scanned); }
+      if (scanned.length >= 3 && !$("k-identity").hidden) {   // an ID-card reader, the focus elsewhere
+        event.preventDefault();
+        $("k-id").value = scanned;
+        takeWithId();
+      } else if (scanned.length >= 3) { event.preventDefault(); checkIn(scanned); }
       scanned = "";
     } else if (event.key.length === 1) {
       scanned += event.key;
@@ -351,9 +385,12 @@
   $("k-open-priority").addEventListener("click", openPriority);
   $("k-checkin-go").addEventListener("click", () => checkIn($("k-code").value));
   $("k-done").addEventListener("click", goStart);
+  $("k-id-go").addEventListener("click", takeWithId);
+  $("k-id-skip").addEventListener("click", () => take($("k-identity").dataset.service, {}));
   document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closePanels));
   keypad($("k-code-keys"), [..."1234567890QWERTYUIOPASDFGHJKLZXCVBNM", "back", "clear"], $("k-code"));
   keypad($("k-pin-keys"), [..."123456789", "clear", "0", "back"], $("k-pin"));
+  keypad($("k-id-keys"), [..."123456789X0", "back", "clear"], $("k-id"));
   document.addEventListener("keydown", onKey);
   ["pointerdown", "keydown"].forEach((name) => document.addEventListener(name, touched, true));
   document.addEventListener("contextmenu", (e) => e.preventDefault());

@@ -94,6 +94,7 @@
     if (d.number) parts.push(d.number);
     if (d.counter) parts.push(T.counter + " " + d.counter);
     if (d.device) parts.push(d.device);
+    if (d.case) parts.push("#" + d.case + " · " + (d.status === "open" ? d.contact_due : d.rectify_due));
     if (d.limit_s) parts.push("> " + mmss(d.limit_s));
     return parts.join(" · ");
   }
@@ -127,8 +128,17 @@
   function render(data) {
     state = data;
     window.HallClock.correct(data.now);
-    renderServices(); renderCounters(); renderAlarms(); tick();
+    renderServices(); renderCounters(); renderAlarms(); renderZones(); tick();
     root.dataset.seq = data.seq;
+  }
+
+  function renderZones() {
+    var list = document.getElementById("zones");
+    list.replaceChildren.apply(list, state.zones.map(function (z) {
+      var box = el("input", {type: "checkbox", "data-zone": z.zone});
+      box.checked = z.silent;
+      return el("li", {}, [el("label", {}, [box, document.createTextNode(" " + z.zone + " · " + T.silent)])]);
+    }));
   }
 
   function load() {
@@ -200,6 +210,13 @@
     }
     e.target.disabled = true;
     post("/monitor/counters/" + number + "/" + action).then(load, function (err) { alert(err.message); load(); });
+  });
+
+  document.getElementById("zones").addEventListener("change", function (e) {
+    var zone = e.target.dataset.zone;
+    if (!zone) return;
+    post("/zones/" + encodeURIComponent(zone) + "/silent", {silent: e.target.checked})
+      .then(load, function (err) { alert(err.message); load(); });
   });
 
   document.getElementById("notice-form").addEventListener("submit", function (e) {

@@ -203,6 +203,8 @@
                                                           name: t.stage_name}) : "";
     $("ticket-waited").textContent = t ? fill(T.waited, {time: duration(t.waited_s)})
                                        : (state.counter.status === "open" ? T.idle : T.paused_idle);
+    $("ticket-identity").hidden = !(t && t.id_masked);
+    $("ticket-identity").textContent = t && t.id_masked ? fill(T.id_check, {masked: t.id_masked}) : "";
     $("finish-label").textContent = t && !t.last_stage ? T.finish_stage : T.finish;
     renderTimer();
   }

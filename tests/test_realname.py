@@ -1,0 +1,166 @@
+"""Real-name tickets: ID numbers (GB 11643), the per-person daily limit under concurrency on both
+databases, and the number never leaking (API answers, public events, exports, logs)."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from hall import queue
+from hall.demo import create_demo_hall
+from hall.extensions import db
+from hall.models import Hall, Ticket, TicketEvent
+from hall.queue import realname
+from hall.realtime import for_phone, redact
+from tests.resident_ids import resident_id
+from tests.supervisor_support import DAY, scripted, sign_in  # noqa: F401  (scripted is a fixture)
+
+#: A published sample number (GB 11643 appendix style) with an X check character.
+WITH_X = "11010519491231002X"
+VALID = "320102198001010016"
+
+
+def test_resident_id_numbers_are_checked_by_region_birth_date_and_check_digit():
+    assert realname.check_digit(VALID[:17]) == VALID[17]
+    assert realname.id_number_problem(VALID) is None
+    assert realname.id_number_problem(WITH_X) is None
+    assert realname.id_number_problem(WITH_X.lower()) is None            # readers and keypads may type x
+    assert realname.id_number_problem(" 3201 0219 8001 0100 16 ") is None
+    assert realname.id_number_problem(VALID[:17] + "9") == "check_digit"
+    assert realname.id_number_problem("110105194912310021") == "check_digit"  # X expected, 1 given
+    feb30 = "3201021980023000" + "1"
+    assert realname.id_number_problem(feb30 + realname.check_digit(feb30)) == "birth_date"
+    future = "32010221990101001"
+    assert realname.id_number_problem(future + realname.check_digit(future), today=date(2026, 1, 1)) == "birth_date"
+    unknown_region = "99010219800101001"
+    assert realname.id_number_problem(unknown_region + realname.check_digit(unknown_region)) == "region"
+    for wrong in ("", "32010219800101001", "3201021980010100165", "32010219800101001Y", "X20102198001010015"):
+        assert realname.id_number_problem(wrong) == "length"
+
+
+def test_masked_form_keeps_region_and_last_four():
+    assert realname.mask(WITH_X.lower()) == "1101**********002X"
+    assert realname.mask(VALID) == "3201**********0016"
+
+
+@pytest.fixture
+def client(app, demo):
+    return app.test_client()
+
+
+def issue(client, **body):
+    return client.post("/api/v1/halls/demo/tickets", json={"service": "C", **body})
+
+
+def test_real_name_service_takes_two_tickets_per_id_and_day(client, frozen):
+    first = issue(client, id_number=VALID)
+    assert first.status_code == 201, first.get_json()
+    ticket = first.get_json()
+    assert ticket["id_masked"] == "3201**********0016"
+    assert VALID not in first.get_data(as_text=True)
+    assert issue(client, id_number=VALID.replace("0016", "0016 ")).status_code == 201   # same ID, typed loosely
+    third = issue(client, id_number=VALID)
+    assert third.status_code == 409
+    assert third.get_json()["error"] == "daily_limit_reached" and third.get_json()["limit"] == 2
+    assert issue(client, id_number=WITH_X).status_code == 201                          # another person
+    assert client.post("/api/v1/halls/demo/tickets", json={"service": "A", "id_number": VALID}).status_code == 201
+    frozen.advance(days=1)                                                             # the next business day
+    assert issue(client, id_number=VALID).status_code == 201
+
+
+def test_a_cancelled_ticket_gives_its_place_back(client, demo):
+    tickets = [issue(client, id_number=VALID).get_json() for _ in range(2)]
+    queue.cancel_ticket(demo.id, tickets[0]["id"])
+    assert issue(client, id_number=VALID).status_code == 201
+
+
+def test_refusals_name_the_problem_never_the_number(client):
+    missing = issue(client)
+    assert missing.status_code == 422 and missing.get_json()["error"] == "id_number_required"
+    wrong = issue(client, id_number=VALID[:17] + "9")
+    assert wrong.status_code == 422 and wrong.get_json()["error"] == "invalid_id_number"
+    assert wrong.get_json()["problem"] == "check_digit" and VALID[:17] not in wrong.get_data(as_text=True)
+    assert issue(client, id_number="x" * 41).status_code == 422
+
+
+def test_optional_real_name_takes_tickets_with_or_without_a_number(client, demo):
+    service = demo.hall.services[0]
+    service.real_name, service.daily_limit_per_person = "optional", 1
+    db.session.commit()
+    assert client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code == 201
+    assert client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code == 201
+    with_id = client.post("/api/v1/halls/demo/tickets", json={"service": "A", "id_number": VALID})
+    assert with_id.status_code == 201 and with_id.get_json()["id_masked"]
+    again = client.post("/api/v1/halls/demo/tickets", json={"service": "A", "id_number": VALID})
+    assert again.status_code == 409 and again.get_json()["limit"] == 1
+
+
+def test_the_number_never_leaks(client, demo, events, caplog):
+    caplog.set_level(logging.DEBUG)
+    ticket = issue(client, id_number=WITH_X).get_json()
+    issue(client, id_number=WITH_X[:17] + "1")
+    hashed = realname.keyed_hash(WITH_X)
+    stored = db.session.get(Ticket, ticket["id"])
+    assert stored.id_hash == hashed and stored.id_masked == "1101**********002X"
+    assert hashed != realname.keyed_hash(VALID) and len(hashed) == 64
+    # The staff event carries the masked ID only; the public rooms and the visitor's phone not even that.
+    issued = next(e for e in events if e["kind"] == "issued")
+    assert issued["ticket"]["id_masked"] == "1101**********002X"
+    assert "id_masked" not in redact(issued)["ticket"] and "id_masked" not in for_phone(issued)["ticket"]
+    phone = client.get(f"/api/v1/tickets/{ticket['token']}").get_json()
+    assert "id_masked" not in phone
+    logged = db.session.scalars(select(TicketEvent.data)).all()
+    everything = " ".join(map(str, [events, logged, phone])) + caplog.text
+    assert WITH_X not in everything and WITH_X[:17] not in everything and hashed not in everything
+
+
+def test_reports_exports_hold_no_id(app, demo, scripted):
+    boss = sign_in(app.test_client(), "supervisor", demo.passwords["supervisor"])
+    exported = boss.get(f"/reports/demo/export.xlsx?from={DAY}&to={DAY}").get_data() + \
+        boss.get(f"/reports/demo/export/summary.csv?from={DAY}&to={DAY}").get_data()
+    for secret in (resident_id(1), resident_id(2), realname.mask(resident_id(1))):
+        assert secret.encode() not in exported
+
+
+def _race(hall_id: int, app, id_number: str, kiosks: int) -> list[str]:
+    """`kiosks` threads submit the same ID at the same moment; each reports what it got."""
+    results, start = [], threading.Barrier(kiosks)
+
+    def kiosk() -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                results.append(queue.issue_ticket(hall_id, "C", id_number=id_number)["number"])
+            except realname.DailyLimitReached:
+                results.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=kiosk) for _ in range(kiosks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def _check_limit_under_race(app) -> None:
+    create_demo_hall()
+    db.session.commit()
+    hall_id = db.session.scalar(select(Hall.id).where(Hall.slug == "demo"))
+    db.session.remove()
+    results = _race(hall_id, app, VALID, kiosks=8)
+    assert sorted(results) == ["C001", "C002"] + ["refused"] * 6
+    assert len(db.session.scalars(select(Ticket).where(Ticket.id_hash == realname.keyed_hash(VALID))).all()) == 2
+
+
+def test_limit_holds_when_kiosks_race_on_sqlite(app):
+    _check_limit_under_race(app)
+
+
+@pytest.mark.postgres
+def test_limit_holds_when_kiosks_race_on_postgresql(pg_app):
+    _check_limit_under_race(pg_app)
