@@ -24,7 +24,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.servers import database, flask_command  # noqa: E402
-from hall.queue.realname import check_digit  # noqa: E402
+from hall.queue.realname import simulated_id_number  # noqa: E402
 from hall.reports.stats import percentile  # noqa: E402
 from tests.live import ROOT, LiveServer, free_port  # noqa: E402
 
@@ -57,10 +56,7 @@ class Round:
 def ticket_body(k: int) -> dict[str, str]:
     """Services A, B, C in turn; C (real-name, two a day per person) with the k-th visitor's own ID number."""
     service = "ABC"[k % 3]
-    if service != "C":
-        return {"service": service}
-    first17 = f"320102{date(1900, 1, 1) + timedelta(days=k // 1000):%Y%m%d}{k % 1000:03d}"
-    return {"service": service, "id_number": first17 + check_digit(first17)}
+    return {"service": service, "id_number": simulated_id_number(k)} if service == "C" else {"service": service}
 
 
 def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -> Round:

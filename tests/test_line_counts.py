@@ -8,6 +8,7 @@ from hall import lines, queue
 from hall.estimate import handling_average_s, people_ahead
 from hall.extensions import db
 from hall.models import LineCount, Ticket
+from tests.resident_ids import issue_args
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_waiting_counts_follow_every_action(demo, frozen):
     for number in (1, 2, 3, 5):
         queue.open_counter(demo.id, number, staff_id=demo.staff(f"staff{number}").id)
     steps = [
-        lambda: [queue.issue_ticket(demo.id, prefix) for prefix in "AABBBC"],
+        lambda: [queue.issue_ticket(demo.id, prefix, **issue_args(prefix)) for prefix in "AABBBC"],
         lambda: queue.issue_ticket(demo.id, "A", priority="vip", channel="staff"),
         lambda: queue.call_next(demo.id, 1),
         lambda: queue.cancel_ticket(demo.id, db.session.scalar(select(Ticket.id).where(Ticket.number == "C001"))),

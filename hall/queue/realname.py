@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -82,6 +82,13 @@ def mask(id_number: str) -> str:
     """3201**********123X: the region and the last four, enough to match the card in hand."""
     number = normalise(id_number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def simulated_id_number(n: int) -> str:
+    """A valid, made-up resident ID for the n-th visitor of a simulation or benchmark (distinct for n < 10⁷)."""
+    n %= 10_000_000
+    first17 = f"320102{date(1950, 1, 1) + timedelta(days=n // 1000):%Y%m%d}{n % 1000:03d}"
+    return first17 + check_digit(first17)
 
 
 def _secret() -> bytes:

@@ -21,6 +21,7 @@ from flask import current_app
 from hall import clock, queue
 from hall.extensions import db
 from hall.models import Ticket
+from hall.queue.realname import simulated_id_number
 from hall.sim.layout import CounterLayout, Layout
 from hall.sim.profile import Handling, Profile
 from hall.sim.visitors import Visitor
@@ -81,6 +82,7 @@ class DayRun:
         self._order = itertools.count()
         self._waiting: Tally = Tally()
         self._visitors: dict[int, Visitor] = {}
+        self._id_numbers = itertools.count()  # each visitor brings their own ID card (real-name services)
         self._called_at: dict[int, datetime] = {}
         stages = {s.prefix: [st.code for st in s.stages] for s in self.layout.services}
         self._first_stage = {prefix: codes[0] for prefix, codes in stages.items()}
@@ -181,7 +183,7 @@ class DayRun:
     def _arrive(self, visitor: Visitor) -> None:
         try:
             view = queue.issue_ticket(self.hall_id, visitor.service, priority=visitor.priority,
-                                      channel=visitor.channel)
+                                      channel=visitor.channel, id_number=simulated_id_number(next(self._id_numbers)))
         except queue.ServiceClosed:
             self._log("turned_away")
             return

@@ -271,7 +271,7 @@
     document.querySelectorAll(".k-panel:not(#k-wait)").forEach((p) => { p.hidden = true; });
     $("k-code").value = "";
     $("k-pin").value = "";
-    $("k-id").value = "";
+    $("k-id-number").value = "";
   }
 
   function showWait(on) {
@@ -318,11 +318,11 @@
     $("k-id-hint").textContent = t($("k-id-hint").dataset.t);
     $("k-id-skip").hidden = !optional;
     $("k-identity").hidden = false;
-    $("k-id").focus();
+    $("k-id-number").focus();
   }
 
   function takeWithId() {
-    const number = $("k-id").value.replace(/\s+/g, "").toUpperCase();
+    const number = $("k-id-number").value.replace(/\s+/g, "").toUpperCase();
     if (number) take($("k-identity").dataset.service, { id_number: number });
   }
 
@@ -347,7 +347,7 @@
       if (event.key === "Enter") { event.preventDefault(); checkIn($("k-code").value); }
       return;
     }
-    if (event.target === $("k-id")) {
+    if (event.target === $("k-id-number")) {
       if (event.key === "Enter") { event.preventDefault(); takeWithId(); }
       return;
     }
@@ -357,7 +357,7 @@
     if (event.key === "Enter") {
       if (scanned.length >= 3 && !$("k-identity").hidden) {   // an ID-card reader, the focus elsewhere
         event.preventDefault();
-        $("k-id").value = scanned;
+        $("k-id-number").value = scanned;
         takeWithId();
       } else if (scanned.length >= 3) { event.preventDefault(); checkIn(scanned); }
       scanned = "";
@@ -390,7 +390,7 @@
   document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closePanels));
   keypad($("k-code-keys"), [..."1234567890QWERTYUIOPASDFGHJKLZXCVBNM", "back", "clear"], $("k-code"));
   keypad($("k-pin-keys"), [..."123456789", "clear", "0", "back"], $("k-pin"));
-  keypad($("k-id-keys"), [..."123456789X0", "back", "clear"], $("k-id"));
+  keypad($("k-id-keys"), [..."123456789X0", "back", "clear"], $("k-id-number"));
   document.addEventListener("keydown", onKey);
   ["pointerdown", "keydown"].forEach((name) => document.addEventListener(name, touched, true));
   document.addEventListener("contextmenu", (e) => e.preventDefault());
