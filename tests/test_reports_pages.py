@@ -47,7 +47,7 @@ def test_xlsx_holds_the_same_numbers(boss, demo, scripted):
     response = boss.get(f"/reports/demo/export.xlsx?{RANGE}&lang=en")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["summary", "day", "hour", "service", "counter", "staff", "stage"]
+    assert book.sheetnames == ["summary", "day", "hour", "service", "counter", "staff", "stage", "complaints"]
     sheet = book["summary"]
     header = [c.value for c in sheet[3]]
     values = dict(zip(header, [c.value for c in sheet[4]]))

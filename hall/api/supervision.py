@@ -29,7 +29,7 @@ class MoveCounter(Body):
 
 
 class ZoneSilence(Body):
-    silent: bool
+    silent: bool = Field(strict=True)
 
 
 class NoticeBody(Body):

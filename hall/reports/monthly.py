@@ -9,6 +9,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from hall.models import Hall
+from hall.ratings import LEVELS
+from hall.reports.complaints import complaint_figures, ranking, rating_levels
 from hall.reports.engine import Filters, figures, labels, stage_rows
 
 WORST_SERVICES = 3
@@ -98,4 +100,9 @@ def monthly_report(hall: Hall, month: Month, lang: str) -> dict[str, Any]:
         "days": [{"day": d, "served": days[d]["served"] if d in days else 0}
                  for d in (month.first + timedelta(days=n) for n in range(month.last.day))],
         "late_stages": late_stages, "target_pct": this["satisfaction"]["target_pct"],
+        "rating_levels": [{"level": level, "label": str(LEVELS[level]), "count": count}
+                          for level, count in rating_levels(hall.id, month.first, month.last).items()],
+        "complaints": complaint_figures(hall, month.first, month.last),
+        "counter_ranking": ranking(hall.id, month.first, month.last, "counter", lang),
+        "staff_ranking": ranking(hall.id, month.first, month.last, "staff", lang),
     }

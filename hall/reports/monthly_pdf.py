@@ -16,6 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from hall.reports.complaints import COMPLAINT_LABELS
 from hall.reports.monthly import LABELS, UNITS
 
 FONT = "HallCJK"
@@ -71,7 +72,7 @@ def monthly_pdf(report: dict[str, Any], lang: str) -> bytes:
     hall = report["hall"]
     story: list = [
         Paragraph(f"{hall.name(lang)} · {_('Monthly service-quality report')} {report['month']}", title),
-        Paragraph(_("Compared with %(month)s. Satisfaction target %(target)s%% (ratings of 4 or 5).",
+        Paragraph(_("Compared with %(month)s. Satisfaction target %(target)s%% (ratings of 5, 4 or 3).",
                     month=report["previous_month"], target=f"{report['target_pct']:g}"), small),
         Paragraph(_("Headline figures"), heading),
     ]
@@ -97,6 +98,17 @@ def monthly_pdf(report: dict[str, Any], lang: str) -> bytes:
             rows.append([f"{r['service']} {service}", stage, _value(r["p90"], "s"), _value(r["limit_s"], "s"),
                          _value(r["over_limit_pct"], "%")])
         story.append(_table(rows, [40 * mm, 49 * mm, 27 * mm, 25 * mm, 26 * mm], font, text_columns=2))
+    story.append(Paragraph(_("Ratings (好差评)"), heading))
+    rows = [[_("Rating"), _("Visits")]] + [[f"{r['level']} {r['label']}", _value(r["count"])]
+                                           for r in report["rating_levels"]]
+    rows += [[str(label), _value(report["complaints"][key], "%" if key.endswith("_pct") else "")]
+             for key, label in COMPLAINT_LABELS.items()]
+    story.append(_table(rows, [100 * mm, 67 * mm], font))
+    story.append(Paragraph(_("Staff by satisfaction"), heading))
+    rows = [[_("Name"), _("Ratings"), _("Average rating"), _("Satisfied")]]
+    rows += [[r["name"], _value(r["ratings"]), _value(r["average"]), _value(r["satisfied_pct"], "%")]
+             for r in report["staff_ranking"]]
+    story.append(_table(rows, [70 * mm, 30 * mm, 35 * mm, 32 * mm], font))
     story.append(Paragraph(_("Cases served per day"), heading))
     story.append(_daily_chart(report["days"], font))
     story.append(Spacer(1, 3 * mm))

@@ -6,6 +6,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from hall.extensions import db
+from hall.models import Hall
+from hall.ratings import LEVELS
+from hall.reports.complaints import COMPLAINT_LABELS, complaint_figures, rating_levels
 from hall.reports.engine import DIMENSIONS, Filters, figures, labels, stage_rows
 
 #: Table name → title; `summary` is the whole selection, `stage` the handling per stage.
@@ -73,5 +77,17 @@ def report_table(filters: Filters, name: str, lang: str) -> Table:
     return breakdown_table(filters, None if name == "summary" else name, lang)
 
 
+def complaints_table(filters: Filters) -> Table:
+    """好差评 of the selection's days: visits rated per level, then the complaint case figures."""
+    hall = db.session.get(Hall, filters.hall_id)
+    levels = rating_levels(hall.id, filters.first, filters.last)
+    cases = complaint_figures(hall, filters.first, filters.last)
+    rows = [[f"{level} {LEVELS[level]}", count] for level, count in levels.items()] + \
+        [[str(label), cases[key]] for key, label in COMPLAINT_LABELS.items()]
+    return Table("complaints", str(_l("Ratings and complaint cases")),
+                 [("figure", str(_l("Figure"))), ("value", str(_l("Value")))], rows)
+
+
 def all_tables(filters: Filters, lang: str) -> list[Table]:
-    return [report_table(filters, name, lang) for name in ("summary", *DIMENSIONS, "stage")]
+    return [*(report_table(filters, name, lang) for name in ("summary", *DIMENSIONS, "stage")),
+            complaints_table(filters)]

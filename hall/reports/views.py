@@ -8,6 +8,7 @@ from hall.auth import role_required
 from hall.queue.lookup import hall_by_slug
 from hall.queue.rules import today
 from hall.reports import bp
+from hall.reports.complaints import COMPLAINT_LABELS
 from hall.reports.engine import target_pct
 from hall.reports.export import to_csv, to_xlsx
 from hall.reports.monthly import LABELS, UNITS, Month, monthly_report
@@ -72,7 +73,8 @@ def _month(hall) -> Month:
 def monthly(hall: str):
     record = hall_by_slug(hall)
     report = monthly_report(record, _month(record), _lang())
-    return render_template("reports/monthly.html", report=report, hall=record, labels=LABELS, units=UNITS)
+    return render_template("reports/monthly.html", report=report, hall=record, labels=LABELS, units=UNITS,
+                           complaint_labels=COMPLAINT_LABELS)
 
 
 @bp.get("/reports/<hall>/monthly.pdf")
