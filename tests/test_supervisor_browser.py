@@ -33,6 +33,7 @@ def sign_in(page, url: str, login: str, password: str) -> None:
 
 
 def test_monitor_alarm_when_a_wait_passes_its_limit(chromium, demo, server, screenshot):
+    db.session.rollback()  # a fresh snapshot: the server has written (its first alarm scan) since the fixtures read
     service = db.session.scalar(select(Service).where(Service.prefix == "A"))
     service.wait_limit_s = 2
     db.session.commit()
