@@ -43,6 +43,10 @@ def simple_wait_s(ticket, ahead: int) -> int:
     return round(ahead * handling_average_s(ticket.service_id, ticket.stage_code) / counters)
 
 
+#: CPU seconds spent in each estimator and how many estimates, over the measured days.
+COST = {"simple": 0.0, "new": 0.0, "estimates": 0}
+
+
 def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int, int]]:
     """(actual, simple, new, low, high) of every called ticket of the measured day."""
     profile = load_profile(profile_name)
@@ -51,9 +55,15 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
 
     def both(ticket, ahead=None):
         ahead = engine_tickets.people_ahead(ticket) if ahead is None else ahead
+        started = time.process_time()
+        simple = simple_wait_s(ticket, ahead)
+        between = time.process_time()
         new = estimate_ticket(ticket, ahead)
+        COST["simple"] += between - started
+        COST["new"] += time.process_time() - between
+        COST["estimates"] += 1
         if ticket.business_day == DAY:
-            taken[ticket.id] = (simple_wait_s(ticket, ahead), new.wait_s, new.low_s, new.high_s)
+            taken[ticket.id] = (simple, new.wait_s, new.low_s, new.high_s)
         return new
 
     engine_tickets.estimate_ticket = both
@@ -98,6 +108,9 @@ def main() -> None:
             print(f"{name:8} {len(rows):7d} {statistics.fmean(r[0] for r in rows):11.0f} {mae_pct(rows, 1):12.1f} "
                   f"{mae_pct(rows, 2):9.1f} {inside:18.1f}   ({time.process_time() - started:.0f} s CPU)",
                   flush=True)
+        n = max(1, COST["estimates"])
+        print(f"CPU per estimate at issue: simple {1000 * COST['simple'] / n:.2f} ms, new {1000 * COST['new'] / n:.2f} ms "
+              f"({n} estimates)")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,19 @@ class _Counter:
     closing: bool = False
 
 
+def _break_slots(counters: list[_Counter], slots: int) -> list[int]:
+    """A break slot per counter, as a supervisor plans them: counters that serve the same lines
+    take their breaks at different times where the slots allow (fewest shared lines, then earliest)."""
+    taken: list[list[_Counter]] = [[] for _ in range(slots)]
+    chosen = []
+    for counter in counters:
+        clash = [sum(len(counter.lines & other.lines) for other in slot) for slot in taken]
+        best = min(range(slots), key=lambda i: (clash[i], len(taken[i]), i))
+        taken[best].append(counter)
+        chosen.append(best)
+    return chosen
+
+
 @dataclass
 class DayRun:
     hall_id: int
@@ -125,11 +138,11 @@ class DayRun:
         window_start = clock.local_to_utc(self.day, schedule.breaks_from, self.zone)
         window = (clock.local_to_utc(self.day, schedule.breaks_until, self.zone) - window_start).total_seconds()
         brk = schedule.break_min * 60
-        slots = max(1, int(window // brk)) if brk else 1
-        for i, counter in enumerate(self._counters):
+        slots = _break_slots(self._counters, max(1, int(window // brk)) if brk else 1)
+        for counter, slot in zip(self._counters, slots):
             self._at(opens, self._open, counter)
             if brk:
-                start = window_start + timedelta(seconds=(i % slots) * brk)
+                start = window_start + timedelta(seconds=slot * brk)
                 self._at(start, self._break, counter)
                 self._at(start + timedelta(seconds=brk), self._open, counter)
             self._at(closes, self._close, counter)
