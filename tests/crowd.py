@@ -74,7 +74,8 @@ async def connect_all(screens: list[Screen], at_once: int, attempts: int) -> int
                 try:
                     await screen.connect()
                     return True
-                except socketio.exceptions.ConnectionError:
+                except (socketio.exceptions.ConnectionError, asyncio.TimeoutError, OSError):
+                    await screen.client.disconnect()  # a server without a free thread times out
                     await asyncio.sleep(0.5 * (attempt + 1))
             return False
 
