@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -104,37 +103,6 @@ def postgres_server():
     yield url
     admin.dispose()
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    """A throw-away redis-server on loopback, for several server processes sharing events."""
-    import redis
-
-    from tests.display_support import wait_for
-    from tests.live import free_port
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    wait_for(lambda: _pings(client))
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
-
-
-def _pings(client) -> bool:
-    import redis
-
-    try:
-        return client.ping()
-    except redis.ConnectionError:
-        return False
 
 
 @pytest.fixture

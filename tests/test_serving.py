@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from hall.server.live import bounded_packet_queue
 from tests.crowd import Crowd
-from tests.display_support import DisplayHall, wait_for
+from tests.display_support import DisplayHall, RedisServer, wait_for
 from tests.live import ROOT, free_port
 
 SCREENS = 300
@@ -115,11 +115,16 @@ def pg_hall(postgres_server):
 
 
 @pytest.fixture(scope="module")
-def two_processes(pg_hall, redis_url):
+def two_processes(pg_hall, tmp_path_factory):
     """`hall serve --workers 2` on PostgreSQL and Redis: one LiveServer, two addresses."""
-    servers = pg_hall.server(HALL_SERVER_WORKERS="2", HALL_REDIS_URL=redis_url)
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    redis = RedisServer(tmp_path_factory.mktemp("redis"))
+    redis.start()
+    servers = pg_hall.server(HALL_SERVER_WORKERS="2", HALL_REDIS_URL=redis.url)
     yield servers
     servers.stop()
+    redis.stop()
 
 
 @pytest.mark.postgres
