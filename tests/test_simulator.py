@@ -12,6 +12,7 @@ import pytest
 from hall.demo import DEMO_LAYOUT
 from hall.reports.engine import Filters, figures
 from hall.sim.figures import FIELDS
+from hall.sim.fit import fit_profile
 from hall.sim.layout import CounterLayout, Layout, ServiceLayout, StageLayout
 from hall.sim.profile import SHIPPED, load_profile, parse_profile
 from hall.sim.run import simulate, simulate_into
@@ -85,6 +86,12 @@ def test_report_and_simulator_agree_on_one_day(app, demo, small):
     assert report["utilisation_pct"] == simulated["utilisation_pct"] > 0
     assert report["estimate"]["mae_s"] == simulated["estimate_mae_s"]
     assert simulated["estimate_mae_pct"] == round(100 * report["estimate"]["mae_s"] / report["wait_s"]["avg"], 1)
+
+    fitted = fit_profile(demo.hall, DAY, DAY)  # --fit-from: the profile read back from that day
+    assert set(fitted.services) == {"A", "B", "C"} and fitted.opens.hour == 9
+    assert sum(sum(service.per_hour) for service in fitted.services.values()) == simulated["issued"]  # one day
+    assert 100 < fitted.services["A"].handling["consult"].median_s < 500 and 0 < fitted.no_show < 0.5
+    assert set(fitted.services["B"].handling) <= {"accept", "inspect", "review", "certificate"}
 
 
 def _erlang_c_wait_s(arrivals_per_s: float, service_s: float, servers: int) -> float:
