@@ -50,6 +50,7 @@ SCREENS = [
            ready="document.querySelector('#live-status[data-online=true]')"),
     Screen("reports", "/reports/demo", 1920, 1080, login="supervisor"),
     Screen("what-if", "/reports/demo/whatif", 1920, 1080, login="supervisor"),
+    Screen("complaints", "/complaints/demo", 1920, 1080, login="supervisor"),
     Screen("administration", "/admin/demo", 1920, 1080, login="admin"),
     Screen("not-found", "/no/such/page", 360, 640),
 ]
@@ -58,8 +59,8 @@ SCREENS = [
 def fill_the_hall() -> dict[str, str]:
     """A few waiting tickets and one being served at counter 2 (by staff2); the tokens screens need."""
     hall = db.session.scalar(select(Hall).where(Hall.slug == "demo"))
-    for prefix in "AABBC":
-        queue.issue_ticket(hall.id, prefix)
+    for prefix in "AABBC":  # C is a real-name service: a valid test ID number (GB 11643)
+        queue.issue_ticket(hall.id, prefix, id_number="11010519491231002X" if prefix == "C" else None)
     staff2 = db.session.scalar(select(Staff).where(Staff.login == "staff2"))
     queue.open_counter(hall.id, 2, staff_id=staff2.id)
     queue.call_next(hall.id, 2, staff_id=staff2.id)

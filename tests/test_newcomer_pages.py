@@ -20,7 +20,8 @@ from tests.supervisor_support import sign_in
 STAFF_PAGES = {
     "/counter/demo": "staff", "/counter/demo/1": "staff", "/book/demo/day": "staff",
     "/monitor/demo": "supervisor", "/reports/demo": "supervisor", "/reports/demo/monthly": "supervisor",
-    "/reports/demo/export.xlsx": "supervisor", "/reports/demo/whatif": "supervisor", "/reports/demo/export/waits.csv": "supervisor",
+    "/reports/demo/export.xlsx": "supervisor", "/reports/demo/whatif": "supervisor",
+    "/complaints/demo": "supervisor", "/reports/demo/export/waits.csv": "supervisor",
     "/admin/demo": "admin", "/admin/demo/staff": "admin", "/admin/demo/settings": "admin",
     "/admin/demo/services/new": "admin", "/admin/demo/counters/new": "admin",
 }
