@@ -13,3 +13,10 @@ BAD_UPTO = 2
 #: Optional sub-ratings, the standard's offline indicators for halls.
 ASPECTS = {"efficiency": _l("Service efficiency"), "competence": _l("Service competence"),
            "attitude": _l("Service attitude")}
+
+#: Reason chips: praise for a good rating, complaints for a poor one.
+PRAISE = {"fast": _l("Quick"), "friendly": _l("Friendly"), "clear": _l("Clear explanation"),
+          "one_visit": _l("Done in one visit")}
+COMPLAINTS = {"long_wait": _l("Long wait"), "slow": _l("Slow handling"), "unclear": _l("Unclear explanation"),
+              "attitude": _l("Unfriendly"), "materials": _l("Materials not explained at once")}
+REASONS = {**PRAISE, **COMPLAINTS}

@@ -16,6 +16,7 @@ from hall.extensions import db
 from hall.models import Device
 from hall.queue.errors import Conflict
 from tests.display_support import DisplayHall, wait_for
+from tests.resident_ids import issue_args
 
 pytestmark = pytest.mark.browser
 SPEECH_RMS = 0.02
@@ -115,7 +116,7 @@ def _unpublished_calls(hall, count: int) -> list[str]:
         queue.no_show(hall.hall_id, 6)
     numbers = []
     for _ in range(count):
-        number = queue.issue_ticket(hall.hall_id, "C")["number"]
+        number = queue.issue_ticket(hall.hall_id, "C", **issue_args("C"))["number"]
         queue.call_ticket(hall.hall_id, 6, number)
         queue.no_show(hall.hall_id, 6)
         numbers.append(number)

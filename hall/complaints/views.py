@@ -14,7 +14,7 @@ from hall.complaints.cases import advance, case_of, case_view, close, list_cases
 from hall.models import CASE_STATUSES
 from hall.queue.errors import QueueError
 from hall.queue.lookup import hall_by_slug
-from hall.ratings import ASPECTS, LEVELS
+from hall.ratings import ASPECTS, LEVELS, REASONS
 from hall.validation import CheckedForm
 
 
@@ -65,4 +65,5 @@ def complaint_case(hall: str, case_id: int):
             error = exc.message
     status = 400 if form.is_submitted() else 200
     return render_template("complaints/case.html", hall=record, case=case_view(case, record), form=form,
-                           error=error, levels=LEVELS, aspects=ASPECTS, labels=STATUS_LABELS), status
+                           error=error, levels=LEVELS, aspects=ASPECTS, reasons=REASONS,
+                           labels=STATUS_LABELS), status

@@ -13,14 +13,8 @@ from hall.extensions import db
 from hall.models import Counter, Feedback, Hall, Stage, Ticket
 from hall.queue.errors import Conflict
 from hall.complaints.cases import open_case_for
-from hall.ratings import ASPECTS, LEVELS, SATISFIED_FROM
+from hall.ratings import ASPECTS, COMPLAINTS, LEVELS, PRAISE, REASONS, SATISFIED_FROM  # noqa: F401  (REASONS: re-exported)
 
-#: Reason chips: praise for a good rating, complaints for a poor one.
-PRAISE = {"fast": _l("Quick"), "friendly": _l("Friendly"), "clear": _l("Clear explanation"),
-          "one_visit": _l("Done in one visit")}
-COMPLAINTS = {"long_wait": _l("Long wait"), "slow": _l("Slow handling"), "unclear": _l("Unclear explanation"),
-              "attitude": _l("Unfriendly"), "materials": _l("Materials not explained at once")}
-REASONS = {**PRAISE, **COMPLAINTS}
 CHANNELS = ("pad", "phone")
 
 

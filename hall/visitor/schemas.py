@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, field_validator
 
 from hall.api.schemas import Body
-from hall.visitor.feedback import REASONS
+from hall.ratings import REASONS
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{4,19}$"
 
