@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -164,3 +164,23 @@ def test_limit_holds_when_kiosks_race_on_sqlite(app):
 @pytest.mark.postgres
 def test_limit_holds_when_kiosks_race_on_postgresql(pg_app):
     _check_limit_under_race(pg_app)
+
+
+def test_appointments_of_a_real_name_service_count_against_the_limit(client, demo, frozen):
+    """Booked appointments count: one booking and one kiosk ticket use up a limit of two that day."""
+    booking = {"service": "C", "day": "2026-03-03", "slot": "10:00", "name": "王小明", "phone": "13800138000"}
+    missing = client.post("/api/v1/halls/demo/appointments", json=booking)
+    assert missing.status_code == 422 and missing.get_json()["error"] == "id_number_required"
+    booked = client.post("/api/v1/halls/demo/appointments", json={**booking, "id_number": WITH_X})
+    assert booked.status_code == 201 and WITH_X not in booked.get_data(as_text=True)
+    frozen.now = datetime(2026, 3, 3, 1, 45)                   # 09:45 in Shanghai, the day booked
+    assert issue(client, id_number=WITH_X).status_code == 201
+    third = client.post("/api/v1/halls/demo/appointments",
+                        json={**booking, "slot": "11:00", "phone": "13900139000", "id_number": WITH_X})
+    assert third.status_code == 409 and third.get_json()["limit"] == 2
+    assert issue(client, id_number=WITH_X).get_json()["error"] == "daily_limit_reached"
+    code = booked.get_json()["code"]
+    checked_in = client.post("/api/v1/halls/demo/kiosk/check-in", json={"code": code, "idempotency_key": "x" * 10})
+    assert checked_in.status_code == 201, checked_in.get_json()
+    assert checked_in.get_json()["ticket"]["id_masked"] == "1101**********002X"
+    assert issue(client, id_number=WITH_X).status_code == 409   # still two: the booking became a ticket

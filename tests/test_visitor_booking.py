@@ -11,6 +11,7 @@ from hall.extensions import db
 from hall.models import Appointment, Service
 from hall.queue import booking
 from hall.queue.booking import CODE_ALPHABET, book_appointment, cancel_appointment, day_slots, slot_times
+from tests.resident_ids import issue_args
 
 MONDAY = date(2026, 3, 2)  # the frozen clock's day: 10:00 in Shanghai
 TUESDAY = date(2026, 3, 3)
@@ -21,7 +22,7 @@ def service(demo, prefix: str) -> Service:
 
 
 def book(demo, at: time = time(9, 0), day: date = TUESDAY, prefix: str = "B", phone: str = "13800000000") -> dict:
-    return book_appointment(demo.id, prefix, day, at, visitor_name="张三", phone=phone)
+    return book_appointment(demo.id, prefix, day, at, visitor_name="张三", phone=phone, **issue_args(prefix))
 
 
 @pytest.fixture

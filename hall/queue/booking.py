@@ -18,6 +18,7 @@ from hall import clock
 from hall.extensions import db
 from hall.models import Appointment, Hall, Service
 from hall.queue.errors import Conflict, NotFound, QueueError
+from hall.queue.realname import admit
 from hall.queue.unit import hall_action
 
 #: Letters and digits a visitor cannot confuse (no 0/O, 1/I/L): 31⁸ ≈ 8.5·10¹¹ codes.
@@ -185,8 +186,9 @@ def _slot_event(action, appointment: Appointment, kind: str) -> None:
 
 
 def book_appointment(hall_id: int, service_prefix: str, day: date, slot_at: time, *, visitor_name: str,
-                     phone: str) -> dict[str, Any]:
-    """Book one place in a slot; refuses closed days, past or unknown slots and full slots."""
+                     phone: str, id_number: str | None = None) -> dict[str, Any]:
+    """Book one place in a slot; refuses closed days, past or unknown slots and full slots, and on a
+    real-name service a missing or invalid ID number or one over the day's limit per person."""
     with hall_action(hall_id) as action:
         hall = action.hall
         service = bookable_service(hall_id, service_prefix)
@@ -206,9 +208,11 @@ def book_appointment(hall_id: int, service_prefix: str, day: date, slot_at: time
                 Appointment.service_id == service.id, Appointment.day == day, Appointment.phone == phone,
                 Appointment.status == BOOKED)) is not None:
             raise AlreadyBooked(f"this phone already has an appointment for service {service.prefix} that day")
+        identity = admit(service, day, id_number)
         appointment = Appointment(hall_id=hall_id, service=service, day=day, slot_at=slot_at,
                                   visitor_name=visitor_name, phone=phone, code=_new_code(), status=BOOKED,
-                                  created_at=action.now)
+                                  created_at=action.now, id_hash=identity.hash if identity else None,
+                                  id_masked=identity.masked if identity else None)
         db.session.add(appointment)
         db.session.flush()
         _slot_event(action, appointment, "appointment_booked")

@@ -52,7 +52,8 @@ def appointment_slots(hall: str):
 def appointment_create(hall: str):
     record = hall_by_slug(hall)
     data = body(Booking)
-    view = book_appointment(record.id, data.service, data.day, data.slot, visitor_name=data.name, phone=data.phone)
+    view = book_appointment(record.id, data.service, data.day, data.slot, visitor_name=data.name, phone=data.phone,
+                            id_number=data.id_number)
     return jsonify(public_view(appointment_by_code(view["code"]))), 201
 
 

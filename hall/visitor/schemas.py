@@ -22,6 +22,8 @@ class Booking(Body):
     slot: time = Field(description="slot start, HH:MM")
     name: str = Field(min_length=1, max_length=60)
     phone: Phone
+    id_number: str | None = Field(default=None, max_length=40, description=(
+        "resident ID number, for services with real-name tickets (counts against the daily limit per person)"))
 
 
 class Rating(Body):

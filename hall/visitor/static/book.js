@@ -62,6 +62,7 @@
     VisitorApi.call("POST", "/api/v1/halls/" + encodeURIComponent(hall) + "/appointments", {
       service: chosen("service"), day: chosen("day"), slot: chosen("slot"),
       name: form.elements.name.value.trim(), phone: form.elements.phone.value.trim(),
+      id_number: form.elements.id_number.value.replace(/\s+/g, "").toUpperCase() || null,
     }).then(function (answer) {
       if (answer.ok) { window.location.href = answer.body.page_url; return; }
       button.disabled = false;
