@@ -64,14 +64,24 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
         release(record)
 
 
-def begin_write(session: Session) -> None:
+def begin_write(session: Session, *, go_on: bool = False) -> None:
     """End any open (read) transaction and start one that holds the write lock from its start.
 
     On SQLite a transaction that has read cannot start writing once another connection has
     committed since ("database is locked" at once, whatever the busy timeout), so code that
     writes starts its transaction here. On PostgreSQL this only ends the previous transaction.
+
+    With `go_on`, a transaction that may already write goes on instead (one transaction and one
+    connection per request): on SQLite one begun IMMEDIATE, on PostgreSQL (read committed) any,
+    with what it loaded expired so that it is read again under the locks the caller takes.
     """
     if session.in_transaction():
+        connection = session.connection()
+        if go_on and connection.dialect.name != "sqlite":
+            session.expire_all()
+            return
+        if go_on and connection.connection.info.get(IMMEDIATE):
+            return
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})
 

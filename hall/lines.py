@@ -7,10 +7,11 @@ average (and variance), moved by each finished stage, instead of re-reading rece
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Float, Integer, column, func, select, text, update
 
 from hall import clock
 from hall.database import upsert
@@ -20,16 +21,48 @@ from hall.models import HandlingTime, LineCount, Ticket
 LINE_KEYS = ["hall_id", "business_day", "service_id", "stage_code"]
 
 
+@dataclass(frozen=True)
+class Figures:
+    """What the estimate of a line needs, read in one statement."""
+
+    #: Tickets waiting in the line (for `join`: before the ticket that joined).
+    waiting: int
+    #: Weighted handling time of the stage; None before its first finished stage.
+    handling_s: float | None
+    #: Open counters that serve the stage.
+    counters: int
+
+
+#: The estimate's inputs of a stage as SQL scalars: its weighted handling time and the open counters
+#: that serve it (a counter's link without a stage list, JSON null, serves every stage). Written out
+#: with qualified names because SQLite renders RETURNING columns without their table.
+_HANDLING = text("SELECT h.average_s FROM handling_times h WHERE h.service_id = :service AND h.stage_code = :stage")
+_COUNTERS = text(
+    "SELECT count(*) FROM counter_services cs JOIN counters c ON c.id = cs.counter_id"
+    " WHERE cs.service_id = :service AND c.status = 'open' AND (cs.stages IS NULL"
+    " OR CAST(cs.stages AS TEXT) = 'null' OR CAST(cs.stages AS TEXT) LIKE :listed)")
+
+
+def _estimate_inputs(service_id: int, stage_code: str) -> tuple:
+    values = {"service": service_id, "stage": stage_code, "listed": f'%"{stage_code}"%'}
+    return (_HANDLING.bindparams(**{k: values[k] for k in ("service", "stage")})
+            .columns(column("average_s", Float)).scalar_subquery(),
+            _COUNTERS.bindparams(**{k: values[k] for k in ("service", "listed")})
+            .columns(column("counters", Integer)).scalar_subquery())
+
+
 def _line_of(ticket: Ticket) -> dict:
     return {"hall_id": ticket.hall_id, "business_day": ticket.business_day, "service_id": ticket.service_id,
             "stage_code": ticket.stage_code}
 
 
-def join(ticket: Ticket) -> int:
-    """The ticket joins its line; returns how many were waiting in it before (one statement)."""
+def join(ticket: Ticket) -> Figures:
+    """The ticket joins its line; returns the line's figures as they were before (one statement)."""
     statement = upsert(db.session, LineCount, {**_line_of(ticket), "waiting": 1, "joined": 1}, LINE_KEYS,
                        {"waiting": LineCount.waiting + 1, "joined": LineCount.joined + 1})
-    return db.session.execute(statement.returning(LineCount.waiting)).scalar_one() - 1
+    row = db.session.execute(statement.returning(
+        LineCount.waiting, *_estimate_inputs(ticket.service_id, ticket.stage_code))).one()
+    return Figures(row[0] - 1, row[1], row[2])
 
 
 def leave(ticket: Ticket) -> None:
@@ -46,10 +79,17 @@ def close_days(hall_id: int, last_day: date) -> None:
                        execution_options={"synchronize_session": False})
 
 
-def waiting(hall_id: int, business_day: date, service_id: int, stage_code: str) -> int:
-    return db.session.scalar(select(LineCount.waiting).where(
+def figures(hall_id: int, business_day: date, service_id: int, stage_code: str) -> Figures:
+    """A line's figures now (one statement)."""
+    kept = select(LineCount.waiting).where(
         LineCount.hall_id == hall_id, LineCount.business_day == business_day, LineCount.service_id == service_id,
-        LineCount.stage_code == stage_code)) or 0
+        LineCount.stage_code == stage_code).scalar_subquery()
+    row = db.session.execute(select(kept, *_estimate_inputs(service_id, stage_code))).one()
+    return Figures(row[0] or 0, row[1], row[2])
+
+
+def waiting(hall_id: int, business_day: date, service_id: int, stage_code: str) -> int:
+    return figures(hall_id, business_day, service_id, stage_code).waiting
 
 
 def record_handling(service_id: int, stage_code: str, seconds: float) -> None:

@@ -1,6 +1,7 @@
 """Counter actions for staff: call, recall, start, finish, no-show, transfer, pause, open, close."""
 from __future__ import annotations
 
+from functools import wraps
 from typing import Callable
 
 from flask import abort, jsonify
@@ -10,12 +11,29 @@ from hall import queue
 from hall.api import bp, body
 from hall.api.schemas import CallNumber, Finish, Transfer
 from hall.auth import role_required
+from hall.database import begin_write
+from hall.extensions import db
+from hall.queue.errors import NotFound
 from hall.queue.lookup import counter_by_number, hall_by_slug
+
+
+def one_transaction(view: Callable) -> Callable:
+    """A counter action's request is one write transaction on one connection: the caller's login
+    and the checks are read in the action's own transaction instead of one before it."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        begin_write(db.session(), go_on=True)
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def _guard(hall: str, number: int) -> int:
     """The hall id, once the caller may act at this counter: its own staff or a supervisor."""
-    record = hall_by_slug(hall)
+    record = current_user.hall  # role_required saw that it is the hall of the path
+    if not record.active:
+        raise NotFound(f"unknown hall {hall!r}")
     counter = counter_by_number(record.id, number)
     if counter.staff_id not in (None, current_user.id) and not current_user.has_role("supervisor"):
         abort(403, description=f"counter {number} is open for another staff member")
@@ -36,6 +54,7 @@ def counter_answer(event: dict):
 def _ticket_action(path: str, action: Callable) -> None:
     """Register a body-less counter action that answers with the ticket it acted on."""
 
+    @one_transaction
     @role_required("staff")
     def view(hall: str, number: int):
         return _ticket_or_204(action(_guard(hall, number), number, staff_id=current_user.id))
@@ -47,6 +66,7 @@ def _ticket_action(path: str, action: Callable) -> None:
 def _counter_action(path: str, action: Callable) -> None:
     """Register a counter status action that answers with the counter."""
 
+    @one_transaction
     @role_required("staff")
     def view(hall: str, number: int):
         return counter_answer(action(_guard(hall, number), number, staff_id=current_user.id))
@@ -63,6 +83,7 @@ for _path, _action in (("open", queue.open_counter), ("pause", queue.pause_count
 
 
 @bp.post("/halls/<hall>/counters/<int:number>/finish")
+@one_transaction
 @role_required("staff")
 def counter_finish(hall: str, number: int):
     data = body(Finish)
@@ -72,6 +93,7 @@ def counter_finish(hall: str, number: int):
 
 
 @bp.post("/halls/<hall>/counters/<int:number>/transfer")
+@one_transaction
 @role_required("staff")
 def counter_transfer(hall: str, number: int):
     data = body(Transfer)
@@ -81,6 +103,7 @@ def counter_transfer(hall: str, number: int):
 
 
 @bp.post("/halls/<hall>/counters/<int:number>/call")
+@one_transaction
 @role_required("staff")
 def counter_call_number(hall: str, number: int):
     data = body(CallNumber)

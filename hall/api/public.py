@@ -77,14 +77,17 @@ def may_issue(hall: Hall, channel: str) -> None:
 
 @bp.post("/halls/<hall>/tickets")
 def create_ticket(hall: str):
-    record = hall_by_slug(hall)
     data = body(IssueTicket)
-    may_issue(record, data.channel)
-    if data.priority != "normal" and not _is_staff_of(record):
-        abort(403, description="only staff issue priority tickets (appointments check in at the kiosk)")
+
+    def authorise(record: Hall) -> None:
+        may_issue(record, data.channel)
+        if data.priority != "normal" and not _is_staff_of(record):
+            abort(403, description="only staff issue priority tickets (appointments check in at the kiosk)")
+
     staff_id = current_user.id if current_user.is_authenticated else None
-    view = issue_ticket(record.id, data.service, priority=data.priority, channel=data.channel,
-                        idempotency_key=data.idempotency_key, staff_id=staff_id, id_number=data.id_number)
+    view = issue_ticket(hall, data.service, priority=data.priority, channel=data.channel,
+                        idempotency_key=data.idempotency_key, staff_id=staff_id, id_number=data.id_number,
+                        authorise=authorise)
     return jsonify(view), 200 if view.get("repeated") else 201
 
 

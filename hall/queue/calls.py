@@ -12,15 +12,14 @@ from hall.models import OUTCOMES, Counter, Ticket
 from hall.queue.errors import Conflict, NotFound, QueueError
 from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
 from hall.queue.rules import today
-from hall.queue.stages import close_stage, current_stage, queue_at_stage, release_counter
+from hall.queue.stages import close_stage, current_stage, mark_called, queue_at_stage, release_counter
 from hall.queue.unit import Action, hall_action
 from hall.queue.views import counter_view, ticket_view
 
 
 def _counter(hall_id: int, number: int) -> Counter:
-    counter = counter_by_number(hall_id, number)
-    db.session.refresh(counter)
-    return counter
+    """The counter read again under the hall's lock, with what its view and its line need."""
+    return counter_by_number(hall_id, number, fresh=True)
 
 
 def _held_ticket(counter: Counter, *statuses: str) -> Ticket:
@@ -53,13 +52,10 @@ def _publish(action: Action, kind: str, ticket: Ticket, counter: Counter, **extr
 
 def _call(action: Action, ticket: Ticket, counter: Counter, staff_id: int | None, kind: str = "called") -> dict:
     lines.leave(ticket)
-    ticket.status, ticket.counter_id, ticket.called_at = "called", counter.id, action.now
+    ticket.status, ticket.counter, ticket.called_at = "called", counter, action.now
     ticket.target_counter_id, ticket.recall_count = None, 0
-    stage = current_stage(ticket)
-    stage.called_at, stage.counter_id, stage.staff_id = action.now, counter.id, _staff(counter, staff_id)
+    mark_called(ticket, counter.id, _staff(counter, staff_id), action.now)
     counter.current_ticket_id = ticket.id
-    db.session.flush()
-    db.session.refresh(ticket, ["counter"])
     action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
     return _publish(action, "called", ticket, counter)
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from hall.extensions import db
-from hall.models import Counter, Hall, Service, Staff, Ticket
+from hall.models import Counter, CounterService, Hall, Service, Staff, Ticket
 from hall.queue.errors import NotFound
 
 
@@ -16,15 +17,23 @@ def hall_by_slug(slug: str) -> Hall:
 
 
 def service_by_prefix(hall_id: int, prefix: str) -> Service:
-    service = db.session.scalar(select(Service).where(Service.hall_id == hall_id, Service.prefix == prefix.upper()))
+    service = db.session.execute(select(Service).options(joinedload(Service.stages))
+                                 .where(Service.hall_id == hall_id, Service.prefix == prefix.upper())
+                                 ).unique().scalar_one_or_none()
     if service is None:
         raise NotFound(f"unknown service {prefix!r}")
     return service
 
 
-def counter_by_number(hall_id: int, number: int) -> Counter:
-    counter = db.session.scalar(select(Counter).where(Counter.hall_id == hall_id, Counter.number == number,
-                                                      Counter.active.is_(True)))
+def counter_by_number(hall_id: int, number: int, *, fresh: bool = False) -> Counter:
+    """An active counter of a hall; `fresh` reads it again (with its staff and services) over what the
+    session holds."""
+    statement = select(Counter).where(Counter.hall_id == hall_id, Counter.number == number, Counter.active.is_(True))
+    if fresh:
+        statement = statement.options(joinedload(Counter.staff), joinedload(Counter.services)
+                                      .joinedload(CounterService.service).joinedload(Service.stages))
+        statement = statement.execution_options(populate_existing=True)
+    counter = db.session.execute(statement).unique().scalar_one_or_none()
     if counter is None:
         raise NotFound(f"unknown counter {number!r}")
     return counter

@@ -21,17 +21,23 @@ def sort_key(queued_at: datetime, priority: str) -> datetime:
     return queued_at - timedelta(minutes=minutes)
 
 
-def availability(service: Service, hall: Hall, now: datetime | None = None) -> tuple[bool, str | None]:
-    """Whether a service takes tickets now, and if not why: inactive, hours or capacity."""
-    now = now or clock.utcnow()
+def closed_reason(service: Service, hall: Hall, now: datetime, *, count_issued: bool = True) -> str | None:
+    """Why a service takes no tickets now (inactive, hours, capacity), or None; without
+    `count_issued` the daily capacity is left to the caller."""
     if not service.active:
-        return False, "inactive"
+        return "inactive"
     local = clock.to_local(now, hall.timezone).time()
     if service.opens_at and local < service.opens_at or service.closes_at and local >= service.closes_at:
-        return False, "hours"
-    if service.daily_capacity is not None:
+        return "hours"
+    if count_issued and service.daily_capacity is not None:
         issued = db.session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.service_id == service.id, Ticket.business_day == today(hall, now))) or 0
         if issued >= service.daily_capacity:
-            return False, "capacity"
-    return True, None
+            return "capacity"
+    return None
+
+
+def availability(service: Service, hall: Hall, now: datetime | None = None) -> tuple[bool, str | None]:
+    """Whether a service takes tickets now, and if not why: inactive, hours or capacity."""
+    reason = closed_reason(service, hall, now or clock.utcnow())
+    return reason is None, reason

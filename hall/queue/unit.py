@@ -49,24 +49,32 @@ class Action:
         return self.event
 
 
-@contextmanager
-def hall_action(hall_id: int) -> Iterator[Action]:
-    """Run a queue action in its own write transaction; publish its event after commit.
+def _take_lock(hall: int | str) -> Hall:
+    """Bump the hall's event sequence (the hall's write lock) and read the hall back, in one statement."""
+    which = Hall.id == hall if isinstance(hall, int) else (Hall.slug == hall) & Hall.active.is_(True)
+    record = db.session.scalars(
+        update(Hall).where(which).values(event_seq=Hall.event_seq + 1).returning(Hall),
+        execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
+    if record is None:
+        raise NotFound("unknown hall" if isinstance(hall, int) else f"unknown hall {hall!r}")
+    return record
 
-    An action that sets no event (nothing happened, e.g. nobody waiting) is rolled
-    back, so the sequence has no gaps that clients would take for lost events.
+
+@contextmanager
+def hall_action(hall: int | str) -> Iterator[Action]:
+    """Run a queue action of a hall (id, or slug of an active hall) in one write transaction;
+    publish its event after commit.
+
+    The transaction the request has open goes on where it may write (see `begin_write`), so a
+    request is one transaction on one connection. An action that sets no event (nothing
+    happened, e.g. nobody waiting) is rolled back, so the sequence has no gaps that clients
+    would take for lost events.
     """
     session = db.session()
-    begin_write(session)
+    begin_write(session, go_on=True)
     try:
-        seq = session.execute(
-            update(Hall).where(Hall.id == hall_id).values(event_seq=Hall.event_seq + 1).returning(Hall.event_seq),
-            execution_options={"synchronize_session": False},
-        ).scalar_one_or_none()
-        if seq is None:
-            raise NotFound("unknown hall")
-        hall = session.get(Hall, hall_id, populate_existing=True)
-        action = Action(hall=hall, seq=seq, now=clock.utcnow())
+        record = _take_lock(hall)
+        action = Action(hall=record, seq=record.event_seq, now=clock.utcnow())
         yield action
     except BaseException:
         session.rollback()

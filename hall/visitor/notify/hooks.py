@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
@@ -17,7 +18,7 @@ from flask_babel import force_locale, gettext as _
 from sqlalchemy import select
 
 from hall.extensions import db
-from hall.models import Appointment, Service, Ticket
+from hall.models import Appointment, Hall, Service, Ticket
 from hall.queue.unit import subscribe
 from hall.visitor.notify import Message, notifier_from
 
@@ -66,16 +67,14 @@ def _link(token: str) -> str | None:
 
 
 def _near_ticket(event: dict[str, Any], ahead: int) -> Ticket | None:
-    """The waiting ticket that now has exactly `ahead` people ahead in the line the event's ticket left."""
-    ticket = db.session.scalar(select(Ticket).where(Ticket.token == event["ticket"]["token"]))
-    if ticket is None:
-        return None
-    service = db.session.scalar(select(Service).where(Service.hall_id == ticket.hall_id,
-                                                      Service.prefix == event["ticket"]["service"]))
+    """The waiting ticket that now has exactly `ahead` people ahead in the line the event's ticket left
+    (one statement: the event names the hall, the service, the stage and the day)."""
+    moved = event["ticket"]
     return db.session.scalar(
-        select(Ticket).where(Ticket.hall_id == ticket.hall_id, Ticket.business_day == ticket.business_day,
-                             Ticket.status == "waiting", Ticket.service_id == service.id,
-                             Ticket.stage_code == event["ticket"]["stage"]["code"], Ticket.target_counter_id.is_(None))
+        select(Ticket).join(Hall, Hall.id == Ticket.hall_id).join(Service, Service.id == Ticket.service_id)
+        .where(Hall.slug == event["hall"], Service.prefix == moved["service"],
+               Ticket.business_day == date.fromisoformat(moved["business_day"]), Ticket.status == "waiting",
+               Ticket.stage_code == moved["stage"]["code"], Ticket.target_counter_id.is_(None))
         .order_by(Ticket.sort_at, Ticket.id).offset(ahead).limit(1))
 
 

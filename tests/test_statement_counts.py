@@ -1,0 +1,103 @@
+"""What one queue action costs the database: statements, transactions and connection checkouts.
+
+Every action of a hall waits on the hall's write lock, so what runs inside it sets how many
+tickets a hall can issue per second. The ceilings hold on SQLite and PostgreSQL, whatever the
+queue's length, counted over the whole HTTP request.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import event
+
+from hall import queue
+from hall.extensions import db
+
+#: Statements of the request's one transaction (BEGIN included, COMMIT counted apart). Before the
+#: running line counts: 15 per issue in two transactions (13 + 2 BEGIN), 23 per call-next in three.
+CEILINGS = {"issue": 8, "call_next": 13}
+#: After the commit, event subscribers may read (the turn-near notifier: one statement and its BEGIN).
+AFTER_COMMIT = 2
+
+
+@pytest.fixture
+def app(any_app):
+    return any_app
+
+
+@dataclass
+class Cost:
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+    checkouts: int = 0
+    #: How many statements had run at the first commit.
+    committed_after: int | None = None
+
+    @property
+    def in_transaction(self) -> list[str]:
+        return self.statements[:self.committed_after]
+
+    @property
+    def after_commit(self) -> list[str]:
+        return self.statements[self.committed_after:]
+
+
+@contextlib.contextmanager
+def cost() -> Cost:
+    """Count what reaches the database while the block runs."""
+    engine, seen = db.engine, Cost()
+
+    def on_statement(_conn, _cursor, statement, *_):
+        seen.statements.append(" ".join(statement.split())[:120])
+
+    def on_commit(_conn):
+        seen.commits += 1
+        if seen.committed_after is None:
+            seen.committed_after = len(seen.statements)
+
+    def on_checkout(*_):
+        seen.checkouts += 1
+
+    listeners = [(engine, "before_cursor_execute", on_statement), (engine, "commit", on_commit),
+                 (engine.pool, "checkout", on_checkout)]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        yield seen
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
+
+
+def assert_one_transaction(seen: Cost, ceiling: int, after_commit: int = 0) -> None:
+    listing = "\n".join(seen.statements)
+    assert seen.commits == 1, listing
+    assert len(seen.in_transaction) <= ceiling, f"{len(seen.in_transaction)} statements:\n{listing}"
+    assert len(seen.after_commit) <= after_commit, listing
+    assert seen.checkouts == 1 + bool(seen.after_commit), listing
+
+
+def test_issuing_a_ticket_is_one_short_transaction(app, demo):
+    client = app.test_client()
+    client.post("/api/v1/halls/demo/tickets", json={"service": "A"})  # the line and its day exist
+    for n in range(3):
+        with cost() as seen:
+            response = client.post("/api/v1/halls/demo/tickets", json={"service": "A"})
+        assert response.status_code == 201 and response.get_json()["people_ahead"] == n + 1
+        assert_one_transaction(seen, CEILINGS["issue"])
+
+
+def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
+    client = app.test_client()
+    staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
+    client.post("/api/v1/halls/demo/counters/1/open", headers=staff)  # the token's use is noted once a minute
+    for _ in range(3):
+        queue.issue_ticket(demo.id, "A")
+    for _ in range(2):
+        with cost() as seen:
+            response = client.post("/api/v1/halls/demo/counters/1/call-next", headers=staff)
+        assert response.status_code == 200
+        assert_one_transaction(seen, CEILINGS["call_next"], AFTER_COMMIT)
+        client.post("/api/v1/halls/demo/counters/1/finish", headers=staff)
