@@ -7,13 +7,19 @@ queue's length, counted over the whole HTTP request.
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from hall import queue
+from hall.demo import create_demo_hall
 from hall.extensions import db
+from hall.models import Hall
+from hall.queue import unit as queue_unit
 
 #: Statements of the request's one transaction (BEGIN included, COMMIT counted apart). Before the
 #: running line counts: 15 per issue in two transactions (13 + 2 BEGIN), 23 per call-next in three.
@@ -101,3 +107,40 @@ def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
         assert response.status_code == 200
         assert_one_transaction(seen, CEILINGS["call_next"], AFTER_COMMIT)
         client.post("/api/v1/halls/demo/counters/1/finish", headers=staff)
+
+
+@pytest.mark.postgres
+def test_halls_do_not_wait_for_each_other_on_postgresql(pg_app, pg_demo):
+    """While one hall's action holds its lock, another hall issues at once; the first hall's own
+    actions wait for it."""
+    create_demo_hall("other")
+    other = db.session.scalar(select(Hall.id).where(Hall.slug == "other"))
+    db.session.commit()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_demo_lock() -> None:
+        with pg_app.app_context():
+            with queue_unit.hall_action(pg_demo.id) as action:
+                holding.set()
+                release.wait(10)
+                action.publish("held")
+            db.session.remove()
+
+    def issue_in(hall_id: int) -> str:
+        with pg_app.app_context():
+            try:
+                return queue.issue_ticket(hall_id, "A")["number"]
+            finally:
+                db.session.remove()
+
+    holder = threading.Thread(target=hold_demo_lock)
+    holder.start()
+    assert holding.wait(10)
+    with ThreadPoolExecutor(2) as pool:
+        same_hall, other_hall = pool.submit(issue_in, pg_demo.id), pool.submit(issue_in, other)
+        assert other_hall.result(timeout=5) == "A001"
+        time.sleep(0.3)
+        assert not same_hall.done()  # serialised behind the held lock of its own hall
+        release.set()
+        assert same_hall.result(timeout=10) == "A001"
+    holder.join(10)
