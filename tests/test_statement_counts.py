@@ -22,8 +22,9 @@ from hall.models import Hall
 from hall.queue import unit as queue_unit
 
 #: Statements of the request's one transaction (BEGIN included, COMMIT counted apart). Before the
-#: running line counts: 15 per issue in two transactions (13 + 2 BEGIN), 23 per call-next in three.
-CEILINGS = {"issue": 8, "call_next": 13}
+#: running line counts: 15 per issue in two transactions (13 + 2 BEGIN), 26 per call-next in three.
+#: An issue is 8 of the engine's own plus the 7 reads of the hall picture the estimator takes.
+CEILINGS = {"issue": 8 + 7, "call_next": 13}
 #: After the commit, event subscribers may read (the turn-near notifier: one statement and its BEGIN).
 AFTER_COMMIT = 2
 
@@ -93,8 +94,9 @@ def test_issuing_a_ticket_is_one_short_transaction(app, demo):
             response = client.post("/api/v1/halls/demo/tickets", json={"service": "A"})
         assert response.status_code == 201 and response.get_json()["people_ahead"] == n + 1
         assert_one_transaction(seen, CEILINGS["issue"])
-        # nothing reads the queue: issuing costs the same with 20 000 tickets waiting as with none
-        assert not [s for s in seen.statements if s.startswith("SELECT") and " FROM tickets " in s]
+        # nothing reads the waiting line: issuing costs the same with 20 000 tickets waiting as with none
+        assert not [s for s in seen.statements
+                    if s.startswith("SELECT") and " FROM tickets " in s and "tickets.status" in s]
 
 
 def test_calling_the_next_ticket_is_one_short_transaction(app, demo):

@@ -21,15 +21,14 @@ def sort_key(queued_at: datetime, priority: str) -> datetime:
     return queued_at - timedelta(minutes=minutes)
 
 
-def closed_reason(service: Service, hall: Hall, now: datetime, *, count_issued: bool = True) -> str | None:
-    """Why a service takes no tickets now (inactive, hours, capacity), or None; without
-    `count_issued` the daily capacity is left to the caller."""
+def closed_reason(service: Service, hall: Hall, now: datetime) -> str | None:
+    """Why a service takes no tickets now (inactive, hours, capacity), or None."""
     if not service.active:
         return "inactive"
     local = clock.to_local(now, hall.timezone).time()
     if service.opens_at and local < service.opens_at or service.closes_at and local >= service.closes_at:
         return "hours"
-    if count_issued and service.daily_capacity is not None:
+    if service.daily_capacity is not None:
         issued = db.session.scalar(select(func.count()).select_from(Ticket).where(
             Ticket.service_id == service.id, Ticket.business_day == today(hall, now))) or 0
         if issued >= service.daily_capacity:

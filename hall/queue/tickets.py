@@ -41,10 +41,6 @@ def find_by_idempotency_key(hall_id: int, key: str) -> Ticket | None:
     return db.session.scalar(select(Ticket).where(Ticket.hall_id == hall_id, Ticket.idempotency_key == key))
 
 
-def _closed(service: Service, reason: str) -> ServiceClosed:
-    return ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
-
-
 def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "normal", channel: str = "kiosk",
                  idempotency_key: str | None = None, appointment_id: int | None = None,
                  staff_id: int | None = None, id_number: str | None = None,
@@ -67,14 +63,11 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
         if idempotency_key and (existing := find_by_idempotency_key(hall_id, idempotency_key)):
             return {**issued_view(existing), "repeated": True}
         service = service_by_prefix(hall_id, service_prefix)
-        if reason := closed_reason(service, action.hall, action.now, count_issued=False):
-            raise _closed(service, reason)
+        if reason := closed_reason(service, action.hall, action.now):  # counts only up to a daily capacity
+            raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
         identity = admit(service, today(action.hall, action.now), id_number)
-        ticket, view = add_ticket(action, service, priority=priority, channel=channel,
-                                  idempotency_key=idempotency_key, appointment_id=appointment_id, staff_id=staff_id,
-                                  identity=identity)
-        if service.daily_capacity is not None and ticket.seq > service.daily_capacity:
-            raise _closed(service, "capacity")  # the numbers of a prefix count the day's tickets
+        _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
+                             appointment_id=appointment_id, staff_id=staff_id, identity=identity)
     return view
 
 
