@@ -201,15 +201,17 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
 
 
 def show(result: dict) -> None:
-    print(f"{result['workers']} proc {result['screens']:>5} screens: connected {result['connected']:>5} "
-          f"in {result['connect_s']:5.1f} s | call→screen p50 {result['p50']:6.1f} p99 {result['p99']:6.1f} "
-          f"max {result['max']:6.1f} ms, spread p50 {result['spread_p50']:5.1f} max {result['spread_max']:5.1f} ms, "
-          f"{result['calls']} calls, lost {result['lost']}, dup {result['duplicates']}, "
-          f"reconnects {result['reconnects']} | "
-          f"call req p99 {result['call_p99']:6.1f} ms | issue p50 {result['issue_p50']:6.1f} "
-          f"p99 {result['issue_p99']:6.1f} ms ({result['issue_rate']:.0f}/s, {result['issue_failures']} failed) | "
-          f"RSS {result['rss_mb']:5.0f} MB, {result['threads']} threads | CPU per delivery: server "
-          f"{result['server_us']:4.0f} µs, screens {result['crowd_us']:4.0f} µs", flush=True)
+    """One line per case; figures that could not be measured (nothing arrived) show as "-"."""
+    shown = {key: "-" if value is None else round(value, 1) if isinstance(value, float) else value
+             for key, value in result.items()}
+    print(f"{shown['workers']} proc {shown['screens']:>5} screens: connected {shown['connected']:>5} "
+          f"in {shown['connect_s']} s | call→screen p50 {shown['p50']} p99 {shown['p99']} max {shown['max']} ms, "
+          f"spread p50 {shown['spread_p50']} max {shown['spread_max']} ms, {shown['calls']} calls, "
+          f"lost {shown['lost']}, dup {shown['duplicates']}, reconnects {shown['reconnects']} | "
+          f"call req p99 {shown['call_p99']} ms | issue p50 {shown['issue_p50']} p99 {shown['issue_p99']} ms "
+          f"({shown['issue_rate']}/s, {shown['issue_failures']} failed) | RSS {shown['rss_mb']} MB, "
+          f"{shown['threads']} threads | CPU per delivery: server {shown['server_us']} µs, "
+          f"screens {shown['crowd_us']} µs", flush=True)
 
 
 def main() -> None:
