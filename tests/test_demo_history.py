@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
+from hall.complaints.cases import overdue_cases
 from hall.extensions import db
-from hall.models import Ticket
+from hall.models import ComplaintCase, Ticket
 from hall.monitor.state import monitor_state
 from hall.reports.engine import Filters
 from hall.reports.monthly import Month, monthly_report
@@ -38,6 +39,10 @@ def test_history_fills_reports_charts_monthly_report_and_monitor(app, demo, froz
     assert state["business_day"] == "2026-03-02"
     assert any(c["ticket"] for c in state["counters"]) or any(s["waiting"] for s in state["services"])
     assert db.session.scalar(select(func.count()).where(Ticket.business_day == date(2026, 3, 2))) > 0
+    # the past's bad ratings were followed up as a supervisor would: no complaint case of it is overdue
+    assert overdue_cases(demo.hall) == []
+    assert all(c.status == "closed" for c in db.session.scalars(select(ComplaintCase))
+               if c.opened_at < datetime(2026, 3, 1, 16, 0))
 
 
 def test_demo_without_history(app):

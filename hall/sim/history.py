@@ -1,9 +1,10 @@
 """A past for a hall: its last weeks' working days simulated through the engine (the demo hall's history)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from hall import clock
+from hall.complaints.cases import settle_past_cases
 from hall.models import Hall
 from hall.queue.rules import today
 from hall.reports.rollup import roll_up
@@ -31,6 +32,7 @@ def load_history(hall: Hall, days: int, seed: int = 1, profile: Profile | None =
         run_day(hall, layout, profile or profiles[WEEK[day.weekday()]], seed + day.toordinal(), day)
     if simulated:
         roll_up(hall.id, simulated[0], simulated[-1])
+        settle_past_cases(hall, clock.local_to_utc(simulated[-1] + timedelta(days=1), time(0), hall.timezone))
     current = today(hall)
     if current.weekday() < len(WEEK):  # and this morning up to now: people wait, counters serve
         run_day(hall, layout, profile or profiles[WEEK[current.weekday()]], seed + current.toordinal(), current,
