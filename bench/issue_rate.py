@@ -34,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.servers import database, flask_command  # noqa: E402
 from hall.queue.realname import simulated_id_number  # noqa: E402
+from hall.config import load_settings  # noqa: E402
 from hall.reports.stats import percentile  # noqa: E402
+from hall.server.launch import gunicorn_command  # noqa: E402
 from tests.live import ROOT, LiveServer, free_port  # noqa: E402
 
-THREADS = "20"
 
 
 @dataclass
@@ -107,7 +108,7 @@ def _wait_up(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
 
 @contextlib.contextmanager
 def floor_servers(url: str, processes: int) -> Iterator[list[str]]:
-    """bench/floor.py under gunicorn gthread with Hall's thread count, one process per port."""
+    """bench/floor.py under the very gunicorn command `hall serve` runs (gevent worker), one process per port."""
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         key = "SERIAL PRIMARY KEY" if engine.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
@@ -117,9 +118,9 @@ def floor_servers(url: str, processes: int) -> Iterator[list[str]]:
     try:
         for _ in range(processes):
             port = free_port()
+            command = gunicorn_command(f"127.0.0.1:{port}", {**load_settings()["server"], "access_log": False})
             process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", THREADS,
-                 "--bind", f"127.0.0.1:{port}", "bench.floor:app"], cwd=ROOT, start_new_session=True,
+                [*command[:-1], "bench.floor:app"], cwd=ROOT, start_new_session=True,
                 env={**os.environ, "FLOOR_DATABASE_URL": url}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             started.append(process)
             _wait_up(f"http://127.0.0.1:{port}/", process)
@@ -136,7 +137,7 @@ def hall_servers(url: str, processes: int) -> Iterator[list[str]]:
     servers = []
     try:
         for _ in range(processes):
-            servers.append(LiveServer(url, HALL_SERVER_THREADS=THREADS).start(timeout=120))
+            servers.append(LiveServer(url).start(timeout=120))
         yield [s.url for s in servers]
     finally:
         for server in servers:
@@ -205,7 +206,7 @@ def line(label: str, figures: dict) -> str:
 
 
 def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args) -> None:
-    if args.only not in label:
+    if not any(part in label for part in args.only):
         return
     with hall_servers(url, processes) as hall_urls, floor_servers(url, processes) as floor_urls:
         for urls in (hall_urls, floor_urls):
@@ -218,7 +219,7 @@ def compare_with_floor(url: str, label: str, halls: list[str], processes: int, a
 
 
 def compare_queue_lengths(url: str, label: str, args) -> None:
-    if args.only not in label:
+    if not any(part in label for part in args.only):
         return
     fill_waiting(url, "full", args.waiting)
     with hall_servers(url, 1) as urls:
@@ -252,9 +253,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="length of one round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--only", default="", help="run only the scenarios whose label contains this")
+    parser.add_argument("--only", action="append", default=None,
+                        help="run only the scenarios whose label contains this (repeatable)")
     parser.add_argument("--waiting", type=int, default=20000, help="tickets already waiting in the full hall")
     args = parser.parse_args()
+    args.only = args.only or [""]
     if not args.database:
         result = issue_for([args.url], [args.hall], args.seconds, args.clients)
         print(f"{args.url}: {result.rate:.1f} tickets/s, {summary([result])}")
