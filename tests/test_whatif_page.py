@@ -4,15 +4,9 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.test_supervisor_browser import sign_in
+
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, url: str, login: str, password: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", password)
-    page.click("main button[type=submit], main input[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
 
 
 def test_whatif_page_simulates_each_staffing_option(chromium, demo, live_server, screenshot):
