@@ -11,8 +11,7 @@ SATISFIED_FROM = 3
 #: A rating this low (不满意, 非常不满意) is a 差评: it opens a complaint case.
 BAD_UPTO = 2
 #: Optional sub-ratings, the standard's offline indicators for halls.
-ASPECTS = {"efficiency": _l("Service efficiency"), "competence": _l("Service competence"),
-           "attitude": _l("Service attitude")}
+ASPECTS = {"efficiency": _l("Efficiency"), "competence": _l("Competence"), "attitude": _l("Attitude")}
 
 #: Reason chips: praise for a good rating, complaints for a poor one.
 PRAISE = {"fast": _l("Quick"), "friendly": _l("Friendly"), "clear": _l("Clear explanation"),

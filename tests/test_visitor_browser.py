@@ -141,6 +141,9 @@ def test_phone_ticket_page_follows_the_queue_live_and_rates_once(site, phone, sc
     expect(page.locator("#rating")).to_be_visible()
     page.locator('#rating-buttons [data-rating="5"]').click()
     page.locator('.chips[data-kind="praise"] .chip', has_text="Quick").click()
+    give_sub_ratings(page, {"efficiency": 5, "competence": 2, "attitude": 4})
+    page.locator('[data-aspect="competence"] [data-value="2"]').click()  # a second tap takes it back
+    page.locator("#rating-aspects").scroll_into_view_if_needed()
     screenshot(page, "visitor-ticket-rating-en")
     page.locator("#rating-send").click()
     expect(page.locator("#rated")).to_be_visible()
@@ -151,7 +154,21 @@ def test_phone_ticket_page_follows_the_queue_live_and_rates_once(site, phone, sc
     expect(page.locator("#rated")).to_be_visible()
     expect(page.locator("#rating")).to_be_hidden()
     rated = [f for f in site.feedback() if f.channel == "phone"]
-    assert [(f.rating, f.reasons) for f in rated] == [(5, ["fast"])]
+    assert [(f.rating, f.reasons, sub_ratings(f)) for f in rated] == [(5, ["fast"], (5, None, 4))]
+
+
+def test_phone_rating_without_sub_ratings_stores_none(site, phone, screenshot):
+    mine = site.issue("A")
+    page = phone("zh")
+    page.goto(f"{site.url}/t/{mine['token']}")
+    site.counter(1, "call-next", "start", "finish")
+    page.locator('#rating-buttons [data-rating="3"]').click()
+    page.locator("#rating-aspects").scroll_into_view_if_needed()
+    screenshot(page, "visitor-ticket-rating-zh")
+    page.locator("#rating-send").click()
+    expect(page.locator("#rated")).to_be_visible()
+    rated = [f for f in site.feedback() if f.ticket_id == mine["id"]]
+    assert [(f.rating, sub_ratings(f)) for f in rated] == [(3, (None, None, None))]
 
 
 def test_phone_ticket_page_shows_stage_progress_and_the_missing_materials(site, phone, screenshot):
@@ -230,8 +247,18 @@ def test_unknown_ticket_token_shows_nothing_of_anyone(site, phone):
     expect(page.locator("h1")).to_have_text("Ticket not found")
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_rating_pad_asks_after_finish_and_times_out_to_idle(site, chromium, screenshot, lang):
+def give_sub_ratings(page, levels: dict[str, int]) -> None:
+    for aspect, level in levels.items():
+        page.locator(f'[data-aspect="{aspect}"] [data-value="{level}"]').click()
+
+
+def sub_ratings(feedback: Feedback) -> tuple:
+    return feedback.efficiency, feedback.competence, feedback.attitude
+
+
+@pytest.mark.parametrize("lang, given, stored", [("zh", {"efficiency": 2, "competence": 3, "attitude": 1}, (2, 3, 1)),
+                                                 ("en", {}, (None, None, None))])
+def test_rating_pad_asks_after_finish_and_times_out_to_idle(site, chromium, screenshot, lang, given, stored):
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale=LOCALES[lang], has_touch=True)
     page = context.new_page()
     page.goto(f"{site.url}/rate/demo/6?device={site.pad}")
@@ -248,12 +275,13 @@ def test_rating_pad_asks_after_finish_and_times_out_to_idle(site, chromium, scre
     page.locator('#rating-buttons [data-rating="2"]').click()
     expect(page.locator('.chips[data-kind="complaints"]')).to_be_visible()
     page.locator('.chips[data-kind="complaints"] .chip').first.click()
+    give_sub_ratings(page, given)
     screenshot(page, f"visitor-pad-reasons-{lang}")
     page.locator("#rating-send").click()
     expect(page.locator("#thanks")).to_be_visible()
     expect(page.locator("#idle")).to_be_visible(timeout=10_000)
     added = site.feedback()[before:]
-    assert [(f.channel, f.rating, f.reasons) for f in added] == [("pad", 2, ["long_wait"])]
+    assert [(f.channel, f.rating, f.reasons, sub_ratings(f)) for f in added] == [("pad", 2, ["long_wait"], stored)]
 
     site.issue("C")
     site.counter(6, "call-next", "start", "finish")

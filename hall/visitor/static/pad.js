@@ -21,10 +21,10 @@
 
   var form = RatingForm.attach({
     onChosen: function () { show("reasons", data.timeout_s); },
-    send: function (rating, reasons) {
+    send: function (rating, reasons, aspects) {
       var url = "/api/v1/halls/" + encodeURIComponent(data.hall) + "/counters/" + data.counter + "/feedback";
       return fetch(url, {method: "POST", headers: {"Content-Type": "application/json", "X-Device-Token": data.device},
-                         body: JSON.stringify({number: number, rating: rating, reasons: reasons})})
+                         body: JSON.stringify(Object.assign({number: number, rating: rating, reasons: reasons}, aspects))})
         .then(function (response) { return response.json().then(function (body) { return [response, body]; }); })
         .then(function (answer) {
           var ok = answer[0].ok || answer[1].error === "already_rated";

@@ -147,8 +147,9 @@
 
   RatingForm.attach({
     onChosen: function () { $("rating-reasons").hidden = false; },
-    send: function (rating, reasons) {
-      return VisitorApi.call("POST", apiUrl + "/feedback", {rating: rating, reasons: reasons}).then(function (answer) {
+    send: function (rating, reasons, aspects) {
+      var body = Object.assign({rating: rating, reasons: reasons}, aspects);
+      return VisitorApi.call("POST", apiUrl + "/feedback", body).then(function (answer) {
         if (answer.ok || answer.body.error === "already_rated") { rated = true; render(); }
         $("rating-error").textContent = answer.ok ? "" : (texts[answer.body.error] || answer.body.message);
       }, function () { $("rating-error").textContent = texts.network; });
