@@ -28,11 +28,12 @@ def month(app, demo, frozen):
     db.session.commit()
     client, auth = app.test_client(), {"Authorization": f"Bearer {demo.token('supervisor')}"}
 
-    def rated(day: int, rating: int, month: int = 3) -> int | None:
+    def rated(day: int, rating: int, month: int = 3, **sub_ratings: int) -> int | None:
         frozen.now = at(day, month)
         token = queue.issue_ticket(demo.id, "A")["token"]
         serve_at(demo, 1)
-        assert client.post(f"/api/v1/tickets/{token}/feedback", json={"rating": rating}).status_code == 201
+        answer = client.post(f"/api/v1/tickets/{token}/feedback", json={"rating": rating, **sub_ratings})
+        assert answer.status_code == 201
         ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.token == token))
         return db.session.scalar(select(ComplaintCase.id).where(ComplaintCase.ticket_id == ticket_id))
 
@@ -52,8 +53,8 @@ def month(app, demo, frozen):
     step(three, 16, "close", reason="mistaken")
     rated(20, 1)                           # never followed: contact by Mon 23 → overdue
     rated(31, 2)                           # contact by 1 April: not yet overdue at the month's end
-    assert rated(12, 5) is None and rated(13, 3) is None
-    rated(1, 1, month=4)                   # next month's
+    assert rated(12, 5, efficiency=5, attitude=4) is None and rated(13, 3, efficiency=2) is None
+    rated(1, 1, month=4, efficiency=1)                   # next month's
     frozen.now = at(2, month=4)
     return client
 
@@ -69,6 +70,8 @@ def test_complaint_figures_of_a_scripted_month(app, demo, month):
     assert report["complaints"] == EXPECTED
     assert [(r["level"], r["count"]) for r in report["rating_levels"]] == [(5, 1), (4, 0), (3, 1), (2, 3), (1, 2)]
     assert report["figures"]["satisfaction"]["satisfied_pct"] == round(100 * 2 / 7, 1)
+    assert [(a["label"], a["count"], a["average"]) for a in report["aspects"]] == [
+        ("Efficiency", 2, 3.5), ("Competence", 0, None), ("Attitude", 1, 4.0)]
     [staff] = report["staff_ranking"]
     assert (staff["name"], staff["ratings"]) == ("窗口1工作人员", 7)
     assert (april["opened"], april["overdue"]) == (1, 0)
@@ -79,7 +82,9 @@ def test_complaint_figures_on_the_page_in_the_pdf_and_the_xlsx(app, demo, month)
     html = boss.get("/reports/demo/monthly?month=2026-03&lang=en").get_data(as_text=True)
     assert '<tr data-key="opened"><th>Complaint cases opened</th><td class="num">5</td>' in html
     assert '<tr data-key="contact_rate_pct"><th>Contact rate (回访率, %)</th><td class="num">40%</td>' in html
-    assert "整改率" in boss.get("/reports/demo/monthly?month=2026-03&lang=zh").get_data(as_text=True)
+    assert '<tr data-aspect="efficiency"><th>Efficiency</th><td class="num">2</td><td class="num">3.5</td>' in html
+    zh = boss.get("/reports/demo/monthly?month=2026-03&lang=zh").get_data(as_text=True)
+    assert "整改率" in zh and "<th>服务效率</th>" in zh
     pdf = boss.get("/reports/demo/monthly.pdf?month=2026-03&lang=en")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     sheet = load_workbook(io.BytesIO(boss.get("/reports/demo/export.xlsx?from=2026-03-01&to=2026-03-31&lang=en")

@@ -13,12 +13,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from hall import clock
 from hall.extensions import db
 from hall.models import ComplaintCase, Feedback, Hall, Ticket
 from hall.queue.booking import local_today
+from hall.ratings import ASPECTS
 from hall.reports.engine import Filters, figures, labels
 
 COMPLAINT_LABELS = {"opened": _l("Complaint cases opened"), "contacted": _l("Visitors contacted (return visits)"),
@@ -28,13 +29,26 @@ COMPLAINT_LABELS = {"opened": _l("Complaint cases opened"), "contacted": _l("Vis
                     "rectify_rate_pct": _l("Rectification rate (整改率, %)")}
 
 
+def _period_ratings(hall_id: int, first: date, last: date, *columns: Any) -> Select:
+    """Ratings of visits of the period's business days."""
+    return (select(*columns).join(Ticket, Ticket.id == Feedback.ticket_id)
+            .where(Feedback.hall_id == hall_id, Ticket.business_day >= first, Ticket.business_day <= last))
+
+
 def rating_levels(hall_id: int, first: date, last: date) -> dict[int, int]:
     """How many visits of the period's business days were rated at each level, 5 to 1."""
     counts = dict(db.session.execute(
-        select(Feedback.rating, func.count()).join(Ticket, Ticket.id == Feedback.ticket_id)
-        .where(Feedback.hall_id == hall_id, Ticket.business_day >= first, Ticket.business_day <= last)
-        .group_by(Feedback.rating)).all())
+        _period_ratings(hall_id, first, last, Feedback.rating, func.count()).group_by(Feedback.rating)).all())
     return {level: counts.get(level, 0) for level in (5, 4, 3, 2, 1)}
+
+
+def aspect_averages(hall_id: int, first: date, last: date) -> dict[str, dict[str, Any]]:
+    """Per sub-rating (ASPECTS): how many visitors gave it and its average (None when nobody did)."""
+    columns = [getattr(Feedback, code) for code in ASPECTS]
+    sums = db.session.execute(_period_ratings(
+        hall_id, first, last, *(f(c) for c in columns for f in (func.count, func.sum)))).one()
+    return {code: {"count": sums[2 * i], "average": round(sums[2 * i + 1] / sums[2 * i], 2) if sums[2 * i] else None}
+            for i, code in enumerate(ASPECTS)}
 
 
 def _local_day(hall: Hall, moment: datetime | None) -> date | None:

@@ -9,8 +9,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from hall.models import Hall
-from hall.ratings import LEVELS
-from hall.reports.complaints import complaint_figures, ranking, rating_levels
+from hall.ratings import ASPECTS, LEVELS
+from hall.reports.complaints import aspect_averages, complaint_figures, ranking, rating_levels
 from hall.reports.engine import Filters, figures, labels, stage_rows
 
 WORST_SERVICES = 3
@@ -102,6 +102,8 @@ def monthly_report(hall: Hall, month: Month, lang: str) -> dict[str, Any]:
         "late_stages": late_stages, "target_pct": this["satisfaction"]["target_pct"],
         "rating_levels": [{"level": level, "label": str(LEVELS[level]), "count": count}
                           for level, count in rating_levels(hall.id, month.first, month.last).items()],
+        "aspects": [{"code": code, "label": str(ASPECTS[code]), **given}
+                    for code, given in aspect_averages(hall.id, month.first, month.last).items()],
         "complaints": complaint_figures(hall, month.first, month.last),
         "counter_ranking": ranking(hall.id, month.first, month.last, "counter", lang),
         "staff_ranking": ranking(hall.id, month.first, month.last, "staff", lang),

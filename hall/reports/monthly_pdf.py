@@ -101,6 +101,7 @@ def monthly_pdf(report: dict[str, Any], lang: str) -> bytes:
     story.append(Paragraph(_("Ratings (好差评)"), heading))
     rows = [[_("Rating"), _("Visits")]] + [[f"{r['level']} {r['label']}", _value(r["count"])]
                                            for r in report["rating_levels"]]
+    rows += [[f"{a['label']} ({_('Average rating')})", _value(a["average"])] for a in report["aspects"]]
     rows += [[str(label), _value(report["complaints"][key], "%" if key.endswith("_pct") else "")]
              for key, label in COMPLAINT_LABELS.items()]
     story.append(_table(rows, [100 * mm, 67 * mm], font))
