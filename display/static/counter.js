@@ -58,8 +58,9 @@
       if (counter.status !== lastStatus) { lastStatus = counter.status; refreshCard(); }
     },
     onEvent: function (event) {
-      // a replayed (missed) call is followed by the snapshot, which has the counter's state
-      if (!event.counter || event.counter.number !== config.counter || event.replayed) return;
+      // a replayed (missed) call is followed by the snapshot, which has the counter's state; a `known`
+      // event came after a snapshot that has it (drawing it again could show an older state)
+      if (!event.counter || event.counter.number !== config.counter || event.replayed || event.known) return;
       if (/^counter_/.test(event.kind)) refreshCard();
       if (SHOWN_AT_ONCE[event.kind]) {  // the rest follows with the next snapshot
         renderCounter(Object.assign({}, event.counter, {ticket: {number: event.ticket.number, status: event.ticket.status}}));

@@ -2,6 +2,9 @@
  * server clock for HallClock (hall/static/js/hall-clock.js), counter labels, bounded lists.
  *
  *   HallDisplay.start({onSnapshot(s), onEvent(e), onAnnounce(a)}) -> {config, live, resync(), labels}
+ *
+ * onEvent gets every event once, in order; one marked `known` came after a snapshot that has it
+ * (hall/static/js/hall-live.js): it is news to the screen, but its lists and counts have it already.
  */
 (function (global) {
   "use strict";
@@ -46,11 +49,13 @@
     var calls = [];  // oldest first
     var live = global.HallLive.connect({
       hall: config.hall,
+      knownEvents: true,  // every call is shown and announced, even one a snapshot overtook
       onSnapshot: handlers.onSnapshot,
       onEvent: function (event) {
         if (event.kind === "called" || event.kind === "recalled") remember(event);
         if (handlers.onEvent) handlers.onEvent(event);
-        if (!event.replayed) scheduleResync();  // replayed calls come with their snapshot
+        // replayed calls come with their snapshot; a `known` event is in the snapshot already
+        if (!event.replayed && !event.known) scheduleResync();
       },
       onStatus: function (online) { showOffline(!online); },
     });

@@ -70,6 +70,7 @@
     },
     onEvent: function (event) {
       if ((event.kind !== "called" && event.kind !== "recalled") || !event.counter || !D.inZone(event.counter.zone)) return;
+      if (event.known) return;  // the snapshot that overtook it put it on the board
       calls.unshift({number: event.ticket.number, counter: event.counter.number});
       D.bounded(calls, lines.length);
       refresh();

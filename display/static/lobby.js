@@ -113,9 +113,11 @@
     if (!CALL_KINDS[event.kind] || !event.ticket || !event.counter || !D.inZone(event.counter.zone)) return;
     var call = {number: event.ticket.number, counter: event.counter.number, kind: event.kind, at: event.at,
                 visitor_masked: event.ticket.visitor_masked};
-    recent.unshift(call);
-    D.bounded(recent, config.recent_calls);
-    renderRecent();
+    if (!event.known) {  // a call the snapshot overtook is in its recent calls already
+      recent.unshift(call);
+      D.bounded(recent, config.recent_calls);
+      renderRecent();
+    }
     if (event.replayed && !event.recent) return;  // a missed call of long ago: listed, not called again
     showCurrent(call, true);
     if (event.keys) player.setKeys(event.seq, event.keys);  // a replayed call brings its clips along

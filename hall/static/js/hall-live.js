@@ -8,8 +8,14 @@
  * they lead up to. A quiet hall answers "nothing new" with no snapshot. The server also says
  * `catch_up` when its link to the other server processes (Redis) is back.
  *
+ * A snapshot can overtake the events it already contains (it is read after they were committed,
+ * and answered before their broadcast reaches this socket). With `knownEvents` such an event is
+ * still handed on, marked `known`: the state has it, but the screen has not shown or announced it
+ * yet. Only an event already handed on, live or replayed, is dropped.
+ * A snapshot older than the events already applied is ignored: the screen never goes back.
+ *
  *   HallLive.connect({hall: "demo", ticket: token?, onSnapshot(s), onEvent(e), onTicketEvent(e), onStatus(online),
- *                     quietMs?}) -> {socket, resync(), catchUp(), lastSeq()}
+ *                     quietMs?, knownEvents?}) -> {socket, resync(), catchUp(), lastSeq()}
  */
 (function (global) {
   "use strict";
@@ -17,7 +23,8 @@
   var QUIET_MS = 5000;  // ask what was missed after this long without a word from the server
 
   function connect(options) {
-    var lastSeq = null;
+    var lastSeq = null;  // the state (snapshot and events) applied so far
+    var handedOn = null; // every event up to this seq was handed on (or came before the page)
     var pending = null;  // events that arrive while a snapshot or catch-up is on its way
     var request = 0;     // the request asked last; an older answer is stale
     var quietMs = options.quietMs || QUIET_MS;
@@ -39,11 +46,20 @@
         quietMs * (1 + Math.random() * 0.3));
     }
 
+    function handOn(event) {
+      handedOn = Math.max(handedOn === null ? 0 : handedOn, event.seq);
+      if (options.onEvent) options.onEvent(event);
+    }
+
     function apply(event) {
-      if (lastSeq !== null && event.seq <= lastSeq) return;        // already in the snapshot
+      if (handedOn !== null && event.seq <= handedOn) return;      // shown already, live or replayed
+      if (lastSeq !== null && event.seq <= lastSeq) {               // overtaken by the snapshot
+        if (options.knownEvents) handOn(Object.assign({}, event, {known: true}));
+        return;
+      }
       if (lastSeq !== null && event.seq > lastSeq + 1) { catchUp(false); return; }
       lastSeq = event.seq;
-      if (options.onEvent) options.onEvent(event);
+      handOn(event);
     }
 
     /** Ask the server; `answer(reply)` runs unless a newer request or a disconnect came first. */
@@ -56,13 +72,13 @@
         var queued = pending;
         pending = null;
         heard();
-        if (!reply || reply.error) return;
-        answer(reply);
-        queued.forEach(apply);
+        if (reply && !reply.error) answer(reply);
+        queued.forEach(apply);  // after a failed answer too: a gap among them asks again
       });
     }
 
     function takeSnapshot(snapshot) {
+      if (lastSeq !== null && snapshot.seq < lastSeq) return;  // older than what the screen shows
       lastSeq = snapshot.seq;
       if (options.onSnapshot) options.onSnapshot(snapshot);
     }
@@ -77,9 +93,11 @@
       ask("events", {hall: options.hall, since: lastSeq, snapshot: always === true}, function (reply) {
         if (!reply.snapshot) return;  // nothing happened since
         reply.events.forEach(function (event) {
-          if (event.seq > lastSeq && options.onEvent) options.onEvent(event);
+          if (event.seq > lastSeq) handOn(event);
         });
         takeSnapshot(reply.snapshot);
+        // every call up to the snapshot was replayed; its other events are in the snapshot
+        handedOn = Math.max(handedOn === null ? 0 : handedOn, reply.snapshot.seq);
       });
     }
 
