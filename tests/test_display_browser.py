@@ -3,6 +3,7 @@ restarts, voice in order, the sound overlay, devices, and screenshots of every p
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import time
 
@@ -248,3 +249,74 @@ def test_the_led_strip_alternates_languages(chromium, hall, screenshot, width, h
     assert len(seen) == 2 and "号窗口" in seen[0] and "Counter" in seen[1], seen
     assert seen == [f"{number} → 2号窗口", f"{number} → Counter 2"]
     page.context.close()
+
+
+#: Records each call the big box shows (number and counter) and each call handed to the voice.
+WATCH_THE_BIG_BOX = """() => {
+  window.shown = [];
+  const box = document.getElementById('current');
+  const seen = () => document.getElementById('current-number').textContent + ' ' + document.getElementById('current-counter').textContent;
+  new MutationObserver(() => {
+    if (!seen().startsWith('—') && shown[shown.length - 1] !== seen()) shown.push(seen());
+  })
+    .observe(box, {childList: true, characterData: true, subtree: true});
+  window.enqueued = [];
+  const enqueue = hallDisplay.player.enqueue.bind(hallDisplay.player);
+  hallDisplay.player.enqueue = (seq, silent) => { enqueued.push(seq); enqueue(seq, silent); };
+}"""
+
+
+
+class HeldFrames:
+    """The page's socket through Playwright: its snapshot request and the hall's events can be held
+    back, to let a snapshot answer overtake an event it contains, as a busy network does."""
+
+    def __init__(self, page) -> None:
+        self.requests: list[str] = []
+        self.events: list[str] = []
+        self.holding = True
+        self.server = None
+        page.route_web_socket("**/socket.io/**", self._route)
+
+    def _route(self, socket) -> None:
+        self.server = server = socket.connect_to_server()
+        socket.on_message(lambda frame: self.requests.append(frame) if self.holding and
+                          re.match(r'42\d+\["snapshot"', str(frame)) else server.send(frame))
+        server.on_message(lambda frame: self.events.append(frame) if self.holding and
+                          str(frame).startswith('42["hall_event"') else socket.send(frame))
+        self.page_side = socket
+
+    def release_request(self) -> None:
+        for frame in self.requests:
+            self.server.send(frame)
+
+    def release_events(self) -> None:
+        self.holding = False
+        for frame in self.events:
+            self.page_side.send(frame)
+
+
+def test_a_call_the_snapshot_overtook_is_still_shown_and_announced(chromium, hall):
+    """The screen asks its snapshot; a call is made; the answer (which has the call) arrives before
+    the call's event. The call is shown in the big box, announced once, and listed once."""
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    page = context.new_page()
+    held = HeldFrames(page)
+    page.goto(f"{hall.live.url}/display/demo?lang=zh&device={hall.display_token}")
+    page.wait_for_function("() => window.hallDisplay && hallDisplay.player")
+    page.evaluate(WATCH_THE_BIG_BOX)
+    wait_for(lambda: held.requests or page.wait_for_timeout(50), timeout=10)
+    number = hall.issue(hall.live, "A")
+    hall.call_number(hall.live, 2, number)
+    wait_for(lambda: any(re.search(r'"kind": ?"called"', str(frame)) for frame in held.events)
+             or page.wait_for_timeout(50), timeout=10)
+    held.release_request()
+    page.wait_for_function("() => hallDisplay.live.lastSeq() !== null")
+    held.release_events()
+    page.wait_for_function("() => enqueued.length > 0", timeout=5000)
+    assert [shown.split()[0] for shown in page.evaluate("shown")] == [number]
+    assert "flash" in page.get_attribute("#current", "class")
+    [call] = page.evaluate("() => hallDisplay.calls")
+    assert page.evaluate("enqueued") == [call["seq"]] and call["number"] == number
+    assert page.inner_text("#recent").split().count(number) == 1
+    context.close()

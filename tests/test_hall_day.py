@@ -20,6 +20,7 @@ from sqlalchemy import select
 from hall import clock
 from hall.extensions import db
 from hall.models import Device, Service, Ticket, TicketEvent
+from tests.test_display_browser import WATCH_THE_BIG_BOX
 from tests.kiosk_support import book
 from tests.live import LiveServer
 
@@ -123,6 +124,7 @@ def test_a_whole_hall_day(demo, day_server, screens):
     lobby = screens.open("lobby", f"/display/demo?zone=main&device={display_token}", TV)
     lobby.wait_for_function("() => window.hallDisplay && hallDisplay.live.lastSeq() !== null")
     lobby.evaluate("() => { window.announced = []; hallDisplay.live.socket.on('announce', m => announced.push(m)); }")
+    lobby.evaluate(WATCH_THE_BIG_BOX)
     led = screens.open("led", "/display/demo/led", LED)
     counter_top = screens.open("counter-top", "/display/demo/counter/4", COUNTER_TOP)
     kiosk = screens.open("kiosk", f"/kiosk/demo?device={kiosk_token}", KIOSK)
@@ -219,6 +221,8 @@ def test_a_whole_hall_day(demo, day_server, screens):
     assert recent == [[number, f"{counter}号窗口"] for number, counter in reversed(calls)]  # newest first
     expect(lobby.locator("#current-number")).to_have_text(b)
     expect(lobby.locator("#current-counter")).to_have_text("4号窗口")
+    assert lobby.evaluate("shown") == [f"{number} {counter}号窗口" for number, counter in calls]  # the big box
+    assert lobby.evaluate("enqueued") == [c["seq"] for c in lobby.evaluate("hallDisplay.calls")]  # each voiced once
     lobby.wait_for_function("n => announced.length >= n", arg=len(calls))
     announced = lobby.evaluate("announced")
     assert [len(m["keys"]) for m in announced] == [2] * len(calls)  # Chinese, then English
