@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from hall import queue
 from hall.estimate import estimate_new_ticket, estimate_ticket
+from hall.queue.realname import simulated_id_number
 from hall.extensions import db
 from hall.models import Service, Ticket
 
@@ -30,8 +31,8 @@ def _open(demo, *numbers: int) -> None:
 def test_a_shared_counter_gives_a_line_its_share_of_the_recent_mix(demo, frozen):
     """Counter 2 calls A before C: C gets it in proportion to today's work in A and C."""
     _open(demo, 2)
-    for prefix in "AAAC":
-        queue.issue_ticket(demo.id, prefix)
+    for n, prefix in enumerate("AAAC"):
+        queue.issue_ticket(demo.id, prefix, id_number=simulated_id_number(n))  # C is a real-name service
     waiting, estimate = _new(demo, "C", "certificate")
     # C's share of counter 2: (1 + 1) × 300 ÷ ((3 + 1) × 300 + (1 + 1) × 300) = 1/3, so a C visitor
     # comes every 900 s; one C ahead: 900 s (people ahead × 300 s ÷ 1 counter would say 300 s).
