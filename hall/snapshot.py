@@ -15,13 +15,16 @@ RECENT_CALLS = 10
 
 
 def recent_calls(hall: Hall, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
-    """The last calls of today, newest first: number, counter, zone, time (recalls included), and the
-    visitor's masked name where the hall shows names."""
+    """The last calls of today up to the hall's current seq, newest first: number, counter, zone, time
+    (recalls included), and the visitor's masked name where the hall shows names.
+
+    Bounded by the seq the snapshot carries: on PostgreSQL each statement sees the latest commit, and a
+    call newer than that seq would reach the screen again as its event and be listed twice."""
     rows = db.session.execute(
         select(TicketEvent.kind, TicketEvent.at, Ticket.number, Counter.number, Counter.zone, Ticket.visitor_masked)
         .join(Ticket, Ticket.id == TicketEvent.ticket_id).join(Counter, Counter.id == TicketEvent.counter_id)
         .where(TicketEvent.hall_id == hall.id, TicketEvent.kind.in_(("called", "recalled")),
-               Ticket.business_day == today(hall))
+               TicketEvent.seq <= hall.event_seq, Ticket.business_day == today(hall))
         .order_by(TicketEvent.id.desc()).limit(limit)).all()
     names = hall.public_name_mode == "masked_name"
     return [{"kind": kind, "at": iso(at), "number": number, "counter": counter, "zone": zone,
