@@ -3,6 +3,9 @@ Socket.IO `events` request and GET /api/v1/halls/<hall>/events?since=<seq>."""
 from __future__ import annotations
 
 from hall import queue
+from hall.extensions import db
+from hall.models import Hall
+from hall.snapshot import recent_calls
 from hall.extensions import socketio as server_socketio
 
 
@@ -88,3 +91,17 @@ def test_the_http_route_answers_as_the_public_room(app, demo):
     assert [e["ticket"]["number"] for e in answer["events"]] == [c["ticket"]["number"] for c in called]
     assert all("staff" not in c for c in answer["snapshot"]["counters"])
     assert answer["snapshot"]["seq"] == answer["seq"]
+
+
+
+def test_the_snapshot_lists_no_call_newer_than_its_own_seq(app, demo):
+    """A call committed while a snapshot is read (PostgreSQL reads each statement afresh) comes as its
+    own event after the snapshot: the snapshot must not list it too."""
+    first = _calls(demo, 1)[0]
+    queue.issue_ticket(demo.id, "A")
+    second = queue.call_next(demo.id, 1)
+    hall = db.session.get(Hall, demo.id)
+    db.session.expunge(hall)
+    hall.event_seq = first["seq"]  # the seq as the snapshot read it, before the second call committed
+    assert second["seq"] > first["seq"]
+    assert [c["number"] for c in recent_calls(hall)] == [first["ticket"]["number"]]
