@@ -2,6 +2,7 @@
 360×640, rating once, the counter rating pad; screenshots in Chinese and English under artifacts/."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -175,12 +176,13 @@ def test_phone_ticket_page_shows_stage_progress_and_the_missing_materials(site, 
     mine = site.issue("B")
     page = phone("zh")
     page.goto(f"{site.url}/t/{mine['token']}")
-    expect(page.locator("#steps li.current")).to_have_text("受理")
+    expect(page.locator("#steps li.current .name")).to_have_text("受理")
+    expect(page.locator("#steps li.current .expected")).to_have_text(re.compile(r"^ · 预计约 \d\d:\d\d 完成$"))
     site.counter(3, "open", "call-next")
     expect(page.locator("#turn")).to_have_text("轮到您了：请到 3 号窗口办理")
     site.counter(3, "start", "finish")
-    expect(page.locator("#steps li.current")).to_have_text("施检")
-    assert page.locator("#steps li.done").all_inner_texts() == ["受理"]
+    expect(page.locator("#steps li.current .name")).to_have_text("施检")
+    assert page.locator("#steps li.done .name").all_inner_texts() == ["受理"]
     expect(page.locator("#status")).to_have_text("等候中")
     screenshot(page, "visitor-ticket-stages-zh")
     site.counter(5, "open", "call-next", "start")

@@ -36,7 +36,10 @@
     (view.stages_expected || []).forEach(function (s) { expected[s.code] = s.expected_end_local; });
     view.stage.flow.forEach(function (stage, i) {
       var item = document.createElement("li");
-      item.textContent = stageName(stage);
+      var name = document.createElement("span");
+      name.className = "name";
+      name.textContent = stageName(stage);
+      item.appendChild(name);
       if (view.status === "waiting" && expected[stage.code] && view.stage.flow.length > 1) {
         var when = document.createElement("small");
         when.className = "expected";
