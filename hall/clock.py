@@ -28,3 +28,9 @@ def local_to_utc(day: date, at: time, zone: str) -> datetime:
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 with a Z, as the API and the pages show UTC moments."""
     return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def local_minute(stamp: str, zone: str) -> str:
+    """An ISO UTC moment as `iso` writes it, shown in the hall's zone to the minute: "2026-03-02 09:15"."""
+    moment = datetime.fromisoformat(stamp.removesuffix("Z"))
+    return to_local(moment, zone).strftime("%Y-%m-%d %H:%M")

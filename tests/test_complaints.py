@@ -2,12 +2,13 @@
 the supervisor follows it through contact, rectification and closing (API and pages), overdue cases alarm."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
-from hall import queue
+from hall import clock, queue
 from hall.alarms import scan_hall
 from hall.complaints.cases import deadlines
 from hall.extensions import db
@@ -127,7 +128,9 @@ def test_case_pages_in_both_languages_and_the_step_form(app, demo, client, lang,
     page = boss.get(f"/complaints/demo/{case_id}?lang={lang}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and all(word in html for word in words), html
-    import re
+    opened = db.session.get(ComplaintCase, case_id).opened_at
+    shown = clock.to_local(opened, "Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
+    assert shown in html and shown in listing and " UTC" not in html, "times in the hall's zone"
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
     empty = boss.post(f"/complaints/demo/{case_id}", data={"csrf_token": token, "step": "contact", "note": ""})
     assert empty.status_code == 400
