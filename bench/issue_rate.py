@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import secrets
 import statistics
@@ -45,6 +46,7 @@ from tests.live import ROOT, LiveServer, free_port  # noqa: E402
 class Round:
     issued: int = 0
     failed: int = 0
+    refusals: Counter = field(default_factory=Counter)  # status and error code of each refused request
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     numbers: list[tuple[str, str]] = field(default_factory=list)
@@ -54,10 +56,20 @@ class Round:
         return self.issued / self.seconds if self.seconds else 0.0
 
 
+_visitors = itertools.count()  # every request of the run a new visitor: no ID number meets its daily limit
+
+
 def ticket_body(k: int) -> dict[str, str]:
     """Services A, B, C in turn; C (real-name, two a day per person) with the k-th visitor's own ID number."""
     service = "ABC"[k % 3]
     return {"service": service, "id_number": simulated_id_number(k)} if service == "C" else {"service": service}
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        return response.json().get("error", "")
+    except ValueError:
+        return ""
 
 
 def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -> Round:
@@ -72,7 +84,7 @@ def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -
         while time.perf_counter() < deadline:
             hall = halls[(n + i) % len(halls)]
             started = time.perf_counter()
-            response = session.post(f"{base}/api/v1/halls/{hall}/tickets", json=ticket_body(n * 100_000 + i))
+            response = session.post(f"{base}/api/v1/halls/{hall}/tickets", json=ticket_body(next(_visitors)))
             elapsed = time.perf_counter() - started
             i += 1
             with lock:
@@ -82,6 +94,7 @@ def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -
                     result.numbers.append((hall, response.json()["number"]))
                 else:
                     result.failed += 1
+                    result.refusals[f"{response.status_code} {_error_code(response)}"] += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     started = time.perf_counter()
@@ -196,8 +209,12 @@ def alternate(label: str, a: tuple[str, callable], b: tuple[str, callable], roun
             result = run()
             results[name].append(result)
             print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
-                  f" {result.failed} failed)", flush=True)
+                  f" {result.failed} failed{_refusals(result)})", flush=True)
     return summary(results[a[0]]), summary(results[b[0]])
+
+
+def _refusals(result: Round) -> str:
+    return ": " + ", ".join(f"{n} × {what}" for what, n in result.refusals.most_common()) if result.failed else ""
 
 
 def line(label: str, figures: dict) -> str:
@@ -235,7 +252,7 @@ def run_database(kind: str, args) -> None:
     halls = [f"hall{n}" for n in range(1, 11)] if kind == "postgres" else ["hall1"]
     with database(kind) as url:
         for slug in halls[1:] + ["empty", "full"]:
-            flask_command(url, "hall", "demo", "--slug", slug)
+            flask_command(url, "hall", "demo", "--slug", slug, "--history-days", "0")
         compare_with_floor(url, f"{kind} 1 hall, 1 process", ["demo"], 1, args)
         if kind == "postgres":
             compare_with_floor(url, f"{kind} 1 hall, 2 processes", ["demo"], 2, args)
