@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hall import lines
 from hall.database import upsert
-from hall.estimate import estimate_ticket, people_ahead, people_ahead_on_joining
+from hall.estimate import Estimate, estimate_ticket, people_ahead, people_ahead_on_joining
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Hall, Service, Stage, Ticket, TicketSequence
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
@@ -32,7 +32,10 @@ def _next_sequence(hall_id: int, day, prefix: str) -> int:
 def issued_view(ticket: Ticket, ahead: int | None = None) -> dict[str, Any]:
     """A ticket as the kiosk, the API and the printer show it right after issue."""
     ahead = people_ahead(ticket) if ahead is None else ahead
-    estimate = estimate_ticket(ticket, ahead)
+    return _with_estimate(ticket, ahead, estimate_ticket(ticket, ahead))
+
+
+def _with_estimate(ticket: Ticket, ahead: int, estimate: Estimate) -> dict[str, Any]:
     return {**ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": estimate.wait_s,
             "estimated_wait_range_s": estimate.range_s}
 
@@ -99,8 +102,7 @@ def add_ticket(action: Action, service: Service, *, priority: str, channel: str,
     db.session.flush()
     db.session.add(Stage(ticket_id=ticket.id, hall_id=hall_id, business_day=day, service_id=service.id,
                          position=0, code=first.code, queued_at=action.now))
-    view = {**ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": estimate.wait_s,
-            "estimated_wait_range_s": estimate.range_s}
+    view = _with_estimate(ticket, ahead, estimate)
     action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
                estimated_wait_s=ticket.estimated_wait_s)
     action.publish("issued", ticket=view)
