@@ -96,7 +96,12 @@ class _Counter:
     holds: tuple[int, str, float] | None = None
 
     def serves(self, line: tuple[int, str]) -> bool:
-        return any(sid == line[0] and (stages is None or line[1] in stages) for sid, stages, _ in self.links)
+        return any(_link_serves(sid, stages, line) for sid, stages, _ in self.links)
+
+
+def _link_serves(service_id: int, stages: list | None, line: tuple[int, str]) -> bool:
+    """Whether a counter's link to a service (all its stages, or the listed ones) covers a line."""
+    return service_id == line[0] and (stages is None or line[1] in stages)
 
 
 class HallPicture:
@@ -163,8 +168,7 @@ class HallPicture:
         """The part of a counter's time that goes to a line: in proportion to the recent mix of work
         among the counter's lines that come before it or with it (a counter calls its services in
         its priority order, so lines after this one do not take its time while this one waits)."""
-        rank = min(r for sid, stages, r in counter.links
-                   if sid == line[0] and (stages is None or line[1] in stages))
+        rank = min(r for sid, stages, r in counter.links if _link_serves(sid, stages, line))
         competing = [(sid, code) for sid, stages, r in counter.links if r <= rank
                      for code in (stages or self.stages.get(sid, []))]
         total = sum(self._work(other) for other in competing)
