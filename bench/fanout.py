@@ -169,12 +169,13 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     if redis_url:
         env["HALL_REDIS_URL"] = redis_url
     server = LiveServer(db_url, root=args.root, **env).start(timeout=180)
-    crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20")
+    crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20",
+                  processes=args.screen_processes)
     result = {"workers": workers, "screens": screens, "connected": crowd.ready["ready"],
               "connect_s": crowd.ready["seconds"]}
     try:
         time.sleep(2)  # the snapshots of the last screens settle
-        servers, clients = descendants(server.process.pid), [crowd.process.pid]
+        servers, clients = descendants(server.process.pid), crowd.pids
         cpu = cpu_seconds(servers), cpu_seconds(clients)
         interval = args.interval or 0.5 + screens / 1000
         sent, call_ms = call_steadily(server.urls, headers, args.calls, interval)
@@ -196,7 +197,9 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
                   spread_max=max(spreads, default=0), call_p99=percentile(call_ms, 99),
                   issue_p50=percentile(issue, 50), issue_p99=percentile(issue, 99),
                   issue_rate=len(issue) / args.seconds, issue_failures=kiosks.failures, rss_mb=rss, threads=threads,
-                  server_us=1e6 * server_cpu / max(1, len(latencies)), crowd_us=1e6 * crowd_cpu / max(1, len(latencies)))
+                  events=sum(report["events"]), server_us=1e6 * server_cpu / max(1, sum(report["events"])),
+                  server_call_us=1e6 * server_cpu / max(1, len(latencies)),
+                  crowd_us=1e6 * crowd_cpu / max(1, sum(report["events"])))
     return result
 
 
@@ -210,8 +213,9 @@ def show(result: dict) -> None:
           f"lost {shown['lost']}, dup {shown['duplicates']}, reconnects {shown['reconnects']} | "
           f"call req p99 {shown['call_p99']} ms | issue p50 {shown['issue_p50']} p99 {shown['issue_p99']} ms "
           f"({shown['issue_rate']}/s, {shown['issue_failures']} failed) | RSS {shown['rss_mb']} MB, "
-          f"{shown['threads']} threads | CPU per delivery: server {shown['server_us']} µs, "
-          f"screens {shown['crowd_us']} µs", flush=True)
+          f"{shown['threads']} threads | CPU per delivered event ({shown['events']} events): server "
+          f"{shown['server_us']} µs, screens {shown['crowd_us']} µs; server CPU per call delivered "
+          f"{shown['server_call_us']} µs", flush=True)
 
 
 def main() -> None:
@@ -225,11 +229,13 @@ def main() -> None:
                         help="seconds between calls (default 0.5 + screens / 1000: the screens' process keeps up)")
     parser.add_argument("--clients", type=int, default=16, help="kiosk threads issuing tickets afterwards")
     parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
+    parser.add_argument("--screen-processes", type=int, default=os.cpu_count() or 1,
+                        help="processes the screens are shared out among (default: one per core)")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")
     args = parser.parse_args()
     with database(args.database, args.root) as db_url:
         headers = staff_headers(db_url, args.root)
-        for workers in args.workers or [1]:
+        for workers in args.workers or [1, 2]:
             with redis_server() if workers > 1 else contextlib.nullcontext() as redis_url:
                 for screens in args.screens or [100, 500, 1000, 2000]:
                     show(run_case(args, db_url, headers, workers, screens, redis_url))

@@ -20,6 +20,7 @@ from hall.alarms import scan_hall
 from hall.extensions import db, socketio as flask_socketio
 from hall.models import Hall
 from hall.outage import OutageLog
+from hall.server.fanout import FanOutManager
 from hall.unavailable import DATABASE_ERRORS, note_failure
 
 #: Seconds between attempts to listen again while Redis is away.
@@ -30,8 +31,10 @@ CHANNEL = "flask-socketio"
 CONNECT_TIMEOUT_S = 1.0
 
 
-class HallRedisManager(socketio.RedisManager):
-    """RedisManager that reconnects within a second, logs an outage once and reports its changes."""
+class HallRedisManager(socketio.RedisManager, FanOutManager):
+    """RedisManager that reconnects within a second, logs an outage once and reports its changes.
+
+    What it hears from Redis (and what this process emits) goes out through FanOutManager."""
 
     def __init__(self, url: str, outage: OutageLog, on_change: Callable[[bool], Any] | None = None) -> None:
         super().__init__(url, channel=CHANNEL, redis_options={"socket_connect_timeout": CONNECT_TIMEOUT_S})
@@ -81,10 +84,10 @@ class HallRedisManager(socketio.RedisManager):
 
 
 def message_queue_options(app: Flask) -> dict[str, Any]:
-    """Flask-SocketIO options for the `[redis] url` setting: this manager, or none (one process)."""
+    """Flask-SocketIO options for the `[redis] url` setting: this manager, or FanOutManager (one process)."""
     url = app.config["HALL"]["redis"]["url"] or None
     if url is None:
-        return {"message_queue": None, "client_manager": None}
+        return {"message_queue": None, "client_manager": FanOutManager()}
     outage = app.extensions["hall_redis_outage"] = OutageLog("redis", quiet_s=0)
 
     return {"message_queue": None,

@@ -10,8 +10,12 @@ connected or given up, then answers commands read from standard input, one JSON 
 
 - `status`: `{"connected": n, "connects": total connects so far, "resynced": screens whose
   last snapshot came after their last connect}`
-- `report`: `{"received": [[[seq, number, unix time], …] per screen], "connects": […]}` (calls only)
+- `report`: `{"received": [[[seq, number, unix time], …] per screen] (calls only), "events": [hall
+  events received per screen], "connects": […]}`
 - `quit`: disconnects and exits.
+
+The crowd runs on uvloop when it is installed; `Crowd(..., processes=K)` spreads the screens over
+K such processes (one process cannot parse an event for thousands of screens within 100 ms).
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ class Screen:
     def __init__(self, url: str, slug: str, transports: list[str], wait_timeout: float) -> None:
         self.url, self.slug, self.transports, self.wait_timeout = url, slug, transports, wait_timeout
         self.calls: list[tuple[int, str, float]] = []
+        self.events = 0
         self.connects = 0
         self.snapshot_seq: int | None = None
         self.resynced = False
@@ -56,6 +61,7 @@ class Screen:
         self.resynced = True
 
     async def on_event(self, event: dict[str, Any]) -> None:
+        self.events += 1
         if event.get("kind") == "called":
             self.calls.append((event["seq"], event["ticket"]["number"], time.time()))
 
@@ -83,22 +89,36 @@ async def connect_all(screens: list[Screen], at_once: int, attempts: int) -> int
 
 
 class Crowd:
-    """The parent's side: a crowd process started on some addresses, spoken to line by line."""
+    """The parent's side: crowd processes started on some addresses, spoken to line by line.
+
+    With `processes` > 1 the screens are shared out among that many processes; what they answer
+    is merged (lists joined in process order, counts added, "seconds" the longest).
+    """
 
     def __init__(self, urls: list[str], screens: int, polling: float = 0.0, timeout: float = 120,
-                 *options: str) -> None:
+                 *options: str, processes: int = 1) -> None:
+        shares = [screens // processes + (index < screens % processes) for index in range(processes)]
+        self.processes = [self._start(urls, share, polling, options) for share in shares if share]
+        self.ready = self._read_all(timeout)
+
+    @staticmethod
+    def _start(urls: list[str], screens: int, polling: float, options: tuple[str, ...]) -> subprocess.Popen:
         command = [sys.executable, "-m", "tests.crowd", "--screens", str(screens), "--polling", str(polling),
                    *options]
         for url in urls:
             command += ["--url", url]
-        self.process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.ready = self._read(timeout)
+        return subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
 
     def ask(self, command: str, timeout: float = 60) -> dict[str, Any]:
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._read(timeout)
+        for process in self.processes:
+            process.stdin.write(command + "\n")
+            process.stdin.flush()
+        return self._read_all(timeout)
 
     def wait_until(self, test, timeout: float) -> dict[str, Any]:
         """Ask for the status until `test(status)` holds; the last status (AssertionError on timeout)."""
@@ -112,26 +132,40 @@ class Crowd:
             time.sleep(0.2)
 
     def close(self) -> None:
-        if self.process.poll() is None:
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    process.stdin.write("quit\n")
+                    process.stdin.flush()
+                except OSError:
+                    pass
+        for process in self.processes:
             try:
-                self.process.stdin.write("quit\n")
-                self.process.stdin.flush()
-                self.process.wait(30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
-    def _read(self, timeout: float) -> dict[str, Any]:
+    def _read_all(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        answers = [self._read(process, max(0.1, deadline - time.monotonic())) for process in self.processes]
+        merged = answers[0]
+        for other in answers[1:]:
+            for key, value in other.items():
+                merged[key] = max(merged[key], value) if key == "seconds" else merged[key] + value
+        return merged
+
+    def _read(self, process: subprocess.Popen, timeout: float) -> dict[str, Any]:
         import selectors
 
         with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
+            selector.register(process.stdout, selectors.EVENT_READ)
             if not selector.select(timeout):
-                self.process.kill()
+                process.kill()
                 raise AssertionError(f"the crowd said nothing within {timeout} s")
-        line = self.process.stdout.readline()
+        line = process.stdout.readline()
         if not line:
-            raise AssertionError(f"the crowd exited ({self.process.wait()})")
+            raise AssertionError(f"the crowd exited ({process.wait()})")
         return json.loads(line)
 
 
@@ -150,6 +184,7 @@ async def serve_commands(screens: list[Screen]) -> None:
                     "resynced": sum(screen.resynced for screen in screens)})
         elif line == "report":
             answer({"received": [screen.calls for screen in screens],
+                    "events": [screen.events for screen in screens],
                     "connects": [screen.connects for screen in screens]})
         elif line in ("quit", ""):
             await asyncio.gather(*(screen.client.disconnect() for screen in screens), return_exceptions=True)
@@ -182,4 +217,9 @@ if __name__ == "__main__":
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    asyncio.run(main(args))
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main(args))
+    else:
+        uvloop.run(main(args))

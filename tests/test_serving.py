@@ -15,6 +15,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from hall.server.fanout import websocket_frame
 from hall.server.live import bounded_packet_queue
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
@@ -32,6 +33,20 @@ def test_a_client_that_falls_too_far_behind_is_ended_not_buffered():
     assert queue.get_nowait() is None and queue.empty(), "the client's writer stops and closes"
     queue.task_done()
     queue.join()  # nothing left unaccounted: a socket closing with wait=True does not hang
+
+
+def test_a_frame_built_once_for_every_screen_is_what_a_websocket_client_reads():
+    from wsproto import ConnectionType
+    from wsproto.connection import Connection
+    from wsproto.events import Message
+
+    client = Connection(ConnectionType.CLIENT)
+    messages = ["42[\"hall_event\"]", "é" * 100, "x" * 70_000, b"\x00\xff" * 40]  # 7-bit, 16-bit, 64-bit sizes
+    for message in messages:
+        client.receive_data(websocket_frame(message))
+    received = [event for event in client.events() if isinstance(event, Message)]
+    assert [event.data for event in received] == messages
+    assert all(event.message_finished for event in received)
 
 
 @pytest.fixture(scope="module")
