@@ -22,14 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import inspect, select  # noqa: E402
 
 import hall.queue.tickets as engine_tickets  # noqa: E402
 from hall import create_app  # noqa: E402
 from hall.demo import DEMO_LAYOUT  # noqa: E402
 from hall.estimate import counters_serving, estimate_ticket, handling_average_s  # noqa: E402
 from hall.extensions import db  # noqa: E402
-from hall.models import Stage  # noqa: E402
+from hall.models import Stage, Ticket  # noqa: E402
 from hall.sim.profile import SHIPPED, load_profile  # noqa: E402
 from hall.sim.run import run_day, scratch_hall  # noqa: E402
 from hall.sim.scratch import scratch_database  # noqa: E402
@@ -50,7 +50,7 @@ COST = {"simple": 0.0, "new": 0.0, "estimates": 0}
 def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int, int]]:
     """(actual, simple, new, low, high) of every called ticket of the measured day."""
     profile = load_profile(profile_name)
-    taken: dict[int, tuple[int, int, int, int]] = {}
+    taken: list[tuple[Ticket, tuple[int, int, int, int]]] = []
     saved = engine_tickets.estimate_ticket
 
     def both(ticket, ahead=None):
@@ -62,8 +62,8 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
         COST["simple"] += between - started
         COST["new"] += time.process_time() - between
         COST["estimates"] += 1
-        if ticket.business_day == DAY:
-            taken[ticket.id] = (simple, new.wait_s, new.low_s, new.high_s)
+        if ticket.business_day == DAY:  # the estimate is taken before the new ticket is written: no id yet
+            taken.append((ticket, (simple, new.wait_s, new.low_s, new.high_s)))
         return new
 
     engine_tickets.estimate_ticket = both
@@ -79,8 +79,8 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
             .order_by(Stage.id)):
         first_calls.setdefault(ticket_id, (queued, called))
     rows = []
-    for ticket_id, (simple, new, low, high) in taken.items():
-        queued, called = first_calls[ticket_id]
+    for ticket, (simple, new, low, high) in taken:
+        queued, called = first_calls[inspect(ticket).identity[0]]
         if called is not None:
             rows.append((round((called - queued).total_seconds()), simple, new, low, high))
     return rows
