@@ -2,10 +2,12 @@
 several processes sharing events through Redis (real gunicorn, gevent, Redis, PostgreSQL)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +18,7 @@ import requests
 import sqlalchemy as sa
 
 from hall.server.fanout import websocket_frame
-from hall.server.live import bounded_packet_queue
+from hall.server.live import SEND_BUFFER_BYTES, bounded_packet_queue
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
 from tests.live import ROOT, free_port
@@ -66,10 +68,54 @@ def calls_of(report: dict, number: str) -> list[int]:
     return [sum(1 for _seq, called, _at in screen if called == number) for screen in report["received"]]
 
 
-def test_300_screens_get_the_call_while_the_api_answers(hall, server):
+class StalledScreen:
+    """A lobby screen on a bad network: a plain websocket whose owner stops reading.
+
+    Its receive buffer is tiny; it asks for many snapshots without reading the answers, so the
+    server's writer for it waits on a full socket, then it reads everything at once.
+    """
+
+    def __init__(self, url: str) -> None:
+        import websocket
+
+        self.ws = websocket.create_connection(
+            url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=20,
+            sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+        assert self.ws.recv().startswith("0")  # Engine.IO open
+        self.ws.send('40{"hall": "demo"}')
+        assert self.ws.recv().startswith("40")  # Socket.IO connected
+        self.ws.send('420["snapshot", {"hall": "demo"}]')
+        self.snapshot_bytes = len(self.ws.recv())
+
+    def stall(self, at_least: int) -> int:
+        """Ask for snapshots until their answers (unread) add up to `at_least` bytes; how many."""
+        asked = at_least // self.snapshot_bytes + 1
+        for ack in range(1, asked + 1):
+            self.ws.send(f'42{ack}["snapshot", {{"hall": "demo"}}]')
+        return asked
+
+    def read_until(self, done, timeout: float = 20) -> list[str]:
+        """Every message received until `done(messages)` holds (pings answered)."""
+        messages, deadline = [], time.monotonic() + timeout
+        while not done(messages) and time.monotonic() < deadline:
+            message = self.ws.recv()
+            if message == "2":
+                self.ws.send("3")
+            messages.append(message)
+        return messages
+
+
+def hall_events(messages: list[str]) -> list[dict]:
+    return [json.loads(message[2:])[1] for message in messages if message.startswith('42["hall_event"')]
+
+
+def test_300_screens_get_the_call_while_the_api_answers_and_a_stalled_one_holds_up_no_one(hall, server):
     crowd = Crowd([server.url], SCREENS, polling=0.2)
+    stalled = StalledScreen(server.url)  # unanswered pings would end it after 45 s: the test takes less
     try:
         assert crowd.ready["ready"] == SCREENS
+        # more than the server's send buffer (doubled by Linux) and the screen's receive buffer hold
+        asked = stalled.stall(at_least=4 * SEND_BUFFER_BYTES)
         started = time.monotonic()
         with ThreadPoolExecutor(8) as pool:  # kiosks and counters at once, beside the open screens
             numbers = list(pool.map(lambda _: hall.issue(server), range(16)))
@@ -77,8 +123,16 @@ def test_300_screens_get_the_call_while_the_api_answers(hall, server):
         called = hall.call_number(server, 1, numbers[0])
         assert time.monotonic() - started < 20, "the HTTP API answers with every screen connected"
         assert crowd.ask("status")["connected"] == SCREENS
+        # while the stalled screen has not read a byte
         assert wait_for_call(crowd, called["number"], SCREENS) == [1] * SCREENS
+        messages = stalled.read_until(lambda got: any(event["kind"] == "called" for event in hall_events(got)))
+        answers = [message for message in messages if message.startswith("43")]
+        assert [int(answer[2:answer.index("[")]) for answer in answers] == list(range(1, asked + 1))
+        seqs = [event["seq"] for event in hall_events(messages)]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "every event once, in order"
+        assert len(seqs) >= 17
     finally:
+        stalled.ws.close()
         crowd.close()
 
 

@@ -6,7 +6,9 @@ quick shutdown.
   others never wait for it: every client has its own writer greenlet.
 - Each websocket's socket gets a timeout of one ping cycle (ping interval + ping timeout):
   a healthy client sends a pong at least that often, so a send that cannot go out within it
-  means a stalled client (a phone on a bad network); that client alone is dropped.
+  means a stalled client (a phone on a bad network); that client alone is dropped. Its kernel
+  send buffer is capped too (the kernel would let it grow to megabytes per connection), so
+  what a stalled client has not taken waits in its bounded queue, not in kernel memory.
 - SIGTERM closes every live connection at once (clients reconnect to the next process
   and resync from a snapshot) instead of waiting for them to end, so the process is gone in
   about a second rather than after gunicorn's graceful timeout.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import time
 from typing import Any, Callable
 
@@ -33,17 +36,25 @@ def gevent_patched() -> bool:
     return monkey.is_module_patched("socket")
 
 
-class LiveSocketTimeout:
-    """WSGI middleware: websocket upgrades get a socket timeout of one ping cycle."""
+#: Bytes of kernel send buffer a websocket may use (Linux doubles the figure for its bookkeeping):
+#: a hall event is well under 2 KB, a snapshot a few KB; 2 000 stalled screens hold at most 64 MB.
+SEND_BUFFER_BYTES = 16 * 1024
 
-    def __init__(self, app: WSGIApp, timeout_s: float) -> None:
+
+class LiveSocketLimits:
+    """WSGI middleware: websocket upgrades get a socket timeout of one ping cycle and a capped
+    kernel send buffer."""
+
+    def __init__(self, app: WSGIApp, timeout_s: float, send_buffer: int = SEND_BUFFER_BYTES) -> None:
         self.app = app
         self.timeout_s = timeout_s
+        self.send_buffer = send_buffer
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         sock = environ.get("gunicorn.socket")
         if sock is not None and environ.get("HTTP_UPGRADE", "").lower() == "websocket":
             sock.settimeout(self.timeout_s)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
         return self.app(environ, start_response)
 
 
