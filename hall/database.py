@@ -3,10 +3,12 @@ that take the write lock up front (BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Executable
 from sqlalchemy.orm import Session
 
 #: Execution option that makes the next SQLite transaction BEGIN IMMEDIATE.
@@ -88,6 +90,23 @@ def begin_write(session: Session, *, go_on: bool = False) -> None:
 
 def upsert(session: Session, model, values: dict, keys: list[str], changes: dict):
     """INSERT … ON CONFLICT (keys) DO UPDATE SET changes, in the session's dialect (SQLite or PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
+    return upsert_in(session.get_bind().dialect.name, model, values, keys, changes)
+
+
+def upsert_in(dialect: str, model, values: dict, keys: list[str], changes: dict):
+    """`upsert` for a dialect named "sqlite" or "postgresql"."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(model).values(**values).on_conflict_do_update(index_elements=keys, set_=changes)
+
+
+_prepared: dict[tuple[Callable, str], Executable] = {}
+
+
+def prepared(connection: Connection, build: Callable[[str], Executable]) -> Executable:
+    """The statement `build(dialect name)` makes, built once per dialect: statements that run on every
+    ticket take their values as parameters instead of being put together again for each one."""
+    key = (build, connection.dialect.name)
+    statement = _prepared.get(key)
+    if statement is None:
+        statement = _prepared[key] = build(connection.dialect.name)
+    return statement

@@ -53,12 +53,6 @@ def people_ahead(ticket: Ticket) -> int:
                                    ahead)) or 0
 
 
-def people_ahead_on_joining(ticket: Ticket, waiting_before: int) -> int:
-    """People ahead of a ticket that has just joined the back of its line (`lines.join` says how many
-    waited there); only a priority head start, which puts it further forward, needs counting."""
-    return waiting_before if ticket.sort_at >= ticket.queued_at else people_ahead(ticket)
-
-
 def _default_handling_s() -> float:
     return float(current_app.config["HALL"]["queue"]["default_handling_s"])
 

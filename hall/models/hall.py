@@ -47,6 +47,9 @@ class Hall(db.Model):
     complaint_rectify_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     #: Sequence of realtime events, bumped by every queue action (and so a per-hall lock).
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: Bumped by every change to the hall's services, stages or counter links, so that each process
+    #: knows when its copy of them (hall/queue/layout.py) is out of date.
+    layout_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

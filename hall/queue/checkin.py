@@ -10,6 +10,7 @@ from hall import clock
 from hall.extensions import db
 from hall.models import Appointment, Hall
 from hall.queue.errors import QueueError, ServiceClosed
+from hall.queue.layout import services_of
 from hall.queue.privacy import mask_name
 from hall.queue.realname import appointment_identity
 from hall.queue.tickets import add_ticket, find_by_idempotency_key, issued_view
@@ -79,10 +80,11 @@ def check_in(hall_id: int, code: str, *, idempotency_key: str | None = None,
         _refuse_unless_due(appointment, action.hall, action.now)
         if not appointment.service.active:
             raise ServiceClosed(f"service {appointment.service.prefix} is closed (inactive)", reason="inactive")
-        ticket, view = add_ticket(action, appointment.service, priority="appointment", channel="appointment",
-                                  idempotency_key=idempotency_key, appointment_id=appointment.id, staff_id=staff_id,
-                                  identity=appointment_identity(appointment))
-        appointment.status, appointment.ticket_id = "checked_in", ticket.id
-        ticket.visitor_masked = mask_name(appointment.visitor_name)
-        action.log("checked_in", ticket_id=ticket.id, staff_id=staff_id, appointment_id=appointment.id)
+        ticket_id, view = add_ticket(action, services_of(action.hall).by_id[appointment.service_id],
+                                     priority="appointment", channel="appointment", idempotency_key=idempotency_key,
+                                     appointment_id=appointment.id, staff_id=staff_id,
+                                     identity=appointment_identity(appointment),
+                                     visitor_masked=mask_name(appointment.visitor_name))
+        appointment.status, appointment.ticket_id = "checked_in", ticket_id
+        action.log("checked_in", ticket_id=ticket_id, staff_id=staff_id, appointment_id=appointment.id)
     return view

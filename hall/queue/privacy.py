@@ -20,9 +20,10 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def public_name(ticket: Ticket) -> str | None:
-    """The masked name public screens show with the number, if the ticket has one and the hall shows names."""
-    if not ticket.visitor_masked or ticket.service.hall.public_name_mode != "masked_name":
+def public_name(ticket: Ticket, name_mode: str | None = None) -> str | None:
+    """The masked name public screens show with the number, if the ticket has one and the hall shows
+    names (`name_mode`: the hall's `public_name_mode`, when the caller has it at hand)."""
+    if not ticket.visitor_masked or (name_mode or ticket.service.hall.public_name_mode) != "masked_name":
         return None
     return ticket.visitor_masked
 

@@ -118,14 +118,14 @@ def appointment_identity(appointment: Appointment) -> Identity | None:
 
 
 def taken_today(service: Service, day: date, id_hash: str) -> int:
-    """Tickets (not cancelled) and booked appointments of one ID for a service and business day."""
-    tickets = db.session.scalar(select(func.count()).select_from(Ticket).where(
+    """Tickets (not cancelled) and booked appointments of one ID for a service and business day (one statement)."""
+    tickets = select(func.count()).select_from(Ticket).where(
         Ticket.hall_id == service.hall_id, Ticket.business_day == day, Ticket.id_hash == id_hash,
-        Ticket.service_id == service.id, Ticket.status != "cancelled")) or 0
-    booked = db.session.scalar(select(func.count()).select_from(Appointment).where(
+        Ticket.service_id == service.id, Ticket.status != "cancelled").scalar_subquery()
+    booked = select(func.count()).select_from(Appointment).where(
         Appointment.service_id == service.id, Appointment.day == day, Appointment.id_hash == id_hash,
-        Appointment.status == "booked")) or 0
-    return tickets + booked
+        Appointment.status == "booked").scalar_subquery()
+    return db.session.scalar(select(tickets + booked)) or 0
 
 
 def admit(service: Service, day: date, id_number: str | None) -> Identity | None:

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
-from hall import lines
-from hall.database import upsert
-from hall.estimate import Estimate, estimate_ticket, people_ahead, people_ahead_on_joining
+from hall import lines, pictures
+from hall.database import prepared, upsert_in
+from hall.estimate import Estimate, estimate_ticket, people_ahead
 from hall.extensions import db
-from hall.models import CHANNELS, PRIORITIES, Hall, Service, Stage, Ticket, TicketSequence
+from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketSequence
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
-from hall.queue.lookup import service_by_prefix
+from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.realname import Identity, admit
 from hall.queue.rules import closed_reason, sort_key, today
 from hall.queue.stages import close_stage, release_counter
@@ -21,22 +23,28 @@ from hall.queue.unit import Action, hall_action
 from hall.queue.views import ticket_view
 
 
-def _next_sequence(hall_id: int, day, prefix: str) -> int:
+def _sequence_statement(dialect: str):
+    table = TicketSequence.__table__
+    keys = ["hall_id", "business_day", "prefix"]
+    return upsert_in(dialect, table, {**{k: bindparam(k) for k in keys}, "last": 1}, keys,
+                     {"last": table.c.last + 1}).returning(table.c.last)
+
+
+def _next_sequence(hall_id: int, day: date, prefix: str) -> int:
     """Atomically take the next number of a prefix for a day (upsert … RETURNING)."""
-    statement = upsert(db.session, TicketSequence, {"hall_id": hall_id, "business_day": day, "prefix": prefix,
-                                                    "last": 1}, ["hall_id", "business_day", "prefix"],
-                       {"last": TicketSequence.last + 1})
-    return db.session.execute(statement.returning(TicketSequence.last)).scalar_one()
+    connection = db.session.connection()
+    return connection.execute(prepared(connection, _sequence_statement),
+                              {"hall_id": hall_id, "business_day": day, "prefix": prefix}).scalar_one()
 
 
 def issued_view(ticket: Ticket, ahead: int | None = None) -> dict[str, Any]:
     """A ticket as the kiosk, the API and the printer show it right after issue."""
     ahead = people_ahead(ticket) if ahead is None else ahead
-    return _with_estimate(ticket, ahead, estimate_ticket(ticket, ahead))
+    return _with_estimate(ticket_view(ticket), ahead, estimate_ticket(ticket, ahead))
 
 
-def _with_estimate(ticket: Ticket, ahead: int, estimate: Estimate) -> dict[str, Any]:
-    return {**ticket_view(ticket), "people_ahead": ahead, "estimated_wait_s": estimate.wait_s,
+def _with_estimate(view: dict[str, Any], ahead: int, estimate: Estimate) -> dict[str, Any]:
+    return {**view, "people_ahead": ahead, "estimated_wait_s": estimate.wait_s,
             "estimated_wait_range_s": estimate.range_s}
 
 
@@ -59,54 +67,108 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
         raise QueueError(f"priority must be one of {', '.join(PRIORITIES)}")
     if channel not in CHANNELS:
         raise QueueError(f"channel must be one of {', '.join(CHANNELS)}")
-    with hall_action(hall) as action:
+    with hall_action(hall, plain_hall=True) as action:
         if authorise:
             authorise(action.hall)
         hall_id = action.hall.id
         if idempotency_key and (existing := find_by_idempotency_key(hall_id, idempotency_key)):
             return {**issued_view(existing), "repeated": True}
-        service = service_by_prefix(hall_id, service_prefix)
+        service = services_of(action.hall).service(service_prefix)
         if reason := closed_reason(service, action.hall, action.now):  # counts only up to a daily capacity
             raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
         identity = admit(service, today(action.hall, action.now), id_number)
         _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
                              appointment_id=appointment_id, staff_id=staff_id, identity=identity)
+    pictures.refresh(hall_id)  # outside the lock
     return view
 
 
-def add_ticket(action: Action, service: Service, *, priority: str, channel: str, idempotency_key: str | None = None,
-               appointment_id: int | None = None, staff_id: int | None = None,
-               identity: Identity | None = None) -> tuple[Ticket, dict[str, Any]]:
-    """Inside a running action: put a new ticket in the first line of `service`, log and publish "issued"."""
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """A ticket as an issue has just written it (the names match `Ticket`'s, for its view and its
+    place in line), with its service's layout."""
+
+    id: int
+    hall_id: int
+    service_id: int
+    service: ServiceCopy
+    business_day: date
+    seq: int
+    number: str
+    token: str
+    priority: str
+    channel: str
+    status: str
+    stage_position: int
+    stage_code: str
+    issued_at: datetime
+    queued_at: datetime
+    sort_at: datetime
+    idempotency_key: str | None
+    appointment_id: int | None
+    id_hash: str | None
+    id_masked: str | None
+    visitor_masked: str | None
+    counter: None = None
+    target_counter: None = None
+    called_at: None = None
+    closed_at: None = None
+    recall_count: int = 0
+    outcome: None = None
+    notice: None = None
+
+
+_INSERT_TICKET = insert(Ticket.__table__)
+_INSERT_STAGE = insert(Stage.__table__)
+
+
+def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: str,
+               idempotency_key: str | None = None, appointment_id: int | None = None,
+               staff_id: int | None = None, identity: Identity | None = None,
+               visitor_masked: str | None = None) -> tuple[int, dict[str, Any]]:
+    """Inside a running action: put a new ticket in the first line of `service`, log and publish
+    "issued"; returns its id and view.
+
+    Written as plain INSERTs (no ORM objects): the number, the line's count (which says how many
+    are ahead), the ticket with its estimate, its first stage and the event row. The rest of the
+    estimate's inputs come from this process's picture of the hall (`pictures`)."""
     if not service.stages:
         raise Conflict(f"service {service.prefix} has no stages")
     hall_id = action.hall.id
     day = today(action.hall, action.now)
     seq = _next_sequence(hall_id, day, service.prefix)
     first = service.stages[0]
-    ticket = Ticket(
-        hall_id=hall_id, service_id=service.id, service=service, business_day=day, seq=seq,
-        number=f"{service.prefix}{seq:03d}", token=secrets.token_urlsafe(16), priority=priority, channel=channel,
-        status="waiting", stage_position=0, stage_code=first.code, issued_at=action.now, queued_at=action.now,
-        sort_at=sort_key(action.now, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
+    values = dict(
+        hall_id=hall_id, service_id=service.id, business_day=day, seq=seq, number=f"{service.prefix}{seq:03d}",
+        token=secrets.token_urlsafe(16), priority=priority, channel=channel, status="waiting", stage_position=0,
+        stage_code=first.code, issued_at=action.now, queued_at=action.now, sort_at=sort_key(action.now, priority),
+        idempotency_key=idempotency_key, appointment_id=appointment_id,
         id_hash=identity.hash if identity else None, id_masked=identity.masked if identity else None,
-    )
-    figures = lines.join(ticket)  # before the ticket is in the session, so that it is written once, complete
-    if ticket.sort_at < ticket.queued_at:  # a head start is counted, and the count's tie-break needs the id
-        db.session.add(ticket)
-        db.session.flush()
-    ahead = people_ahead_on_joining(ticket, figures.waiting)
-    estimate = estimate_ticket(ticket, ahead)
-    ticket.estimated_wait_s = estimate.wait_s
-    db.session.add(ticket)
-    db.session.flush()
-    db.session.add(Stage(ticket_id=ticket.id, hall_id=hall_id, business_day=day, service_id=service.id,
-                         position=0, code=first.code, queued_at=action.now))
-    view = _with_estimate(ticket, ahead, estimate)
-    action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
-               estimated_wait_s=ticket.estimated_wait_s)
+        visitor_masked=visitor_masked)
+    connection = db.session.connection()
+    waiting_before = lines.join_line(hall_id, day, service.id, first.code)
+    picture = pictures.picture(hall_id, day, action.hall.layout_version)
+    line = (service.id, first.code)
+    head_start = values["sort_at"] < action.now
+    if head_start:  # a head start is counted, and the count's tie-break needs the ticket's id
+        ticket_id = connection.execute(_INSERT_TICKET, values).inserted_primary_key[0]
+        ahead = people_ahead(NewTicket(id=ticket_id, service=service, **values))
+        estimate = picture.estimate(line, ahead, priority)
+        connection.execute(update(Ticket.__table__).where(Ticket.__table__.c.id == ticket_id)
+                           .values(estimated_wait_s=estimate.wait_s))
+    else:
+        ahead = waiting_before
+        estimate = picture.estimate(line, ahead, priority)
+        ticket_id = connection.execute(_INSERT_TICKET, {**values, "estimated_wait_s": estimate.wait_s}
+                                       ).inserted_primary_key[0]
+    connection.execute(_INSERT_STAGE, dict(ticket_id=ticket_id, hall_id=hall_id, business_day=day,
+                                           service_id=service.id, position=0, code=first.code, queued_at=action.now))
+    ticket = NewTicket(id=ticket_id, service=service, **values)
+    view = _with_estimate(ticket_view(ticket, action.hall.public_name_mode), ahead, estimate)
+    action.log("issued", ticket_id=ticket_id, staff_id=staff_id, priority=priority, channel=channel,
+               estimated_wait_s=estimate.wait_s)
     action.publish("issued", ticket=view)
-    return ticket, view
+    return ticket_id, view
 
 
 def cancel_ticket(hall_id: int, ticket_id: int, *, staff_id: int | None = None) -> dict[str, Any]:

@@ -21,7 +21,8 @@ def stage_view(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def ticket_view(ticket: Ticket) -> dict[str, Any]:
+def ticket_view(ticket: Ticket, name_mode: str | None = None) -> dict[str, Any]:
+    """`ticket` is a `Ticket`, or a ticket just written with its service's layout (`tickets.NewTicket`)."""
     service = ticket.service
     return {
         "id": ticket.id,
@@ -46,7 +47,7 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "business_day": ticket.business_day.isoformat(),
         # Real-name tickets: the masked ID for staff to check the card; public views drop it.
         "id_masked": ticket.id_masked,
-        "visitor_masked": public_name(ticket),
+        "visitor_masked": public_name(ticket, name_mode),
     }
 
 
