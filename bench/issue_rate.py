@@ -10,6 +10,9 @@ for --rounds rounds of --seconds each, and prints medians and Hall's rate as a f
 floor's. Scenarios: SQLite one hall; PostgreSQL one hall and 10 halls with 1 and 2 processes
 (one server process per port, the clients spread over them). Then, on one process, a hall with
 --waiting tickets already waiting against a nearly empty one (issuing must not slow down).
+
+    git archive <commit> | tar -x -C /tmp/before
+    python bench/issue_rate.py --database sqlite --before /tmp/before   # + that commit's Hall, same rounds
 """
 from __future__ import annotations
 
@@ -146,11 +149,12 @@ def floor_servers(url: str, processes: int) -> Iterator[list[str]]:
 
 
 @contextlib.contextmanager
-def hall_servers(url: str, processes: int) -> Iterator[list[str]]:
+def hall_servers(url: str, processes: int, root: Path = ROOT) -> Iterator[list[str]]:
+    """`processes` Hall servers of the checkout `root` (its own code, not this one's) on the database."""
     servers = []
     try:
         for _ in range(processes):
-            servers.append(LiveServer(url).start(timeout=120))
+            servers.append(LiveServer(url, root=root, PYTHONPATH=str(root)).start(timeout=120))
         yield [s.url for s in servers]
     finally:
         for server in servers:
@@ -201,23 +205,23 @@ def summary(rounds: list[Round]) -> dict[str, float]:
             "duplicates": duplicates(rounds)}
 
 
-def alternate(label: str, a: tuple[str, callable], b: tuple[str, callable], rounds: int) -> tuple[dict, dict]:
-    """Run a and b alternately; print each round and the medians."""
-    results: dict[str, list[Round]] = {a[0]: [], b[0]: []}
+def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -> dict[str, dict]:
+    """Run the contenders in turn, round after round; print each round; return each one's medians."""
+    results: dict[str, list[Round]] = {name: [] for name, _ in contenders}
     for n in range(rounds):
-        for name, run in (a, b):
+        for name, run in contenders:
             result = run()
             results[name].append(result)
             print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
                   f" {result.failed} failed{_refusals(result)})", flush=True)
-    return summary(results[a[0]]), summary(results[b[0]])
+    return {name: summary(rounds_of) for name, rounds_of in results.items()}
 
 
 def _refusals(result: Round) -> str:
     return ": " + ", ".join(f"{n} × {what}" for what, n in result.refusals.most_common()) if result.failed else ""
 
 
-def line(label: str, figures: dict) -> str:
+def line(figures: dict) -> str:
     return (f"{figures['rate']:7.1f}/s p50 {figures['p50']:6.1f} ms p99 {figures['p99']:7.1f} ms"
             f" failed {figures['failed']:.0f} dup {figures['duplicates']}")
 
@@ -225,14 +229,22 @@ def line(label: str, figures: dict) -> str:
 def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args) -> None:
     if not any(part in label for part in args.only):
         return
-    with hall_servers(url, processes) as hall_urls, floor_servers(url, processes) as floor_urls:
-        for urls in (hall_urls, floor_urls):
+    with contextlib.ExitStack() as stack:
+        servers = {"hall": stack.enter_context(hall_servers(url, processes)),
+                   "floor": stack.enter_context(floor_servers(url, processes))}
+        if args.before:
+            servers["before"] = stack.enter_context(hall_servers(url, processes, Path(args.before).resolve()))
+        for urls in servers.values():
             issue_for(urls, halls, 1.5, 4)  # warm-up
-        hall, floor = alternate(label, ("hall", lambda: issue_for(hall_urls, halls, args.seconds, args.clients)),
-                                ("floor", lambda: issue_for(floor_urls, halls, args.seconds, args.clients)),
-                                args.rounds)
-    print(f"RESULT {label:34} hall {line('hall', hall)} | floor {floor['rate']:7.1f}/s p99 {floor['p99']:6.1f} ms"
+        figures = alternate(label, [(name, lambda urls=urls: issue_for(urls, halls, args.seconds, args.clients))
+                                    for name, urls in servers.items()], args.rounds)
+    hall, floor = figures["hall"], figures["floor"]
+    print(f"RESULT {label:34} hall {line(hall)} | floor {floor['rate']:7.1f}/s p99 {floor['p99']:6.1f} ms"
           f" | hall/floor {100 * hall['rate'] / floor['rate']:5.1f} %", flush=True)
+    if args.before:
+        before = figures["before"]
+        print(f"RESULT {label:34} before {line(before)} | before/floor {100 * before['rate'] / floor['rate']:5.1f} %"
+              f" | hall/before {hall['rate'] / before['rate']:4.2f}x", flush=True)
 
 
 def compare_queue_lengths(url: str, label: str, args) -> None:
@@ -241,11 +253,12 @@ def compare_queue_lengths(url: str, label: str, args) -> None:
     fill_waiting(url, "full", args.waiting)
     with hall_servers(url, 1) as urls:
         issue_for(urls, ["empty", "full"], 1.5, 4)
-        empty, full = alternate(label, ("empty", lambda: issue_for(urls, ["empty"], args.seconds, args.clients)),
-                                (f"{args.waiting} waiting", lambda: issue_for(urls, ["full"], args.seconds,
-                                                                              args.clients)), args.rounds)
-    print(f"RESULT {label:34} near-empty hall {line('', empty)} | {args.waiting} already waiting"
-          f" {line('', full)} | full/empty {100 * full['rate'] / empty['rate']:5.1f} %", flush=True)
+        figures = alternate(label, [("empty", lambda: issue_for(urls, ["empty"], args.seconds, args.clients)),
+                                    (f"{args.waiting} waiting",
+                                     lambda: issue_for(urls, ["full"], args.seconds, args.clients))], args.rounds)
+    empty, full = figures["empty"], figures[f"{args.waiting} waiting"]
+    print(f"RESULT {label:34} near-empty hall {line(empty)} | {args.waiting} already waiting"
+          f" {line(full)} | full/empty {100 * full['rate'] / empty['rate']:5.1f} %", flush=True)
 
 
 def run_database(kind: str, args) -> None:
@@ -273,6 +286,9 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=None,
                         help="run only the scenarios whose label contains this (repeatable)")
     parser.add_argument("--waiting", type=int, default=20000, help="tickets already waiting in the full hall")
+    parser.add_argument("--before", metavar="CHECKOUT",
+                        help="also run the Hall of another checkout (e.g. `git archive` of an older commit) in the"
+                             " same rounds, and print its rate and this one's against it")
     args = parser.parse_args()
     args.only = args.only or [""]
     if not args.database:

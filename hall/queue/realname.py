@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
+from hall.database import prepared
 from hall.extensions import db
 from hall.models import Appointment, Service, Ticket
 from hall.queue.errors import Conflict, QueueError
@@ -117,15 +118,22 @@ def appointment_identity(appointment: Appointment) -> Identity | None:
     return Identity(hash=appointment.id_hash, masked=appointment.id_masked or "") if appointment.id_hash else None
 
 
+def _taken_statement(_dialect: str):
+    tickets = select(func.count()).select_from(Ticket).where(
+        Ticket.hall_id == bindparam("hall_id"), Ticket.business_day == bindparam("day"),
+        Ticket.id_hash == bindparam("id_hash"), Ticket.service_id == bindparam("service_id"),
+        Ticket.status != "cancelled").scalar_subquery()
+    booked = select(func.count()).select_from(Appointment).where(
+        Appointment.service_id == bindparam("service_id"), Appointment.day == bindparam("day"),
+        Appointment.id_hash == bindparam("id_hash"), Appointment.status == "booked").scalar_subquery()
+    return select(tickets + booked)
+
+
 def taken_today(service: Service, day: date, id_hash: str) -> int:
     """Tickets (not cancelled) and booked appointments of one ID for a service and business day (one statement)."""
-    tickets = select(func.count()).select_from(Ticket).where(
-        Ticket.hall_id == service.hall_id, Ticket.business_day == day, Ticket.id_hash == id_hash,
-        Ticket.service_id == service.id, Ticket.status != "cancelled").scalar_subquery()
-    booked = select(func.count()).select_from(Appointment).where(
-        Appointment.service_id == service.id, Appointment.day == day, Appointment.id_hash == id_hash,
-        Appointment.status == "booked").scalar_subquery()
-    return db.session.scalar(select(tickets + booked)) or 0
+    connection = db.session.connection()
+    return connection.execute(prepared(connection, _taken_statement), {
+        "hall_id": service.hall_id, "day": day, "id_hash": id_hash, "service_id": service.id}).scalar() or 0
 
 
 def admit(service: Service, day: date, id_number: str | None) -> Identity | None:
