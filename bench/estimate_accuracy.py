@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import inspect, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 import hall.queue.tickets as engine_tickets  # noqa: E402
 from hall import create_app  # noqa: E402
@@ -53,7 +53,7 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
     taken: list[tuple[Ticket, tuple[int, int, int, int]]] = []
     saved = engine_tickets.estimate_ticket
 
-    def both(ticket, ahead=None):
+    def both(ticket, ahead=None, picture=None):
         ahead = engine_tickets.people_ahead(ticket) if ahead is None else ahead
         started = time.process_time()
         simple = simple_wait_s(ticket, ahead)
@@ -62,7 +62,7 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
         COST["simple"] += between - started
         COST["new"] += time.process_time() - between
         COST["estimates"] += 1
-        if ticket.business_day == DAY:  # the estimate is taken before the new ticket is written: no id yet
+        if ticket.business_day == DAY:  # the estimate is taken before the new ticket is written: matched by number
             taken.append((ticket, (simple, new.wait_s, new.low_s, new.high_s)))
         return new
 
@@ -78,9 +78,11 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
             select(Stage.ticket_id, Stage.queued_at, Stage.called_at).where(Stage.business_day == DAY)
             .order_by(Stage.id)):
         first_calls.setdefault(ticket_id, (queued, called))
+    ids = {(hall_id, number): ticket_id for ticket_id, hall_id, number in db.session.execute(
+        select(Ticket.id, Ticket.hall_id, Ticket.number).where(Ticket.business_day == DAY))}
     rows = []
     for ticket, (simple, new, low, high) in taken:
-        queued, called = first_calls[inspect(ticket).identity[0]]
+        queued, called = first_calls[ids[ticket.hall_id, ticket.number]]
         if called is not None:
             rows.append((round((called - queued).total_seconds()), simple, new, low, high))
     return rows

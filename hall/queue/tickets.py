@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -86,9 +86,9 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
 @dataclass(frozen=True, slots=True)
 class NewTicket:
     """A ticket as an issue has just written it (the names match `Ticket`'s, for its view and its
-    place in line), with its service's layout."""
+    place in line), with its service's copy; `id` is None until it is inserted."""
 
-    id: int
+    id: int | None
     hall_id: int
     service_id: int
     service: ServiceCopy
@@ -148,27 +148,25 @@ def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: 
     connection = db.session.connection()
     waiting_before = lines.join_line(hall_id, day, service.id, first.code)
     picture = pictures.picture(hall_id, day, action.hall.layout_version)
-    line = (service.id, first.code)
-    head_start = values["sort_at"] < action.now
-    if head_start:  # a head start is counted, and the count's tie-break needs the ticket's id
-        ticket_id = connection.execute(_INSERT_TICKET, values).inserted_primary_key[0]
-        ahead = people_ahead(NewTicket(id=ticket_id, service=service, **values))
-        estimate = picture.estimate(line, ahead, priority)
-        connection.execute(update(Ticket.__table__).where(Ticket.__table__.c.id == ticket_id)
+    ticket = NewTicket(id=None, service=service, **values)
+    if ticket.sort_at < ticket.queued_at:  # a head start is counted, and the count's tie-break needs the id
+        ticket = replace(ticket, id=connection.execute(_INSERT_TICKET, values).inserted_primary_key[0])
+        ahead = people_ahead(ticket)
+        estimate = estimate_ticket(ticket, ahead, picture)
+        connection.execute(update(Ticket.__table__).where(Ticket.__table__.c.id == ticket.id)
                            .values(estimated_wait_s=estimate.wait_s))
     else:
         ahead = waiting_before
-        estimate = picture.estimate(line, ahead, priority)
-        ticket_id = connection.execute(_INSERT_TICKET, {**values, "estimated_wait_s": estimate.wait_s}
-                                       ).inserted_primary_key[0]
-    connection.execute(_INSERT_STAGE, dict(ticket_id=ticket_id, hall_id=hall_id, business_day=day,
+        estimate = estimate_ticket(ticket, ahead, picture)
+        ticket = replace(ticket, id=connection.execute(_INSERT_TICKET, {**values, "estimated_wait_s": estimate.wait_s}
+                                                       ).inserted_primary_key[0])
+    connection.execute(_INSERT_STAGE, dict(ticket_id=ticket.id, hall_id=hall_id, business_day=day,
                                            service_id=service.id, position=0, code=first.code, queued_at=action.now))
-    ticket = NewTicket(id=ticket_id, service=service, **values)
     view = _with_estimate(ticket_view(ticket, action.hall.public_name_mode), ahead, estimate)
-    action.log("issued", ticket_id=ticket_id, staff_id=staff_id, priority=priority, channel=channel,
+    action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
                estimated_wait_s=estimate.wait_s)
     action.publish("issued", ticket=view)
-    return ticket_id, view
+    return ticket.id, view
 
 
 def cancel_ticket(hall_id: int, ticket_id: int, *, staff_id: int | None = None) -> dict[str, Any]:
