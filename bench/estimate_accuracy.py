@@ -96,6 +96,7 @@ def mae_pct(rows, column: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds first-seed … first-seed + seeds − 1")
     parser.add_argument("--profiles", nargs="+", default=list(SHIPPED))
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="hall-bench-")
@@ -105,7 +106,7 @@ def main() -> None:
     with app.app_context(), scratch_database(app.config["HALL"]):
         for name in args.profiles:
             started = time.process_time()
-            rows = [row for seed in range(1, args.seeds + 1) for row in measured_day(name, seed)]
+            rows = [row for seed in range(args.first_seed, args.first_seed + args.seeds) for row in measured_day(name, seed)]
             inside = 100 * sum(1 for actual, _, _, low, high in rows if low <= actual <= high) / len(rows)
             print(f"{name:8} {len(rows):7d} {statistics.fmean(r[0] for r in rows):11.0f} {mae_pct(rows, 1):12.1f} "
                   f"{mae_pct(rows, 2):9.1f} {inside:18.1f}   ({time.process_time() - started:.0f} s CPU)",

@@ -3,8 +3,11 @@
 A ticket's wait is found by draining its line through the counters that serve it (`_drain`):
 - every open counter serving the line is free once the visitor it holds now is done: the stage's
   weighted handling time less the time already spent at the counter (at least a fifth of it);
-- a counter that also serves other lines gives this line a share of its time in proportion to
-  the recent mix of work (today's arrivals in each of its lines × their handling times);
+  a paused counter (a break) is expected back a usual break after it paused;
+- a counter calls its services in its priority order: the people waiting now in lines it calls
+  before this one go first (their handling time, shared among the counters serving them); after
+  that it gives this line a share of its time in proportion to the recent mix of work among its
+  lines of the same rank (today's arrivals in each × their handling times);
 - the people ahead, and the priority tickets expected to arrive during the wait with a bigger head
   start than this ticket's, are handed to whichever counter is free first; the ticket's wait is
   when a counter is next free for it.
@@ -36,6 +39,8 @@ MODEL_ERROR = 0.45
 FLOOR_S = 60.0
 #: A visitor at a counter is expected to need at least this part of the stage's handling time still.
 MIN_REMAINING = 0.2
+#: A paused counter whose usual break is over is expected back within this many seconds.
+MIN_PAUSE_LEFT_S = 60.0
 
 
 def _line(ticket_service_id: int, stage_code: str, hall_id: int, business_day):
@@ -84,6 +89,8 @@ class Estimate:
 @dataclass
 class _Counter:
     status: str
+    #: Seconds since the counter took its status (a paused counter: since its break began).
+    status_for: float = 0.0
     #: (service id, stage codes or None, rank) of each service the counter serves.
     links: list[tuple[int, list | None, int]] = field(default_factory=list)
     #: (service id, stage code, seconds at the counter so far) of the visitor it holds, if any.
@@ -118,7 +125,9 @@ class HallPicture:
             select(Ticket.service_id, Ticket.priority, func.count()).where(
                 Ticket.hall_id == hall_id, Ticket.business_day == day, Ticket.priority != "normal")
             .group_by(Ticket.service_id, Ticket.priority))}
-        self.head_start_s = {k: 60 * v for k, v in current_app.config["HALL"]["queue"]["head_start_min"].items()}
+        settings = current_app.config["HALL"]["queue"]
+        self.head_start_s = {k: 60 * v for k, v in settings["head_start_min"].items()}
+        self.pause_s = 60.0 * settings["expected_pause_min"]
 
     @staticmethod
     def _stage_codes(hall_id: int):
@@ -130,8 +139,9 @@ class HallPicture:
         return codes.items()
 
     def _counters(self, hall_id: int) -> dict[int, _Counter]:
-        counters = {cid: _Counter(status) for cid, status in db.session.execute(
-            select(Counter.id, Counter.status).where(Counter.hall_id == hall_id, Counter.active.is_(True)))}
+        counters = {cid: _Counter(status, _seconds_since(since, self.now)) for cid, status, since in db.session.execute(
+            select(Counter.id, Counter.status, Counter.status_since)
+            .where(Counter.hall_id == hall_id, Counter.active.is_(True)))}
         for cid, sid, stages, rank in db.session.execute(
                 select(CounterService.counter_id, CounterService.service_id, CounterService.stages,
                        CounterService.rank).join(Counter, Counter.id == CounterService.counter_id)
@@ -142,7 +152,7 @@ class HallPicture:
                 select(Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at)
                 .join(Ticket, Ticket.id == Counter.current_ticket_id).where(Counter.hall_id == hall_id)):
             if cid in counters:
-                counters[cid].holds = (sid, code, max(0.0, (self.now - (called_at or self.now)).total_seconds()))
+                counters[cid].holds = (sid, code, _seconds_since(called_at, self.now))
         return counters
 
     # --- figures of a line ---------------------------------------------------------------------
@@ -158,27 +168,58 @@ class HallPicture:
         """Recent work in a line: today's arrivals (at least one) × its handling time."""
         return (self.lines.get(line, (0, 0))[1] + 1) * self.handling_s(line)
 
+    @staticmethod
+    def _rank(counter: _Counter, line: tuple[int, str]) -> int:
+        """Where a line comes in the counter's call order (its services' priority order)."""
+        return min(r for sid, stages, r in counter.links if _link_serves(sid, stages, line))
+
+    def _lines_ranked(self, counter: _Counter, keep) -> list[tuple[int, str]]:
+        """The counter's lines whose rank passes `keep`."""
+        return [(sid, code) for sid, stages, r in counter.links if keep(r)
+                for code in (stages or self.stages.get(sid, []))]
+
     def share(self, counter: _Counter, line: tuple[int, str]) -> float:
-        """The part of a counter's time that goes to a line: in proportion to the recent mix of work
-        among the counter's lines that come before it or with it (a counter calls its services in
-        its priority order, so lines after this one do not take its time while this one waits)."""
-        rank = min(r for sid, stages, r in counter.links if _link_serves(sid, stages, line))
-        competing = [(sid, code) for sid, stages, r in counter.links if r <= rank
-                     for code in (stages or self.stages.get(sid, []))]
+        """The part of a counter's time that goes to a line once the lines it calls before this one
+        are served (`_before`): in proportion to the recent mix of work among the counter's lines
+        of the same rank (lines after this one do not take its time while this one waits)."""
+        rank = self._rank(counter, line)
+        competing = self._lines_ranked(counter, lambda r: r == rank)
         total = sum(self._work(other) for other in competing)
         return self._work(line) / total if total else 1.0
 
+    def _counters_serving(self, line: tuple[int, str]) -> int:
+        return sum(1 for counter in self.counters.values() if counter.status == "open" and counter.serves(line))
+
+    def _before(self, counter: _Counter, line: tuple[int, str]) -> float:
+        """Seconds the counter spends first on the people waiting now in lines it calls before this one
+        (each such line's work shared among the open counters serving it)."""
+        rank = self._rank(counter, line)
+        earlier = self._lines_ranked(counter, lambda r: r < rank)
+        return sum(self.lines.get(other, (0, 0))[0] * self.handling_s(other) / max(1, self._counters_serving(other))
+                   for other in earlier)
+
+    def _free_in(self, counter: _Counter) -> float | None:
+        """Seconds until the counter can call again: after its present visitor, or its break
+        (None: closed)."""
+        if counter.status == "closed":
+            return None
+        free_in = 0.0
+        if counter.status == "paused":
+            free_in = max(self.pause_s - counter.status_for, MIN_PAUSE_LEFT_S)
+        if counter.holds is not None:
+            held = self.handling_s(counter.holds[:2])
+            free_in += max(held - counter.holds[2], MIN_REMAINING * held)
+        return free_in
+
     def _servers(self, line: tuple[int, str]) -> list[tuple[float, float]]:
-        """(free in s, seconds between two visitors of this line) of each open counter serving it."""
+        """(free in s, seconds between two visitors of this line) of each counter serving it that is
+        open or on a break."""
         servers = []
         for counter in self.counters.values():
-            if counter.status != "open" or not counter.serves(line):
-                continue
-            free_in = 0.0
-            if counter.holds is not None:
-                held = self.handling_s(counter.holds[:2])
-                free_in = max(held - counter.holds[2], MIN_REMAINING * held)
-            servers.append((free_in, self.handling_s(line) / self.share(counter, line)))
+            free_in = self._free_in(counter) if counter.serves(line) else None
+            if free_in is not None:
+                servers.append((free_in + self._before(counter, line),
+                                self.handling_s(line) / self.share(counter, line)))
         return servers
 
     def _drain(self, line: tuple[int, str], ahead: float) -> float:
@@ -223,6 +264,10 @@ class HallPicture:
             at += self.handling_s(line)
             ends.append((codes[index], self.now + timedelta(seconds=round(at))))
         return ends
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> float:
+    return max(0.0, (now - moment).total_seconds()) if moment is not None else 0.0
 
 
 def estimate_ticket(ticket: Ticket, ahead: int | None = None, picture: HallPicture | None = None) -> Estimate:

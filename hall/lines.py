@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from hall import clock
 from hall.database import prepared, upsert, upsert_in
@@ -65,16 +65,18 @@ def waiting(hall_id: int, business_day: date, service_id: int, stage_code: str) 
 
 
 def record_handling(service_id: int, stage_code: str, seconds: float) -> None:
-    """Move the weighted handling time of a stage by one finished stage (one statement)."""
+    """Move the weighted handling time of a stage by one finished stage (one statement): the first
+    stages are averaged plainly (a new stage learns fast), later ones with the configured weight."""
     settings = current_app.config["HALL"]["queue"]
-    alpha, first = float(settings["estimate_alpha"]), float(settings["default_handling_s"])
-    gap = seconds - first
-    row = {"service_id": service_id, "stage_code": stage_code, "average_s": first + alpha * gap,
-           "variance_s2": (1 - alpha) * alpha * gap * gap, "samples": 1, "updated_at": clock.utcnow()}
+    alpha = float(settings["estimate_alpha"])
+    row = {"service_id": service_id, "stage_code": stage_code, "average_s": seconds,
+           "variance_s2": 0.0, "samples": 1, "updated_at": clock.utcnow()}
     gap = seconds - HandlingTime.average_s  # SET sees the row as it was
+    # a plain average of the first 1/alpha stages, then exponentially weighted
+    weight = case((HandlingTime.samples + 1 < 1 / alpha, 1.0 / (HandlingTime.samples + 1)), else_=alpha)
     db.session.execute(upsert(db.session, HandlingTime, row, ["service_id", "stage_code"], {
-        "average_s": HandlingTime.average_s + alpha * gap,
-        "variance_s2": (1 - alpha) * (HandlingTime.variance_s2 + alpha * gap * gap),
+        "average_s": HandlingTime.average_s + weight * gap,
+        "variance_s2": (1 - weight) * (HandlingTime.variance_s2 + weight * gap * gap),
         "samples": HandlingTime.samples + 1, "updated_at": row["updated_at"]}))
 
 

@@ -28,17 +28,44 @@ def _open(demo, *numbers: int) -> None:
         queue.open_counter(demo.id, number, staff_id=demo.staff(f"staff{number}").id)
 
 
-def test_a_shared_counter_gives_a_line_its_share_of_the_recent_mix(demo, frozen):
-    """Counter 2 calls A before C: C gets it in proportion to today's work in A and C."""
+def test_a_counter_serves_the_lines_it_calls_first_before_this_one(demo, frozen):
+    """Counter 2 calls A before C: the A visitors waiting now go first, then C has the counter."""
     _open(demo, 2)
     for n, prefix in enumerate("AAAC"):
         queue.issue_ticket(demo.id, prefix, id_number=simulated_id_number(n))  # C is a real-name service
     waiting, estimate = _new(demo, "C", "certificate")
-    # C's share of counter 2: (1 + 1) × 300 ÷ ((3 + 1) × 300 + (1 + 1) × 300) = 1/3, so a C visitor
-    # comes every 900 s; one C ahead: 900 s (people ahead × 300 s ÷ 1 counter would say 300 s).
-    assert waiting == 1 and estimate.wait_s == 900
+    # three A first (900 s), then the C ahead (300 s): 1200 s (people ahead × 300 s ÷ 1 counter: 300 s)
+    assert waiting == 1 and estimate.wait_s == 1200
     waiting, estimate = _new(demo, "A", "consult")
     assert waiting == 3 and estimate.wait_s == 900  # A comes first at counter 2: all its time
+
+
+def test_a_shared_counter_gives_lines_of_the_same_rank_their_share_of_the_recent_mix(demo, frozen):
+    """Counter 5 serves inspect and review of B at the same rank: each gets its part of today's work."""
+    _open(demo, 5)
+    for _ in range(3):  # three cases through accept (no counter needed: finished by counter 3)
+        queue.issue_ticket(demo.id, "B")
+    _open(demo, 3)
+    queue.call_next(demo.id, 3)
+    queue.start(demo.id, 3)
+    queue.finish(demo.id, 3)  # one case now waits at inspect
+    waiting, estimate = _new(demo, "B", "inspect")
+    # inspect: (1 + 1) × 300 of work, review: (0 + 1) × 300: inspect has 2/3 of counter 5, a case every
+    # 450 s; one ahead: 450 s
+    assert waiting == 1 and estimate.wait_s == 450
+
+
+def test_a_counter_on_a_break_is_expected_back_after_a_usual_break(demo, frozen, app):
+    """A paused counter is counted from the end of its break (30 min by default), not left out."""
+    assert app.config["HALL"]["queue"]["expected_pause_min"] == 30
+    _open(demo, 1)
+    queue.pause_counter(demo.id, 1)
+    queue.issue_ticket(demo.id, "A")
+    assert _new(demo, "A", "consult")[1].wait_s == 1800 + 300  # back at 10:30, then the one ahead
+    frozen.advance(minutes=20)
+    assert _new(demo, "A", "consult")[1].wait_s == 600 + 300
+    frozen.advance(minutes=30)
+    assert _new(demo, "A", "consult")[1].wait_s == 60 + 300  # the break ran over: expected back soon
 
 
 def test_time_already_spent_at_the_counter_is_counted(demo, frozen):

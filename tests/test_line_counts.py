@@ -66,21 +66,24 @@ def test_people_ahead_of_a_new_ticket_is_the_line_before_it(demo, frozen):
     assert queue.issue_ticket(demo.id, "A")["people_ahead"] == 5
 
 
-def test_handling_time_is_weighted_by_each_finished_stage(demo, frozen, app):
+def test_handling_time_is_averaged_plainly_first_then_weighted(demo, frozen, app, monkeypatch):
+    """The first 1/alpha stages are a plain average (a new stage learns from its first visitor, not
+    from the configured default); later ones move it by alpha."""
     queue.open_counter(demo.id, 1, staff_id=demo.staff("staff1").id)
-    settings = app.config["HALL"]["queue"]
-    alpha, expected = settings["estimate_alpha"], float(settings["default_handling_s"])
-    for seconds in (100, 200, 400):
+    monkeypatch.setitem(app.config["HALL"]["queue"], "estimate_alpha", 0.25)
+    for seconds in (100, 200, 400, 700):
         service_id = db.session.get(Ticket, queue.issue_ticket(demo.id, "A")["id"]).service_id
         queue.call_next(demo.id, 1)
         queue.start(demo.id, 1)
         frozen.advance(seconds=seconds)
         queue.finish(demo.id, 1)
-        expected = alpha * seconds + (1 - alpha) * expected
+        if seconds == 400:  # three stages: their plain mean and (population) variance
+            assert handling_average_s(service_id, "consult") == pytest.approx(700 / 3)
+            assert lines.handling(service_id, "consult").variance_s2 == pytest.approx(70000 - (700 / 3) ** 2)
     queue.issue_ticket(demo.id, "A")
     queue.call_next(demo.id, 1)
     frozen.advance(seconds=5000)
     queue.transfer(demo.id, 1, service="C")  # a transfer is no handling time
-    assert handling_average_s(service_id, "consult") == pytest.approx(expected)
+    assert handling_average_s(service_id, "consult") == pytest.approx(700 / 3 + 0.25 * (700 - 700 / 3))
     kept_time = lines.handling(service_id, "consult")
-    assert kept_time.samples == 3 and kept_time.variance_s2 > 0
+    assert kept_time.samples == 4 and kept_time.variance_s2 > 0
