@@ -156,6 +156,10 @@ class HallPicture:
         return counters
 
     # --- figures of a line ---------------------------------------------------------------------
+    def waiting(self, line: tuple[int, str]) -> int:
+        """People waiting in a line now (its running count)."""
+        return self.lines.get(line, (0, 0))[0]
+
     def handling_s(self, line: tuple[int, str]) -> float:
         return self.handling.get(line, (_default_handling_s(), 0.0))[0]
 
@@ -195,7 +199,7 @@ class HallPicture:
         (each such line's work shared among the open counters serving it)."""
         rank = self._rank(counter, line)
         earlier = self._lines_ranked(counter, lambda r: r < rank)
-        return sum(self.lines.get(other, (0, 0))[0] * self.handling_s(other) / max(1, self._counters_serving(other))
+        return sum(self.waiting(other) * self.handling_s(other) / max(1, self._counters_serving(other))
                    for other in earlier)
 
     def _free_in(self, counter: _Counter) -> float | None:
@@ -260,7 +264,7 @@ class HallPicture:
         for index in range(position, len(codes)):
             line = (service_id, codes[index])
             if index > position:
-                at += max(0.0, self._drain(line, self.lines.get(line, (0, 0))[0]) - at)
+                at += max(0.0, self._drain(line, self.waiting(line)) - at)
             at += self.handling_s(line)
             ends.append((codes[index], self.now + timedelta(seconds=round(at))))
         return ends
@@ -283,23 +287,28 @@ def estimate_wait_s(ticket: Ticket, ahead: int | None = None) -> int:
     return estimate_ticket(ticket, ahead).wait_s
 
 
-def stage_plan(ticket: Ticket, ahead: int | None = None) -> list[dict]:
+def stage_plan(ticket: Ticket, ahead: int | None = None, picture: HallPicture | None = None) -> list[dict]:
     """For a waiting case: when each stage from the current one is expected to end (UTC, ISO)."""
     if ticket.status != "waiting":
         return []
-    picture = HallPicture(ticket.hall_id, ticket.business_day)
+    picture = picture or HallPicture(ticket.hall_id, ticket.business_day)
     wait = estimate_ticket(ticket, ahead, picture).wait_s
     return [{"code": code, "at": at, "expected_end_at": clock.iso(at)}
             for code, at in picture.stage_ends(ticket.service_id, ticket.stage_position, wait)]
 
 
-def estimate_new_ticket(hall_id: int, service_id: int, stage_code: str, business_day) -> tuple[int, Estimate]:
-    """(people waiting, estimate) for a normal ticket taken now."""
-    waiting = lines.waiting(hall_id, business_day, service_id, stage_code)
-    return waiting, HallPicture(hall_id, business_day).estimate((service_id, stage_code), waiting)
+def estimate_new_ticket(hall_id: int, service_id: int, stage_code: str, business_day,
+                        picture: HallPicture | None = None) -> tuple[int, Estimate]:
+    """(people waiting, estimate) for a normal ticket taken now; a list of services passes one
+    picture of the hall for all of them."""
+    picture = picture or HallPicture(hall_id, business_day)
+    line = (service_id, stage_code)
+    waiting = picture.waiting(line)
+    return waiting, picture.estimate(line, waiting)
 
 
-def estimate_new_ticket_s(hall_id: int, service_id: int, stage_code: str, business_day) -> tuple[int, int]:
+def estimate_new_ticket_s(hall_id: int, service_id: int, stage_code: str, business_day,
+                          picture: HallPicture | None = None) -> tuple[int, int]:
     """(people waiting, estimated wait) for a ticket taken now."""
-    waiting, estimate = estimate_new_ticket(hall_id, service_id, stage_code, business_day)
+    waiting, estimate = estimate_new_ticket(hall_id, service_id, stage_code, business_day, picture)
     return waiting, estimate.wait_s

@@ -138,3 +138,25 @@ def _ticket_page(demo, token: str) -> dict:
     view = answer.get_json()
     assert view["estimated_wait_range_s"][0] <= view["estimated_wait_s"] <= view["estimated_wait_range_s"][1]
     return view
+
+
+def test_the_kiosk_service_list_reads_the_hall_once_for_every_service(demo, frozen, app):
+    """The service list (and the monitor) estimate every service from one picture of the hall: its
+    running figures are read once per request, not once per service."""
+    from sqlalchemy import event
+
+    _open(demo, 1, 2)
+    queue.issue_ticket(demo.id, "A")
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        answer = app.test_client().get("/api/v1/halls/demo/services")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert answer.status_code == 200 and len(answer.get_json()["services"]) == 3
+    assert sum("FROM handling_times" in s for s in statements) == 1
+    assert sum("FROM line_counts" in s for s in statements) == 1

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from hall import clock
 from hall.api import bp, body
 from hall.api.schemas import IssueTicket
-from hall.estimate import estimate_new_ticket, estimate_ticket, people_ahead, stage_plan
+from hall.estimate import HallPicture, estimate_new_ticket, estimate_ticket, people_ahead, stage_plan
 from hall.extensions import db
 from hall.models import Device, Hall, Service, Ticket
 from hall.queue import issue_ticket
@@ -17,9 +17,10 @@ from hall.queue.rules import availability, today
 from hall.queue.views import notify_view, ticket_view
 
 
-def service_view(service: Service, hall: Hall) -> dict:
+def service_view(service: Service, hall: Hall, picture: HallPicture | None = None) -> dict:
     first = service.stages[0] if service.stages else None
-    waiting, estimate = estimate_new_ticket(hall.id, service.id, first.code, today(hall)) if first else (0, None)
+    waiting, estimate = estimate_new_ticket(hall.id, service.id, first.code, today(hall), picture) \
+        if first else (0, None)
     is_open, reason = availability(service, hall)
     return {
         "prefix": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
@@ -38,8 +39,9 @@ def list_services(hall: str):
     record = hall_by_slug(hall)
     services = db.session.scalars(select(Service).where(Service.hall_id == record.id, Service.active.is_(True))
                                   .order_by(Service.kiosk_order, Service.prefix)).all()
+    picture = HallPicture(record.id, today(record))  # one read of the hall for every service's estimate
     return jsonify({"hall": record.slug, "name_zh": record.name_zh, "name_en": record.name_en,
-                    "services": [service_view(s, record) for s in services]})
+                    "services": [service_view(s, record, picture) for s in services]})
 
 
 @bp.get("/halls/<hall>/clock")
@@ -98,13 +100,14 @@ def public_ticket_view(ticket: Ticket) -> dict:
     view = ticket_view(ticket)
     view.pop("id")
     view.pop("id_masked")  # the phone page is public: whoever holds the link sees it
-    estimate = estimate_ticket(ticket, ahead)
+    picture = HallPicture(ticket.hall_id, ticket.business_day)
+    estimate = estimate_ticket(ticket, ahead, picture)
     names = {s.code: s for s in ticket.service.stages}
     zone = db.session.get(Hall, ticket.hall_id).timezone
     stages = [{"code": step["code"], "name_zh": names[step["code"]].name_zh, "name_en": names[step["code"]].name_en,
                "expected_end_at": step["expected_end_at"],
                "expected_end_local": clock.to_local(step["at"], zone).strftime("%H:%M")}
-              for step in stage_plan(ticket, ahead)]
+              for step in stage_plan(ticket, ahead, picture)]
     return {**view, "people_ahead": ahead, "notify": notify_view(ticket), "estimated_wait_s": estimate.wait_s,
             "estimated_wait_range_s": estimate.range_s, "stages_expected": stages}
 

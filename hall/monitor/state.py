@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from hall import clock
 from hall.alarms import listed_alarms
-from hall.estimate import estimate_new_ticket_s
+from hall.estimate import HallPicture, estimate_new_ticket_s
 from hall.extensions import db
 from hall.models import Hall, Service, Stage, Ticket
 from hall.queue.rules import today
@@ -20,10 +20,11 @@ def _service_rows(hall: Hall, day) -> list[dict[str, Any]]:
         .where(Ticket.hall_id == hall.id, Ticket.status == "waiting", Ticket.business_day == day)
         .group_by(Ticket.service_id)).all())
     rows = []
+    picture = HallPicture(hall.id, day)  # one read of the hall for every service's estimate
     for service in db.session.scalars(select(Service).where(Service.hall_id == hall.id, Service.active.is_(True))
                                       .order_by(Service.kiosk_order, Service.prefix)):
         waiting, oldest = lines.get(service.id, (0, None))
-        estimate = estimate_new_ticket_s(hall.id, service.id, service.stages[0].code, day)[1] \
+        estimate = estimate_new_ticket_s(hall.id, service.id, service.stages[0].code, day, picture)[1] \
             if service.stages else None
         rows.append({"service": service.prefix, "name_zh": service.name_zh, "name_en": service.name_en,
                      "waiting": waiting, "oldest_queued_at": clock.iso(oldest),
