@@ -35,7 +35,7 @@ from hall.models import Counter, CounterService, Hall, HandlingTime, LineCount, 
 #: z of a two-sided 80 % interval of a normal distribution.
 Z80 = 1.2816
 #: Relative error of the model itself (arrivals, no-shows, counters switching lines), and an absolute floor.
-MODEL_ERROR = 0.45
+MODEL_ERROR = 0.3
 FLOOR_S = 60.0
 #: A visitor at a counter is expected to need at least this part of the stage's handling time still.
 MIN_REMAINING = 0.2
