@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_loaded_from_request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from hall import clock
 from hall.database import begin_write
@@ -41,12 +42,13 @@ def create_api_token(staff: Staff) -> str:
 def staff_from_bearer(header: str | None) -> Staff | None:
     if not header or not header.startswith("Bearer "):
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(header[7:].strip()),
-                                                   ApiToken.revoked.is_(False)))
-    if row is None:
+    found = db.session.execute(
+        select(ApiToken, Staff).join(Staff, Staff.id == ApiToken.staff_id).options(joinedload(Staff.hall))
+        .where(ApiToken.token_hash == _hash(header[7:].strip()), ApiToken.revoked.is_(False))).first()
+    if found is None:  # one statement: the token, its staff and their hall (which every guard checks)
         return None
-    staff = db.session.get(Staff, row.staff_id)
-    if staff is None or not staff.active:
+    row, staff = found
+    if not staff.active:
         return None
     now = clock.utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
@@ -63,7 +65,7 @@ def staff_of_session(session_id: str) -> Staff | None:
     staff_id, _, stamp = session_id.partition(":")
     if not staff_id.isascii() or not staff_id.isdigit() or len(staff_id) > 12:
         return None
-    staff = db.session.get(Staff, int(staff_id))
+    staff = db.session.get(Staff, int(staff_id), options=[joinedload(Staff.hall)])
     if staff is None or not staff.active or not secrets.compare_digest(stamp, staff.session_stamp):
         return None
     return staff
