@@ -7,8 +7,9 @@ hold the lock of a busy hall several times longer than issuing itself. That rest
 so an issue takes it from this per-process copy when it is younger than `[queue]
 estimate_inputs_max_age_s`; after the commit, outside the lock, the issue that finds the copy
 half that old reads a new one. Only an idle hall's first issue (or the first after a long pause)
-reads the picture inside its action. Any other action of the hall in this process (a call, a
-finish, a counter opening) drops the copy; other processes see such a change within the max age.
+reads the picture inside its action. A normal ticket issued in this process moves its line's
+counts in the copy; any other action of the hall in this process (a call, a finish, a counter
+opening, a priority ticket) drops the copy; other processes' actions reach it within the max age.
 """
 from __future__ import annotations
 
@@ -70,6 +71,14 @@ def refresh(hall_id: int) -> None:
         _read(hall_id, kept.day, kept.layout_version)
     finally:
         db.session.rollback()  # end the read transaction
+
+
+def joined(hall_id: int, line: tuple[int, str], waiting: int) -> None:
+    """A normal ticket joined `line` (committed), which now has `waiting` people: the copy follows."""
+    kept = _kept().get(hall_id)
+    if kept is not None:
+        lines = kept.picture.lines
+        lines[line] = (waiting, lines.get(line, (0, 0))[1] + 1)
 
 
 def forget(hall_id: int) -> None:

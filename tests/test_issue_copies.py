@@ -16,6 +16,7 @@ from hall import queue
 from hall.estimate import estimate_new_ticket
 from hall.extensions import db
 from hall.models import Counter, CounterService, Hall, Service
+from hall.queue.realname import simulated_id_number
 from tests.conftest import make_app
 
 
@@ -83,3 +84,23 @@ def test_a_call_in_this_process_reaches_the_next_estimate_at_once(app, demo, fro
     assert issued["people_ahead"] == waiting == 2
     # the visitor at counter 1 is counted: 299.5 s more, then two more visitors (600 s before the call)
     assert issued["estimated_wait_s"] == expected.wait_s == 900
+
+
+def test_tickets_issued_in_this_process_move_the_copy_of_their_line(app, demo, frozen):
+    """Counter 2 calls A before C: a C ticket waits for the A tickets issued just before it."""
+    app.config["HALL"]["queue"]["estimate_inputs_max_age_s"] = 600  # no re-reading: the copy alone
+    queue.open_counter(demo.id, 2, staff_id=demo.staff("staff2").id)
+    client = app.test_client()
+
+    def issue_c(visitor: int):
+        return client.post("/api/v1/halls/demo/tickets",
+                           json={"service": "C", "id_number": simulated_id_number(visitor)}).get_json()
+
+    issue_c(1)
+    for _ in range(3):
+        _issue(app)
+    service_id = db.session.scalar(select(Service.id).where(Service.prefix == "C"))
+    _, expected = estimate_new_ticket(demo.id, service_id, "certificate", date(2026, 3, 2))
+    issued = issue_c(2)
+    assert issued["people_ahead"] == 1
+    assert issued["estimated_wait_s"] == expected.wait_s > 3 * 300  # the three A tickets go first

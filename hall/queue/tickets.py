@@ -166,6 +166,8 @@ def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: 
     action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
                estimated_wait_s=estimate.wait_s)
     action.publish("issued", ticket=view)
+    if priority == "normal":
+        action.after_commit.append(lambda: pictures.joined(hall_id, (service.id, first.code), waiting_before + 1))
     return ticket.id, view
 
 

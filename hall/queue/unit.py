@@ -9,9 +9,9 @@ different halls do not wait for each other on PostgreSQL.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ class Action:
     seq: int
     now: datetime
     event: dict[str, Any] | None = None
+    #: What to do once the action has committed (outside the lock), in order.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def log(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
             staff_id: int | None = None, **data: Any) -> None:
@@ -108,6 +110,8 @@ def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action
     session.commit()
     if not _only_joined_a_line(action.event):  # counters, handling times or arrival rates changed
         pictures.forget(hall_id)
+    for then in action.after_commit:
+        then()
     publish(action.event)
 
 
