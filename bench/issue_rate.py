@@ -9,7 +9,8 @@ per request, served by the same gunicorn settings, on the same database) alterna
 for --rounds rounds of --seconds each, and prints medians and Hall's rate as a fraction of the
 floor's. Scenarios: SQLite one hall; PostgreSQL one hall and 10 halls with 1 and 2 processes
 (one server process per port, the clients spread over them). Then, on one process, a hall with
---waiting tickets already waiting against a nearly empty one (issuing must not slow down).
+--waiting tickets already waiting against a nearly empty one, all their counters open (issuing,
+and the estimate it gives, must not slow down).
 
     git archive <commit> | tar -x -C /tmp/before
     python bench/issue_rate.py --database sqlite --before /tmp/before   # + that commit's Hall, same rounds
@@ -193,6 +194,23 @@ def fill_waiting(url: str, slug: str, count: int) -> None:
         db.engine.dispose()
 
 
+def open_counters(url: str, slugs: list[str]) -> None:
+    """Open every counter of these halls, so that each estimate drains its line through them."""
+    os.environ["HALL_DATABASE_URL"] = url
+    from hall import create_app, queue
+    from hall.extensions import db
+    from hall.models import Counter
+    from hall.queue.lookup import hall_by_slug
+
+    app = create_app()
+    with app.app_context():
+        for slug in slugs:
+            hall = hall_by_slug(slug)
+            for number in db.session.scalars(sa.select(Counter.number).where(Counter.hall_id == hall.id)).all():
+                queue.open_counter(hall.id, number)
+        db.engine.dispose()
+
+
 def duplicates(rounds: list[Round]) -> int:
     seen = Counter(n for r in rounds for n in r.numbers)
     return sum(c - 1 for c in seen.values() if c > 1)
@@ -251,6 +269,7 @@ def compare_queue_lengths(url: str, label: str, args) -> None:
     if not any(part in label for part in args.only):
         return
     fill_waiting(url, "full", args.waiting)
+    open_counters(url, ["empty", "full"])
     with hall_servers(url, 1) as urls:
         issue_for(urls, ["empty", "full"], 1.5, 4)
         figures = alternate(label, [("empty", lambda: issue_for(urls, ["empty"], args.seconds, args.clients)),

@@ -231,13 +231,8 @@ class HallPicture:
         servers = self._servers(line)
         if not servers:  # nobody serves the line now: as if one counter opened at once
             return ahead * self.handling_s(line)
-        heap = list(servers)
-        heapq.heapify(heap)
         whole = int(ahead)
-        for _ in range(whole):
-            free_in, step = heapq.heappop(heap)
-            heapq.heappush(heap, (free_in + step, step))
-        free_in, step = heap[0]
+        free_in, step = first_free_slot(servers, whole)
         return free_in + (ahead - whole) * step
 
     def _jumpers(self, line: tuple[int, str], priority: str, wait_s: float) -> float:
@@ -272,6 +267,53 @@ class HallPicture:
 
 def _seconds_since(moment: datetime | None, now: datetime) -> float:
     return max(0.0, (now - moment).total_seconds()) if moment is not None else 0.0
+
+
+#: Up to this many visitors ahead, `first_free_slot` hands them out one by one.
+HAND_OUT = 64
+
+
+def first_free_slot(servers: list[tuple[float, float]], taken: int) -> tuple[float, float]:
+    """(start, step) of the earliest counter slot left once `taken` visitors took the earliest ones,
+    each counter offering slots at free_in, free_in + step, … (ties: the smaller step first).
+
+    The same as handing the visitors out one by one from a heap, but for a long line it counts the
+    slots before a moment instead (a bisection over time), so the cost does not grow with the line.
+    """
+    if taken <= HAND_OUT:
+        heap = list(servers)
+        heapq.heapify(heap)
+        for _ in range(taken):
+            free_in, step = heapq.heappop(heap)
+            heapq.heappush(heap, (free_in + step, step))
+        return heap[0]
+
+    def slots_up_to(moment: float) -> int:
+        return sum(math.floor((moment - free_in) / step) + 1 for free_in, step in servers if free_in <= moment)
+
+    low = min(free_in for free_in, _ in servers)  # one slot at least starts here
+    high = min(free_in + taken * step for free_in, step in servers)  # taken + 1 slots at least by then
+    for _ in range(100):  # the first moment with taken + 1 slots, to the float's precision
+        middle = (low + high) / 2
+        if middle in (low, high):
+            break
+        if slots_up_to(middle) >= taken + 1:
+            high = middle
+        else:
+            low = middle
+    before, ties = 0, []
+    for free_in, step in servers:  # the slots starting before `high`, and those starting at it
+        if free_in > high:
+            continue
+        steps = (high - free_in) / step
+        nearest = round(steps)
+        if abs(steps - nearest) <= 1e-9 * max(1.0, steps):
+            before += nearest
+            ties.append(step)
+        else:
+            before += math.ceil(steps)
+    ties.sort()
+    return high, ties[min(max(taken - before, 0), len(ties) - 1)] if ties else min(s for _, s in servers)
 
 
 def estimate_ticket(ticket: Ticket, ahead: int | None = None, picture: HallPicture | None = None) -> Estimate:
