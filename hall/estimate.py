@@ -30,7 +30,8 @@ from sqlalchemy import and_, func, or_, select
 
 from hall import clock, lines
 from hall.extensions import db
-from hall.models import Counter, CounterService, Hall, HandlingTime, LineCount, Service, ServiceStage, Ticket
+from hall.models import (PRIORITIES, Counter, CounterService, Hall, HandlingTime, LineCount, Service, ServiceStage,
+                         Ticket)
 
 #: z of a two-sided 80 % interval of a normal distribution.
 Z80 = 1.2816
@@ -123,7 +124,8 @@ class HallPicture:
         hours = max(0.5, (self.now - opened).total_seconds() / 3600)
         self.per_hour = {(sid, priority): n / hours for sid, priority, n in db.session.execute(
             select(Ticket.service_id, Ticket.priority, func.count()).where(
-                Ticket.hall_id == hall_id, Ticket.business_day == day, Ticket.priority != "normal")
+                Ticket.hall_id == hall_id, Ticket.business_day == day,  # by ix_tickets_priority: normal ones unread
+                Ticket.priority.in_([p for p in PRIORITIES if p != "normal"]))
             .group_by(Ticket.service_id, Ticket.priority))}
         settings = current_app.config["HALL"]["queue"]
         self.head_start_s = {k: 60 * v for k, v in settings["head_start_min"].items()}

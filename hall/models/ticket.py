@@ -35,6 +35,8 @@ class Ticket(db.Model):
         UniqueConstraint("hall_id", "idempotency_key"),
         Index("ix_tickets_line", "hall_id", "status", "sort_at"),
         Index("ix_tickets_day", "hall_id", "business_day"),
+        #: Today's priority tickets of a hall (the estimate's arrival rates) without reading its normal ones.
+        Index("ix_tickets_priority", "hall_id", "business_day", "priority"),
         Index("ix_tickets_identity", "hall_id", "business_day", "id_hash"),
     )
 
