@@ -23,10 +23,13 @@ def bind_addresses(host: str, port: int, workers: int) -> list[str]:
 
 
 def gunicorn_command(bind: str, settings: dict[str, Any]) -> list[str]:
-    """One process: gunicorn with a single gevent worker and no control socket (gunicorn_conf.py)."""
+    """One process: gunicorn with a single gevent worker and no control socket (gunicorn_conf.py).
+
+    Without the access log gunicorn formats nothing per request (a long-polling screen makes one
+    request per event), rather than formatting every line for /dev/null."""
+    access_log = ["--access-logfile", "-"] if settings["access_log"] else []
     return [sys.executable, "-m", "gunicorn", "--config", str(CONFIG_FILE), "--bind", bind,
-            "--worker-connections", str(settings["connections"]),
-            "--access-logfile", "-" if settings["access_log"] else "/dev/null", "hall.wsgi:app"]
+            "--worker-connections", str(settings["connections"]), *access_log, "hall.wsgi:app"]
 
 
 def raise_open_files_limit() -> None:
