@@ -275,6 +275,16 @@ def _seconds_since(moment: datetime | None, now: datetime) -> float:
 HAND_OUT = 64
 
 
+def hand_out(servers: list[tuple[float, float]], taken: int) -> tuple[float, float]:
+    """`first_free_slot` by handing the visitors out one by one to the counter free first."""
+    heap = list(servers)
+    heapq.heapify(heap)
+    for _ in range(taken):
+        free_in, step = heapq.heappop(heap)
+        heapq.heappush(heap, (free_in + step, step))
+    return heap[0]
+
+
 def first_free_slot(servers: list[tuple[float, float]], taken: int) -> tuple[float, float]:
     """(start, step) of the earliest counter slot left once `taken` visitors took the earliest ones,
     each counter offering slots at free_in, free_in + step, … (ties: the smaller step first).
@@ -283,12 +293,7 @@ def first_free_slot(servers: list[tuple[float, float]], taken: int) -> tuple[flo
     slots before a moment instead (a bisection over time), so the cost does not grow with the line.
     """
     if taken <= HAND_OUT:
-        heap = list(servers)
-        heapq.heapify(heap)
-        for _ in range(taken):
-            free_in, step = heapq.heappop(heap)
-            heapq.heappush(heap, (free_in + step, step))
-        return heap[0]
+        return hand_out(servers, taken)
 
     def slots_up_to(moment: float) -> int:
         return sum(math.floor((moment - free_in) / step) + 1 for free_in, step in servers if free_in <= moment)

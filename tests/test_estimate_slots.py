@@ -2,19 +2,9 @@
 and the same as handing out (the estimate of a new ticket must not cost more in a long line)."""
 from __future__ import annotations
 
-import heapq
 import random
 
-from hall.estimate import HAND_OUT, first_free_slot
-
-
-def handed_out(servers: list[tuple[float, float]], taken: int) -> tuple[float, float]:
-    heap = list(servers)
-    heapq.heapify(heap)
-    for _ in range(taken):
-        free_in, step = heapq.heappop(heap)
-        heapq.heappush(heap, (free_in + step, step))
-    return heap[0]
+from hall.estimate import HAND_OUT, first_free_slot, hand_out
 
 
 def test_counting_slots_gives_what_handing_them_out_gives():
@@ -23,7 +13,7 @@ def test_counting_slots_gives_what_handing_them_out_gives():
         servers = [(pick.choice([0.0, 60.0, pick.uniform(0, 600)]), pick.choice([300.0, 600.0, pick.uniform(60, 1200)]))
                    for _ in range(pick.randint(1, 6))]
         taken = pick.choice([HAND_OUT + 1, 500, pick.randint(HAND_OUT + 1, 3000)])
-        (start, step), (expected_start, expected_step) = first_free_slot(servers, taken), handed_out(servers, taken)
+        (start, step), (expected_start, expected_step) = first_free_slot(servers, taken), hand_out(servers, taken)
         assert abs(start - expected_start) <= 1e-9 * expected_start and step == expected_step, (servers, taken)
 
 
