@@ -4,10 +4,10 @@ from hall.queue.counters import close_counter, open_counter, pause_counter, rele
 from hall.queue.day import close_business_day
 from hall.queue.errors import Conflict, NotFound, QueueError, ServiceClosed
 from hall.queue.tickets import cancel_ticket, issue_ticket
-from hall.queue.unit import subscribe
+from hall.queue.unit import sole_writer, subscribe
 
 __all__ = [
     "Conflict", "NotFound", "QueueError", "ServiceClosed", "call_next", "call_ticket", "cancel_ticket",
     "close_business_day", "close_counter", "finish", "issue_ticket", "no_show", "open_counter", "pause_counter",
-    "recall", "reinstate", "release_counter", "start", "subscribe", "transfer",
+    "recall", "reinstate", "release_counter", "sole_writer", "start", "subscribe", "transfer",
 ]

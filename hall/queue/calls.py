@@ -13,7 +13,7 @@ from hall.queue.errors import Conflict, NotFound, QueueError
 from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
 from hall.queue.rules import today
 from hall.queue.stages import close_stage, current_stage, mark_called, queue_at_stage, release_counter
-from hall.queue.unit import Action, hall_action
+from hall.queue.unit import Action, hall_action, kept_in_batch
 from hall.queue.views import counter_view, ticket_view
 
 
@@ -75,7 +75,9 @@ def counter_line(counter: Counter, day) -> Select:
 
 
 def _next_candidate(counter: Counter, day) -> Ticket | None:
-    return db.session.scalar(counter_line(counter, day).limit(1).with_for_update(skip_locked=True))
+    statement = kept_in_batch(counter.hall_id, ("line", counter.id, day),
+                              lambda: counter_line(counter, day).limit(1).with_for_update(skip_locked=True))
+    return db.session.scalar(statement)
 
 
 def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 from hall.extensions import db
 from hall.models import Counter, CounterService, Hall, Service, Staff, Ticket
 from hall.queue.errors import NotFound
+from hall.queue.unit import kept_in_batch
 
 
 def hall_by_slug(slug: str) -> Hall:
@@ -27,7 +28,13 @@ def service_by_prefix(hall_id: int, prefix: str) -> Service:
 
 def counter_by_number(hall_id: int, number: int, *, fresh: bool = False) -> Counter:
     """An active counter of a hall; `fresh` reads it again (with its staff and services) over what the
-    session holds."""
+    session holds, once per transaction of a sole writer's batch (see hall.queue.unit.sole_writer)."""
+    if fresh:
+        return kept_in_batch(hall_id, ("counter", number), lambda: _read_counter(hall_id, number, fresh=True))
+    return _read_counter(hall_id, number, fresh=False)
+
+
+def _read_counter(hall_id: int, number: int, *, fresh: bool) -> Counter:
     statement = select(Counter).where(Counter.hall_id == hall_id, Counter.number == number, Counter.active.is_(True))
     if fresh:
         statement = statement.options(joinedload(Counter.staff), joinedload(Counter.services)

@@ -16,13 +16,16 @@ def current_stage(ticket: Ticket) -> Stage:
 
 
 def mark_called(ticket: Ticket, counter_id: int, staff_id: int | None, now: datetime) -> None:
-    """Mark the current stage of a ticket called, in one statement (its stage rows need not be read)."""
+    """Mark the current stage of a ticket called: on the loaded stage if the session holds the ticket's
+    stages, else in one statement (its stage rows need not be read)."""
+    called = {"called_at": now, "counter_id": counter_id, "staff_id": staff_id}
+    if "stages" in ticket.__dict__:
+        for name, value in called.items():
+            setattr(current_stage(ticket), name, value)
+        return
     current = select(func.max(Stage.id)).where(Stage.ticket_id == ticket.id).scalar_subquery()
-    db.session.execute(update(Stage).where(Stage.id == current)
-                       .values(called_at=now, counter_id=counter_id, staff_id=staff_id),
+    db.session.execute(update(Stage).where(Stage.id == current).values(**called),
                        execution_options={"synchronize_session": False})
-    if "stages" in ticket.__dict__:  # already loaded: keep it true to the row
-        db.session.expire(ticket, ["stages"])
 
 
 def close_stage(ticket: Ticket, outcome: str, now: datetime, *, finished: bool = True,
@@ -48,7 +51,8 @@ def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetim
     ticket.recall_count = 0
     if not keep_place:
         ticket.sort_at = sort_key(now, ticket.priority)
-    db.session.add(Stage(ticket_id=ticket.id, hall_id=ticket.hall_id, business_day=ticket.business_day,
+    # through the relationship, so that stages the session holds of the ticket include the new one
+    db.session.add(Stage(ticket=ticket, ticket_id=ticket.id, hall_id=ticket.hall_id, business_day=ticket.business_day,
                          service_id=service.id, position=position, code=stage.code, queued_at=now))
     lines.join(ticket)
 

@@ -5,6 +5,10 @@ the hall's write lock: on PostgreSQL it locks the hall row until commit, on
 SQLite the transaction is BEGIN IMMEDIATE. Actions of one hall are therefore
 serialised, which is what keeps numbers unique and calls exclusive; actions of
 different halls do not wait for each other on PostgreSQL.
+
+A bulk load by a hall's only writer (the simulator filling a hall's past) runs its actions
+in a `sole_writer` batch instead: the same functions, each action with its own seq and
+event rows, but many actions per transaction (see `sole_writer`).
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Session
 
 from hall import clock, pictures
 from hall.database import begin_write, prepared
@@ -83,6 +89,133 @@ def _take_lock_plain(hall: int | str) -> Row:
     return record
 
 
+@dataclass
+class _Batch:
+    """A sole writer's run of actions of one hall (see `sole_writer`)."""
+
+    hall_id: int
+    actions_per_commit: int
+    #: The root transaction the hall's lock was taken in, the hall read there, and the last seq used.
+    transaction: Any = None
+    hall: Hall | None = None
+    seq: int = 0
+    actions: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows read once per transaction (the counters an action works on), by key.
+    kept: dict[Any, Any] = field(default_factory=dict)
+    #: Every object loaded or written meanwhile: the session's identity map holds objects only while
+    #: someone refers to them, and the next action on a ticket would read it again.
+    held: list[Any] = field(default_factory=list)
+
+    def hold(self, _session: Session, instance: Any) -> None:
+        self.held.append(instance)
+
+    def current(self, session: Session) -> bool:
+        return self.transaction is not None and self.transaction is session.get_transaction()
+
+    def begin(self, session: Session) -> None:
+        """Take the hall's lock for a new transaction, unless the running one holds it."""
+        if self.current(session):
+            return
+        begin_write(session)
+        self.hall = _take_lock(self.hall_id)
+        self.seq = self.hall.event_seq - 1  # the lock's bump is the next action's seq
+        self.transaction, self.kept = session.get_transaction(), {}
+
+    def done(self, session: Session, action: Action) -> None:
+        self.seq = action.seq
+        self.events.append(action.event)
+        self.actions += 1
+        if self.actions >= self.actions_per_commit:
+            self.commit(session)
+
+    def before_commit(self, session: Session) -> None:
+        """Whoever commits the batch's transaction (also code between actions) writes the last seq."""
+        if self.current(session) and not session.in_nested_transaction():
+            self.hall.event_seq = self.seq
+            self.transaction = None
+
+    def commit(self, session: Session) -> None:
+        session.commit()
+        events, self.events, self.actions = self.events, [], 0
+        for event in events:
+            publish(event)
+
+
+_BATCH = "hall_sole_writer"
+
+
+def _batch(hall: int | str) -> _Batch | None:
+    batch = db.session().info.get(_BATCH)
+    return batch if batch is not None and batch.hall_id == hall else None
+
+
+def kept_in_batch(hall_id: int, key: Any, load: Callable[[], Any]) -> Any:
+    """`load()`, read once per transaction of a sole writer's batch of the hall (else every time).
+
+    Under the batch's lock nobody else writes the hall, so what an action read and changed in
+    the session stays true for the next action of the same transaction.
+    """
+    batch = _batch(hall_id)
+    if batch is None or not batch.current(db.session()):
+        return load()
+    if key not in batch.kept:
+        batch.kept[key] = load()
+    return batch.kept[key]
+
+
+@contextmanager
+def sole_writer(hall_id: int, *, actions_per_commit: int = 1000) -> Iterator[None]:
+    """Run the queue actions of one hall as its only writer, for a bulk load (a simulated past).
+
+    Inside, each action of the hall (the same engine functions) is a SAVEPOINT of a transaction
+    shared by up to `actions_per_commit` actions: the hall's lock is taken once per transaction,
+    each action still gets its own seq and event rows (and is undone alone when it fails or does
+    nothing), and objects are not expired at commit, so what one action loaded serves the next.
+    Events are published after the commit that holds them. Only for a hall nobody else writes
+    meanwhile (a CLI load, a scratch database): a live hall's actions must see each other at once.
+    """
+    session = db.session()
+    batch = _Batch(hall_id, actions_per_commit)
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    session.info[_BATCH] = batch
+    listeners = (("before_commit", batch.before_commit), ("loaded_as_persistent", batch.hold),
+                 ("pending_to_persistent", batch.hold))
+    for name, listener in listeners:
+        orm_event.listen(session, name, listener)
+    try:
+        yield
+        batch.commit(session)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        for name, listener in listeners:
+            orm_event.remove(session, name, listener)
+        del session.info[_BATCH]
+        session.expire_on_commit = expire_on_commit
+        session.expire_all()
+
+
+@contextmanager
+def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
+    batch.begin(session)
+    savepoint = session.begin_nested()
+    action = Action(hall=batch.hall, seq=batch.seq + 1, now=clock.utcnow())
+    try:
+        yield action
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if action.event is None:
+        savepoint.rollback()
+        return
+    savepoint.commit()
+    if not _only_joined_a_line(action.event):
+        pictures.forget(batch.hall_id)
+    batch.done(session, action)
+
+
 @contextmanager
 def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action]:
     """Run a queue action of a hall (id, or slug of an active hall) in one write transaction;
@@ -95,6 +228,10 @@ def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action
     would take for lost events.
     """
     session = db.session()
+    if (batch := _batch(hall)) is not None:
+        with _batched_action(session, batch) as action:
+            yield action
+        return
     begin_write(session, go_on=True)
     try:
         record = _take_lock_plain(hall) if plain_hall else _take_lock(hall)

@@ -22,10 +22,11 @@ from hall import clock, queue
 from hall.extensions import db
 from hall.models import Ticket
 from hall.queue.realname import simulated_id_number
+from hall.queue.stages import current_stage
 from hall.sim.layout import CounterLayout, Layout
 from hall.sim.profile import Handling, Profile
 from hall.sim.visitors import Visitor
-from hall.visitor.feedback import last_finished_stage, rate
+from hall.visitor.feedback import add_rating
 
 
 @contextmanager
@@ -116,7 +117,7 @@ class DayRun:
         for visitor in self.visitors:
             self._at(visitor.at, self._arrive, visitor)
         first = self._heap[0][0] if self._heap else clock.local_to_utc(self.day, self.profile.opens, self.zone)
-        with quiet_events(), simulated_clock(first) as set_now:
+        with quiet_events(), simulated_clock(first) as set_now, queue.sole_writer(self.hall_id):
             self.now = first
             while self._heap and (self.until is None or self._heap[0][0] <= self.until):
                 self.now, _, action, args = heapq.heappop(self._heap)
@@ -261,4 +262,5 @@ class DayRun:
         waited = (self._called_at[ticket_id] - ticket.issued_at).total_seconds()
         scale = (5, 5, 5, 5, 4, 4, 3) if waited <= self._wait_limit[visitor.service] else (5, 4, 4, 3, 3, 2, 1)
         rating = scale[visitor.rng.randrange(len(scale))]
-        rate(ticket, last_finished_stage(ticket), "pad", rating, ["fast"] if rating >= 4 else ["long_wait"])
+        # the stage just finished (the visit is done) is the one rated
+        add_rating(ticket, current_stage(ticket), "pad", rating, ["fast"] if rating >= 4 else ["long_wait"])

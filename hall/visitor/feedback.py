@@ -68,17 +68,24 @@ def rate(ticket: Ticket, stage: Stage, channel: str, rating: int, reasons: list[
          aspects: dict[str, int | None] | None = None) -> Feedback:
     """Store a rating (with optional sub-ratings of ASPECTS); a second one of the same visit, on either
     channel, is refused (unique constraint). A bad rating opens a complaint case in the same transaction."""
-    feedback = Feedback(hall_id=ticket.hall_id, ticket_id=ticket.id, channel=channel, rating=rating,
-                        reasons=reasons, comment=comment, staff_id=stage.staff_id, counter_id=stage.counter_id,
-                        created_at=clock.utcnow(), **{k: v for k, v in (aspects or {}).items() if k in ASPECTS})
-    db.session.add(feedback)
     try:
-        db.session.flush()  # the visit's one rating: a second one fails here (the unique constraint)
-        open_case_for(feedback, db.session.get(Hall, ticket.hall_id))
+        feedback = add_rating(ticket, stage, channel, rating, reasons, comment, aspects)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise AlreadyRated(f"{ticket.number} has already been rated") from None
+    return feedback
+
+
+def add_rating(ticket: Ticket, stage: Stage, channel: str, rating: int, reasons: list[str], comment: str = "",
+               aspects: dict[str, int | None] | None = None) -> Feedback:
+    """`rate` in the caller's transaction, left open (a simulated day commits its ratings with its actions)."""
+    feedback = Feedback(hall_id=ticket.hall_id, ticket_id=ticket.id, channel=channel, rating=rating,
+                        reasons=reasons, comment=comment, staff_id=stage.staff_id, counter_id=stage.counter_id,
+                        created_at=clock.utcnow(), **{k: v for k, v in (aspects or {}).items() if k in ASPECTS})
+    db.session.add(feedback)
+    db.session.flush()  # the visit's one rating: a second one fails here (the unique constraint)
+    open_case_for(feedback, db.session.get(Hall, ticket.hall_id))
     return feedback
 
 
