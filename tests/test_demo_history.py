@@ -4,16 +4,19 @@ from __future__ import annotations
 import tomllib
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import func, select
 
+from hall import queue
 from hall.complaints.cases import overdue_cases
 from hall.extensions import db
-from hall.models import ComplaintCase, Ticket
+from hall.models import ComplaintCase, Feedback, Stage, Ticket, TicketEvent, TicketSequence
 from hall.monitor.state import monitor_state
 from hall.reports.engine import Filters
 from hall.reports.monthly import Month, monthly_report
 from hall.reports.tables import all_tables
-from hall.sim.history import load_history
+from hall.sim.history import history_days, load_history
+from hall.sim.parts import simulate_in_parts, worth_splitting
 from hall.sim.profile import parse_profile
 from tests.test_simulator import SMALL
 
@@ -50,3 +53,33 @@ def test_demo_without_history(app):
     assert result.exit_code == 0, result.output
     assert "history" not in result.output
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+@pytest.mark.parametrize("which", ["demo", pytest.param("pg_demo", marks=pytest.mark.postgres)])
+def test_history_in_two_parts_keeps_ids_and_the_event_sequence_whole(request, frozen, which):
+    """A first start's history: two processes simulate a run of days each; their rows land under new ids."""
+    demo = request.getfixturevalue(which)
+    plan = [(day, parse_profile(tomllib.loads(SMALL), "small")) for day in history_days(demo.hall, 6)]
+    assert len(plan) == 4 and worth_splitting(plan)
+    simulate_in_parts(demo.hall, plan, seed=1)
+
+    seqs = db.session.scalars(select(TicketEvent.seq).where(TicketEvent.hall_id == demo.id)).all()
+    assert set(seqs) == set(range(1, demo.hall.event_seq + 1))  # no gap, no seq of two actions
+    assert {t.business_day for t in db.session.scalars(select(Ticket))} == {day for day, _ in plan}
+    prefix = func.substr(Ticket.number, 1, 1)  # a transferred ticket keeps its number
+    for day, _ in plan:  # each day's numbers and their sequences, as one run leaves them
+        last = dict(db.session.execute(select(TicketSequence.prefix, TicketSequence.last)
+                                       .where(TicketSequence.business_day == day)).all())
+        assert last == dict(db.session.execute(select(prefix, func.max(Ticket.seq))
+                                               .where(Ticket.business_day == day).group_by(prefix)).all())
+    # every stage, event row, rating and complaint case belongs to a ticket of its own hall and day
+    assert db.session.scalar(select(func.count()).select_from(Stage).join(Ticket).where(
+        Stage.business_day != Ticket.business_day)) == 0
+    assert db.session.scalar(select(func.count()).select_from(TicketEvent).join(Ticket).where(
+        func.date(TicketEvent.at) != Ticket.business_day)) == 0
+    rated = db.session.execute(select(Ticket.status, Feedback.staff_id).join(Feedback, Feedback.ticket_id == Ticket.id)).all()
+    assert rated and all(status == "done" and staff for status, staff in rated)
+    assert all(case.feedback.ticket_id == case.ticket_id for case in db.session.scalars(select(ComplaintCase)))
+    # the next ticket takes the next id (on PostgreSQL the id sequences follow the copied rows)
+    highest = db.session.scalar(select(func.max(Ticket.id)))
+    assert queue.issue_ticket(demo.id, "A")["id"] == highest + 1

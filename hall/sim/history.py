@@ -10,6 +10,7 @@ from hall.queue.rules import today
 from hall.reports.rollup import roll_up
 from hall.sim.layout import layout_of
 from hall.sim.profile import Profile, load_profile
+from hall.sim.parts import simulate_in_parts, worth_splitting
 from hall.sim.run import run_day
 
 #: Profile of each weekday (Monday first): busy Mondays, groups on Fridays, quiet days between.
@@ -24,12 +25,17 @@ def history_days(hall: Hall, days: int) -> list[date]:
 
 def load_history(hall: Hall, days: int, seed: int = 1, profile: Profile | None = None) -> list[date]:
     """Simulate the hall's working days of the last `days` days and roll them up for the reports, then
-    today up to now; every day with `profile` if given, else with the profile of its weekday (WEEK)."""
+    today up to now; every day with `profile` if given, else with the profile of its weekday (WEEK).
+    On a database without tickets yet the past days are simulated in parts at once (hall.sim.parts)."""
     simulated = history_days(hall, days)
     layout = layout_of(hall)
     profiles = {name: load_profile(name) for name in set(WEEK)}
-    for day in simulated:
-        run_day(hall, layout, profile or profiles[WEEK[day.weekday()]], seed + day.toordinal(), day)
+    plan = [(day, profile or profiles[WEEK[day.weekday()]]) for day in simulated]
+    if worth_splitting(plan):  # a first start: the days in two parts at once, on two cores
+        simulate_in_parts(hall, plan, seed)
+    else:
+        for day, day_profile in plan:
+            run_day(hall, layout, day_profile, seed + day.toordinal(), day)
     if simulated:
         roll_up(hall.id, simulated[0], simulated[-1])
         settle_past_cases(hall, clock.local_to_utc(simulated[-1] + timedelta(days=1), time(0), hall.timezone))
