@@ -19,7 +19,7 @@ from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.realname import Identity, admit
 from hall.queue.rules import closed_reason, sort_key, today
 from hall.queue.stages import close_stage, release_counter
-from hall.queue.unit import Action, hall_action
+from hall.queue.unit import Action, hall_action, writing_alone
 from hall.queue.views import ticket_view
 
 
@@ -79,7 +79,8 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
         identity = admit(service, today(action.hall, action.now), id_number)
         _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
                              appointment_id=appointment_id, staff_id=staff_id, identity=identity)
-    pictures.refresh(hall_id)  # outside the lock
+    if not writing_alone(hall_id):  # a sole writer's batch goes on in its transaction
+        pictures.refresh(hall_id)  # outside the lock
     return view
 
 

@@ -150,6 +150,11 @@ def _batch(hall: int | str) -> _Batch | None:
     return batch if batch is not None and batch.hall_id == hall else None
 
 
+def writing_alone(hall: int | str) -> bool:
+    """Whether the hall's actions run in a sole writer's batch (see `sole_writer`)."""
+    return _batch(hall) is not None
+
+
 def kept_in_batch(hall_id: int, key: Any, load: Callable[[], Any]) -> Any:
     """`load()`, read once per transaction of a sole writer's batch of the hall (else every time).
 
@@ -210,9 +215,11 @@ def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
     if action.event is None:
         savepoint.rollback()
         return
-    savepoint.commit()
+    savepoint.commit()  # the writer's next actions see it: what waits for a commit is done now
     if not _only_joined_a_line(action.event):
         pictures.forget(batch.hall_id)
+    for then in action.after_commit:
+        then()
     batch.done(session, action)
 
 
