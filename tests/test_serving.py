@@ -211,6 +211,8 @@ def test_two_processes_share_every_call_through_redis(pg_hall, two_processes):
             numbers.append(pg_hall.call_number(caller, counter, pg_hall.issue(issuer))["number"])
         for number in numbers:
             assert wait_for_call(crowd, number, 60) == [1] * 60, "every screen got the call once"
+        received = crowd.ask("report")["received"]
+        assert all([number for _seq, number, _at in screen] == numbers for screen in received), "in order"
     finally:
         crowd.close()
 
