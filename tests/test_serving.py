@@ -17,7 +17,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hall.server.fanout import websocket_frame
+from hall.server.fanout import OPEN_WEBSOCKETS, FrameTail, websocket_frame
 from hall.server.live import SEND_BUFFER_BYTES, bounded_packet_queue
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
@@ -49,6 +49,63 @@ def test_a_frame_built_once_for_every_screen_is_what_a_websocket_client_reads():
     received = [event for event in client.events() if isinstance(event, Message)]
     assert [event.data for event in received] == messages
     assert all(event.message_finished for event in received)
+
+
+def test_a_frame_that_does_not_fit_is_finished_by_the_screens_writer_before_anything_after_it():
+    """A real Engine.IO socket on LiveWebSocket over a socketpair with small buffers, nobody reading:
+    direct writes until the socket is full (the rest of that frame queued), then the queue."""
+    import engineio
+    import gevent
+    import gevent.socket
+    from engineio import packet as eio_packet
+    from engineio import socket as eio_socket
+    from wsproto import ConnectionType
+    from wsproto.connection import Connection
+    from wsproto.events import Message
+
+    from hall.server.websocket import LiveWebSocket
+
+    server_end, client_end = gevent.socket.socketpair()
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    eio = engineio.Server(async_mode="gevent")
+    eio._async = {**eio._async, "queue": bounded_packet_queue(), "websocket": LiveWebSocket}
+    session = eio.sockets["screen"] = eio_socket.Socket(eio, "screen")
+    environ = {"gunicorn.socket": server_end, "HTTP_HOST": "hall", "HTTP_UPGRADE": "websocket",
+               "HTTP_CONNECTION": "Upgrade", "HTTP_SEC_WEBSOCKET_KEY": "dGhlIHNhbXBsZSBub25jZQ==",
+               "HTTP_SEC_WEBSOCKET_VERSION": "13"}
+    handler = gevent.spawn(session._upgrade_websocket, environ, None)
+    try:
+        gevent.sleep(0.05)
+        websocket = OPEN_WEBSOCKETS["screen"]
+        messages = [f'42["hall_event",{{"seq":{seq},"pad":"{"x" * 3000}"}}]' for seq in range(30)]
+        written_now = []
+        for message in messages:  # as FanOutManager does, without a switch to the writer in between
+            written_now.append(websocket.write_now(websocket_frame(message)))
+            if not written_now[-1]:
+                session.send(eio_packet.Packet(eio_packet.MESSAGE, message[1:]))
+        assert written_now[0] and not all(written_now), "the first frames went out at once, then the socket was full"
+        assert any(isinstance(item, FrameTail) for item in session.queue.queue), "a frame went out in part"
+        client, received, partial, data = Connection(ConnectionType.CLIENT), [], "", b""
+        while b"\r\n\r\n" not in data:  # the handshake's answer, then the frames
+            data += client_end.recv(4096)
+        data = data.split(b"\r\n\r\n", 1)[1]
+        deadline = time.monotonic() + 10
+        while len(received) < len(messages) and time.monotonic() < deadline:
+            client.receive_data(data)
+            for event in client.events():
+                if isinstance(event, Message):  # wsproto hands a message over in pieces as they come
+                    partial += event.data
+                    if event.message_finished:
+                        received.append(partial)
+                        partial = ""
+            data = client_end.recv(65536) if len(received) < len(messages) else b""
+        assert received == messages, "every message whole, once, in order"
+    finally:
+        handler.kill()
+        OPEN_WEBSOCKETS.pop("screen", None)
+        server_end.close()
+        client_end.close()
 
 
 @pytest.fixture(scope="module")
