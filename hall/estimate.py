@@ -3,7 +3,8 @@
 A ticket's wait is found by draining its line through the counters that serve it (`_drain`):
 - every open counter serving the line is free once the visitor it holds now is done: the stage's
   weighted handling time less the time already spent at the counter (at least a fifth of it);
-  a paused counter (a break) is expected back a usual break after it paused;
+  a paused counter (a break) is expected back a usual break after it paused (one paused for more
+  than two usual breaks is not counted);
 - a counter calls its services in its priority order: the people waiting now in lines it calls
   before this one go first (their handling time, shared among the counters serving them); after
   that it gives this line a share of its time in proportion to the recent mix of work among its
@@ -206,8 +207,8 @@ class HallPicture:
 
     def _free_in(self, counter: _Counter) -> float | None:
         """Seconds until the counter can call again: after its present visitor, or its break
-        (None: closed)."""
-        if counter.status == "closed":
+        (None: closed, or paused for more than two usual breaks: not a break any more)."""
+        if counter.status == "closed" or (counter.status == "paused" and counter.status_for > 2 * self.pause_s):
             return None
         free_in = 0.0
         if counter.status == "paused":

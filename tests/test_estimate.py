@@ -66,6 +66,8 @@ def test_a_counter_on_a_break_is_expected_back_after_a_usual_break(demo, frozen,
     assert _new(demo, "A", "consult")[1].wait_s == 600 + 300
     frozen.advance(minutes=30)
     assert _new(demo, "A", "consult")[1].wait_s == 60 + 300  # the break ran over: expected back soon
+    frozen.advance(minutes=11)  # paused 61 min: no break any more, nobody serves A (as if one counter opened)
+    assert _new(demo, "A", "consult")[1].wait_s == 300
 
 
 def test_time_already_spent_at_the_counter_is_counted(demo, frozen):
