@@ -1,6 +1,5 @@
 """Extension instances, bound to the app in `create_app`."""
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -8,6 +7,8 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from hall.route_limiter import RouteLimiter
 
 
 class Base(DeclarativeBase):
@@ -20,4 +21,4 @@ socketio = SocketIO()
 login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = RouteLimiter(key_func=get_remote_address, default_limits=[])
