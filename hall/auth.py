@@ -92,10 +92,14 @@ class BearerAwareSessionInterface(SecureCookieSessionInterface):
         """Secure when [server] https says so, and whenever the request itself came over HTTPS."""
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
-    def save_session(self, *args, **kwargs):
+    def save_session(self, app, session, response) -> None:
         if g.get("login_via_bearer"):
             return None
-        return super().save_session(*args, **kwargs)
+        if not session and not session.modified:  # no cookie to write or delete (every anonymous API call)
+            if session.accessed:
+                response.vary.add("Cookie")
+            return None
+        return super().save_session(app, session, response)
 
 
 def _mark_bearer_login(_app, user=None) -> None:
