@@ -36,8 +36,11 @@ var/secret_key:
 run: install system-run demo var/secret_key
 	HALL_SERVER_SECRET_KEY="$${HALL_SERVER_SECRET_KEY:-$$(cat var/secret_key)}" $(FLASK) hall serve
 
+# Two pytest-xdist workers (one per core of the CI machine); a test module stays on one worker, so
+# its module-scoped servers start once; modules with a `slow` test go first (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: install system-test
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Every screen at its real size in both languages, into docs/screenshots/ (the README shows them).
 screenshots: install system-test

@@ -24,6 +24,12 @@ TEST_CONFIG = {"TESTING": True, "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": F
 _names = itertools.count()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` first (in their order), then the others: with `--dist loadfile` their
+    modules start first, and the parallel workers share out the short ones at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 class FreshContextClient(FlaskClient):
     """Each request in its own app context, as in a server: `g`, the logged-in user and the
     database session do not leak from the test's own context into requests."""

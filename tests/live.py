@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,13 +18,27 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = "test-secret-key-of-the-live-test-servers-0123456789"
 
 
+#: Test servers listen below the kernel's range of outgoing ports (32768-60999 on Linux), so no
+#: client connection of a parallel test takes a port between its choice and the server's bind;
+#: each pytest-xdist worker (PYTEST_XDIST_WORKER=gw0, gw1, ...) draws from its own slice.
+PORT_RANGE = (20000, 32000)
+PORT_SLICES = 4
+_chooser = random.Random()  # not the global generator, which tests may seed
+
+
+def _port_slice() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) % PORT_SLICES if worker.isdigit() else 0
+    width = (PORT_RANGE[1] - PORT_RANGE[0]) // PORT_SLICES
+    return range(PORT_RANGE[0] + index * width, PORT_RANGE[0] + (index + 1) * width)
+
+
 def free_port(count: int = 1) -> int:
-    """A loopback port such that it and the `count - 1` ports after it are free."""
+    """A loopback port such that it and the `count - 1` ports after it are free (this worker's slice)."""
+    ports = _port_slice()
     while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if count == 1 or all(_is_free(port + offset) for offset in range(1, count)):
+        port = _chooser.randrange(ports.start, ports.stop - count)
+        if all(_is_free(port + offset) for offset in range(count)):
             return port
 
 

@@ -13,16 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.live import free_port
+
 
 def _bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:
@@ -30,7 +26,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="hall-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.user = "postgres" if os.geteuid() == 0 else None
 
     @staticmethod

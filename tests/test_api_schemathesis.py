@@ -58,6 +58,7 @@ def run_schemathesis(url: str, workdir: Path, name: str, token: str | None) -> t
     return result.returncode, output
 
 
+@pytest.mark.slow
 def test_api_conforms_to_its_openapi_document(demo_server, tmp_path):
     server, token = demo_server
     runs = {"anonymous": None, "admin": token}

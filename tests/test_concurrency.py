@@ -129,11 +129,13 @@ def run_hall_day(app) -> None:
     assert len(calls) == TICKETS + 3 * b_tickets  # B cases pass four stages
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_issue_and_call_concurrently_on_sqlite(app):
     run_hall_day(app)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.postgres
 def test_issue_and_call_concurrently_on_postgresql(pg_app):
@@ -148,6 +150,7 @@ def _process_issuer(url: str, hall_id: int, count: int, offset: int, out) -> Non
                  for i, p in enumerate(prefixes)])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_issue_from_several_processes(request, database):

@@ -70,6 +70,7 @@ def test_the_lobby_shows_a_call_within_a_second(tv, hall):
     assert seen is not None
 
 
+@pytest.mark.slow
 def test_voice_plays_chime_then_both_languages_and_repeats_on_recall_in_order(tv, hall):
     number = hall.issue(hall.live, "C")
     hall.call(hall.live, 6)

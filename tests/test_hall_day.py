@@ -112,6 +112,7 @@ def press(counter, button: str, shows: str, message: str | None = None) -> None:
         expect(counter.locator("#message")).to_contain_text(message)
 
 
+@pytest.mark.slow
 def test_a_whole_hall_day(demo, day_server, screens):
     started = time.monotonic()
     url, passwords = day_server.url, demo.passwords

@@ -77,6 +77,7 @@ def _visit(context, url: str, ready: str | None):
     return problems
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_every_page_keeps_to_the_content_security_policy(chromium, shared):  # noqa: F811
     hall = shared

@@ -38,6 +38,7 @@ def _axe_violations(page) -> list[str]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_screen_fits_its_size_and_passes_axe(tokens, visitors, lang):
     problems = []

@@ -166,6 +166,7 @@ def hall_events(messages: list[str]) -> list[dict]:
     return [json.loads(message[2:])[1] for message in messages if message.startswith('42["hall_event"')]
 
 
+@pytest.mark.slow
 def test_300_screens_get_the_call_while_the_api_answers_and_a_stalled_one_holds_up_no_one(hall, server):
     crowd = Crowd([server.url], SCREENS, polling=0.2)
     stalled = StalledScreen(server.url)  # unanswered pings would end it after 45 s: the test takes less
@@ -202,6 +203,7 @@ def wait_for_call(crowd: Crowd, number: str, screens: int, timeout: float = 20) 
     return counts
 
 
+@pytest.mark.slow
 def test_sigterm_with_screens_connected_is_quick_and_screens_resync(hall, tmp_path):
     first_start = time.monotonic()
     server = hall.server(XDG_RUNTIME_DIR=str(tmp_path))
@@ -231,7 +233,7 @@ def test_sigterm_with_screens_connected_is_quick_and_screens_resync(hall, tmp_pa
 @pytest.fixture(scope="module")
 def pg_hall(postgres_server):
     """The demo hall on its own PostgreSQL database."""
-    name = "hall_serving"
+    name = f"hall_serving_{os.getpid()}"
     admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE hall_template")

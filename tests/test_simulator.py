@@ -102,6 +102,7 @@ def _erlang_c_wait_s(arrivals_per_s: float, service_s: float, servers: int) -> f
     return p_wait / (servers / service_s - arrivals_per_s)
 
 
+@pytest.mark.slow
 def test_mmc_mean_wait_matches_erlang_c(app):
     """One service, Poisson arrivals, exponential handling, 2 counters (ρ = 0.6) over 12 hours.
 

@@ -9,6 +9,7 @@ from tests.test_supervisor_browser import sign_in
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.slow
 def test_whatif_page_simulates_each_staffing_option(chromium, demo, live_server, screenshot):
     context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
     page = context.new_page()
