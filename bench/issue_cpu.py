@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from flask import Flask
 from flask_migrate import upgrade
 
 from hall import create_app, queue
@@ -26,12 +27,18 @@ from hall.queue.realname import simulated_id_number
 BATCH, BATCHES = 200, 5
 
 
-def main() -> None:
+def demo_app() -> Flask:
+    """The app on a fresh SQLite file holding the demo hall, with the rate limiter on."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tempfile.mkdtemp()}/cpu.db", "RATELIMIT_ENABLED": True})
     with app.app_context():
         upgrade()
         create_demo_hall("demo")
         db.session.commit()
+    return app
+
+
+def main() -> None:
+    app = demo_app()
     client = app.test_client()
     visitors = itertools.count()
 
