@@ -29,18 +29,24 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def run(command: list[str], checkout: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command[3:])} failed in {checkout}:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
 def demo_once(checkout: Path, history_days: int) -> dict[str, float]:
     """One fresh database: init, then the timed demo load."""
     with tempfile.TemporaryDirectory(prefix="hall-demo-bench-") as folder:
         env = {**os.environ, "PYTHONPATH": str(checkout), "HALL_DATABASE_URL": f"sqlite:///{folder}/hall.db",
                "HALL_VOICE_ENABLED": "false"}
         flask = [sys.executable, "-m", "flask", "--app", "hall", "hall"]
-        subprocess.run([*flask, "init"], cwd=checkout, env=env, check=True, capture_output=True)
+        run([*flask, "init"], checkout, env)
         cpu, started = children_cpu_s(), time.perf_counter()
-        done = subprocess.run([*flask, "demo", "--history-days", str(history_days)], cwd=checkout, env=env,
-                              check=True, capture_output=True, text=True)
+        output = run([*flask, "demo", "--history-days", str(history_days)], checkout, env)
         wall, cpu = time.perf_counter() - started, children_cpu_s() - cpu
-    history = re.search(r"history in ([\d.]+) s", done.stdout)
+    history = re.search(r"history in ([\d.]+) s", output)
     return {"wall_s": wall, "cpu_s": cpu, "history_s": float(history.group(1)) if history else 0.0}
 
 
