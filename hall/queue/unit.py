@@ -58,6 +58,10 @@ class Action:
         return self.event
 
 
+def _unknown_hall(hall: int | str) -> NotFound:
+    return NotFound("unknown hall" if isinstance(hall, int) else f"unknown hall {hall!r}")
+
+
 def _take_lock(hall: int | str) -> Hall:
     """Bump the hall's event sequence (the hall's write lock) and read the hall back, in one statement."""
     which = Hall.id == hall if isinstance(hall, int) else (Hall.slug == hall) & Hall.active.is_(True)
@@ -65,7 +69,7 @@ def _take_lock(hall: int | str) -> Hall:
         update(Hall).where(which).values(event_seq=Hall.event_seq + 1).returning(Hall),
         execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
     if record is None:
-        raise NotFound("unknown hall" if isinstance(hall, int) else f"unknown hall {hall!r}")
+        raise _unknown_hall(hall)
     return record
 
 
@@ -85,7 +89,7 @@ def _take_lock_plain(hall: int | str) -> Row:
     statement = prepared(connection, _LOCK_BY_ID if isinstance(hall, int) else _LOCK_BY_SLUG)
     record = connection.execute(statement, {"hall": hall}).one_or_none()
     if record is None:
-        raise NotFound("unknown hall" if isinstance(hall, int) else f"unknown hall {hall!r}")
+        raise _unknown_hall(hall)
     return record
 
 
@@ -216,10 +220,7 @@ def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
         savepoint.rollback()
         return
     savepoint.commit()  # the writer's next actions see it: what waits for a commit is done now
-    if not _only_joined_a_line(action.event):
-        pictures.forget(batch.hall_id)
-    for then in action.after_commit:
-        then()
+    _after_commit(batch.hall_id, action)
     batch.done(session, action)
 
 
@@ -252,11 +253,16 @@ def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action
         return
     hall_id = action.hall.id
     session.commit()
+    _after_commit(hall_id, action)
+    publish(action.event)
+
+
+def _after_commit(hall_id: int, action: Action) -> None:
+    """What follows an action's commit, outside the lock: the estimate's copy, the action's own steps."""
     if not _only_joined_a_line(action.event):  # counters, handling times or arrival rates changed
         pictures.forget(hall_id)
     for then in action.after_commit:
         then()
-    publish(action.event)
 
 
 def _only_joined_a_line(event: dict[str, Any]) -> bool:
