@@ -137,16 +137,12 @@ def _sqlite(path: Path) -> Iterator[Connection]:
 
 def _copy_live_database(path: Path) -> None:
     """Every row of the live database (a first start's: the halls, nothing of their past) into a new SQLite file."""
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        db.metadata.create_all(engine)
-        with engine.begin() as target:
-            for table in db.metadata.sorted_tables:
-                rows = [dict(row) for row in db.session.execute(select(table)).mappings()]
-                if rows:
-                    target.execute(insert(table), rows)
-    finally:
-        engine.dispose()
+    with _sqlite(path) as target:
+        db.metadata.create_all(target)
+        for table in db.metadata.sorted_tables:
+            rows = [dict(row) for row in db.session.execute(select(table)).mappings()]
+            if rows:
+                target.execute(insert(table), rows)
     db.session.commit()
 
 
