@@ -3,21 +3,25 @@
 A ticket's wait is found by draining its line through the counters that serve it (`_drain`):
 - every open counter serving the line is free once the visitor it holds now is done: the stage's
   weighted handling time less the time already spent at the counter (at least a fifth of it);
-  a paused counter (a break) is expected back a usual break after it paused (one paused for more
-  than two usual breaks is not counted);
+  a paused counter (a break) is expected back at the end of its planned break, else a usual break
+  after it paused (one paused for more than two usual breaks is not counted);
+- the counters' schedule (hall/counter_schedule.py): a counter calls nobody during a planned break
+  (a visitor called before it is served; the break waits for them) nor once it closes before the
+  hall does; a closed counter that opens later today serves from its opening;
 - a counter calls its services in its priority order: the people waiting now in lines it calls
   before this one go first (their handling time, shared among the counters serving them); after
   that it gives this line a share of its time in proportion to the recent mix of work among its
   lines of the same rank (today's arrivals in each × their handling times);
 - the people ahead, and the priority tickets expected to arrive during the wait with a bigger head
   start than this ticket's, are handed to whichever counter is free first; the ticket's wait is
-  when a counter is next free for it.
+  when a counter is next free for it. Each counter offers its slots as runs of equal steps between
+  its planned breaks (`Segment`).
 The interval around it (about 80 % of actual waits fall inside) widens with the spread of handling
 times and a stated model error. For a case with later stages, the expected end of each stage.
 
 Inputs are running figures and the hall's counters, read in a few small statements per estimate
 (`HallPicture`): line counts, weighted handling times, today's tickets per priority class, the
-counters with their links and current visitors. Nothing scans the history.
+counters with their links, schedule and current visitors. Nothing scans the history.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
 from hall import clock, lines
+from hall.counter_schedule import breaks_of
 from hall.extensions import db
 from hall.models import (PRIORITIES, Counter, CounterService, Hall, HandlingTime, LineCount, Service, ServiceStage,
                          Ticket)
@@ -97,6 +102,12 @@ class _Counter:
     links: list[tuple[int, list | None, int]] = field(default_factory=list)
     #: (service id, stage code, seconds at the counter so far) of the visitor it holds, if any.
     holds: tuple[int, str, float] | None = None
+    #: Seconds until its planned opening (a closed counter that opens later today), else None.
+    opens_in: float | None = None
+    #: Seconds until it closes when that is before the hall closes, else None (serves to the end).
+    closes_in: float | None = None
+    #: Its planned breaks not over yet, (start, end) in seconds from now, in time order.
+    breaks: tuple[tuple[float, float], ...] = ()
 
     def serves(self, line: tuple[int, str]) -> bool:
         return any(_link_serves(sid, stages, line) for sid, stages, _ in self.links)
@@ -120,7 +131,7 @@ class HallPicture:
         self.handling = {(sid, code): (avg, var) for sid, code, avg, var in db.session.execute(
             select(HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s, HandlingTime.variance_s2)
             .join(Service, Service.id == HandlingTime.service_id).where(Service.hall_id == hall_id))}
-        self.counters = self._counters(hall_id)
+        self.counters = self._counters(hall, day)
         opened = clock.local_to_utc(day, hall.opens_at, hall.timezone)
         hours = max(0.5, (self.now - opened).total_seconds() / 3600)
         self.per_hour = {(sid, priority): n / hours for sid, priority, n in db.session.execute(
@@ -141,10 +152,12 @@ class HallPicture:
             codes.setdefault(sid, []).append(code)
         return codes.items()
 
-    def _counters(self, hall_id: int) -> dict[int, _Counter]:
-        counters = {cid: _Counter(status, _seconds_since(since, self.now)) for cid, status, since in db.session.execute(
-            select(Counter.id, Counter.status, Counter.status_since)
-            .where(Counter.hall_id == hall_id, Counter.active.is_(True)))}
+    def _counters(self, hall: Hall, day: date) -> dict[int, _Counter]:
+        hall_id = hall.id
+        counters = {cid: self._planned(_Counter(status, _seconds_since(since, self.now)), hall, day, plan)
+                    for cid, status, since, *plan in db.session.execute(
+                        select(Counter.id, Counter.status, Counter.status_since, Counter.opens_at, Counter.closes_at,
+                               Counter.breaks).where(Counter.hall_id == hall_id, Counter.active.is_(True)))}
         for cid, sid, stages, rank in db.session.execute(
                 select(CounterService.counter_id, CounterService.service_id, CounterService.stages,
                        CounterService.rank).join(Counter, Counter.id == CounterService.counter_id)
@@ -157,6 +170,21 @@ class HallPicture:
             if cid in counters:
                 counters[cid].holds = (sid, code, _seconds_since(called_at, self.now))
         return counters
+
+    def _planned(self, counter: _Counter, hall: Hall, day: date, plan: tuple) -> _Counter:
+        """The counter with its schedule for the day, in seconds from now (what is still ahead)."""
+        opens, closes, breaks = plan
+
+        def seconds_to(at) -> float:
+            return (clock.local_to_utc(day, at, hall.timezone) - self.now).total_seconds()
+
+        if opens is not None and counter.status == "closed" and seconds_to(opens) > 0:
+            counter.opens_in = seconds_to(opens)
+        if closes is not None and closes < hall.closes_at and seconds_to(closes) > 0:
+            counter.closes_in = seconds_to(closes)
+        counter.breaks = tuple((seconds_to(start), seconds_to(end)) for start, end in breaks_of(breaks)
+                               if seconds_to(end) > 0)
+        return counter
 
     # --- figures of a line ---------------------------------------------------------------------
     def waiting(self, line: tuple[int, str]) -> int:
@@ -206,28 +234,35 @@ class HallPicture:
                    for other in earlier)
 
     def _free_in(self, counter: _Counter) -> float | None:
-        """Seconds until the counter can call again: after its present visitor, or its break
-        (None: closed, or paused for more than two usual breaks: not a break any more)."""
-        if counter.status == "closed" or (counter.status == "paused" and counter.status_for > 2 * self.pause_s):
-            return None
+        """Seconds until the counter can call again, its planned breaks aside (`_gaps`): after its
+        present visitor, its break, or its opening (None: closed for the day, or paused for more
+        than two usual breaks outside a planned one: not a break any more)."""
+        if counter.status == "closed":
+            return counter.opens_in
         free_in = 0.0
-        if counter.status == "paused":
+        if counter.status == "paused" and not _in_break(counter):
+            if counter.status_for > 2 * self.pause_s:
+                return None
             free_in = max(self.pause_s - counter.status_for, MIN_PAUSE_LEFT_S)
         if counter.holds is not None:
             held = self.handling_s(counter.holds[:2])
             free_in += max(held - counter.holds[2], MIN_REMAINING * held)
         return free_in
 
-    def _servers(self, line: tuple[int, str]) -> list[tuple[float, float]]:
-        """(free in s, seconds between two visitors of this line) of each counter serving it that is
-        open or on a break."""
-        servers = []
+    def _servers(self, line: tuple[int, str]) -> list[Server]:
+        """The slots of each counter serving the line that is open, on a break or opens later: from
+        when it is free, one every (handling time ÷ its share) seconds, none in its planned breaks
+        nor after it closes. When every one of them closes before the hall does, they serve on
+        (whoever is in line at closing is served)."""
+        plans = []
         for counter in self.counters.values():
             free_in = self._free_in(counter) if counter.serves(line) else None
             if free_in is not None:
-                servers.append((free_in + self._before(counter, line),
-                                self.handling_s(line) / self.share(counter, line)))
-        return servers
+                plans.append((counter, free_in + self._before(counter, line),
+                              self.handling_s(line) / self.share(counter, line)))
+        serve_on = all(counter.closes_in is not None for counter, _, _ in plans)
+        return [segments(free_in, step, _gaps(counter), math.inf if serve_on else counter.closes_in or math.inf)
+                for counter, free_in, step in plans]
 
     def _drain(self, line: tuple[int, str], ahead: float) -> float:
         """Seconds until a counter is free for the visitor with `ahead` people before them."""
@@ -272,35 +307,80 @@ def _seconds_since(moment: datetime | None, now: datetime) -> float:
     return max(0.0, (now - moment).total_seconds()) if moment is not None else 0.0
 
 
+def _in_break(counter: _Counter) -> bool:
+    return any(start <= 0 < end for start, end in counter.breaks)
+
+
+def _gaps(counter: _Counter) -> tuple[tuple[float, float], ...]:
+    """The planned breaks in which the counter calls nobody. A break that has begun counts only
+    while the counter keeps it: paused, or busy with a visitor (it pauses when they leave)."""
+    if counter.status == "open" and counter.holds is None:
+        return tuple(gap for gap in counter.breaks if gap[0] > 0)
+    return counter.breaks
+
+
+#: A run of a counter's slots: (first slot, seconds between slots, how many: math.inf for no end).
+Segment = tuple[float, float, float]
+#: A counter's slots: its runs in time order (the same step in each).
+Server = tuple[Segment, ...]
+
+
+def segments(free_in: float, step: float, gaps: tuple[tuple[float, float], ...] = (),
+             end: float = math.inf) -> Server:
+    """A counter's slots from `free_in`, one every `step` seconds, none starting inside a gap
+    (the next starts at the gap's end) nor at or after `end`."""
+    runs, at = [], free_in
+    for start, stop in gaps:
+        if at >= end:
+            break
+        limit = min(start, end)
+        if at < limit:
+            count = math.ceil((limit - at) / step)
+            runs.append((at, step, count))
+            at += count * step
+        at = max(at, stop)
+    if at < end:
+        runs.append((at, step, math.inf if end == math.inf else math.ceil((end - at) / step)))
+    return tuple(runs)
+
+
 #: Up to this many visitors ahead, `first_free_slot` hands them out one by one.
 HAND_OUT = 64
 
 
-def hand_out(servers: list[tuple[float, float]], taken: int) -> tuple[float, float]:
+def hand_out(servers: list[Server], taken: int) -> tuple[float, float]:
     """`first_free_slot` by handing the visitors out one by one to the counter free first."""
-    heap = list(servers)
+    heap = [(runs[0][0], runs[0][1], which, 0, 0) for which, runs in enumerate(servers) if runs]
     heapq.heapify(heap)
     for _ in range(taken):
-        free_in, step = heapq.heappop(heap)
-        heapq.heappush(heap, (free_in + step, step))
-    return heap[0]
+        _, step, which, run, nth = heapq.heappop(heap)
+        runs = servers[which]
+        nth += 1
+        if nth >= runs[run][2]:
+            run, nth = run + 1, 0
+            if run == len(runs):
+                continue
+        heapq.heappush(heap, (runs[run][0] + nth * step, step, which, run, nth))
+    return heap[0][:2]
 
 
-def first_free_slot(servers: list[tuple[float, float]], taken: int) -> tuple[float, float]:
-    """(start, step) of the earliest counter slot left once `taken` visitors took the earliest ones,
-    each counter offering slots at free_in, free_in + step, … (ties: the smaller step first).
+def first_free_slot(servers: list[Server], taken: int) -> tuple[float, float]:
+    """(start, step) of the earliest counter slot left once `taken` visitors took the earliest ones
+    (ties: the smaller step first). One server at least has a run with no end.
 
     The same as handing the visitors out one by one from a heap, but for a long line it counts the
     slots before a moment instead (a bisection over time), so the cost does not grow with the line.
     """
     if taken <= HAND_OUT:
         return hand_out(servers, taken)
+    runs = [run for server in servers for run in server]
 
     def slots_up_to(moment: float) -> int:
-        return sum(math.floor((moment - free_in) / step) + 1 for free_in, step in servers if free_in <= moment)
+        return sum(min(math.floor((moment - start) / step) + 1, count) for start, step, count in runs
+                   if start <= moment)
 
-    low = min(free_in for free_in, _ in servers)  # one slot at least starts here
-    high = min(free_in + taken * step for free_in, step in servers)  # taken + 1 slots at least by then
+    low = min(start for start, _, _ in runs)  # one slot at least starts here
+    high = min(start + taken * step for start, step, count in runs if count == math.inf)  # taken + 1 by then
     for _ in range(100):  # the first moment with taken + 1 slots, to the float's precision
         middle = (low + high) / 2
         if middle in (low, high):
@@ -310,18 +390,18 @@ def first_free_slot(servers: list[tuple[float, float]], taken: int) -> tuple[flo
         else:
             low = middle
     before, ties = 0, []
-    for free_in, step in servers:  # the slots starting before `high`, and those starting at it
-        if free_in > high:
+    for start, step, count in runs:  # the slots starting before `high`, and those starting at it
+        if start > high:
             continue
-        steps = (high - free_in) / step
+        steps = (high - start) / step
         nearest = round(steps)
-        if abs(steps - nearest) <= 1e-9 * max(1.0, steps):
+        if abs(steps - nearest) <= 1e-9 * max(1.0, steps) and nearest < count:
             before += nearest
             ties.append(step)
         else:
-            before += math.ceil(steps)
+            before += min(math.ceil(steps), count)
     ties.sort()
-    return high, ties[min(max(taken - before, 0), len(ties) - 1)] if ties else min(s for _, s in servers)
+    return high, ties[min(max(taken - before, 0), len(ties) - 1)] if ties else min(s for _, s, _ in runs)
 
 
 def estimate_ticket(ticket: Ticket, ahead: int | None = None, picture: HallPicture | None = None) -> Estimate:

@@ -2,14 +2,15 @@
 
 A new ticket's estimate needs its line's waiting count, which only the hall's lock makes exact
 (`lines.join` returns it), and the rest of the hall's picture (`estimate.HallPicture`: handling
-times, the counters serving and what they hold, today's arrivals): several statements that would
-hold the lock of a busy hall several times longer than issuing itself. That rest moves slowly,
+times, the counters serving, what they hold and their schedule, today's arrivals): several
+statements that would hold the lock of a busy hall several times longer than issuing itself. That rest moves slowly,
 so an issue takes it from this per-process copy when it is younger than `[queue]
 estimate_inputs_max_age_s`; after the commit, outside the lock, the issue that finds the copy
 half that old reads a new one. Only an idle hall's first issue (or the first after a long pause)
 reads the picture inside its action. A normal ticket issued in this process moves its line's
 counts in the copy; any other action of the hall in this process (a call, a finish, a counter
-opening, a priority ticket) drops the copy; other processes' actions reach it within the max age.
+opening, a priority ticket) drops the copy; an edit of a counter or its schedule moves the hall's
+layout_version, which renews it; other processes' actions reach it within the max age.
 """
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """The wait estimator on scripted queues: shared counters, visitors already at counters, priority
-arrivals expected ahead, multi-stage cases, and the range shown with the estimate."""
+arrivals expected ahead, multi-stage cases, counters' planned breaks and hours, and the range shown
+with the estimate."""
 from __future__ import annotations
+
+from datetime import time
 
 from sqlalchemy import select
 
@@ -8,7 +11,7 @@ from hall import queue
 from hall.estimate import estimate_new_ticket, estimate_ticket
 from hall.queue.realname import simulated_id_number
 from hall.extensions import db
-from hall.models import Service, Ticket
+from hall.models import Counter, Service, Ticket
 
 # No stage has finished yet: every handling time is the configured default of 300 s.
 
@@ -68,6 +71,64 @@ def test_a_counter_on_a_break_is_expected_back_after_a_usual_break(demo, frozen,
     assert _new(demo, "A", "consult")[1].wait_s == 60 + 300  # the break ran over: expected back soon
     frozen.advance(minutes=11)  # paused 61 min: no break any more, nobody serves A (as if one counter opened)
     assert _new(demo, "A", "consult")[1].wait_s == 300
+
+
+def _plan(demo, number: int, opens=None, closes=None, breaks=None) -> None:
+    """Give a counter its schedule as a supervisor saves it (hall time)."""
+    counter = db.session.scalar(select(Counter).where(Counter.hall_id == demo.id, Counter.number == number))
+    counter.opens_at, counter.closes_at, counter.breaks = opens, closes, breaks
+    db.session.commit()
+
+
+def _line_of_a(demo, people: int) -> None:
+    for _ in range(people):
+        queue.issue_ticket(demo.id, "A")
+
+
+def test_a_planned_break_gives_no_counter_time_until_it_ends(demo, frozen):
+    """10:00, counter 1 alone serves A, 300 s a visitor, its break is planned 10:10-10:40."""
+    _open(demo, 1)
+    _line_of_a(demo, 3)
+    assert _new(demo, "A", "consult")[1].wait_s == 900  # no plan: the fourth slot, 10:15
+    _plan(demo, 1, breaks=[["10:10", "10:40"]])
+    # slots at 10:00 and 10:05; the one at 10:10 moves to the break's end: the third ahead 10:40, this one 10:45
+    assert _new(demo, "A", "consult")[1].wait_s == 2700
+    frozen.advance(minutes=10)
+    queue.pause_counter(demo.id, 1)  # the break begins as planned: back at 10:40, not a usual 30 min from now
+    assert _new(demo, "A", "consult")[1].wait_s == 1800 + 3 * 300
+    frozen.advance(minutes=20)
+    assert _new(demo, "A", "consult")[1].wait_s == 600 + 3 * 300
+
+
+def test_an_edited_schedule_reaches_the_next_ticket_at_once(demo, frozen):
+    """Issuing keeps the hall's picture per process for a moment: a schedule edit renews it."""
+    _open(demo, 1)
+    _line_of_a(demo, 2)
+    assert queue.issue_ticket(demo.id, "A")["estimated_wait_s"] == 600
+    _plan(demo, 1, breaks=[["10:10", "10:40"]])
+    # three ahead take 10:00, 10:05 and 10:40 (the break moves the 10:10 slot): this one 10:45
+    assert queue.issue_ticket(demo.id, "A")["estimated_wait_s"] == 2700
+
+
+def test_a_counter_that_opens_later_adds_its_time_from_its_opening(demo, frozen):
+    """10:00, counter 1 serves A; counter 2 (A first) is closed and opens at 10:15."""
+    _open(demo, 1)
+    _line_of_a(demo, 4)
+    assert _new(demo, "A", "consult")[1].wait_s == 1200  # counter 1 alone: the fifth slot
+    _plan(demo, 2, opens=time(10, 15))
+    assert _new(demo, "A", "consult")[1].wait_s == 900  # counter 2's first slot at 10:15
+    _plan(demo, 2, opens=time(9, 0))  # due earlier and still closed: nobody knows when it comes
+    assert _new(demo, "A", "consult")[1].wait_s == 1200
+
+
+def test_a_counter_closing_before_the_hall_gives_no_time_after_it_closes(demo, frozen):
+    _open(demo, 1, 2)
+    _line_of_a(demo, 5)
+    assert _new(demo, "A", "consult")[1].wait_s == 600
+    _plan(demo, 2, closes=time(10, 10))  # counter 2 calls at 10:00 and 10:05, then closes
+    assert _new(demo, "A", "consult")[1].wait_s == 900
+    _plan(demo, 1, closes=time(10, 10))  # both close early: whoever is in line at closing is still served
+    assert _new(demo, "A", "consult")[1].wait_s == 600
 
 
 def test_time_already_spent_at_the_counter_is_counted(demo, frozen):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,6 +29,11 @@ class Counter(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Last sign of life of the counter screen that opened it; None = not held by a screen.
     screen_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: The counter's planned day in the hall's local time (hall/counter_schedule.py): opening and
+    #: closing (None: with the hall), planned breaks as [["12:00", "12:30"], ...] (None: none).
+    opens_at: Mapped[time | None] = mapped_column(nullable=True)
+    closes_at: Mapped[time | None] = mapped_column(nullable=True)
+    breaks: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     hall = relationship("Hall", back_populates="counters")
     staff = relationship("Staff", foreign_keys=[staff_id])

@@ -3,7 +3,7 @@
 Issuing a ticket needs the service's prefix, names, hours, capacity, real-name rule and flow of
 stages: they change only when an administrator edits them. Each process keeps a read-only copy
 per hall, tagged with the hall's `layout_version`; any flush that adds, changes or removes a
-service, a stage, a counter or a counter's link bumps that version in the same transaction, and
+service, a stage, a counter, its schedule or a counter's link bumps that version in the same transaction, and
 the hall's lock statement returns it with every action, so a process sees an edit made by any
 other at its next action of that hall and reads the hall's services again (two statements).
 """
@@ -84,6 +84,10 @@ def services_of(hall: Hall) -> HallServices:
     return layout
 
 
+#: A counter's columns that the hall's copies hold (the estimate's picture keeps its schedule).
+_COUNTER_PLAN = ("active", "opens_at", "closes_at", "breaks")
+
+
 def _touched_halls(session: Session) -> tuple[set[int], set[int], set[int]]:
     """Halls (directly, through services, through counters) whose layout a flush changed."""
     halls: set[int] = set()
@@ -98,8 +102,8 @@ def _touched_halls(session: Session) -> tuple[set[int], set[int], set[int]]:
             services.add(obj.service_id)
         elif isinstance(obj, CounterService):
             counters.add(obj.counter_id)
-        elif isinstance(obj, Counter) and (obj in session.new or obj in session.deleted
-                                           or inspect(obj).attrs.active.history.has_changes()):
+        elif isinstance(obj, Counter) and (obj in session.new or obj in session.deleted or any(
+                getattr(inspect(obj).attrs, name).history.has_changes() for name in _COUNTER_PLAN)):
             halls.add(obj.hall_id)
     return halls, services, counters
 
