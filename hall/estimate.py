@@ -59,7 +59,10 @@ def _line(ticket_service_id: int, stage_code: str, hall_id: int, business_day):
 def people_ahead(ticket: Ticket) -> int:
     if ticket.status != "waiting":
         return 0
-    ahead = or_(Ticket.sort_at < ticket.sort_at, and_(Ticket.sort_at == ticket.sort_at, Ticket.id < ticket.id))
+    if ticket.id is None:  # not written yet: after every ticket of its line with the same sort key
+        ahead = Ticket.sort_at <= ticket.sort_at
+    else:
+        ahead = or_(Ticket.sort_at < ticket.sort_at, and_(Ticket.sort_at == ticket.sort_at, Ticket.id < ticket.id))
     return db.session.scalar(
         select(func.count()).where(_line(ticket.service_id, ticket.stage_code, ticket.hall_id, ticket.business_day),
                                    ahead)) or 0

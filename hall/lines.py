@@ -30,7 +30,8 @@ def join(ticket: Ticket) -> int:
     return join_line(**_line_of(ticket))
 
 
-def _join_statement(dialect: str):
+def join_statement(dialect: str):
+    """The line's upsert that counts a ticket in, RETURNING the waiting count after it."""
     table = LineCount.__table__
     return upsert_in(dialect, table, {**{k: bindparam(k) for k in LINE_KEYS}, "waiting": 1, "joined": 1}, LINE_KEYS,
                      {"waiting": table.c.waiting + 1, "joined": table.c.joined + 1}).returning(table.c.waiting)
@@ -40,7 +41,7 @@ def join_line(hall_id: int, business_day: date, service_id: int, stage_code: str
     """A ticket joins the line; returns how many waited there before it (one statement)."""
     connection = db.session.connection()
     line = {"hall_id": hall_id, "business_day": business_day, "service_id": service_id, "stage_code": stage_code}
-    return connection.execute(prepared(connection, _join_statement), line).scalar_one() - 1
+    return connection.execute(prepared(connection, join_statement), line).scalar_one() - 1
 
 
 def leave(ticket: Ticket) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from hall import create_app, queue
 from hall.demo import create_demo_hall
 from hall.extensions import db
-from hall.models import OPEN_STATUSES, Hall, Ticket, TicketEvent
+from hall.models import OPEN_STATUSES, Hall, LineCount, Stage, Ticket, TicketEvent
 from hall.queue.unit import subscribe
 from tests.resident_ids import issue_args
 
@@ -140,6 +140,61 @@ def test_issue_and_call_concurrently_on_sqlite(app):
 @pytest.mark.postgres
 def test_issue_and_call_concurrently_on_postgresql(pg_app):
     run_hall_day(pg_app)
+
+
+def _issue_views(app, hall_id: int, count: int, offset: int, views: list, errors: list) -> None:
+    with app.app_context():
+        try:
+            for i in range(count):
+                prefix = SERVICES[(offset + i) % 3]
+                priority = "priority" if i == count - 1 else "normal"  # a head start is counted in the line
+                views.append(queue.issue_ticket(hall_id, prefix, priority=priority,
+                                                **issue_args(prefix, 10_000 + offset * count + i)))
+        except Exception:  # noqa: BLE001 — reported by the test
+            errors.append(traceback.format_exc())
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.timeout(120)
+def test_what_an_issue_writes_under_concurrency(any_app):
+    """Kiosks issuing at once: each ticket gets its own number, exactly one first stage and one
+    "issued" event row, and its place in line (people ahead) is its own; the lines' running
+    counts match the tickets (on PostgreSQL the number and the line are one statement, the
+    ticket, its stage and its event another)."""
+    hall_id = demo_hall_id()
+    views, errors = [], []
+    threads = [threading.Thread(target=_issue_views, args=(any_app, hall_id, 25, n, views, errors)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    assert len(views) == 200
+
+    tickets = db.session.execute(select(Ticket.id, Ticket.number, Ticket.service_id, Ticket.stage_code,
+                                        Ticket.estimated_wait_s)).all()
+    numbers = Tally(t.number[0] for t in tickets)
+    assert sorted(t.number for t in tickets) == sorted(
+        f"{prefix}{n:03d}" for prefix, count in numbers.items() for n in range(1, count + 1)), "repeats or gaps"
+    assert {t.id: t.estimated_wait_s for t in tickets} == {v["id"]: v["estimated_wait_s"] for v in views}
+    stages = db.session.execute(select(Stage.ticket_id, Stage.position, Stage.code)).all()
+    assert sorted(stages) == sorted((t.id, 0, t.stage_code) for t in tickets)
+    issued = db.session.execute(select(TicketEvent.ticket_id, TicketEvent.seq, TicketEvent.data)
+                                .where(TicketEvent.kind == "issued")).all()
+    assert sorted((e.ticket_id, e.data["estimated_wait_s"]) for e in issued) == sorted(
+        (t.id, t.estimated_wait_s) for t in tickets)
+    assert len({e.seq for e in issued}) == len(issued)
+
+    lines = Tally((t.service_id, t.stage_code) for t in tickets)
+    assert {(c.service_id, c.stage_code): c.waiting for c in db.session.scalars(select(LineCount))} == dict(lines)
+    for service in SERVICES:  # each place taken once: a normal ticket's among all, a priority one's among those
+        in_line = [v for v in views if v["service"] == service]
+        priority_tickets = sum(v["priority"] == "priority" for v in in_line)
+        for priority, among in (("normal", len(in_line)), ("priority", priority_tickets)):
+            places = [v["people_ahead"] for v in in_line if v["priority"] == priority]
+            assert len(set(places)) == len(places) and max(places) < among, (service, priority, sorted(places))
+    db.session.commit()
 
 
 def _process_issuer(url: str, hall_id: int, count: int, offset: int, out) -> None:

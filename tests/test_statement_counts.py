@@ -29,6 +29,10 @@ from hall.queue.realname import simulated_id_number
 #: process's copies (tests/test_issue_copies.py). A call-next: the bearer token with its staff and hall
 #: read in one statement (13 before).
 CEILINGS = {"issue": 8, "call_next": 11}
+#: On PostgreSQL an issue's statements after the lock are two round trips: the number and the line in one
+#: statement, the ticket, its stage and its event in another (the lock is held that much shorter), plus a
+#: real-name service's count (6 + 1 before; no BEGIN is sent).
+POSTGRES_CEILINGS = {**CEILINGS, "issue": 4}
 #: After the commit, event subscribers may read (the turn-near notifier: one statement and its BEGIN).
 AFTER_COMMIT = 2
 
@@ -106,7 +110,8 @@ def test_issuing_a_ticket_is_one_short_transaction(app, demo, service):
         with cost() as seen:
             response = issue()
         assert response.status_code == 201 and response.get_json()["people_ahead"] == n + 1
-        assert_one_transaction(seen, CEILINGS["issue"])
+        ceilings = POSTGRES_CEILINGS if db.engine.dialect.name == "postgresql" else CEILINGS
+        assert_one_transaction(seen, ceilings["issue"])
         # nothing reads the waiting line (only, on a real-name service, the visitor's own tickets by
         # their ID's index): issuing costs the same with 20 000 tickets waiting as with none
         assert not [s for s in seen.statements

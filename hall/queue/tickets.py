@@ -7,13 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, true
 
 from hall import lines, pictures
 from hall.database import prepared, upsert_in
 from hall.estimate import Estimate, estimate_ticket, people_ahead
 from hall.extensions import db
-from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketSequence
+from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketEvent, TicketSequence
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
 from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.realname import Identity, admit
@@ -30,11 +30,24 @@ def _sequence_statement(dialect: str):
                      {"last": table.c.last + 1}).returning(table.c.last)
 
 
-def _next_sequence(hall_id: int, day: date, prefix: str) -> int:
-    """Atomically take the next number of a prefix for a day (upsert … RETURNING)."""
+def _number_and_line_statement(dialect: str):
+    """Both upserts in one statement (PostgreSQL; under the hall's lock, so their order is free)."""
+    number, line = _sequence_statement(dialect).cte("number"), lines.join_statement(dialect).cte("line")
+    return select(number.c.last, line.c.waiting).select_from(number.join(line, true()))
+
+
+def _take_number(hall_id: int, day: date, service: ServiceCopy, stage_code: str) -> tuple[int, int]:
+    """Atomically take the next number of the service's prefix for a day and join the line of its first
+    stage: returns the number's seq and how many waited in that line before."""
     connection = db.session.connection()
-    return connection.execute(prepared(connection, _sequence_statement),
-                              {"hall_id": hall_id, "business_day": day, "prefix": prefix}).scalar_one()
+    if connection.dialect.name != "postgresql":
+        seq = connection.execute(prepared(connection, _sequence_statement),
+                                 {"hall_id": hall_id, "business_day": day, "prefix": service.prefix}).scalar_one()
+        return seq, lines.join_line(hall_id, day, service.id, stage_code)
+    params = {"hall_id": hall_id, "business_day": day, "prefix": service.prefix, "service_id": service.id,
+              "stage_code": stage_code}
+    seq, waiting = connection.execute(prepared(connection, _number_and_line_statement), params).one()
+    return seq, waiting - 1
 
 
 def issued_view(ticket: Ticket, ahead: int | None = None) -> dict[str, Any]:
@@ -110,6 +123,7 @@ class NewTicket:
     id_hash: str | None
     id_masked: str | None
     visitor_masked: str | None
+    estimated_wait_s: int | None = None
     counter: None = None
     target_counter: None = None
     called_at: None = None
@@ -121,6 +135,44 @@ class NewTicket:
 
 _INSERT_TICKET = insert(Ticket.__table__)
 _INSERT_STAGE = insert(Stage.__table__)
+_INSERT_EVENT = insert(TicketEvent.__table__)
+#: The columns an issue writes in its ticket (its estimate last), stage and event rows.
+_TICKET_COLUMNS = ("hall_id", "service_id", "business_day", "seq", "number", "token", "priority", "channel", "status",
+                   "stage_position", "stage_code", "issued_at", "queued_at", "sort_at", "idempotency_key",
+                   "appointment_id", "id_hash", "id_masked", "visitor_masked", "recall_count", "estimated_wait_s")
+_STAGE_COLUMNS = ("hall_id", "business_day", "service_id", "position", "code", "queued_at")
+_EVENT_COLUMNS = ("hall_id", "seq", "kind", "at", "counter_id", "staff_id", "data")
+
+
+def _rows_statement(_dialect: str):
+    """The ticket, its first stage and its event row as one data-modifying statement (PostgreSQL):
+    the stage's and the event's values are bound as stage_* and event_*."""
+    tickets, stages, events = Ticket.__table__, Stage.__table__, TicketEvent.__table__
+
+    def bound(table, names, prefix=""):
+        return [bindparam(prefix + name, type_=table.c[name].type) for name in names]
+
+    ticket = insert(tickets).values(dict(zip(_TICKET_COLUMNS, bound(tickets, _TICKET_COLUMNS)))) \
+        .returning(tickets.c.id).cte("ticket")
+    stage = insert(stages).from_select(("ticket_id", *_STAGE_COLUMNS),
+                                       select(ticket.c.id, *bound(stages, _STAGE_COLUMNS, "stage_"))).cte("stage")
+    event = insert(events).from_select(("ticket_id", *_EVENT_COLUMNS),
+                                       select(ticket.c.id, *bound(events, _EVENT_COLUMNS, "event_"))).cte("event")
+    return select(ticket.c.id).add_cte(stage, event)
+
+
+def _write_ticket(ticket: dict[str, Any], stage: dict[str, Any], event: dict[str, Any]) -> int:
+    """Insert a new ticket with its first stage and its event row; returns the ticket's id. On PostgreSQL
+    one round trip (the hall's lock is held meanwhile), elsewhere three INSERTs."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        ticket_id = connection.execute(_INSERT_TICKET, ticket).inserted_primary_key[0]
+        connection.execute(_INSERT_STAGE, {**stage, "ticket_id": ticket_id})
+        connection.execute(_INSERT_EVENT, {**event, "ticket_id": ticket_id})
+        return ticket_id
+    params = {**ticket, **{f"stage_{name}": stage[name] for name in _STAGE_COLUMNS},
+              **{f"event_{name}": event[name] for name in _EVENT_COLUMNS}}
+    return connection.execute(prepared(connection, _rows_statement), params).scalar_one()
 
 
 def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: str,
@@ -130,42 +182,32 @@ def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: 
     """Inside a running action: put a new ticket in the first line of `service`, log and publish
     "issued"; returns its id and view.
 
-    Written as plain INSERTs (no ORM objects): the number, the line's count (which says how many
-    are ahead), the ticket with its estimate, its first stage and the event row. The rest of the
+    Written as plain statements (no ORM objects): the number and the line's count (which says how many
+    are ahead), then the ticket with its estimate, its first stage and the event row. The rest of the
     estimate's inputs come from this process's picture of the hall (`pictures`)."""
     if not service.stages:
         raise Conflict(f"service {service.prefix} has no stages")
     hall_id = action.hall.id
     day = today(action.hall, action.now)
-    seq = _next_sequence(hall_id, day, service.prefix)
     first = service.stages[0]
-    values = dict(
-        hall_id=hall_id, service_id=service.id, business_day=day, seq=seq, number=f"{service.prefix}{seq:03d}",
-        token=secrets.token_urlsafe(16), priority=priority, channel=channel, status="waiting", stage_position=0,
-        stage_code=first.code, issued_at=action.now, queued_at=action.now, sort_at=sort_key(action.now, priority),
-        idempotency_key=idempotency_key, appointment_id=appointment_id,
+    seq, waiting_before = _take_number(hall_id, day, service, first.code)
+    ticket = NewTicket(
+        id=None, service=service, hall_id=hall_id, service_id=service.id, business_day=day, seq=seq,
+        number=f"{service.prefix}{seq:03d}", token=secrets.token_urlsafe(16), priority=priority, channel=channel,
+        status="waiting", stage_position=0, stage_code=first.code, issued_at=action.now, queued_at=action.now,
+        sort_at=sort_key(action.now, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
         id_hash=identity.hash if identity else None, id_masked=identity.masked if identity else None,
         visitor_masked=visitor_masked)
-    connection = db.session.connection()
-    waiting_before = lines.join_line(hall_id, day, service.id, first.code)
-    picture = pictures.picture(hall_id, day, action.hall.layout_version)
-    ticket = NewTicket(id=None, service=service, **values)
-    if ticket.sort_at < ticket.queued_at:  # a head start is counted, and the count's tie-break needs the id
-        ticket = replace(ticket, id=connection.execute(_INSERT_TICKET, values).inserted_primary_key[0])
-        ahead = people_ahead(ticket)
-        estimate = estimate_ticket(ticket, ahead, picture)
-        connection.execute(update(Ticket.__table__).where(Ticket.__table__.c.id == ticket.id)
-                           .values(estimated_wait_s=estimate.wait_s))
-    else:
-        ahead = waiting_before
-        estimate = estimate_ticket(ticket, ahead, picture)
-        ticket = replace(ticket, id=connection.execute(_INSERT_TICKET, {**values, "estimated_wait_s": estimate.wait_s}
-                                                       ).inserted_primary_key[0])
-    connection.execute(_INSERT_STAGE, dict(ticket_id=ticket.id, hall_id=hall_id, business_day=day,
-                                           service_id=service.id, position=0, code=first.code, queued_at=action.now))
+    # a head start puts it ahead of some who wait: counted (priority tickets are few)
+    ahead = people_ahead(ticket) if ticket.sort_at < ticket.queued_at else waiting_before
+    estimate = estimate_ticket(ticket, ahead, pictures.picture(hall_id, day, action.hall.layout_version))
+    stage = dict(hall_id=hall_id, business_day=day, service_id=service.id, position=0, code=first.code,
+                 queued_at=action.now)
+    event = action.event_row("issued", staff_id=staff_id, priority=priority, channel=channel,
+                             estimated_wait_s=estimate.wait_s)
+    row = {**{name: getattr(ticket, name) for name in _TICKET_COLUMNS[:-1]}, "estimated_wait_s": estimate.wait_s}
+    ticket = replace(ticket, id=_write_ticket(row, stage, event), estimated_wait_s=estimate.wait_s)
     view = _with_estimate(ticket_view(ticket, action.hall.public_name_mode), ahead, estimate)
-    action.log("issued", ticket_id=ticket.id, staff_id=staff_id, priority=priority, channel=channel,
-               estimated_wait_s=estimate.wait_s)
     action.publish("issued", ticket=view)
     if priority == "normal":
         action.after_commit.append(lambda: pictures.joined(hall_id, (service.id, first.code), waiting_before + 1))

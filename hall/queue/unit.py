@@ -48,9 +48,14 @@ class Action:
     def log(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
             staff_id: int | None = None, **data: Any) -> None:
         """Append a row to the event log (several rows may share the action's seq): one INSERT, now."""
-        db.session.connection().execute(_INSERT_EVENT, dict(
-            hall_id=self.hall.id, seq=self.seq, ticket_id=ticket_id, kind=kind, at=self.now, counter_id=counter_id,
-            staff_id=staff_id, data=data))
+        db.session.connection().execute(_INSERT_EVENT, self.event_row(
+            kind, ticket_id=ticket_id, counter_id=counter_id, staff_id=staff_id, **data))
+
+    def event_row(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
+                  staff_id: int | None = None, **data: Any) -> dict[str, Any]:
+        """The event log's row `log` writes, for a statement that writes it along with other rows."""
+        return dict(hall_id=self.hall.id, seq=self.seq, ticket_id=ticket_id, kind=kind, at=self.now,
+                    counter_id=counter_id, staff_id=staff_id, data=data)
 
     def publish(self, kind: str, **payload: Any) -> dict[str, Any]:
         """Set the one event this action publishes after it commits."""
