@@ -1,15 +1,19 @@
-"""Accuracy of the wait estimate on simulated days: today's simple estimator against the new one.
+"""Accuracy of the wait estimate on simulated days: the simple estimator, the estimator without the
+counters' schedule, and the estimator with it.
 
 For each shipped profile and seed, a scratch database gets the demo hall's layout, a warm-up day
-(so handling times have a history, as in a hall that has run before) and the measured day. At
-every issue both estimates are taken on the same queue (the engine keeps the new one); afterwards
-each is compared with the ticket's actual wait (issue to first call).
+(so handling times have a history, as in a hall that has run before) and the measured day; the
+simulator writes the profile's opening hours and planned breaks as the counters' schedule. At
+every issue the three estimates are taken on the same queue (the engine keeps the last one):
+"simple" (people ahead × handling time ÷ open counters), "unplanned" (the estimator blind to the
+schedule: a break is known once it begins, as before counters had one) and "planned" (knowing the
+schedule); afterwards each is compared with the ticket's actual wait (issue to first call).
 
 Prints, per profile: mean absolute error as % of the mean actual wait (all seeds together, and the
-lowest–highest of single seeds), and for the new estimator the % of actual waits inside the range
-shown ("about 12 min (8–18)"); then the CPU per estimate: the simple one, and the new one split into
-reading the hall's picture (once per request; issuing keeps it per process for a moment) and the
-estimate drawn from it.
+lowest–highest of single seeds), and the % of actual waits inside the range shown ("about 12 min
+(8–18)") without and with the schedule; then the CPU per estimate: the simple one, and the planned
+one split into reading the hall's picture (once per request; issuing keeps it per process for a
+moment) and the estimate drawn from it.
 
     PYTHONPATH=. .venv/bin/python bench/estimate_accuracy.py [--seeds 4] [--first-seed 1] [--profiles light peak bursty]
 
@@ -53,10 +57,18 @@ def simple_wait_s(ticket, ahead: int) -> int:
 COST = {"simple": 0.0, "picture": 0.0, "new": 0.0, "estimates": 0}
 
 
-def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int, int]]:
-    """(actual, simple, new, low, high) of every called ticket of the measured day."""
+def blind_to_the_schedule(picture: HallPicture) -> HallPicture:
+    """The picture as it was before counters had a schedule: breaks known once they begin."""
+    for counter in picture.counters.values():
+        counter.opens_in = counter.closes_in = None
+        counter.breaks = ()
+    return picture
+
+
+def measured_day(profile_name: str, seed: int) -> list[tuple[int, ...]]:
+    """(actual, simple, unplanned, low, high, planned, low, high) of every called ticket of the measured day."""
     profile = load_profile(profile_name)
-    taken: list[tuple[Ticket, tuple[int, int, int, int]]] = []
+    taken: list[tuple[Ticket, tuple[int, ...]]] = []
     saved = engine_tickets.estimate_ticket
 
     def both(ticket, ahead=None, picture=None):
@@ -72,7 +84,9 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
         COST["new"] += time.process_time() - between
         COST["estimates"] += 1
         if ticket.business_day == DAY:  # the estimate is taken before the new ticket is written: matched by number
-            taken.append((ticket, (simple, new.wait_s, new.low_s, new.high_s)))
+            blind = estimate_ticket(ticket, ahead, blind_to_the_schedule(picture))
+            taken.append((ticket, (simple, blind.wait_s, blind.low_s, blind.high_s, new.wait_s, new.low_s,
+                                   new.high_s)))
         return new
 
     engine_tickets.estimate_ticket = both
@@ -90,16 +104,20 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, int, int, int,
     ids = {(hall_id, number): ticket_id for ticket_id, hall_id, number in db.session.execute(
         select(Ticket.id, Ticket.hall_id, Ticket.number).where(Ticket.business_day == DAY))}
     rows = []
-    for ticket, (simple, new, low, high) in taken:
+    for ticket, estimates in taken:
         queued, called = first_calls[ids[ticket.hall_id, ticket.number]]
         if called is not None:
-            rows.append((round((called - queued).total_seconds()), simple, new, low, high))
+            rows.append((round((called - queued).total_seconds()), *estimates))
     return rows
 
 
 def mae_pct(rows, column: int) -> float:
     mean_actual = statistics.fmean(r[0] for r in rows)
     return 100 * statistics.fmean(abs(r[column] - r[0]) for r in rows) / mean_actual
+
+
+def inside_pct(rows, low: int) -> float:
+    return 100 * sum(1 for row in rows if row[low] <= row[0] <= row[low + 1]) / len(rows)
 
 
 def _mae_cell(rows, days, column: int) -> str:
@@ -117,19 +135,19 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/unused.db", "VOICE_ENABLED": False})
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(f"seeds {seeds[0]}–{seeds[-1]}; MAE as % of the mean actual wait, all seeds (single seeds lowest–highest)")
-    print(f"{'profile':8} {'tickets':>7} {'mean wait s':>11} {'MAE % simple':>20} {'MAE % new':>20} "
-          f"{'inside range % new':>18}")
+    print(f"{'profile':8} {'tickets':>7} {'mean wait s':>11} {'MAE % simple':>16} {'MAE % unplanned':>16} "
+          f"{'MAE % planned':>16} {'ratio':>5} {'inside % unpl.':>14} {'inside % planned':>16}")
     with app.app_context(), scratch_database(app.config["HALL"]):
         for name in args.profiles:
             started = time.process_time()
             days = [measured_day(name, seed) for seed in seeds]
             rows = [row for day in days for row in day]
-            inside = 100 * sum(1 for actual, _, _, low, high in rows if low <= actual <= high) / len(rows)
             print(f"{name:8} {len(rows):7d} {statistics.fmean(r[0] for r in rows):11.0f} "
-                  f"{_mae_cell(rows, days, 1):>20} {_mae_cell(rows, days, 2):>20} {inside:18.1f}"
+                  f"{_mae_cell(rows, days, 1):>16} {_mae_cell(rows, days, 2):>16} {_mae_cell(rows, days, 5):>16} "
+                  f"{mae_pct(rows, 5) / mae_pct(rows, 2):5.2f} {inside_pct(rows, 3):14.1f} {inside_pct(rows, 6):16.1f}"
                   f"   ({time.process_time() - started:.0f} s CPU)", flush=True)
         n = max(1, COST["estimates"])
-        print(f"CPU per estimate at issue: simple {1000 * COST['simple'] / n:.2f} ms; new {1000 * (COST['picture'] + COST['new']) / n:.2f} ms "
+        print(f"CPU per estimate at issue: simple {1000 * COST['simple'] / n:.2f} ms; planned {1000 * (COST['picture'] + COST['new']) / n:.2f} ms "
               f"= hall picture read {1000 * COST['picture'] / n:.2f} ms + estimate {1000 * COST['new'] / n:.3f} ms "
               f"({n} estimates)")
 

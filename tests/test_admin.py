@@ -109,6 +109,43 @@ def test_counter_services_in_priority_order(admin, demo):
     assert counter.zone == "east" and counter.active is False  # deactivated, not deleted
 
 
+def test_counter_schedule_is_saved_and_shown_again(admin, demo):
+    counter = db.session.scalar(select(Counter).where(Counter.number == 2))
+    url = f"/admin/demo/counters/{counter.id}"
+    ok = form(admin, url, opens_at="09:00", closes_at="16:00", planned_breaks="15:00-15:15\n12:00 – 12:30\n")
+    assert ok.status_code == 302
+    assert (counter.opens_at.isoformat(), counter.closes_at.isoformat()) == ("09:00:00", "16:00:00")
+    assert counter.breaks == [["12:00", "12:30"], ["15:00", "15:15"]]  # kept in time order
+    page = admin.get(url).get_data(as_text=True)
+    assert 'value="09:00"' in page and "12:00-12:30\n15:00-15:15" in page
+    assert "12:00–12:30" in admin.get("/admin/demo?lang=en").get_data(as_text=True)
+    assert form(admin, url, opens_at="", closes_at="", planned_breaks="").status_code == 302
+    assert (counter.opens_at, counter.closes_at, counter.breaks) == (None, None, None)  # with the hall, no breaks
+
+
+@pytest.mark.parametrize("fields, message_en, message_zh", [
+    ({"planned_breaks": "12:00-12:30\n12:15-12:45"}, "The breaks 12:00–12:30 and 12:15–12:45 overlap.",
+     "休息时段 12:00–12:30 与 12:15–12:45 重叠。"),
+    ({"planned_breaks": "12:30-12:00"}, "The break 12:30–12:00 ends before it starts.",
+     "休息时段 12:30–12:00 的结束时间早于开始时间。"),
+    ({"opens_at": "17:00", "closes_at": "09:00"}, "Closing time must be after opening time.", None),
+    ({"opens_at": "13:00", "planned_breaks": "12:00-12:30"},
+     "The break 12:00–12:30 is outside the counter", "休息时段 12:00–12:30 不在窗口的开放时间内。"),
+    ({"planned_breaks": "lunch"}, "Line 1: write a break as 12:00-12:30.", "第 1 行：休息时段写作 12:00-12:30。"),
+    ({"planned_breaks": "12:00-12:30\n25:00-25:30"}, "Line 2: write a break as 12:00-12:30.", None),
+    ({"planned_breaks": "12:00-12:30\x07"}, "Control characters are not allowed here.", None),
+])
+def test_counter_schedule_refuses_what_cannot_be_kept(admin, demo, fields, message_en, message_zh):
+    counter = db.session.scalar(select(Counter).where(Counter.number == 2))
+    for lang, message in (("en", message_en), ("zh", message_zh)):
+        if message is None:
+            continue
+        bad = form(admin, f"/admin/demo/counters/{counter.id}?lang={lang}", **fields)
+        assert bad.status_code == 400 and message in bad.get_data(as_text=True), lang
+    db.session.refresh(counter)
+    assert (counter.opens_at, counter.closes_at, counter.breaks) == (None, None, None)
+
+
 def test_staff_create_reset_password_and_deactivate(app, admin, demo):
     response = form(admin, "/admin/demo/staff/new?lang=en", login="staff9", name="新同事", role="staff", language="zh")
     assert response.status_code == 400 and "needs a password" in response.get_data(as_text=True)

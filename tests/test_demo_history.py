@@ -42,6 +42,7 @@ def test_history_fills_reports_charts_monthly_report_and_monitor(app, demo, froz
     assert state["business_day"] == "2026-03-02"
     assert any(c["ticket"] for c in state["counters"]) or any(s["waiting"] for s in state["services"])
     assert db.session.scalar(select(func.count()).where(Ticket.business_day == date(2026, 3, 2))) > 0
+    assert all(c.opens_at and c.breaks for c in demo.hall.counters)  # the profile's hours and breaks
     # the past's bad ratings were followed up as a supervisor would: no complaint case of it is overdue
     assert overdue_cases(demo.hall) == []
     assert all(c.status == "closed" for c in db.session.scalars(select(ComplaintCase))
@@ -62,6 +63,7 @@ def test_history_in_two_parts_keeps_ids_and_the_event_sequence_whole(request, fr
     plan = [(day, parse_profile(tomllib.loads(SMALL), "small")) for day in history_days(demo.hall, 6)]
     assert len(plan) == 4 and worth_splitting(plan)
     simulate_in_parts(demo.hall, plan, seed=1)
+    assert all(c.opens_at and c.breaks for c in demo.hall.counters)  # the schedule the parts ran with
 
     seqs = db.session.scalars(select(TicketEvent.seq).where(TicketEvent.hall_id == demo.id)).all()
     assert set(seqs) == set(range(1, demo.hall.event_seq + 1))  # no gap, no seq of two actions

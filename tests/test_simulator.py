@@ -86,6 +86,10 @@ def test_report_and_simulator_agree_on_one_day(app, demo, small):
     assert report["utilisation_pct"] == simulated["utilisation_pct"] > 0
     assert report["estimate"]["mae_s"] == simulated["estimate_mae_s"]
     assert simulated["estimate_mae_pct"] == round(100 * report["estimate"]["mae_s"] / report["wait_s"]["avg"], 1)
+    # the profile's hours and staggered breaks are now the demo counters' schedule (the estimate knew them)
+    plans = {(c.opens_at.isoformat("minutes"), c.closes_at.isoformat("minutes"), tuple(map(tuple, c.breaks)))
+             for c in demo.hall.counters}
+    assert plans == {("09:00", "11:00", (("09:40", "10:00"),)), ("09:00", "11:00", (("10:00", "10:20"),))}
 
     fitted = fit_profile(demo.hall, DAY, DAY)  # --fit-from: the profile read back from that day
     assert set(fitted.services) == {"A", "B", "C"} and fitted.opens.hour == 9

@@ -11,6 +11,7 @@ from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, Sel
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
 
+from hall.counter_schedule import ScheduleError, check_schedule, parse_breaks
 from hall.models import DEVICE_KINDS, ROLES
 from hall.validation import CheckedForm, ascii_int
 
@@ -169,7 +170,24 @@ class CounterForm(CheckedForm):
     zone = StringField(_l("Zone"), validators=[DataRequired(), Length(max=40)], default="main")
     services = TextAreaField(_l("Services in priority order"), validators=[DataRequired()],
                              description=_l("One per line: a prefix, or prefix: stage codes (e.g. B: accept, review)"))
+    opens_at = TimeField(_l("Opens at"), validators=[Optional()], description=_l("Empty: when the hall opens"))
+    closes_at = TimeField(_l("Closes at"), validators=[Optional()], description=_l("Empty: when the hall closes"))
+    planned_breaks = TextAreaField(_l("Planned breaks"), validators=[Optional(), Length(max=2000)],
+                                   description=_l("One per line, e.g. 12:00-12:30. Wait estimates count on them."))
     active = BooleanField(_l("Active"), default=True)
+
+    def validate_closes_at(self, field) -> None:
+        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("Closing time must be after opening time."))
+
+    def validate_planned_breaks(self, field) -> None:
+        """Breaks in order, not overlapping, inside the opening hours (when those are in order)."""
+        opens, closes = self.opens_at.data, self.closes_at.data
+        try:
+            check_schedule(opens, closes if not (opens and closes and closes <= opens) else None,
+                           parse_breaks(field.data))
+        except ScheduleError as error:
+            raise ValidationError(error.args[0]) from None
 
 
 class StaffForm(CheckedForm):

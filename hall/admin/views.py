@@ -14,6 +14,7 @@ from hall.admin import bp
 from hall.admin.forms import (CounterForm, DeviceForm, HallForm, NewHallForm, NoticeForm, ServiceForm, StaffForm,
                               parse_service_lines, zone_lines)
 from hall.auth import role_required
+from hall.counter_schedule import breaks_text, parse_breaks, stored
 from hall.extensions import db
 from hall.models import (OPEN_STATUSES, Counter, CounterService, Device, Hall, Notice, Service, ServiceStage, Staff,
                          Ticket)
@@ -195,6 +196,7 @@ def _counter_page(record: Hall, counter: Counter | None):
     if counter is not None and not form.is_submitted():
         form.services.data = "\n".join(link.service.prefix + (": " + ", ".join(link.stages) if link.stages else "")
                                        for link in counter.services)
+        form.planned_breaks.data = breaks_text(counter.breaks)
 
     def apply() -> None:
         target = counter or Counter(hall_id=record.id)
@@ -218,6 +220,8 @@ def _counter_page(record: Hall, counter: Counter | None):
             raise ValidationError(_("The counter holds a ticket; finish it before deactivating."))
         target.number, target.name, target.zone = form.number.data, form.name.data or "", form.zone.data
         target.active = form.active.data
+        target.opens_at, target.closes_at = form.opens_at.data, form.closes_at.data
+        target.breaks = stored(parse_breaks(form.planned_breaks.data))
         db.session.add(target)
         target.services.clear()
         db.session.flush()

@@ -17,10 +17,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
 from hall import clock, queue
+from hall.counter_schedule import stored
 from hall.extensions import db
-from hall.models import Ticket
+from hall.models import Counter, Ticket
 from hall.queue.realname import simulated_id_number
 from hall.queue.stages import current_stage
 from hall.sim.layout import CounterLayout, Layout
@@ -137,16 +139,40 @@ class DayRun:
         opens = clock.local_to_utc(self.day, schedule.opens, self.zone)
         closes = clock.local_to_utc(self.day, schedule.closes, self.zone)
         window_start = clock.local_to_utc(self.day, schedule.breaks_from, self.zone)
-        window = (clock.local_to_utc(self.day, schedule.breaks_until, self.zone) - window_start).total_seconds()
         brk = schedule.break_min * 60
-        slots = _break_slots(self._counters, max(1, int(window // brk)) if brk else 1)
-        for counter, slot in zip(self._counters, slots):
+        self.write_schedule()
+        for counter, slot in zip(self._counters, self._break_slots()):
             self._at(opens, self._open, counter)
             if brk:
                 start = window_start + timedelta(seconds=slot * brk)
                 self._at(start, self._break, counter)
                 self._at(start + timedelta(seconds=brk), self._open, counter)
             self._at(closes, self._close, counter)
+
+    def _break_slots(self) -> list[int]:
+        """Each counter's break slot (of break_min minutes from breaks_from) in the day's plan."""
+        schedule = self.profile.schedule
+        window = datetime.combine(self.day, schedule.breaks_until) - datetime.combine(self.day, schedule.breaks_from)
+        brk = timedelta(minutes=schedule.break_min)
+        return _break_slots(self._counters, max(1, window // brk) if brk else 1)
+
+    def write_schedule(self) -> None:
+        """The day's plan as the counters' schedule, as a supervisor would enter it (so the estimate
+        knows the breaks ahead); counters whose schedule is already this one are left alone."""
+        schedule = self.profile.schedule
+        break_slots = dict(zip((c.spec.number for c in self._counters), self._break_slots())) \
+            if schedule.break_min else {}
+        first = datetime.combine(self.day, schedule.breaks_from)
+        length = timedelta(minutes=schedule.break_min)
+        numbers = [c.spec.number for c in self._counters]
+        for counter in db.session.scalars(select(Counter).where(Counter.hall_id == self.hall_id,
+                                                                Counter.number.in_(numbers))):
+            start = first + break_slots[counter.number] * length if counter.number in break_slots else None
+            breaks = stored([(start.time(), (start + length).time())]) if start else None
+            plan = (schedule.opens, schedule.closes, breaks)
+            if (counter.opens_at, counter.closes_at, counter.breaks) != plan:
+                counter.opens_at, counter.closes_at, counter.breaks = plan
+        db.session.commit()
 
     def _open(self, counter: _Counter) -> None:
         counter.on_break_when_free = False
