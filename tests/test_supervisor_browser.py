@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hall import queue
 from hall.extensions import db
-from hall.models import Service
+from hall.models import Counter, Service
 from tests.live import LiveServer
 from tests.resident_ids import issue_args
 from tests.supervisor_support import scripted  # noqa: F401  (a fixture)
@@ -22,6 +22,10 @@ def server(demo, app):
     live = LiveServer(app.config["SQLALCHEMY_DATABASE_URI"], HALL_MONITOR_SCAN_INTERVAL_S="1").start()
     yield live
     live.stop()
+
+
+def _counter_id(number: int) -> int:
+    return db.session.scalar(select(Counter.id).where(Counter.number == number))
 
 
 def sign_in(page, url: str, login: str, password: str) -> None:
@@ -96,10 +100,27 @@ def test_reports_and_admin_pages(chromium, demo, scripted, server, screenshot):
     page.click("form.admin-form button[type=submit]")
     assert "limit in minutes" in page.locator(".field.has-error").inner_text()
     screenshot(page, "admin-form-error-en")
+    counter_page = server.url + f"/admin/demo/counters/{_counter_id(2)}"
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(counter_page + "?lang=en")
+    page.fill("input[name=opens_at]", "08:30")
+    page.fill("textarea[name=planned_breaks]", "12:00-12:30\n12:15-12:45")
+    page.click("form.admin-form button[type=submit]")
+    assert "overlap" in page.locator(".field.has-error").inner_text()
+    screenshot(page, "admin-counter-schedule-error-en")
     phone = chromium.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN")
     small = phone.new_page()
     sign_in(small, server.url, "supervisor", demo.passwords["supervisor"])
     small.goto(server.url + "/reports/demo?from=2026-03-02&to=2026-03-02")
     screenshot(small, "reports-phone-zh")
+    sign_in(small, server.url, "admin", demo.passwords["admin"])
+    small.goto(counter_page + "?lang=zh")
+    small.fill("textarea[name=planned_breaks]", "12:00-12:30")
+    small.click("form.admin-form button[type=submit]")
+    small.wait_for_url(lambda u: u.endswith("/admin/demo"))
+    small.goto(counter_page)
+    assert small.locator("textarea[name=planned_breaks]").input_value() == "12:00-12:30"
+    small.locator("textarea[name=planned_breaks]").scroll_into_view_if_needed()
+    screenshot(small, "admin-counter-schedule-phone-zh")
     phone.close()
     context.close()
