@@ -70,6 +70,11 @@ def breaks_of(kept: list | None) -> list[Break]:
     return [(time.fromisoformat(start), time.fromisoformat(end)) for start, end in kept or ()]
 
 
+def schedule_view(opens: time | None, closes: time | None, kept: list | None) -> dict:
+    """A counter's schedule in JSON (None: with the hall; breaks as [["12:00", "12:30"], ...])."""
+    return {"opens_at": opens and _hhmm(opens), "closes_at": closes and _hhmm(closes), "breaks": kept or []}
+
+
 def breaks_text(kept: list | None) -> str:
     """The breaks a counter keeps as the form shows them, one per line."""
     return "\n".join(f"{start}-{end}" for start, end in kept or ())

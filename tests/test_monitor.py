@@ -1,7 +1,7 @@
 """Live monitor: alarms raised and cleared as time passes, acknowledgement, supervisor actions."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -72,6 +72,11 @@ def test_monitor_state_shows_lines_counters_and_estimates(demo, frozen):
     counter = state["counters"][0]
     assert counter["staff"] == "窗口1工作人员" and counter["ticket"]["number"] == "A001"
     assert counter["ticket"]["since"] == "2026-03-02T02:00:30Z"
+    assert counter["schedule"] == {"opens_at": None, "closes_at": None, "breaks": []}  # with the hall, no breaks
+    demo.hall.counters[0].opens_at, demo.hall.counters[0].breaks = time(9, 0), [["12:00", "12:30"]]
+    db.session.commit()
+    assert monitor_state(demo.hall)["counters"][0]["schedule"] == {
+        "opens_at": "09:00", "closes_at": None, "breaks": [["12:00", "12:30"]]}
 
 
 def test_move_counter_and_notice(demo, frozen):

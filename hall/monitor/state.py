@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from hall import clock
 from hall.alarms import listed_alarms
+from hall.counter_schedule import schedule_view
 from hall.estimate import HallPicture, estimate_new_ticket_s
 from hall.extensions import db
 from hall.models import Hall, Service, Stage, Ticket
@@ -41,6 +42,7 @@ def _counter_rows(hall: Hall) -> list[dict[str, Any]]:
             "status_since": clock.iso(counter.status_since),
             "staff": counter.staff.name if counter.staff else None,
             "services": [{"service": link.service.prefix, "stages": link.stages} for link in counter.services],
+            "schedule": schedule_view(counter.opens_at, counter.closes_at, counter.breaks),
             "ticket": None if ticket is None else {
                 "number": ticket.number, "status": ticket.status, "stage": ticket.stage_code,
                 "stage_name_zh": ticket.service.stage_at(ticket.stage_position).name_zh,
