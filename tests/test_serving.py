@@ -2,6 +2,7 @@
 several processes sharing events through Redis (real gunicorn, gevent, Redis, PostgreSQL)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hall.server.fanout import OPEN_WEBSOCKETS, FrameTail, websocket_frame
+from hall.server.fanout import OPEN_WEBSOCKETS, FanOutManager, FrameTail, websocket_frame
 from hall.server.live import SEND_BUFFER_BYTES, bounded_packet_queue
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
@@ -51,33 +52,64 @@ def test_a_frame_built_once_for_every_screen_is_what_a_websocket_client_reads():
     assert all(event.message_finished for event in received)
 
 
-def test_a_frame_that_does_not_fit_is_finished_by_the_screens_writer_before_anything_after_it():
-    """A real Engine.IO socket on LiveWebSocket over a socketpair with small buffers, nobody reading:
-    direct writes until the socket is full (the rest of that frame queued), then the queue."""
-    import engineio
+@contextlib.contextmanager
+def websocket_over_socketpair(eio, sid: str, buffer_bytes: int = 4096):
+    """A real Engine.IO session `sid` upgraded to LiveWebSocket over a socketpair with small
+    buffers: (the session, its LiveWebSocket, the client's end of the socket)."""
     import gevent
     import gevent.socket
-    from engineio import packet as eio_packet
     from engineio import socket as eio_socket
-    from wsproto import ConnectionType
-    from wsproto.connection import Connection
-    from wsproto.events import Message
 
     from hall.server.websocket import LiveWebSocket
 
     server_end, client_end = gevent.socket.socketpair()
-    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    eio = engineio.Server(async_mode="gevent")
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer_bytes)
+    client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_bytes)
     eio._async = {**eio._async, "queue": bounded_packet_queue(), "websocket": LiveWebSocket}
-    session = eio.sockets["screen"] = eio_socket.Socket(eio, "screen")
+    session = eio.sockets[sid] = eio_socket.Socket(eio, sid)
     environ = {"gunicorn.socket": server_end, "HTTP_HOST": "hall", "HTTP_UPGRADE": "websocket",
                "HTTP_CONNECTION": "Upgrade", "HTTP_SEC_WEBSOCKET_KEY": "dGhlIHNhbXBsZSBub25jZQ==",
                "HTTP_SEC_WEBSOCKET_VERSION": "13"}
     handler = gevent.spawn(session._upgrade_websocket, environ, None)
     try:
         gevent.sleep(0.05)
-        websocket = OPEN_WEBSOCKETS["screen"]
+        yield session, OPEN_WEBSOCKETS[sid], client_end
+    finally:
+        handler.kill()
+        OPEN_WEBSOCKETS.pop(sid, None)
+        server_end.close()
+        client_end.close()
+
+
+def websocket_messages(client_end, count: int, timeout: float = 10) -> list[str | bytes]:
+    """The first `count` whole messages the server sent on `client_end` (after its handshake answer)."""
+    from wsproto import ConnectionType
+    from wsproto.connection import Connection
+    from wsproto.events import Message
+
+    client, received, partial, data = Connection(ConnectionType.CLIENT), [], "", b""
+    while b"\r\n\r\n" not in data:
+        data += client_end.recv(4096)
+    data = data.split(b"\r\n\r\n", 1)[1]
+    deadline = time.monotonic() + timeout
+    while len(received) < count and time.monotonic() < deadline:
+        client.receive_data(data)
+        for event in client.events():
+            if isinstance(event, Message):  # wsproto hands a message over in pieces as they come
+                partial += event.data
+                if event.message_finished:
+                    received.append(partial)
+                    partial = ""
+        data = client_end.recv(65536) if len(received) < count else b""
+    return received
+
+
+def test_a_frame_that_does_not_fit_is_finished_by_the_screens_writer_before_anything_after_it():
+    """Nobody reading: direct writes until the socket is full (the rest of that frame queued), then the queue."""
+    import engineio
+    from engineio import packet as eio_packet
+
+    with websocket_over_socketpair(engineio.Server(async_mode="gevent"), "screen") as (session, websocket, client_end):
         messages = [f'42["hall_event",{{"seq":{seq},"pad":"{"x" * 3000}"}}]' for seq in range(30)]
         written_now = []
         for message in messages:  # as FanOutManager does, without a switch to the writer in between
@@ -86,26 +118,41 @@ def test_a_frame_that_does_not_fit_is_finished_by_the_screens_writer_before_anyt
                 session.send(eio_packet.Packet(eio_packet.MESSAGE, message[1:]))
         assert written_now[0] and not all(written_now), "the first frames went out at once, then the socket was full"
         assert any(isinstance(item, FrameTail) for item in session.queue.queue), "a frame went out in part"
-        client, received, partial, data = Connection(ConnectionType.CLIENT), [], "", b""
-        while b"\r\n\r\n" not in data:  # the handshake's answer, then the frames
-            data += client_end.recv(4096)
-        data = data.split(b"\r\n\r\n", 1)[1]
-        deadline = time.monotonic() + 10
-        while len(received) < len(messages) and time.monotonic() < deadline:
-            client.receive_data(data)
-            for event in client.events():
-                if isinstance(event, Message):  # wsproto hands a message over in pieces as they come
-                    partial += event.data
-                    if event.message_finished:
-                        received.append(partial)
-                        partial = ""
-            data = client_end.recv(65536) if len(received) < len(messages) else b""
-        assert received == messages, "every message whole, once, in order"
-    finally:
-        handler.kill()
-        OPEN_WEBSOCKETS.pop("screen", None)
-        server_end.close()
-        client_end.close()
+        assert websocket_messages(client_end, len(messages)) == messages, "every message whole, once, in order"
+
+
+def test_events_emitted_meanwhile_go_out_together_and_before_what_is_sent_after_them():
+    """A burst of events: one write per websocket screen, one poll answer per long-polling screen;
+    an ack or a disconnect sent right after an event reaches the screen after that event."""
+    import gevent
+    import socketio
+    from engineio import socket as eio_socket
+    from socketio import packet as sio_packet
+
+    server = socketio.Server(async_mode="gevent", client_manager=FanOutManager())
+    with websocket_over_socketpair(server.eio, "screen") as (_session, websocket, client_end):
+        phone = server.eio.sockets["phone"] = eio_socket.Socket(server.eio, "phone")  # long-polling
+        sids = {eio_sid: server.manager.connect(eio_sid, "/") for eio_sid in ("screen", "phone")}
+        for sid in sids.values():
+            server.manager.enter_room(sid, "/", "lobby")
+        writes = []
+        raw_send = websocket.raw_send
+        websocket.raw_send = lambda data: writes.append(data) or raw_send(data)  # the OS socket's writes, counted
+
+        for seq in range(5):  # five requests commit before the fan-out runs
+            server.emit("hall_event", {"seq": seq}, to="lobby")
+        assert not writes and phone.queue.empty(), "noted, written once the emitting greenlet yields"
+        gevent.sleep(0)
+        assert len(writes) == 1, "the screen got the five events in one write"
+        assert len(phone.poll()) == 5, "and the phone in one poll answer"
+
+        server.emit("hall_event", {"seq": 5}, to="lobby")
+        server._send_packet("screen", server.packet_class(sio_packet.ACK, namespace="/", data=[{"seq": 5}], id=1))
+        server.disconnect(sids["phone"])
+        gevent.sleep(0.05)
+        events = [f'42["hall_event",{{"seq":{seq}}}]' for seq in range(6)]
+        assert websocket_messages(client_end, 7) == [*events, '431[{"seq":5}]'], "the event before the ack"
+        assert [pkt.data for pkt in phone.poll()] == [events[5][1:], "1"], "the event before the disconnect"
 
 
 @pytest.fixture(scope="module")
