@@ -101,7 +101,9 @@ def unavailable_response():
 
 
 def _watch_engine(engine: Engine, outage: OutageLog) -> None:
-    @event.listens_for(engine, "after_cursor_execute")
+    # A connection handed out has just answered the pool's pre-ping (or was opened now): once per
+    # request, where a listener on every statement would cost each statement its event dispatch.
+    @event.listens_for(engine.pool, "checkout")
     def _answered(*_args) -> None:
         outage.succeeded()
 
