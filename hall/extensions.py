@@ -1,7 +1,6 @@
 """Extension instances, bound to the app in `create_app`."""
 from flask_babel import Babel
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -9,6 +8,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
 from hall.route_limiter import RouteLimiter
+from hall.session_login import SessionLoginManager
 
 
 class Base(DeclarativeBase):
@@ -18,7 +18,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 socketio = SocketIO()
-login = LoginManager()
+login = SessionLoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = RouteLimiter(key_func=get_remote_address, default_limits=[])

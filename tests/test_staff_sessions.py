@@ -1,6 +1,9 @@
 """Deactivating a staff member or changing their password ends their sessions at once."""
 from __future__ import annotations
 
+from flask_login import session_protected
+
+from hall.extensions import login
 from tests.supervisor_support import sign_in
 from tests.test_admin import form
 
@@ -80,3 +83,21 @@ def test_deactivation_closes_the_staff_members_live_connections(app, demo):
     assert form(admin, f"/admin/demo/staff/{demo.staff('staff2').id}", password="another-password-2").status_code == 302
     assert not colleague.is_connected() and public.is_connected()
     public.disconnect()
+
+
+def test_session_protection_guards_sessions_and_skips_requests_without_one(app, demo, monkeypatch):
+    """A signed-in session seen from another browser is protected (marked not fresh); a request with
+    no session (a kiosk's issue) does not compute the address-and-browser hash at all."""
+    hashed, protected = [], []
+    generate = login._session_identifier_generator
+    monkeypatch.setattr(login, "_session_identifier_generator", lambda: hashed.append(1) or generate())
+    app.test_client().post("/api/v1/halls/demo/tickets", json={"service": "A"})
+    assert hashed == []
+    staff = sign_in(app.test_client(), "staff1", demo.passwords["staff1"])
+    session_protected.connect(lambda _app: protected.append(1), app, weak=False)
+    assert signed_in(staff.get(STAFF_API))
+    assert hashed and protected == []
+    assert signed_in(staff.get(STAFF_API, headers={"User-Agent": "another browser"}))
+    assert protected == [1]
+    with staff.session_transaction() as session:
+        assert session["_fresh"] is False
