@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
@@ -134,8 +134,11 @@ class HallPicture:
         self.handling = {(sid, code): (avg, var) for sid, code, avg, var in db.session.execute(
             select(HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s, HandlingTime.variance_s2)
             .join(Service, Service.id == HandlingTime.service_id).where(Service.hall_id == hall_id))}
-        self.counters = self._counters(hall, day)
         opened = clock.local_to_utc(day, hall.opens_at, hall.timezone)
+        #: Seconds from now to a local time of the day (the hall's UTC offset at its opening).
+        self._local_s = (datetime.combine(day, hall.opens_at) - opened + (self.now - datetime.combine(day, time(0)))
+                         ).total_seconds()
+        self.counters = self._counters(hall)
         hours = max(0.5, (self.now - opened).total_seconds() / 3600)
         self.per_hour = {(sid, priority): n / hours for sid, priority, n in db.session.execute(
             select(Ticket.service_id, Ticket.priority, func.count()).where(
@@ -155,9 +158,9 @@ class HallPicture:
             codes.setdefault(sid, []).append(code)
         return codes.items()
 
-    def _counters(self, hall: Hall, day: date) -> dict[int, _Counter]:
+    def _counters(self, hall: Hall) -> dict[int, _Counter]:
         hall_id = hall.id
-        counters = {cid: self._planned(_Counter(status, _seconds_since(since, self.now)), hall, day, plan)
+        counters = {cid: self._planned(_Counter(status, _seconds_since(since, self.now)), hall, plan)
                     for cid, status, since, *plan in db.session.execute(
                         select(Counter.id, Counter.status, Counter.status_since, Counter.opens_at, Counter.closes_at,
                                Counter.breaks).where(Counter.hall_id == hall_id, Counter.active.is_(True)))}
@@ -174,12 +177,12 @@ class HallPicture:
                 counters[cid].holds = (sid, code, _seconds_since(called_at, self.now))
         return counters
 
-    def _planned(self, counter: _Counter, hall: Hall, day: date, plan: tuple) -> _Counter:
+    def _planned(self, counter: _Counter, hall: Hall, plan: tuple) -> _Counter:
         """The counter with its schedule for the day, in seconds from now (what is still ahead)."""
         opens, closes, breaks = plan
 
-        def seconds_to(at) -> float:
-            return (clock.local_to_utc(day, at, hall.timezone) - self.now).total_seconds()
+        def seconds_to(at: time) -> float:
+            return at.hour * 3600 + at.minute * 60 + at.second - self._local_s
 
         if opens is not None and counter.status == "closed" and seconds_to(opens) > 0:
             counter.opens_in = seconds_to(opens)
