@@ -79,6 +79,12 @@ def zone_lines(text: str | None) -> list[str]:
     return list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
 
 
+def closing_after_opening(form, field) -> None:
+    """A form's `closes_at` check: after its `opens_at` when both are given."""
+    if field.data and form.opens_at.data and field.data <= form.opens_at.data:
+        raise ValidationError(_l("Closing time must be after opening time."))
+
+
 class HallForm(CheckedForm):
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
@@ -159,9 +165,7 @@ class ServiceForm(CheckedForm):
     def validate_stages(self, field) -> None:
         field.parsed = parse_stage_lines(field.data or "")
 
-    def validate_closes_at(self, field) -> None:
-        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
-            raise ValidationError(_l("Closing time must be after opening time."))
+    validate_closes_at = closing_after_opening
 
 
 class CounterForm(CheckedForm):
@@ -176,9 +180,7 @@ class CounterForm(CheckedForm):
                                    description=_l("One per line, e.g. 12:00-12:30. Wait estimates count on them."))
     active = BooleanField(_l("Active"), default=True)
 
-    def validate_closes_at(self, field) -> None:
-        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
-            raise ValidationError(_l("Closing time must be after opening time."))
+    validate_closes_at = closing_after_opening
 
     def validate_planned_breaks(self, field) -> None:
         """Breaks in order, not overlapping, inside the opening hours (when those are in order)."""
