@@ -146,10 +146,17 @@ def init_catch_up() -> None:
     socketio.on_event("events", on_events)
 
 
+#: Long-polling answers smaller than this go uncompressed: an answer of a few events (1–2 KB
+#: each) is sent once per polling screen, and gzip cost the server more per poll than the bytes
+#: it saved (a websocket frame is never compressed either); snapshots are larger and still are.
+POLLING_COMPRESSION_BYTES = 16 * 1024
+
+
 def init_realtime(app: Flask) -> None:
     # gevent in the server processes (hall.server); threads in tests and `flask run`
     async_mode = "gevent" if gevent_patched() else "threading"
     socketio.init_app(app, async_mode=async_mode, logger=False, engineio_logger=False,
+                      compression_threshold=POLLING_COMPRESSION_BYTES,
                       **message_queue_options(app))
     socketio.on_event("connect", on_connect)
     socketio.on_event("snapshot", on_snapshot)

@@ -3,13 +3,13 @@ from hall import create_app
 from hall.extensions import socketio
 from hall.housekeeping import start_housekeeping
 from hall.secret_key import require_strong_secret_key
-from hall.server.live import LiveSocketLimits, bound_client_queues, gevent_patched, ping_cycle_s
+from hall.server.live import LiveSocketLimits, PollingAnswers, bound_client_queues, gevent_patched, ping_cycle_s
 from hall.server.websocket import write_frames_directly
 
 app = create_app()
 require_strong_secret_key(app)
 start_housekeeping(app)
 if gevent_patched():
-    app.wsgi_app = LiveSocketLimits(app.wsgi_app, ping_cycle_s(socketio))
+    app.wsgi_app = PollingAnswers(LiveSocketLimits(app.wsgi_app, ping_cycle_s(socketio)))
     bound_client_queues(socketio)
     write_frames_directly(socketio)

@@ -213,6 +213,22 @@ def hall_events(messages: list[str]) -> list[dict]:
     return [json.loads(message[2:])[1] for message in messages if message.startswith('42["hall_event"')]
 
 
+def test_a_long_polling_answer_has_a_length_instead_of_chunks(hall, server):
+    """One poll per event for a screen that cannot upgrade: its answer goes out in two sends, not three."""
+    polling = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    session = requests.Session()
+    opened = session.get(polling, timeout=10)
+    sid = json.loads(opened.text[1:])["sid"]
+    session.post(f"{polling}&sid={sid}", data='40{"hall": "demo"}', timeout=10).raise_for_status()
+    answers = [opened, session.get(f"{polling}&sid={sid}", timeout=10)]  # the Socket.IO connect's answer
+    number = hall.issue(server)
+    answers.append(session.get(f"{polling}&sid={sid}", timeout=10))
+    assert number in answers[-1].text
+    for answer in answers:
+        assert answer.headers.get("Content-Length") == str(len(answer.content)), answer.headers
+        assert "Transfer-Encoding" not in answer.headers
+
+
 @pytest.mark.slow
 def test_300_screens_get_the_call_while_the_api_answers_and_a_stalled_one_holds_up_no_one(hall, server):
     crowd = Crowd([server.url], SCREENS, polling=0.2)

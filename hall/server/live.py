@@ -58,6 +58,34 @@ class LiveSocketLimits:
         return self.app(environ, start_response)
 
 
+class PollingAnswers:
+    """WSGI middleware: an Engine.IO long-polling answer goes out with a Content-Length.
+
+    Engine.IO gives its answer as one piece of bytes but no length, so gunicorn framed every
+    answer as chunked: headers, the chunk and the closing chunk, three sends per poll. A
+    long-polling screen polls once per event (or batch of events): with a length it is two.
+    """
+
+    def __init__(self, app: WSGIApp, path: str = "/socket.io") -> None:
+        self.app = app
+        self.path = path
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not environ.get("PATH_INFO", "").startswith(self.path) or "HTTP_UPGRADE" in environ:
+            return self.app(environ, start_response)
+        answer: list[Any] = []
+        body = self.app(environ, lambda status, headers, exc_info=None: answer.extend((status, headers, exc_info)))
+        if not answer or not isinstance(body, list):  # not Engine.IO's one-piece answer: as it came
+            if answer:
+                start_response(*answer)
+            return body
+        status, headers, exc_info = answer
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers = [*headers, ("Content-Length", str(sum(map(len, body))))]
+        start_response(status, headers, exc_info)
+        return body
+
+
 #: Outgoing packets one client may have queued; hall events come a few per second at most.
 MAX_QUEUED_PACKETS = 200
 
