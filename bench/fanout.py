@@ -169,7 +169,8 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     if redis_url:
         env["HALL_REDIS_URL"] = redis_url
     server = LiveServer(db_url, root=args.root, **env).start(timeout=180)
-    crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20",
+    lean = ["--lean"] if args.screen_client == "lean" else []
+    crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20", *lean,
                   processes=args.screen_processes)
     result = {"workers": workers, "screens": screens, "connected": crowd.ready["ready"],
               "connect_s": crowd.ready["seconds"]}
@@ -231,6 +232,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
     parser.add_argument("--screen-processes", type=int, default=os.cpu_count() or 1,
                         help="processes the screens are shared out among (default: one per core)")
+    parser.add_argument("--screen-client", choices=["lean", "socketio"], default="lean",
+                        help="websocket screens: the protocol spoken directly (a few µs per event, so the screens'"
+                             " processes take little of the server's CPU) or python-socketio clients")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")
     args = parser.parse_args()
     with database(args.database, args.root) as db_url:

@@ -5,6 +5,8 @@
 Screens are spread over the given addresses (one per server process) and connect like a
 display does: `auth={"hall": slug}`, a `snapshot` after every (re)connect, then `hall_event`s.
 A share of them (`--polling`) stays on HTTP long-polling, like a browser that cannot upgrade.
+With `--lean` the websocket screens are LeanScreens (the protocol spoken directly, a few µs per
+event) rather than python-socketio clients: a benchmark's crowd then takes little of the CPU.
 It prints one JSON line `{"ready": screens connected, "seconds": …}` once every screen has
 connected or given up, then answers commands read from standard input, one JSON line each:
 
@@ -21,14 +23,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
 import json
 import logging
+import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 
@@ -69,6 +75,133 @@ class Screen:
         await self.client.connect(self.url, auth={"hall": self.slug}, transports=self.transports,
                                   wait_timeout=self.wait_timeout)
 
+    @property
+    def connected(self) -> bool:
+        return self.client.connected
+
+    async def disconnect(self) -> None:
+        await self.client.disconnect()
+
+
+class LeanScreen(asyncio.Protocol):
+    """A websocket screen that speaks Engine.IO 4 / Socket.IO 5 itself, as Screen does through
+    python-socketio: `auth={"hall": slug}`, a `snapshot` after every (re)connect, a pong for every
+    ping, a reconnect after a drop; it reads every frame and counts every `hall_event`, but only
+    decodes the JSON of calls. It costs a few µs per event where python-socketio's client costs
+    ~150 µs: thousands of them on the server's own machine take little of the CPU the server needs.
+    """
+
+    transports = ["websocket"]
+
+    def __init__(self, url: str, slug: str, wait_timeout: float) -> None:
+        self.slug, self.wait_timeout = slug, wait_timeout
+        address = urlsplit(url)
+        self.host, self.port = address.hostname, address.port or 80
+        self.calls: list[tuple[int, str, float]] = []
+        self.events = 0
+        self.connects = 0
+        self.resynced = False
+        self.connected = False
+        self.leaving = False
+        self.transport: asyncio.Transport | None = None
+        self.joined: asyncio.Future | None = None
+        self.buffer = bytearray()
+        self.upgraded = False
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.joined, self.leaving = loop.create_future(), False
+        try:
+            await asyncio.wait_for(loop.create_connection(lambda: self, self.host, self.port), self.wait_timeout)
+            await asyncio.wait_for(self.joined, self.wait_timeout)
+        except (OSError, asyncio.TimeoutError) as error:
+            if self.transport:
+                self.transport.abort()
+            raise ConnectionError(error) from error
+
+    async def disconnect(self) -> None:
+        self.leaving = True
+        if self.transport and not self.transport.is_closing():
+            self.send("41")
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport, self.buffer, self.upgraded = transport, bytearray(), False
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+
+    def connection_lost(self, error: Exception | None) -> None:
+        was_connected, self.connected, self.transport = self.connected, False, None
+        if self.joined and not self.joined.done():
+            self.joined.set_exception(ConnectionError("closed"))
+        if was_connected and not self.leaving:  # dropped: connect again, like python-socketio's client
+            asyncio.get_running_loop().create_task(self.reconnect())
+
+    async def reconnect(self) -> None:
+        for delay in (0.5, 1, 2, 2, 2, 2, 2, 2, 2, 2):
+            await asyncio.sleep(delay)
+            with contextlib.suppress(ConnectionError):
+                return await self.connect()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in buffer[:end]:
+                self.transport.abort()
+                return
+            del buffer[:end + 4]
+            self.upgraded = True
+        while len(buffer) >= 2:
+            size, start = buffer[1] & 0x7F, 2
+            if size == 126:
+                size, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif size == 127:
+                size, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + size:
+                return
+            opcode, message = buffer[0] & 0x0F, bytes(buffer[start:start + size])
+            del buffer[:start + size]
+            if opcode == 8:
+                self.transport.close()
+                return
+            self.on_message(message)
+
+    def on_message(self, message: bytes) -> None:
+        if message.startswith(b'42["hall_event"'):
+            self.events += 1
+            if b'"called"' in message:
+                event = json.loads(message[2:])[1]
+                if event.get("kind") == "called":
+                    self.calls.append((event["seq"], event["ticket"]["number"], time.time()))
+        elif message == b"2":
+            self.send("3")
+        elif message.startswith(b"43"):
+            self.resynced = True  # the snapshot's answer
+        elif message.startswith(b"40"):
+            self.connected, self.resynced = True, False
+            self.connects += 1
+            self.send('421["snapshot",' + json.dumps({"hall": self.slug}) + "]")
+            if not self.joined.done():
+                self.joined.set_result(True)
+        elif message.startswith(b"0"):
+            self.send("40" + json.dumps({"hall": self.slug}))
+        elif message.startswith((b"44", b"41", b"1")):  # refused, or ended by the server
+            self.transport.close()
+
+    def send(self, text: str) -> None:
+        """One masked text frame (RFC 6455 §5.3: a client masks what it sends)."""
+        payload, mask = text.encode(), os.urandom(4)
+        size = len(payload)
+        masked = (int.from_bytes(payload, "big") ^ int.from_bytes((mask * (size // 4 + 1))[:size], "big"))
+        header = bytes([0x81, 0x80 | size]) if size < 126 else bytes([0x81, 0xFE]) + size.to_bytes(2, "big")
+        self.transport.write(header + mask + masked.to_bytes(size, "big"))
+
 
 async def connect_all(screens: list[Screen], at_once: int, attempts: int) -> int:
     """Connect every screen (`at_once` at a time, `attempts` tries each); how many are connected."""
@@ -80,8 +213,8 @@ async def connect_all(screens: list[Screen], at_once: int, attempts: int) -> int
                 try:
                     await screen.connect()
                     return True
-                except (socketio.exceptions.ConnectionError, asyncio.TimeoutError, OSError):
-                    await screen.client.disconnect()  # a server without a free thread times out
+                except (socketio.exceptions.ConnectionError, ConnectionError, asyncio.TimeoutError, OSError):
+                    await screen.disconnect()  # a server without a free thread times out
                     await asyncio.sleep(0.5 * (attempt + 1))
             return False
 
@@ -179,7 +312,7 @@ async def serve_commands(screens: list[Screen]) -> None:
     while True:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
         if line == "status":
-            answer({"connected": sum(screen.client.connected for screen in screens),
+            answer({"connected": sum(screen.connected for screen in screens),
                     "connects": sum(screen.connects for screen in screens),
                     "resynced": sum(screen.resynced for screen in screens)})
         elif line == "report":
@@ -187,16 +320,17 @@ async def serve_commands(screens: list[Screen]) -> None:
                     "events": [screen.events for screen in screens],
                     "connects": [screen.connects for screen in screens]})
         elif line in ("quit", ""):
-            await asyncio.gather(*(screen.client.disconnect() for screen in screens), return_exceptions=True)
+            await asyncio.gather(*(screen.disconnect() for screen in screens), return_exceptions=True)
             return
 
 
 async def main(args: argparse.Namespace) -> None:
     polling_every = round(1 / args.polling) if args.polling > 0 else 0
-    screens = [Screen(args.url[index % len(args.url)], args.hall,
-                      ["polling"] if polling_every and index % polling_every == 0 else ["websocket"],
-                      args.connect_timeout)
-               for index in range(args.screens)]
+    screens = [Screen(url, args.hall, ["polling"], args.connect_timeout)
+               if polling_every and index % polling_every == 0
+               else LeanScreen(url, args.hall, args.connect_timeout) if args.lean
+               else Screen(url, args.hall, ["websocket"], args.connect_timeout)
+               for index, url in ((index, args.url[index % len(args.url)]) for index in range(args.screens))]
     started = time.monotonic()
     connected = await connect_all(screens, args.at_once, args.attempts)
     answer({"ready": connected, "seconds": round(time.monotonic() - started, 2)})
@@ -212,6 +346,8 @@ if __name__ == "__main__":
     parser.add_argument("--at-once", type=int, default=50, help="connections opened at the same time")
     parser.add_argument("--attempts", type=int, default=5, help="connection attempts per screen")
     parser.add_argument("--connect-timeout", type=float, default=60, help="seconds one attempt may take")
+    parser.add_argument("--lean", action="store_true",
+                        help="websocket screens speak the protocol themselves (LeanScreen) instead of python-socketio")
     args = parser.parse_args()
     for noisy in ("engineio.client", "asyncio"):  # "queue empty", "unclosed session" on every drop
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
