@@ -3,13 +3,16 @@
     python bench/fanout.py --screens 100 --screens 500 --screens 1000 --screens 2000 \
         [--workers 1 --workers 2] [--database sqlite|postgres] [--root OTHER_CHECKOUT]
 
-For each number of processes and each M: a real `flask hall serve` (N > 1: with Redis), a
-separate process holding M python-socketio AsyncClients (tests/crowd.py; --polling of them on
-long-polling), then a counter calls --calls tickets, one every --interval s; then --clients kiosk
-threads issue tickets for --seconds with the screens still connected. Prints call → screen latency p50 / p99 / max over every (screen,
-call), calls lost (a screen that never got one), duplicates, the call and issue request
-latencies, and the server processes' RSS and threads. --root runs another checkout's server
-(e.g. a worktree of an older commit) with this benchmark's clients.
+For each number of processes and each M: a real `flask hall serve` (N > 1: with Redis), M
+screens in one process per core (tests/crowd.py: lean websocket screens, --polling of them
+python-socketio clients on long-polling), then a counter calls --calls tickets, one every
+--interval s; then --clients kiosk threads issue tickets for --seconds with the screens still
+connected. Prints call → screen latency p50 / p99 / max over every (screen, call), calls lost (a
+screen that never got one), duplicates, the call and issue request latencies, the server
+processes' RSS and threads, and CPU per delivered event of the server and, separately, of the
+screens' processes (they share the machine); server CPU per event × screens is what one event
+costs the server for all of them: about the fan-out's duration were the screens on other machines.
+--root runs another checkout's server (e.g. a worktree of an older commit) with this benchmark's clients.
 """
 from __future__ import annotations
 
@@ -118,8 +121,10 @@ class Kiosks:
             thread.join(15)
 
 
-def call_steadily(urls: list[str], headers: dict[str, str], calls: int, interval: float) -> tuple[dict, list]:
-    """Counter 1 issues, finishes and calls a ticket every `interval` s, through the processes in turn;
+def call_steadily(urls: list[str], headers: dict[str, str], calls: int, interval: float,
+                  settle: float = 0.0) -> tuple[dict, list]:
+    """Counter 1 issues, finishes and calls a ticket every `interval` s, through the processes in turn
+    (`settle` s between the finish and the call, for their events to reach the screens first);
     the wall-clock time each call request was sent, by ticket number, and the call requests' latencies (ms)."""
     session, sent, call_ms = requests.Session(), {}, []
     for index in range(calls):
@@ -128,6 +133,7 @@ def call_steadily(urls: list[str], headers: dict[str, str], calls: int, interval
             session.post(f"{url}{HALL}/tickets", json={"service": "A"}, timeout=10)
             session.post(f"{url}{HALL}/counters/1/open", headers=headers, timeout=10)
             session.post(f"{url}{HALL}/counters/1/finish", headers=headers, timeout=10)
+        time.sleep(settle)
         started_wall, started = time.time(), time.perf_counter()
         try:
             answer = session.post(f"{url}{HALL}/counters/1/call-next", headers=headers, timeout=10)
@@ -179,7 +185,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
         servers, clients = descendants(server.process.pid), crowd.pids
         cpu = cpu_seconds(servers), cpu_seconds(clients)
         interval = args.interval or 0.5 + screens / 1000
-        sent, call_ms = call_steadily(server.urls, headers, args.calls, interval)
+        sent, call_ms = call_steadily(server.urls, headers, args.calls, interval, args.settle)
         time.sleep(3)  # stragglers of the last call
         server_cpu, crowd_cpu = cpu_seconds(servers) - cpu[0], cpu_seconds(clients) - cpu[1]
         report = crowd.ask("report", timeout=120)
@@ -200,6 +206,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
                   issue_rate=len(issue) / args.seconds, issue_failures=kiosks.failures, rss_mb=rss, threads=threads,
                   events=sum(report["events"]), server_us=1e6 * server_cpu / max(1, sum(report["events"])),
                   server_call_us=1e6 * server_cpu / max(1, len(latencies)),
+                  server_event_ms=server_cpu * 1e3 / max(1, sum(report["events"])) * result["connected"],
                   crowd_us=1e6 * crowd_cpu / max(1, sum(report["events"])))
     return result
 
@@ -216,7 +223,8 @@ def show(result: dict) -> None:
           f"({shown['issue_rate']}/s, {shown['issue_failures']} failed) | RSS {shown['rss_mb']} MB, "
           f"{shown['threads']} threads | CPU per delivered event ({shown['events']} events): server "
           f"{shown['server_us']} µs, screens {shown['crowd_us']} µs; server CPU per call delivered "
-          f"{shown['server_call_us']} µs", flush=True)
+          f"{shown['server_call_us']} µs; server CPU per event to all screens {shown['server_event_ms']} ms "
+          f"(about the fan-out's duration, screens elsewhere)", flush=True)
 
 
 def main() -> None:
@@ -228,6 +236,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--interval", type=float, default=0,
                         help="seconds between calls (default 0.5 + screens / 1000: the screens' process keeps up)")
+    parser.add_argument("--settle", type=float, default=0.5,
+                        help="seconds between the finish before each call and the call: the call's own fan-out is"
+                             " measured, not the tail of the issue's and finish's (whose requests no longer wait"
+                             " for their fan-out)")
     parser.add_argument("--clients", type=int, default=16, help="kiosk threads issuing tickets afterwards")
     parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
     parser.add_argument("--screen-processes", type=int, default=os.cpu_count() or 1,
