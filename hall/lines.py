@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import Float, bindparam, case, func, select, update
 
 from hall import clock
 from hall.database import prepared, upsert, upsert_in
@@ -44,11 +44,16 @@ def join_line(hall_id: int, business_day: date, service_id: int, stage_code: str
     return connection.execute(prepared(connection, join_statement), line).scalar_one() - 1
 
 
+def _leave_statement(_dialect: str):
+    table = LineCount.__table__
+    return (update(table).where(*(table.c[k] == bindparam(f"line_{k}") for k in LINE_KEYS))
+            .values(waiting=table.c.waiting - 1))
+
+
 def leave(ticket: Ticket) -> None:
     """The ticket leaves its line (called, cancelled, closed): call before its status or stage changes."""
-    line = _line_of(ticket)
-    db.session.execute(update(LineCount).where(*(getattr(LineCount, k) == v for k, v in line.items()))
-                       .values(waiting=LineCount.waiting - 1), execution_options={"synchronize_session": False})
+    connection = db.session.connection()
+    connection.execute(prepared(connection, _leave_statement), {f"line_{k}": v for k, v in _line_of(ticket).items()})
 
 
 def close_days(hall_id: int, last_day: date) -> None:
@@ -68,17 +73,26 @@ def waiting(hall_id: int, business_day: date, service_id: int, stage_code: str) 
 def record_handling(service_id: int, stage_code: str, seconds: float) -> None:
     """Move the weighted handling time of a stage by one finished stage (one statement): the first
     stages are averaged plainly (a new stage learns fast), later ones with the configured weight."""
-    settings = current_app.config["HALL"]["queue"]
-    alpha = float(settings["estimate_alpha"])
-    row = {"service_id": service_id, "stage_code": stage_code, "average_s": seconds,
-           "variance_s2": 0.0, "samples": 1, "updated_at": clock.utcnow()}
-    gap = seconds - HandlingTime.average_s  # SET sees the row as it was
+    alpha = float(current_app.config["HALL"]["queue"]["estimate_alpha"])
+    connection = db.session.connection()
+    connection.execute(prepared(connection, _handling_statement), {
+        "service_id": service_id, "stage_code": stage_code, "seconds": seconds, "alpha": alpha,
+        "plain_samples": 1 / alpha, "at": clock.utcnow()})
+
+
+def _handling_statement(dialect: str):
+    table = HandlingTime.__table__
+    seconds, alpha = bindparam("seconds", type_=Float), bindparam("alpha", type_=Float)
+    row = {"service_id": bindparam("service_id"), "stage_code": bindparam("stage_code"), "average_s": seconds,
+           "variance_s2": 0.0, "samples": 1, "updated_at": bindparam("at")}
+    gap = seconds - table.c.average_s  # SET sees the row as it was
     # a plain average of the first 1/alpha stages, then exponentially weighted
-    weight = case((HandlingTime.samples + 1 < 1 / alpha, 1.0 / (HandlingTime.samples + 1)), else_=alpha)
-    db.session.execute(upsert(db.session, HandlingTime, row, ["service_id", "stage_code"], {
-        "average_s": HandlingTime.average_s + weight * gap,
-        "variance_s2": (1 - weight) * (HandlingTime.variance_s2 + weight * gap * gap),
-        "samples": HandlingTime.samples + 1, "updated_at": row["updated_at"]}))
+    weight = case((table.c.samples + 1 < bindparam("plain_samples", type_=Float), 1.0 / (table.c.samples + 1)),
+                  else_=alpha)
+    return upsert_in(dialect, table, row, ["service_id", "stage_code"], {
+        "average_s": table.c.average_s + weight * gap,
+        "variance_s2": (1 - weight) * (table.c.variance_s2 + weight * gap * gap),
+        "samples": table.c.samples + 1, "updated_at": row["updated_at"]})
 
 
 def handling(service_id: int, stage_code: str) -> HandlingTime | None:

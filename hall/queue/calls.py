@@ -11,6 +11,7 @@ from hall.extensions import db
 from hall.models import OUTCOMES, Counter, Ticket
 from hall.queue.errors import Conflict, NotFound, QueueError
 from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
+from hall.queue.rows import write
 from hall.queue.rules import today
 from hall.queue.stages import close_stage, current_stage, mark_called, queue_at_stage, release_counter
 from hall.queue.unit import Action, hall_action, kept_in_batch
@@ -52,10 +53,10 @@ def _publish(action: Action, kind: str, ticket: Ticket, counter: Counter, **extr
 
 def _call(action: Action, ticket: Ticket, counter: Counter, staff_id: int | None, kind: str = "called") -> dict:
     lines.leave(ticket)
-    ticket.status, ticket.counter, ticket.called_at = "called", counter, action.now
-    ticket.target_counter_id, ticket.recall_count = None, 0
+    write(ticket, status="called", counter_id=counter.id, counter=counter, called_at=action.now,
+          target_counter_id=None, recall_count=0)
     mark_called(ticket, counter.id, _staff(counter, staff_id), action.now)
-    counter.current_ticket_id = ticket.id
+    write(counter, current_ticket_id=ticket.id)
     action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
     return _publish(action, "called", ticket, counter)
 
@@ -121,8 +122,8 @@ def start(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> 
     with hall_action(hall_id) as action:
         counter = _counter(hall_id, counter_number)
         ticket = _held_ticket(counter, "called")
-        ticket.status = "serving"
-        current_stage(ticket).started_at = action.now
+        write(ticket, status="serving")
+        write(current_stage(ticket), started_at=action.now)
         action.log("started", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
         return _publish(action, "started", ticket, counter)
 
@@ -145,8 +146,7 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
             queue_at_stage(ticket, ticket.service, ticket.stage_position + 1, action.now, keep_place=False)
             kind = "stage_finished"
         else:
-            ticket.status, ticket.closed_at, ticket.outcome = "done", action.now, outcome
-            ticket.notice = notice
+            write(ticket, status="done", closed_at=action.now, outcome=outcome, notice=notice)
             kind = "finished"
         action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
                    stage=stage.code, outcome=outcome, notice=notice)
@@ -159,7 +159,7 @@ def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None) -
         counter = _counter(hall_id, counter_number)
         ticket = _held_ticket(counter, "called")
         close_stage(ticket, "no_show", action.now, finished=False)
-        ticket.status, ticket.closed_at = "no_show", action.now
+        write(ticket, status="no_show", closed_at=action.now)
         release_counter(counter, ticket)
         action.log("no_show", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
         return _publish(action, "no_show", ticket, counter)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from hall import lines
 from hall.extensions import db
 from hall.models import Counter, Service, Stage, Ticket
+from hall.queue.rows import write
 from hall.queue.rules import sort_key
 
 
@@ -20,8 +21,7 @@ def mark_called(ticket: Ticket, counter_id: int, staff_id: int | None, now: date
     stages, else in one statement (its stage rows need not be read)."""
     called = {"called_at": now, "counter_id": counter_id, "staff_id": staff_id}
     if "stages" in ticket.__dict__:
-        for name, value in called.items():
-            setattr(current_stage(ticket), name, value)
+        write(current_stage(ticket), **called)
         return
     current = select(func.max(Stage.id)).where(Stage.ticket_id == ticket.id).scalar_subquery()
     db.session.execute(update(Stage).where(Stage.id == current).values(**called),
@@ -31,26 +31,21 @@ def mark_called(ticket: Ticket, counter_id: int, staff_id: int | None, now: date
 def close_stage(ticket: Ticket, outcome: str, now: datetime, *, finished: bool = True,
                 notice: dict | None = None) -> Stage:
     stage = current_stage(ticket)
-    stage.outcome = outcome
-    stage.notice = notice
-    if finished:
-        stage.started_at = stage.started_at or stage.called_at or now
-        stage.finished_at = now
-        if outcome != "transferred":
-            lines.record_handling(stage.service_id, stage.code, (now - stage.started_at).total_seconds())
+    if not finished:
+        write(stage, outcome=outcome, notice=notice)
+        return stage
+    write(stage, outcome=outcome, notice=notice, started_at=stage.started_at or stage.called_at or now, finished_at=now)
+    if outcome != "transferred":
+        lines.record_handling(stage.service_id, stage.code, (now - stage.started_at).total_seconds())
     return stage
 
 
 def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetime, *, keep_place: bool) -> None:
     """Put a case in the line of a service's stage; keeping its place keeps its virtual arrival."""
     stage = service.stages[position]
-    ticket.service, ticket.service_id = service, service.id
-    ticket.stage_position, ticket.stage_code = position, stage.code
-    ticket.status, ticket.queued_at = "waiting", now
-    ticket.called_at = None
-    ticket.recall_count = 0
-    if not keep_place:
-        ticket.sort_at = sort_key(now, ticket.priority)
+    moved = dict(service=service, service_id=service.id, stage_position=position, stage_code=stage.code,
+                 status="waiting", queued_at=now, called_at=None, recall_count=0)
+    write(ticket, **moved, **({} if keep_place else {"sort_at": sort_key(now, ticket.priority)}))
     # through the relationship, so that stages the session holds of the ticket include the new one
     db.session.add(Stage(ticket=ticket, ticket_id=ticket.id, hall_id=ticket.hall_id, business_day=ticket.business_day,
                          service_id=service.id, position=position, code=stage.code, queued_at=now))
@@ -59,4 +54,4 @@ def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetim
 
 def release_counter(counter: Counter, ticket: Ticket) -> None:
     if counter.current_ticket_id == ticket.id:
-        counter.current_ticket_id = None
+        write(counter, current_ticket_id=None)

@@ -29,6 +29,7 @@ from hall.database import begin_write, prepared
 from hall.extensions import db
 from hall.models import Hall, TicketEvent
 from hall.queue.errors import NotFound
+from hall.queue.rows import forget_written, written_kept
 
 log = logging.getLogger(__name__)
 
@@ -219,12 +220,13 @@ def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
     try:
         yield action
     except BaseException:
-        savepoint.rollback()
+        _undo(savepoint)
         raise
     if action.event is None:
-        savepoint.rollback()
+        _undo(savepoint)
         return
     savepoint.commit()  # the writer's next actions see it: what waits for a commit is done now
+    written_kept(session)
     _after_commit(batch.hall_id, action)
     batch.done(session, action)
 
@@ -251,15 +253,22 @@ def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action
         action = Action(hall=record, seq=record.event_seq, now=clock.utcnow())
         yield action
     except BaseException:
-        session.rollback()
+        _undo(session)
         raise
     if action.event is None:
-        session.rollback()
+        _undo(session)
         return
     hall_id = action.hall.id
     session.commit()
+    written_kept(session)
     _after_commit(hall_id, action)
     publish(action.event)
+
+
+def _undo(transaction: Session | Any) -> None:
+    """Roll back an action (its session, or its savepoint in a batch); rows it wrote are read again."""
+    transaction.rollback()
+    forget_written(db.session())
 
 
 def _after_commit(hall_id: int, action: Action) -> None:
