@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from hall import clock, lines
 from hall.counter_schedule import breaks_of
+from hall.database import prepared
 from hall.extensions import db
 from hall.models import (PRIORITIES, Counter, CounterService, Hall, HandlingTime, LineCount, Service, ServiceStage,
                          Ticket)
@@ -121,61 +122,80 @@ def _link_serves(service_id: int, stages: list | None, line: tuple[int, str]) ->
     return service_id == line[0] and (stages is None or line[1] in stages)
 
 
+# The picture's reads, built once (hall.database.prepared): a busy hall's issue reads them often.
+def _lines_statement(_dialect: str):
+    return (select(LineCount.service_id, LineCount.stage_code, LineCount.waiting, LineCount.joined)
+            .where(LineCount.hall_id == bindparam("hall_id"), LineCount.business_day == bindparam("day")))
+
+
+def _stage_codes_statement(_dialect: str):
+    return (select(ServiceStage.service_id, ServiceStage.code).join(Service, Service.id == ServiceStage.service_id)
+            .where(Service.hall_id == bindparam("hall_id")).order_by(ServiceStage.position))
+
+
+def _handling_statement(_dialect: str):
+    return (select(HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s, HandlingTime.variance_s2)
+            .join(Service, Service.id == HandlingTime.service_id).where(Service.hall_id == bindparam("hall_id")))
+
+
+def _counters_statement(_dialect: str):
+    return (select(Counter.id, Counter.status, Counter.status_since, Counter.opens_at, Counter.closes_at,
+                   Counter.breaks).where(Counter.hall_id == bindparam("hall_id"), Counter.active.is_(True)))
+
+
+def _counter_links_statement(_dialect: str):
+    return (select(CounterService.counter_id, CounterService.service_id, CounterService.stages, CounterService.rank)
+            .join(Counter, Counter.id == CounterService.counter_id).where(Counter.hall_id == bindparam("hall_id")))
+
+
+def _counters_hold_statement(_dialect: str):
+    return (select(Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at)
+            .join(Ticket, Ticket.id == Counter.current_ticket_id).where(Counter.hall_id == bindparam("hall_id")))
+
+
+def _priority_arrivals_statement(_dialect: str):
+    return (select(Ticket.service_id, Ticket.priority, func.count()).where(
+        Ticket.hall_id == bindparam("hall_id"), Ticket.business_day == bindparam("day"),
+        # by ix_tickets_priority: normal ones unread
+        Ticket.priority.in_([p for p in PRIORITIES if p != "normal"])).group_by(Ticket.service_id, Ticket.priority))
+
+
 class HallPicture:
     """What estimates of one hall need now, read once: lines, handling times, counters, arrivals."""
 
     def __init__(self, hall_id: int, day: date, now: datetime | None = None) -> None:
         self.now = now or clock.utcnow()
         hall = db.session.get(Hall, hall_id)
-        self.lines = {(sid, code): (waiting, joined) for sid, code, waiting, joined in db.session.execute(
-            select(LineCount.service_id, LineCount.stage_code, LineCount.waiting, LineCount.joined)
-            .where(LineCount.hall_id == hall_id, LineCount.business_day == day))}
-        self.stages = {sid: codes for sid, codes in self._stage_codes(hall_id)}
-        self.handling = {(sid, code): (avg, var) for sid, code, avg, var in db.session.execute(
-            select(HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s, HandlingTime.variance_s2)
-            .join(Service, Service.id == HandlingTime.service_id).where(Service.hall_id == hall_id))}
+        db.session.flush()  # the reads below go by the connection, past the session's autoflush
+        connection = db.session.connection()
+
+        def read(build, **params):
+            return connection.execute(prepared(connection, build), {"hall_id": hall_id, **params})
+
+        self.lines = {(sid, code): (waiting, joined)
+                      for sid, code, waiting, joined in read(_lines_statement, day=day)}
+        self.stages: dict[int, list[str]] = {}
+        for sid, code in read(_stage_codes_statement):
+            self.stages.setdefault(sid, []).append(code)
+        self.handling = {(sid, code): (avg, var) for sid, code, avg, var in read(_handling_statement)}
         opened = clock.local_to_utc(day, hall.opens_at, hall.timezone)
         #: Seconds from now to a local time of the day (the hall's UTC offset at its opening).
         self._local_s = (datetime.combine(day, hall.opens_at) - opened + (self.now - datetime.combine(day, time(0)))
                          ).total_seconds()
-        self.counters = self._counters(hall)
+        self.counters = {cid: self._planned(_Counter(status, _seconds_since(since, self.now)), hall, plan)
+                         for cid, status, since, *plan in read(_counters_statement)}
+        for cid, sid, stages, rank in read(_counter_links_statement):
+            if cid in self.counters:
+                self.counters[cid].links.append((sid, stages, rank))
+        for cid, sid, code, called_at in read(_counters_hold_statement):
+            if cid in self.counters:
+                self.counters[cid].holds = (sid, code, _seconds_since(called_at, self.now))
         hours = max(0.5, (self.now - opened).total_seconds() / 3600)
-        self.per_hour = {(sid, priority): n / hours for sid, priority, n in db.session.execute(
-            select(Ticket.service_id, Ticket.priority, func.count()).where(
-                Ticket.hall_id == hall_id, Ticket.business_day == day,  # by ix_tickets_priority: normal ones unread
-                Ticket.priority.in_([p for p in PRIORITIES if p != "normal"]))
-            .group_by(Ticket.service_id, Ticket.priority))}
+        self.per_hour = {(sid, priority): n / hours
+                         for sid, priority, n in read(_priority_arrivals_statement, day=day)}
         settings = current_app.config["HALL"]["queue"]
         self.head_start_s = {k: 60 * v for k, v in settings["head_start_min"].items()}
         self.pause_s = 60.0 * settings["expected_pause_min"]
-
-    @staticmethod
-    def _stage_codes(hall_id: int):
-        codes: dict[int, list[str]] = {}
-        for sid, code in db.session.execute(select(ServiceStage.service_id, ServiceStage.code)
-                                            .join(Service, Service.id == ServiceStage.service_id)
-                                            .where(Service.hall_id == hall_id).order_by(ServiceStage.position)):
-            codes.setdefault(sid, []).append(code)
-        return codes.items()
-
-    def _counters(self, hall: Hall) -> dict[int, _Counter]:
-        hall_id = hall.id
-        counters = {cid: self._planned(_Counter(status, _seconds_since(since, self.now)), hall, plan)
-                    for cid, status, since, *plan in db.session.execute(
-                        select(Counter.id, Counter.status, Counter.status_since, Counter.opens_at, Counter.closes_at,
-                               Counter.breaks).where(Counter.hall_id == hall_id, Counter.active.is_(True)))}
-        for cid, sid, stages, rank in db.session.execute(
-                select(CounterService.counter_id, CounterService.service_id, CounterService.stages,
-                       CounterService.rank).join(Counter, Counter.id == CounterService.counter_id)
-                .where(Counter.hall_id == hall_id)):
-            if cid in counters:
-                counters[cid].links.append((sid, stages, rank))
-        for cid, sid, code, called_at in db.session.execute(
-                select(Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at)
-                .join(Ticket, Ticket.id == Counter.current_ticket_id).where(Counter.hall_id == hall_id)):
-            if cid in counters:
-                counters[cid].holds = (sid, code, _seconds_since(called_at, self.now))
-        return counters
 
     def _planned(self, counter: _Counter, hall: Hall, plan: tuple) -> _Counter:
         """The counter with its schedule for the day, in seconds from now (what is still ahead)."""
