@@ -41,6 +41,9 @@ PER_DAY = ("ticket_sequences", "line_counts")
 #: ... and the running handling times of the hall's stages (the last part's are the hall's).
 RUNNING = "handling_times"
 PARTS = 2
+#: A part's process is forked where the system can (it starts with the app's modules loaded, not with a
+#: second start-up of its own); each part opens its own database anyway. Elsewhere a fresh interpreter.
+_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 Plan = list[tuple[date, Profile]]
 
@@ -71,7 +74,9 @@ def simulate_in_parts(hall: Hall, plan: Plan, seed: int) -> None:
         _copy_live_database(copy_of_live)
         settings = {key: current_app.config[key] for key in ("HALL", "SECRET_KEY")}
         runs = split(plan)
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
+        context = multiprocessing.get_context(_START_METHOD)
+        if _START_METHOD == "fork":
+            db.engine.dispose()  # no child inherits a pooled connection of the live database
         with ProcessPoolExecutor(len(runs), mp_context=context) as pool:
             jobs = []
             for n, (warm_up, days) in enumerate(runs):
