@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from hall import queue
 from hall.demo import create_demo_hall
@@ -167,3 +167,46 @@ def test_halls_do_not_wait_for_each_other_on_postgresql(pg_app, pg_demo):
         release.set()
         assert same_hall.result(timeout=10) == "A001"
     holder.join(10)
+
+
+def _waiting_on_locks() -> int:
+    """Backends of this database waiting for a lock (the hall's row lock, here)."""
+    with db.engine.connect() as connection:
+        return connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                      " AND datname = current_database()"))
+
+
+@pytest.mark.postgres
+def test_a_processs_actions_of_a_hall_take_turns_before_the_row_lock(pg_app, pg_demo, monkeypatch):
+    """While an action of a hall runs, the process's next actions of that hall wait for their turn in
+    the process, not all on the database's row lock; a turn not had in time goes on to the lock."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_demo_lock() -> None:
+        with pg_app.app_context():
+            with queue_unit.hall_action(pg_demo.id) as action:
+                holding.set()
+                release.wait(10)
+                action.publish("held")
+            db.session.remove()
+
+    def issue() -> str:
+        with pg_app.app_context():
+            try:
+                return queue.issue_ticket(pg_demo.id, "A")["number"]
+            finally:
+                db.session.remove()
+
+    for turn_wait_s, on_the_lock in ((10.0, 0), (0.2, 3)):
+        monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
+        holding.clear(), release.clear()
+        holder = threading.Thread(target=hold_demo_lock)
+        holder.start()
+        assert holding.wait(10)
+        with ThreadPoolExecutor(3) as pool:
+            issued = [pool.submit(issue) for _ in range(3)]
+            time.sleep(0.6)
+            assert _waiting_on_locks() == on_the_lock
+            release.set()
+            assert len({future.result(timeout=10) for future in issued}) == 3
+        holder.join(10)
