@@ -83,6 +83,9 @@ def push_event(event: dict[str, Any]) -> None:
     token = (event.get("ticket") or {}).get("token")
     if token:
         socketio.emit("ticket_event", for_phone(event), to=ticket_room(token))
+    let_fan_out_run = getattr(socketio.server.manager, "let_fan_out_run", None)
+    if let_fan_out_run:
+        let_fan_out_run()
 
 
 def _is_staff_of(slug: str) -> bool:

@@ -139,20 +139,27 @@ def test_events_emitted_meanwhile_go_out_together_and_before_what_is_sent_after_
         raw_send = websocket.raw_send
         websocket.raw_send = lambda data: writes.append(data) or raw_send(data)  # the OS socket's writes, counted
 
-        for seq in range(5):  # five requests commit before the fan-out runs
+        def publish(seq: int) -> None:  # as hall.realtime.push_event: the staff's copy, the public's, then the fan-out
+            server.emit("hall_event", {"seq": seq, "staff": True}, to="staff")
             server.emit("hall_event", {"seq": seq}, to="lobby")
-        assert not writes and phone.queue.empty(), "noted, written once the emitting greenlet yields"
-        gevent.sleep(0)
-        assert len(writes) == 1, "the screen got the five events in one write"
+            server.manager.let_fan_out_run()
+
+        publish(0)
+        assert len(writes) == 1 and len(phone.queue.queue) == 1, "an idle server writes before the request goes on"
+        phone.poll()
+        # five requests commit at once: the first one's fan-out takes the others' events too, in order
+        gevent.joinall([gevent.spawn(publish, seq) for seq in range(1, 6)])
+        assert len(writes) == 2, "the screen got the five events in one write"
         assert len(phone.poll()) == 5, "and the phone in one poll answer"
 
-        server.emit("hall_event", {"seq": 5}, to="lobby")
-        server._send_packet("screen", server.packet_class(sio_packet.ACK, namespace="/", data=[{"seq": 5}], id=1))
-        server.disconnect(sids["phone"])
+        ack = server.packet_class(sio_packet.ACK, namespace="/", data=[{"seq": 6}], id=1)
+        gevent.joinall([gevent.spawn(server.emit, "hall_event", {"seq": 6}, to="lobby"),  # noted, fan-out on its way
+                        gevent.spawn(server._send_packet, "screen", ack),  # runs before that fan-out
+                        gevent.spawn(server.disconnect, sids["phone"])])
         gevent.sleep(0.05)
-        events = [f'42["hall_event",{{"seq":{seq}}}]' for seq in range(6)]
-        assert websocket_messages(client_end, 7) == [*events, '431[{"seq":5}]'], "the event before the ack"
-        assert [pkt.data for pkt in phone.poll()] == [events[5][1:], "1"], "the event before the disconnect"
+        events = [f'42["hall_event",{{"seq":{seq}}}]' for seq in range(7)]
+        assert websocket_messages(client_end, 8) == [*events, '431[{"seq":6}]'], "the event before the ack"
+        assert [pkt.data for pkt in phone.poll()] == [events[6][1:], "1"], "the event before the disconnect"
 
 
 @pytest.fixture(scope="module")

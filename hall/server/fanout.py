@@ -11,11 +11,13 @@ packets through its queue as before, so each screen still receives every packet 
 and a stalled screen never holds up the others: a send that does not fit in its socket buffer
 leaves the rest to that screen's own writer, whose queue is bounded (hall/server/live.py).
 
-Under gevent an emit only notes the event; a fan-out greenlet, started when the first event is
-noted, takes every event noted by then and writes each screen all of its frames at once (an
-idle server adds no delay: the greenlet runs as soon as the emitting request yields). Under load
-(16 kiosks issuing beside 2 000 screens) one write per screen then carries several events, and a
-long-polling screen gets them in one poll answer. Anything else sent to a client (an ack such as
+Under gevent an emit notes the event and, if no fan-out is on its way, starts one; once all the
+copies of a hall event are noted the emitting request yields to it (`let_fan_out_run`): the
+greenlets that were ready to run before it (under load: other requests committing their own
+events) go first and note theirs, then the fan-out takes every event noted and writes each
+screen all of its frames at once, and only then does the emitting request go on. An idle server
+adds no delay; under load (16 kiosks issuing beside 2 000 screens) one write per screen carries
+several events, and a long-polling screen gets them in one poll answer. Anything else sent to a client (an ack such as
 a snapshot answer, a disconnect) first writes out the events noted before it, so a screen gets
 its packets in the order they were sent.
 """
@@ -121,6 +123,15 @@ class FanOutManager(socketio.Manager):
 
             self.fan_out_started = True
             gevent.spawn(self._fan_out)
+
+    def let_fan_out_run(self) -> None:
+        """Yield to the fan-out on its way, so the events this greenlet noted go out now rather
+        than after the rest of its request (called once all of an event's emits are noted: a
+        yield between them would let a later event's copies overtake the rest)."""
+        if self.fan_out_started:
+            import gevent
+
+            gevent.sleep(0)
 
     def _fan_out(self) -> None:
         self.fan_out_started = False
