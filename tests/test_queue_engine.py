@@ -337,3 +337,35 @@ def test_stale_days_close_by_themselves_after_the_reset(demo, frozen):
     frozen.advance(hours=17, minutes=1)  # 03:01 next day, local
     closed = close_stale_days(demo.hall)
     assert closed["not_served"] == 1 and closed["day"] == "2026-03-02"
+
+
+def _events(demo) -> list[str]:
+    return db.session.scalars(select(TicketEvent.kind).where(TicketEvent.hall_id == demo.id)
+                              .order_by(TicketEvent.seq)).all()
+
+
+def test_a_sole_writers_action_that_fails_before_writing_leaves_no_trace_and_the_batch_goes_on(demo, frozen):
+    with queue.sole_writer(demo.id):
+        queue.issue_ticket(demo.id, "A")
+        with pytest.raises(queue.Conflict, match="closed"):  # counter 1 is not open: refused before any write
+            queue.call_next(demo.id, 1)
+        open_all(demo, 1)
+        assert queue.call_next(demo.id, 1)["ticket"]["number"] == "A001"
+    assert _events(demo)[0] == "issued" and _events(demo)[-1] == "called"
+    seqs = db.session.scalars(select(TicketEvent.seq).where(TicketEvent.hall_id == demo.id)).all()
+    assert sorted(set(seqs)) == list(range(1, len(set(seqs)) + 1))  # no gap left by the refused call
+
+
+def test_a_sole_writers_action_that_fails_after_writing_undoes_the_batch(demo, frozen):
+    open_all(demo, 1)
+    before = _events(demo)
+    with pytest.raises(RuntimeError, match="undid"):
+        with queue.sole_writer(demo.id):
+            queue.issue_ticket(demo.id, "A")
+            with pytest.raises(ZeroDivisionError):
+                with queue.unit.hall_action(demo.id) as action:
+                    action.log("note", text="written, then the action fails")
+                    1 / 0
+            queue.issue_ticket(demo.id, "A")  # the batch was undone: it cannot go on as if nothing happened
+    assert _events(demo) == before
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0

@@ -117,6 +117,14 @@ class _Batch:
     #: Every object loaded or written meanwhile: the session's identity map holds objects only while
     #: someone refers to them, and the next action on a ticket would read it again.
     held: list[Any] = field(default_factory=list)
+    #: Statements other than reads sent so far (an action that failed before any can simply be dropped).
+    writes: int = 0
+    #: Set when a failed action undid the open transaction: the batch cannot go on.
+    undone: BaseException | None = None
+
+    def count_write(self, _connection, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            self.writes += 1
 
     def hold(self, _session: Session, instance: Any) -> None:
         self.held.append(instance)
@@ -126,6 +134,8 @@ class _Batch:
 
     def begin(self, session: Session) -> None:
         """Take the hall's lock for a new transaction, unless the running one holds it."""
+        if self.undone is not None:
+            raise RuntimeError("a failed action undid this sole writer's batch") from self.undone
         if self.current(session):
             return
         begin_write(session)
@@ -139,6 +149,19 @@ class _Batch:
         self.actions += 1
         if self.actions >= self.actions_per_commit:
             self.commit(session)
+
+    def drop(self, session: Session, writes_before: int, error: BaseException | None) -> None:
+        """An action failed or did nothing. Before it wrote anything, it simply leaves no trace; after,
+        the transaction is rolled back with the batch's actions since the last commit, and the batch
+        stops (its writer fails as a whole)."""
+        if self.writes == writes_before and not (session.new or session.dirty or session.deleted):
+            return
+        session.rollback()
+        forget_written(session)
+        self.transaction, self.events, self.actions = None, [], 0
+        self.undone = error or RuntimeError("an action of a sole writer's batch wrote but published nothing")
+        if error is None:
+            raise self.undone
 
     def before_commit(self, session: Session) -> None:
         """Whoever commits the batch's transaction (also code between actions) writes the last seq."""
@@ -184,12 +207,14 @@ def kept_in_batch(hall_id: int, key: Any, load: Callable[[], Any]) -> Any:
 def sole_writer(hall_id: int, *, actions_per_commit: int = 1000) -> Iterator[None]:
     """Run the queue actions of one hall as its only writer, for a bulk load (a simulated past).
 
-    Inside, each action of the hall (the same engine functions) is a SAVEPOINT of a transaction
-    shared by up to `actions_per_commit` actions: the hall's lock is taken once per transaction,
-    each action still gets its own seq and event rows (and is undone alone when it fails or does
-    nothing), and objects are not expired at commit, so what one action loaded serves the next.
-    Events are published after the commit that holds them. Only for a hall nobody else writes
-    meanwhile (a CLI load, a scratch database): a live hall's actions must see each other at once.
+    Inside, the actions of the hall (the same engine functions) share a transaction, up to
+    `actions_per_commit` of them: the hall's lock is taken once per transaction, each action still
+    gets its own seq and event rows, and objects are not expired at commit, so what one action
+    loaded serves the next. An action that fails or does nothing before it writes (a closed
+    service, nobody waiting) leaves no trace and the batch goes on; one that fails after writing
+    undoes the transaction and the batch (no savepoint per action: they would cost a fifth of a
+    load). Events are published after the commit that holds them. Only for a hall nobody else
+    writes meanwhile (a CLI load, a scratch database): a live hall's actions must see each other at once.
     """
     session = db.session()
     batch = _Batch(hall_id, actions_per_commit)
@@ -199,6 +224,8 @@ def sole_writer(hall_id: int, *, actions_per_commit: int = 1000) -> Iterator[Non
                  ("pending_to_persistent", batch.hold))
     for name, listener in listeners:
         orm_event.listen(session, name, listener)
+    engine = session.get_bind()
+    orm_event.listen(engine, "before_cursor_execute", batch.count_write)
     try:
         yield
         batch.commit(session)
@@ -208,6 +235,7 @@ def sole_writer(hall_id: int, *, actions_per_commit: int = 1000) -> Iterator[Non
     finally:
         for name, listener in listeners:
             orm_event.remove(session, name, listener)
+        orm_event.remove(engine, "before_cursor_execute", batch.count_write)
         del session.info[_BATCH]
         session.expire_on_commit = expire_on_commit
         session.expire_all()
@@ -216,17 +244,18 @@ def sole_writer(hall_id: int, *, actions_per_commit: int = 1000) -> Iterator[Non
 @contextmanager
 def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
     batch.begin(session)
-    savepoint = session.begin_nested()
+    session.flush()  # what the writer did between actions (a rating) is not the action's
+    writes_before = batch.writes
     action = Action(hall=batch.hall, seq=batch.seq + 1, now=clock.utcnow())
     try:
         yield action
-    except BaseException:
-        _undo(savepoint)
+    except BaseException as error:
+        batch.drop(session, writes_before, error)
         raise
     if action.event is None:
-        _undo(savepoint)
+        batch.drop(session, writes_before, None)
         return
-    savepoint.commit()  # the writer's next actions see it: what waits for a commit is done now
+    session.flush()  # what the action left to the ORM is written before the next one reads by statement
     written_kept(session)
     _after_commit(batch.hall_id, action)
     batch.done(session, action)
@@ -295,10 +324,10 @@ def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action
     publish(action.event)
 
 
-def _undo(transaction: Session | Any) -> None:
-    """Roll back an action (its session, or its savepoint in a batch); rows it wrote are read again."""
-    transaction.rollback()
-    forget_written(db.session())
+def _undo(session: Session) -> None:
+    """Roll back an action; rows it wrote are read again."""
+    session.rollback()
+    forget_written(session)
 
 
 def _after_commit(hall_id: int, action: Action) -> None:
