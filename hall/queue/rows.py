@@ -60,5 +60,5 @@ def forget_written(session: Session) -> None:
 
 
 def written_kept(session: Session) -> None:
-    """The action that wrote rows is done (committed, or released as a savepoint)."""
+    """The action that wrote rows is done (committed, or kept in a sole writer's open transaction)."""
     session.info.pop(_WRITTEN, None)
