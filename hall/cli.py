@@ -53,7 +53,7 @@ def demo_command(slug: str, history_days: int) -> None:
         return
     if history_days:
         click.echo(f"simulating the working days of the last {history_days} days through the queue engine "
-                   "(on a first start in two processes at once: under a minute on an idle 2-core machine; "
+                   "(on a first start in two processes at once: about half a minute on an idle 2-core machine; "
                    "--history-days 0 skips it) …")
         started = time.monotonic()
         days = load_history(hall_by_slug(slug), history_days)
