@@ -132,6 +132,24 @@ def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
         client.post("/api/v1/halls/demo/counters/1/finish", headers=staff)
 
 
+def _hold_hall_lock(app, hall_id: int, holding: threading.Event, release: threading.Event) -> None:
+    """Run a hall action that holds the hall's lock from `holding` until `release`."""
+    with app.app_context():
+        with queue_unit.hall_action(hall_id) as action:
+            holding.set()
+            release.wait(10)
+            action.publish("held")
+        db.session.remove()
+
+
+def _issue_in(app, hall_id: int) -> str:
+    with app.app_context():
+        try:
+            return queue.issue_ticket(hall_id, "A")["number"]
+        finally:
+            db.session.remove()
+
+
 @pytest.mark.postgres
 def test_halls_do_not_wait_for_each_other_on_postgresql(pg_app, pg_demo):
     """While one hall's action holds its lock, another hall issues at once; the first hall's own
@@ -140,27 +158,12 @@ def test_halls_do_not_wait_for_each_other_on_postgresql(pg_app, pg_demo):
     other = db.session.scalar(select(Hall.id).where(Hall.slug == "other"))
     db.session.commit()
     holding, release = threading.Event(), threading.Event()
-
-    def hold_demo_lock() -> None:
-        with pg_app.app_context():
-            with queue_unit.hall_action(pg_demo.id) as action:
-                holding.set()
-                release.wait(10)
-                action.publish("held")
-            db.session.remove()
-
-    def issue_in(hall_id: int) -> str:
-        with pg_app.app_context():
-            try:
-                return queue.issue_ticket(hall_id, "A")["number"]
-            finally:
-                db.session.remove()
-
-    holder = threading.Thread(target=hold_demo_lock)
+    holder = threading.Thread(target=_hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
     holder.start()
     assert holding.wait(10)
     with ThreadPoolExecutor(2) as pool:
-        same_hall, other_hall = pool.submit(issue_in, pg_demo.id), pool.submit(issue_in, other)
+        same_hall, other_hall = (pool.submit(_issue_in, pg_app, pg_demo.id),
+                                 pool.submit(_issue_in, pg_app, other))
         assert other_hall.result(timeout=5) == "A001"
         time.sleep(0.3)
         assert not same_hall.done()  # serialised behind the held lock of its own hall
@@ -181,30 +184,14 @@ def test_a_processs_actions_of_a_hall_take_turns_before_the_row_lock(pg_app, pg_
     """While an action of a hall runs, the process's next actions of that hall wait for their turn in
     the process, not all on the database's row lock; a turn not had in time goes on to the lock."""
     holding, release = threading.Event(), threading.Event()
-
-    def hold_demo_lock() -> None:
-        with pg_app.app_context():
-            with queue_unit.hall_action(pg_demo.id) as action:
-                holding.set()
-                release.wait(10)
-                action.publish("held")
-            db.session.remove()
-
-    def issue() -> str:
-        with pg_app.app_context():
-            try:
-                return queue.issue_ticket(pg_demo.id, "A")["number"]
-            finally:
-                db.session.remove()
-
     for turn_wait_s, on_the_lock in ((10.0, 0), (0.2, 3)):
         monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
         holding.clear(), release.clear()
-        holder = threading.Thread(target=hold_demo_lock)
+        holder = threading.Thread(target=_hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
         holder.start()
         assert holding.wait(10)
         with ThreadPoolExecutor(3) as pool:
-            issued = [pool.submit(issue) for _ in range(3)]
+            issued = [pool.submit(_issue_in, pg_app, pg_demo.id) for _ in range(3)]
             time.sleep(0.6)
             assert _waiting_on_locks() == on_the_lock
             release.set()
