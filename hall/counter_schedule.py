@@ -39,9 +39,8 @@ def parse_breaks(text: str | None) -> list[Break]:
 
 
 def check_schedule(opens: time | None, closes: time | None, breaks: list[Break]) -> None:
-    """Times in order, breaks not overlapping and inside the opening hours, or ScheduleError."""
-    if opens and closes and closes <= opens:
-        raise ScheduleError(_l("Closing time must be after opening time."))
+    """Breaks in order, not overlapping and inside the opening hours, or ScheduleError (the hours'
+    own order is the form's `closing_after_opening`; give hours here only when they are in order)."""
     for start, end in breaks:
         if end <= start:
             raise ScheduleError(_l("The break %(start)s–%(end)s ends before it starts.",
