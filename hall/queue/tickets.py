@@ -19,7 +19,7 @@ from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.realname import Identity, admit
 from hall.queue.rules import closed_reason, sort_key, today
 from hall.queue.stages import close_stage, release_counter
-from hall.queue.unit import Action, hall_action, writing_alone
+from hall.queue.unit import INSERT_EVENT, Action, hall_action, writing_alone
 from hall.queue.views import ticket_view
 
 
@@ -135,7 +135,6 @@ class NewTicket:
 
 _INSERT_TICKET = insert(Ticket.__table__)
 _INSERT_STAGE = insert(Stage.__table__)
-_INSERT_EVENT = insert(TicketEvent.__table__)
 #: The columns an issue writes in its ticket (its estimate last), stage and event rows.
 _TICKET_COLUMNS = ("hall_id", "service_id", "business_day", "seq", "number", "token", "priority", "channel", "status",
                    "stage_position", "stage_code", "issued_at", "queued_at", "sort_at", "idempotency_key",
@@ -168,7 +167,7 @@ def _write_ticket(ticket: dict[str, Any], stage: dict[str, Any], event: dict[str
     if connection.dialect.name != "postgresql":
         ticket_id = connection.execute(_INSERT_TICKET, ticket).inserted_primary_key[0]
         connection.execute(_INSERT_STAGE, {**stage, "ticket_id": ticket_id})
-        connection.execute(_INSERT_EVENT, {**event, "ticket_id": ticket_id})
+        connection.execute(INSERT_EVENT, {**event, "ticket_id": ticket_id})
         return ticket_id
     params = {**ticket, **{f"stage_{name}": stage[name] for name in _STAGE_COLUMNS},
               **{f"event_{name}": event[name] for name in _EVENT_COLUMNS}}

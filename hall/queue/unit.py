@@ -35,7 +35,7 @@ from hall.queue.rows import forget_written, written_kept
 log = logging.getLogger(__name__)
 
 
-_INSERT_EVENT = insert(TicketEvent.__table__)
+INSERT_EVENT = insert(TicketEvent.__table__)
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Action:
     def log(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
             staff_id: int | None = None, **data: Any) -> None:
         """Append a row to the event log (several rows may share the action's seq): one INSERT, now."""
-        db.session.connection().execute(_INSERT_EVENT, self.event_row(
+        db.session.connection().execute(INSERT_EVENT, self.event_row(
             kind, ticket_id=ticket_id, counter_id=counter_id, staff_id=staff_id, **data))
 
     def event_row(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
