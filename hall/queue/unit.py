@@ -156,8 +156,7 @@ class _Batch:
         stops (its writer fails as a whole)."""
         if self.writes == writes_before and not (session.new or session.dirty or session.deleted):
             return
-        session.rollback()
-        forget_written(session)
+        _undo(session)
         self.transaction, self.events, self.actions = None, [], 0
         self.undone = error or RuntimeError("an action of a sole writer's batch wrote but published nothing")
         if error is None:
