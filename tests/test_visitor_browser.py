@@ -265,7 +265,9 @@ def test_rating_pad_asks_after_finish_and_times_out_to_idle(site, chromium, scre
     page = context.new_page()
     page.goto(f"{site.url}/rate/demo/6?device={site.pad}")
     expect(page.locator("#idle")).to_be_visible()
-    page.wait_for_function("() => document.getElementById('offline').className === 'offline'")
+    # connected and in step with the hall (its first snapshot): a finish before that would be in
+    # the snapshot, not an event the pad asks after
+    page.wait_for_function("() => window.hallPad && hallPad.live.lastSeq() !== null")
     screenshot(page, f"visitor-pad-idle-{lang}")
     before = len(site.feedback())
 

@@ -45,9 +45,10 @@
     }
   }
 
-  HallLive.connect({
+  // the live handle is kept on the page, as the lobby display does (`hallDisplay.live`)
+  window.hallPad = {live: HallLive.connect({
     hall: data.hall, onEvent: onEvent,
     onStatus: function (online) { $("offline").className = online ? "offline" : "offline show"; },
-  });
+  })};
   idle();
 })();
