@@ -91,7 +91,7 @@ def measured_day(profile_name: str, seed: int) -> list[tuple[int, ...]]:
 
     engine_tickets.estimate_ticket = both
     try:
-        hall = scratch_hall(f"bench-{profile_name}-{seed}", DEMO_LAYOUT)
+        hall = scratch_hall(f"bench-{profile_name}-{seed}", DEMO_LAYOUT, profile)
         run_day(hall, DEMO_LAYOUT, profile, seed + 1000, DAY - timedelta(days=1))
         run_day(hall, DEMO_LAYOUT, profile, seed, DAY)
     finally:

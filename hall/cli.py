@@ -47,7 +47,7 @@ def demo_command(slug: str, history_days: int) -> None:
     from hall.sim.history import load_history
 
     try:
-        passwords = create_demo_hall(slug)
+        passwords = create_demo_hall(slug, planned=True)
     except ValueError as exc:
         click.echo(f"{exc}; nothing changed", err=True)
         return

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from hall.extensions import db
 from hall.models import Counter, Device, Hall, Notice, Service, Staff
 from hall.sim.layout import CounterLayout, Layout, ServiceLayout, StageLayout, build_hall
+from hall.sim.plan import profile_plans
+from hall.sim.profile import load_profile
 
 DECLARATION_FLOW = [("accept", "受理", "Accept", 600), ("inspect", "施检", "Inspect", 1200),
                     ("review", "审核", "Review", 600), ("certificate", "出证", "Certificate", 300)]
@@ -39,6 +41,10 @@ DEMO_LAYOUT = Layout(
     counters=tuple(CounterLayout(number, tuple((p, tuple(stages) if stages else None) for p, stages in links))
                    for number, links in COUNTERS.items()))
 
+#: The profile whose plan of the counters' day (hours, staggered breaks) the demo counters keep as their
+#: schedule; the shipped profiles, which the demo's past days are simulated with, all plan the same day.
+PLANNED_LIKE = "peak"
+
 # Certificates of origin draw scalpers (号贩子): real-name tickets, two per person and day.
 REAL_NAME = {"C": {"real_name": "required", "daily_limit_per_person": 2}}
 
@@ -46,15 +52,16 @@ STAFF = [("admin", "管理员", "admin", "系统管理员"), ("supervisor", "值
     (f"staff{n}", f"窗口{n}工作人员", "staff", "窗口受理员") for n in range(1, 7)]
 
 
-def create_demo_hall(slug: str = "demo") -> dict[str, str]:
-    """Create the demo hall; returns login → password (shown once). Refuses an existing slug."""
+def create_demo_hall(slug: str = "demo", planned: bool = False) -> dict[str, str]:
+    """Create the demo hall; returns login → password (shown once). Refuses an existing slug.
+    `planned`: its counters have their planned hours and breaks, as a supervisor enters them."""
     if db.session.scalar(select(Hall).where(Hall.slug == slug)):
         raise ValueError(f"hall {slug!r} already exists")
     hall = Hall(slug=slug, name_zh="出入境检验检疫综合服务大厅", name_en="Inspection and Quarantine Service Hall",
                 complaint_phone="12345")
     db.session.add(hall)
     db.session.flush()
-    build_hall(hall, DEMO_LAYOUT)
+    build_hall(hall, DEMO_LAYOUT, profile_plans(DEMO_LAYOUT, load_profile(PLANNED_LIKE).schedule) if planned else None)
     for service in db.session.scalars(select(Service).where(Service.hall_id == hall.id,
                                                             Service.prefix.in_(REAL_NAME))):
         for name, value in REAL_NAME[service.prefix].items():

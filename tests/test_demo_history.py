@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from hall import queue
 from hall.complaints.cases import overdue_cases
 from hall.extensions import db
-from hall.models import ComplaintCase, Feedback, Stage, Ticket, TicketEvent, TicketSequence
+from hall.models import ComplaintCase, Counter, Feedback, Hall, Stage, Ticket, TicketEvent, TicketSequence
 from hall.monitor.state import monitor_state
 from hall.reports.engine import Filters
 from hall.reports.monthly import Month, monthly_report
@@ -42,18 +42,24 @@ def test_history_fills_reports_charts_monthly_report_and_monitor(app, demo, froz
     assert state["business_day"] == "2026-03-02"
     assert any(c["ticket"] for c in state["counters"]) or any(s["waiting"] for s in state["services"])
     assert db.session.scalar(select(func.count()).where(Ticket.business_day == date(2026, 3, 2))) > 0
-    assert all(c.opens_at and c.breaks for c in demo.hall.counters)  # the profile's hours and breaks
+    assert all((c.opens_at, c.closes_at, c.breaks) == (None, None, None) for c in demo.hall.counters)  # no schedule stored over the hall's
     # the past's bad ratings were followed up as a supervisor would: no complaint case of it is overdue
     assert overdue_cases(demo.hall) == []
     assert all(c.status == "closed" for c in db.session.scalars(select(ComplaintCase))
                if c.opened_at < datetime(2026, 3, 1, 16, 0))
 
 
-def test_demo_without_history(app):
+def test_demo_without_history_has_its_counters_planned_day(app):
     result = app.test_cli_runner().invoke(args=["hall", "demo", "--slug", "empty", "--history-days", "0"])
     assert result.exit_code == 0, result.output
     assert "history" not in result.output
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+    counters = db.session.scalars(select(Counter).join(Hall).where(Hall.slug == "empty").order_by(Counter.number))
+    plans = [(c.opens_at, c.closes_at, c.breaks) for c in counters]
+    # the shipped profiles' hours, and 30-minute breaks staggered so that counters serving a line take turns
+    assert {(opens, closes) for opens, closes, _ in plans} == {(time(8, 30), time(17, 30))}
+    assert [breaks for _, _, breaks in plans] == [[["11:30", "12:00"]], [["12:00", "12:30"]], [["12:30", "13:00"]],
+                                                  [["13:00", "13:30"]], [["11:30", "12:00"]], [["12:30", "13:00"]]]
 
 
 @pytest.mark.parametrize("which", ["demo", pytest.param("pg_demo", marks=pytest.mark.postgres)])
@@ -63,7 +69,7 @@ def test_history_in_two_parts_keeps_ids_and_the_event_sequence_whole(request, fr
     plan = [(day, parse_profile(tomllib.loads(SMALL), "small")) for day in history_days(demo.hall, 6)]
     assert len(plan) == 4 and worth_splitting(plan)
     simulate_in_parts(demo.hall, plan, seed=1)
-    assert all(c.opens_at and c.breaks for c in demo.hall.counters)  # the schedule the parts ran with
+    assert all((c.opens_at, c.closes_at, c.breaks) == (None, None, None) for c in demo.hall.counters)  # no schedule stored over the hall's
 
     seqs = db.session.scalars(select(TicketEvent.seq).where(TicketEvent.hall_id == demo.id)).all()
     assert set(seqs) == set(range(1, demo.hall.event_seq + 1))  # no gap, no seq of two actions

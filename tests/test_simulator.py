@@ -5,15 +5,19 @@ import json
 import math
 import statistics
 import tomllib
-from datetime import date
+from datetime import date, datetime, time
 
 import pytest
+from flask import current_app
+from sqlalchemy import select
 
 from hall.demo import DEMO_LAYOUT
+from hall.extensions import db
+from hall.models import Counter, TicketEvent
 from hall.reports.engine import Filters, figures
 from hall.sim.figures import FIELDS
 from hall.sim.fit import fit_profile
-from hall.sim.layout import CounterLayout, Layout, ServiceLayout, StageLayout
+from hall.sim.layout import CounterLayout, Layout, ServiceLayout, StageLayout, layout_of
 from hall.sim.profile import SHIPPED, load_profile, parse_profile
 from hall.sim.run import simulate, simulate_into
 
@@ -86,10 +90,8 @@ def test_report_and_simulator_agree_on_one_day(app, demo, small):
     assert report["utilisation_pct"] == simulated["utilisation_pct"] > 0
     assert report["estimate"]["mae_s"] == simulated["estimate_mae_s"]
     assert simulated["estimate_mae_pct"] == round(100 * report["estimate"]["mae_s"] / report["wait_s"]["avg"], 1)
-    # the profile's hours and staggered breaks are now the demo counters' schedule (the estimate knew them)
-    plans = {(c.opens_at.isoformat("minutes"), c.closes_at.isoformat("minutes"), tuple(map(tuple, c.breaks)))
-             for c in demo.hall.counters}
-    assert plans == {("09:00", "11:00", (("09:40", "10:00"),)), ("09:00", "11:00", (("10:00", "10:20"),))}
+    # the hall's counters had no schedule of their own: the day followed the profile's, and stored none
+    assert all((c.opens_at, c.closes_at, c.breaks) == (None, None, None) for c in demo.hall.counters)
 
     fitted = fit_profile(demo.hall, DAY, DAY)  # --fit-from: the profile read back from that day
     assert set(fitted.services) == {"A", "B", "C"} and fitted.opens.hour == 9
@@ -167,3 +169,53 @@ def test_cli_table_and_bad_input(app, tmp_path):
         profile = [] if "--profile" in bad else ["--profile", str(path)]
         result = app.test_cli_runner().invoke(args=[*SIM_ARGS, *profile, *bad])
         assert result.exit_code == 2 and message in result.output, (bad, result.output)
+
+
+def _plan_counter_one(demo) -> tuple[Counter, Counter]:
+    """A supervisor plans counter 1's day (09:15-10:30, a break 09:30-09:50); counter 2 has no plan."""
+    first, second = (db.session.scalar(select(Counter).where(Counter.hall_id == demo.id, Counter.number == n))
+                     for n in (1, 2))
+    first.opens_at, first.closes_at, first.breaks = time(9, 15), time(10, 30), [["09:30", "09:50"]]
+    db.session.commit()
+    return first, second
+
+
+def test_a_what_if_on_a_copy_of_a_hall_follows_its_counters_schedule(app, demo, small):
+    _plan_counter_one(demo)
+    traces = []
+    simulate([layout_of(demo.hall)], small, 5, DAY, traces)
+    opened = {}  # counter → its openings (UTC)
+    for at, what, _, counter in traces[0]:
+        if what == "counter_open":
+            opened.setdefault(counter, []).append(at[11:16])
+    assert opened.pop(1) == ["01:15", "01:50"]  # 09:15, and back from its break at 09:50
+    assert {times[0] for times in opened.values()} == {"01:00"}  # no schedule of their own: the profile's 09:00
+
+
+@pytest.mark.parametrize("which", ["demo", pytest.param("pg_demo", marks=pytest.mark.postgres)])
+def test_simulate_into_a_hall_follows_its_counters_schedule_and_keeps_it(request, tmp_path, which):
+    """A supervisor's what-if in their own hall: counter 1's planned hours and break (set in the
+    administration of counters) are what the simulated counter keeps, and are still there afterwards."""
+    demo = request.getfixturevalue(which)
+    first, second = _plan_counter_one(demo)
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    result = current_app.test_cli_runner().invoke(args=[*SIM_ARGS, "--profile", str(path), "--into", "demo", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["options"][0]["issued"] > 20
+
+    db.session.expire_all()
+    assert (first.opens_at, first.closes_at, first.breaks) == (time(9, 15), time(10, 30), [["09:30", "09:50"]])
+    assert (second.opens_at, second.closes_at, second.breaks) == (None, None, None)  # none stored over "none"
+
+    def changes(counter):  # (kind, local time) of the counter's status changes that day
+        return [(kind, f"{at.hour + 8:02d}:{at.minute:02d}") for kind, at in db.session.execute(
+            select(TicketEvent.kind, TicketEvent.at).where(TicketEvent.counter_id == counter.id,
+                                                           TicketEvent.kind.like("counter_%"))
+            .order_by(TicketEvent.seq))]
+    kept = changes(first)
+    assert kept[:1] == [("counter_open", "09:15")] and ("counter_open", "09:50") in kept
+    paused = [at for kind, at in kept if kind == "counter_paused"]
+    assert len(paused) == 1 and "09:30" <= paused[0] < "09:50"  # after the visitor at the counter, if any
+    assert kept[-1][0] == "counter_closed" and kept[-1][1] >= "10:30"
+    assert changes(second)[0] == ("counter_open", "09:00")  # no schedule of its own: the profile's hours

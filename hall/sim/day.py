@@ -13,19 +13,18 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 
 from hall import clock, queue
-from hall.counter_schedule import stored
 from hall.extensions import db
-from hall.models import Counter, Ticket
+from hall.models import Ticket
 from hall.queue.realname import simulated_id_number
 from hall.queue.stages import current_stage
 from hall.sim.layout import CounterLayout, Layout
+from hall.sim.plan import profile_plans
 from hall.sim.profile import Handling, Profile
 from hall.sim.visitors import Visitor
 from hall.visitor.feedback import add_rating
@@ -67,19 +66,6 @@ class _Counter:
     closing: bool = False
 
 
-def _break_slots(counters: list[_Counter], slots: int) -> list[int]:
-    """A break slot per counter, as a supervisor plans them: counters that serve the same lines
-    take their breaks at different times where the slots allow (fewest shared lines, then earliest)."""
-    taken: list[list[_Counter]] = [[] for _ in range(slots)]
-    chosen = []
-    for counter in counters:
-        clash = [sum(len(counter.lines & other.lines) for other in slot) for slot in taken]
-        best = min(range(slots), key=lambda i: (clash[i], len(taken[i]), i))
-        taken[best].append(counter)
-        chosen.append(best)
-    return chosen
-
-
 @dataclass
 class DayRun:
     hall_id: int
@@ -100,12 +86,9 @@ class DayRun:
         self._visitors: dict[int, Visitor] = {}
         self._id_numbers = itertools.count()  # each visitor brings their own ID card (real-name services)
         self._called_at: dict[int, datetime] = {}
-        stages = {s.prefix: [st.code for st in s.stages] for s in self.layout.services}
-        self._first_stage = {prefix: codes[0] for prefix, codes in stages.items()}
-        self._counters = [
-            _Counter(spec, self.staff_ids.get(spec.number), frozenset(
-                (prefix, code) for prefix, codes in spec.links for code in (codes or stages[prefix])))
-            for spec in sorted(self.layout.counters, key=lambda c: c.number)]
+        self._first_stage = {s.prefix: s.stages[0].code for s in self.layout.services}
+        self._counters = [_Counter(spec, self.staff_ids.get(spec.number), self.layout.lines(spec))
+                          for spec in sorted(self.layout.counters, key=lambda c: c.number)]
         self._wait_limit = {s.prefix: s.wait_limit_s for s in self.layout.services}
         self._default = Handling(float(current_app.config["HALL"]["queue"]["default_handling_s"]))
 
@@ -135,44 +118,20 @@ class DayRun:
 
     # --- counters ---------------------------------------------------------------------------
     def _plan_counters(self) -> None:
-        schedule = self.profile.schedule
-        opens = clock.local_to_utc(self.day, schedule.opens, self.zone)
-        closes = clock.local_to_utc(self.day, schedule.closes, self.zone)
-        window_start = clock.local_to_utc(self.day, schedule.breaks_from, self.zone)
-        brk = schedule.break_min * 60
-        self.write_schedule()
-        for counter, slot in zip(self._counters, self._break_slots()):
-            self._at(opens, self._open, counter)
-            if brk:
-                start = window_start + timedelta(seconds=slot * brk)
-                self._at(start, self._break, counter)
-                self._at(start + timedelta(seconds=brk), self._open, counter)
-            self._at(closes, self._close, counter)
+        """Each counter opens, takes its breaks and closes as planned: by its own schedule if it has
+        one (the hall's, left as it is), else by the profile's plan."""
+        planned = profile_plans(self.layout, self.profile.schedule)
+        for counter in self._counters:
+            own, profile_plan = counter.spec.schedule, planned[counter.spec.number]
+            plan = own.over(profile_plan) if own else profile_plan
+            self._at(self._local(plan.opens), self._open, counter)
+            for start, end in plan.breaks:
+                self._at(self._local(start), self._break, counter)
+                self._at(self._local(end), self._open, counter)
+            self._at(self._local(plan.closes), self._close, counter)
 
-    def _break_slots(self) -> list[int]:
-        """Each counter's break slot (of break_min minutes from breaks_from) in the day's plan."""
-        schedule = self.profile.schedule
-        window = datetime.combine(self.day, schedule.breaks_until) - datetime.combine(self.day, schedule.breaks_from)
-        brk = timedelta(minutes=schedule.break_min)
-        return _break_slots(self._counters, max(1, window // brk) if brk else 1)
-
-    def write_schedule(self) -> None:
-        """The day's plan as the counters' schedule, as a supervisor would enter it (so the estimate
-        knows the breaks ahead); counters whose schedule is already this one are left alone."""
-        schedule = self.profile.schedule
-        break_slots = dict(zip((c.spec.number for c in self._counters), self._break_slots())) \
-            if schedule.break_min else {}
-        first = datetime.combine(self.day, schedule.breaks_from)
-        length = timedelta(minutes=schedule.break_min)
-        numbers = [c.spec.number for c in self._counters]
-        for counter in db.session.scalars(select(Counter).where(Counter.hall_id == self.hall_id,
-                                                                Counter.number.in_(numbers))):
-            start = first + break_slots[counter.number] * length if counter.number in break_slots else None
-            breaks = stored([(start.time(), (start + length).time())]) if start else None
-            plan = (schedule.opens, schedule.closes, breaks)
-            if (counter.opens_at, counter.closes_at, counter.breaks) != plan:
-                counter.opens_at, counter.closes_at, counter.breaks = plan
-        db.session.commit()
+    def _local(self, moment: time) -> datetime:
+        return clock.local_to_utc(self.day, moment, self.zone)
 
     def _open(self, counter: _Counter) -> None:
         counter.on_break_when_free = False

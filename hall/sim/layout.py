@@ -1,9 +1,11 @@
-"""A hall's layout (services with their stages, counters with the services they serve) as plain data:
-taken from the demo hall or a real hall, changed for a what-if, and built as a new hall."""
+"""A hall's layout (services with their stages, counters with the services they serve and their own
+planned day) as plain data: taken from the demo hall or a real hall, changed for a what-if, and built as a new hall."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import time
 
+from hall.counter_schedule import Break, breaks_of, stored
 from hall.extensions import db
 from hall.models import Counter, CounterService, Hall, Service, ServiceStage
 
@@ -27,10 +29,25 @@ class ServiceLayout:
 
 
 @dataclass(frozen=True)
+class CounterPlan:
+    """A counter's planned day in the hall's local time (no hours: with the hall)."""
+
+    opens: time | None = None
+    closes: time | None = None
+    breaks: tuple[Break, ...] = ()
+
+    def over(self, fallback: CounterPlan) -> CounterPlan:
+        """This plan, with `fallback`'s hours where it gives none; its own breaks stay (none too)."""
+        return CounterPlan(self.opens or fallback.opens, self.closes or fallback.closes, self.breaks)
+
+
+@dataclass(frozen=True)
 class CounterLayout:
     number: int
     #: (service prefix, stage codes or None for every stage), in the counter's priority order.
     links: tuple[tuple[str, tuple[str, ...] | None], ...]
+    #: The counter's own schedule (a supervisor's), or None: it follows the simulated profile's.
+    schedule: CounterPlan | None = None
 
     def serves(self, prefix: str, stage: str | None = None) -> bool:
         return any(p == prefix and (stage is None or codes is None or stage in codes) for p, codes in self.links)
@@ -44,6 +61,11 @@ class Layout:
 
     def service(self, prefix: str) -> ServiceLayout:
         return next(s for s in self.services if s.prefix == prefix)
+
+    def lines(self, counter: CounterLayout) -> frozenset[tuple[str, str]]:
+        """The (service, stage) lines the counter serves."""
+        stages = {s.prefix: [st.code for st in s.stages] for s in self.services}
+        return frozenset((prefix, code) for prefix, codes in counter.links for code in (codes or stages[prefix]))
 
     def staffing(self) -> dict[str, int]:
         """Counters serving each service (any of its stages)."""
@@ -81,13 +103,21 @@ def layout_of(hall: Hall) -> Layout:
     prefixes = {s.prefix for s in services}
     counters = tuple(
         CounterLayout(c.number, tuple((link.service.prefix, tuple(link.stages) if link.stages is not None else None)
-                                      for link in c.services if link.service.prefix in prefixes))
+                                      for link in c.services if link.service.prefix in prefixes),
+                      _own_plan(c))
         for c in hall.counters if c.active)
     return Layout(services, tuple(c for c in counters if c.links), hall.timezone)
 
 
-def build_hall(hall: Hall, layout: Layout) -> None:
-    """Add the layout's services and counters to a new hall (flushed, not committed)."""
+def _own_plan(counter: Counter) -> CounterPlan | None:
+    if counter.opens_at is None and counter.closes_at is None and not counter.breaks:
+        return None
+    return CounterPlan(counter.opens_at, counter.closes_at, tuple(breaks_of(counter.breaks)))
+
+
+def build_hall(hall: Hall, layout: Layout, planned: dict[int, CounterPlan] | None = None) -> None:
+    """Add the layout's services and counters to a new hall (flushed, not committed). Each counter's
+    schedule is its own, or else its plan in `planned` (counter number → plan), or else none."""
     services = {}
     for order, spec in enumerate(layout.services):
         service = Service(hall_id=hall.id, prefix=spec.prefix, name_zh=spec.name_zh, name_en=spec.name_en,
@@ -98,7 +128,9 @@ def build_hall(hall: Hall, layout: Layout) -> None:
         services[spec.prefix] = service
     db.session.flush()
     for spec in layout.counters:
-        counter = Counter(hall_id=hall.id, number=spec.number, name=f"{spec.number}号窗口", zone="main")
+        plan = spec.schedule or (planned or {}).get(spec.number) or CounterPlan()
+        counter = Counter(hall_id=hall.id, number=spec.number, name=f"{spec.number}号窗口", zone="main",
+                          opens_at=plan.opens, closes_at=plan.closes, breaks=stored(list(plan.breaks)))
         counter.services = [CounterService(service_id=services[p].id, rank=rank,
                                            stages=list(codes) if codes is not None else None)
                             for rank, (p, codes) in enumerate(spec.links)]

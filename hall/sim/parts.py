@@ -29,7 +29,6 @@ from sqlalchemy.engine import Connection
 from hall.database import configure_engine
 from hall.extensions import db
 from hall.models import Hall, Service, Ticket
-from hall.sim.day import DayRun
 from hall.sim.layout import layout_of
 from hall.sim.profile import Profile
 from hall.sim.run import run_day
@@ -65,9 +64,7 @@ def split(plan: Plan, parts: int = PARTS) -> list[tuple[tuple[date, Profile] | N
 
 
 def simulate_in_parts(hall: Hall, plan: Plan, seed: int) -> None:
-    """Simulate the plan's days (day, profile) of `hall` in PARTS processes; their rows land in the live database.
-    The counters' schedule of the last day is written in the live database first (the parts leave it so)."""
-    DayRun(hall.id, layout_of(hall), plan[-1][1], [], plan[-1][0], hall.timezone, {}).write_schedule()
+    """Simulate the plan's days (day, profile) of `hall` in PARTS processes; their rows land in the live database."""
     folder = Path(tempfile.mkdtemp(prefix="hall-past-"))
     try:
         copy_of_live = folder / "live.db"

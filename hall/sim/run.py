@@ -15,6 +15,7 @@ from hall.models import Hall, Staff
 from hall.sim.day import DayRun
 from hall.sim.figures import day_figures
 from hall.sim.layout import Layout, build_hall, layout_of
+from hall.sim.plan import profile_plans
 from hall.sim.profile import Profile
 from hall.sim.scratch import scratch_database
 from hall.sim.visitors import draw_visitors
@@ -35,11 +36,13 @@ def run_day(hall: Hall, layout: Layout, profile: Profile, seed: int, day: date,
                   until).run()
 
 
-def scratch_hall(slug: str, layout: Layout) -> Hall:
+def scratch_hall(slug: str, layout: Layout, profile: Profile) -> Hall:
+    """A new hall of the layout; counters without a schedule of their own take the profile's plan as
+    theirs (the estimate knows the breaks ahead, as in a hall whose supervisor planned them)."""
     hall = Hall(slug=slug, name_zh="模拟大厅", name_en="Simulated hall", timezone=layout.timezone)
     db.session.add(hall)
     db.session.flush()
-    build_hall(hall, layout)
+    build_hall(hall, layout, profile_plans(layout, profile.schedule))
     for counter in layout.counters:  # one staff member per counter, without a password: nobody logs in
         db.session.add(Staff(hall_id=hall.id, login=f"{slug}-{counter.number}", name=f"{counter.number}",
                              role="staff", password_hash="!"))
@@ -53,7 +56,7 @@ def simulate(layouts: list[Layout], profile: Profile, seed: int, day: date,
     results = []
     with scratch_database(current_app.config["HALL"]):
         for i, layout in enumerate(layouts):
-            hall = scratch_hall(f"sim-{i + 1}", layout)
+            hall = scratch_hall(f"sim-{i + 1}", layout, profile)
             trace = run_day(hall, layout, profile, seed, day)
             if traces is not None:
                 traces.append(trace)
@@ -62,7 +65,8 @@ def simulate(layouts: list[Layout], profile: Profile, seed: int, day: date,
 
 
 def simulate_into(hall: Hall, profile: Profile, seed: int, day: date) -> dict[str, Any]:
-    """Simulate a day in a hall of the live database (kept: the hall's history grows by a day)."""
+    """Simulate a day in a hall of the live database (kept: the hall's history grows by a day). Its counters
+    keep their own schedules, and those without one follow the profile's plan for the day only."""
     layout = layout_of(hall)
     run_day(hall, layout, profile, seed, day)
     return day_figures(hall.id, day, layout.staffing())
