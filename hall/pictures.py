@@ -75,11 +75,14 @@ def refresh(hall_id: int) -> None:
 
 
 def joined(hall_id: int, line: tuple[int, str], waiting: int) -> None:
-    """A normal ticket joined `line` (committed), which now has `waiting` people: the copy follows."""
+    """A normal ticket joined `line` (committed), which now has `waiting` people: the copy follows.
+    Issues answered out of order leave the highest count: while the copy lives, only this process's
+    issues move it (any other action of the hall here drops it)."""
     kept = _kept().get(hall_id)
     if kept is not None:
         lines = kept.picture.lines
-        lines[line] = (waiting, lines.get(line, (0, 0))[1] + 1)
+        before, joined = lines.get(line, (0, 0))
+        lines[line] = (max(before, waiting), joined + 1)
 
 
 def forget(hall_id: int) -> None:

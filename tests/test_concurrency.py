@@ -173,10 +173,19 @@ def test_what_an_issue_writes_under_concurrency(any_app):
     assert len(views) == 200
 
     tickets = db.session.execute(select(Ticket.id, Ticket.number, Ticket.service_id, Ticket.stage_code,
-                                        Ticket.estimated_wait_s)).all()
+                                        Ticket.estimated_wait_s, Ticket.seq, Ticket.issued_at, Ticket.priority,
+                                        Ticket.sort_at)).all()
     numbers = Tally(t.number[0] for t in tickets)
     assert sorted(t.number for t in tickets) == sorted(
         f"{prefix}{n:03d}" for prefix, count in numbers.items() for n in range(1, count + 1)), "repeats or gaps"
+    events = dict(db.session.execute(select(TicketEvent.ticket_id, TicketEvent.seq)
+                                     .where(TicketEvent.kind == "issued")).all())
+    for prefix in numbers:  # numbers follow the hall's event order and are issued (and called) in their order
+        in_order = sorted((t for t in tickets if t.number[0] == prefix), key=lambda t: t.seq)
+        assert [events[t.id] for t in in_order] == sorted(events[t.id] for t in in_order)
+        assert [t.issued_at for t in in_order] == sorted(t.issued_at for t in in_order)
+        normal = [t.sort_at for t in in_order if t.priority == "normal"]
+        assert normal == sorted(normal)
     assert {t.id: t.estimated_wait_s for t in tickets} == {v["id"]: v["estimated_wait_s"] for v in views}
     stages = db.session.execute(select(Stage.ticket_id, Stage.position, Stage.code)).all()
     assert sorted(stages) == sorted((t.id, 0, t.stage_code) for t in tickets)
@@ -194,6 +203,41 @@ def test_what_an_issue_writes_under_concurrency(any_app):
         for priority, among in (("normal", len(in_line)), ("priority", priority_tickets)):
             places = [v["people_ahead"] for v in in_line if v["priority"] == priority]
             assert len(set(places)) == len(places) and max(places) < among, (service, priority, sorted(places))
+    db.session.commit()
+
+
+def _issue_with_keys(app, hall_id: int, keys: list[str], views: list, errors: list) -> None:
+    with app.app_context():
+        try:
+            views.extend((key, queue.issue_ticket(hall_id, "A", idempotency_key=key)) for key in keys)
+        except Exception:  # noqa: BLE001 — reported by the test
+            errors.append(traceback.format_exc())
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.timeout(60)
+def test_an_idempotency_key_sent_by_several_kiosks_at_once_gives_one_ticket(any_app):
+    """The same taps sent again at once (a kiosk retrying, on two server threads): one ticket per key,
+    the same one to every sender, and no number lost to a refused write."""
+    hall_id = demo_hall_id()
+    queue.issue_ticket(hall_id, "A")  # the process knows the hall: issues take their quickest path
+    keys = [f"tap-{n}" for n in range(10)]
+    views, errors = [], []
+    threads = [threading.Thread(target=_issue_with_keys, args=(any_app, hall_id, keys, views, errors))
+               for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    by_key = {}
+    for key, view in views:
+        by_key.setdefault(key, set()).add(view["id"])
+    assert len(views) == 6 * len(keys) and all(len(ids) == 1 for ids in by_key.values()), by_key
+    assert sum(not view.get("repeated") for _, view in views) == len(keys)
+    numbers = sorted(db.session.scalars(select(Ticket.number)))
+    assert numbers == [f"A{n:03d}" for n in range(1, len(keys) + 2)]
     db.session.commit()
 
 

@@ -24,6 +24,9 @@ class TicketSequence(db.Model):
     business_day: Mapped[date] = mapped_column(Date, primary_key=True)
     prefix: Mapped[str] = mapped_column(String(4), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the last number was issued: a number is issued no earlier than the one before it, even when
+    #: its issue read the clock before it reached the hall's lock (see `hall.queue.tickets`).
+    last_issued_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Ticket(db.Model):

@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, true
+from sqlalchemy import bindparam, func, insert, select, true
 
-from hall import lines, pictures
+from hall import clock, lines, pictures
 from hall.database import prepared, upsert_in
 from hall.estimate import Estimate, estimate_ticket, people_ahead
 from hall.extensions import db
@@ -19,35 +19,41 @@ from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.realname import Identity, admit
 from hall.queue.rules import closed_reason, sort_key, today
 from hall.queue.stages import close_stage, release_counter
-from hall.queue.unit import INSERT_EVENT, Action, hall_action, writing_alone
+from hall.queue import one_statement
+from hall.queue.unit import INSERT_EVENT, Action, hall_action, publish, writing_alone
 from hall.queue.views import ticket_view
 
 
 def _sequence_statement(dialect: str):
+    """Take the next number of a prefix and day, RETURNING it and its issue time: the later of `issued_at`
+    and the last number's (an issue that read the clock before the lock comes after the one before it)."""
     table = TicketSequence.__table__
     keys = ["hall_id", "business_day", "prefix"]
-    return upsert_in(dialect, table, {**{k: bindparam(k) for k in keys}, "last": 1}, keys,
-                     {"last": table.c.last + 1}).returning(table.c.last)
+    at = bindparam("issued_at", type_=table.c.last_issued_at.type)
+    later = func.greatest if dialect == "postgresql" else func.max
+    return upsert_in(dialect, table, {**{k: bindparam(k) for k in keys}, "last": 1, "last_issued_at": at}, keys,
+                     {"last": table.c.last + 1, "last_issued_at": later(func.coalesce(table.c.last_issued_at, at), at)}
+                     ).returning(table.c.last, table.c.last_issued_at)
 
 
 def _number_and_line_statement(dialect: str):
     """Both upserts in one statement (PostgreSQL; under the hall's lock, so their order is free)."""
     number, line = _sequence_statement(dialect).cte("number"), lines.join_statement(dialect).cte("line")
-    return select(number.c.last, line.c.waiting).select_from(number.join(line, true()))
+    return select(number.c.last, number.c.last_issued_at, line.c.waiting).select_from(number.join(line, true()))
 
 
-def _take_number(hall_id: int, day: date, service: ServiceCopy, stage_code: str) -> tuple[int, int]:
+def _take_number(hall_id: int, day: date, service: ServiceCopy, stage_code: str,
+                 now: datetime) -> tuple[int, datetime, int]:
     """Atomically take the next number of the service's prefix for a day and join the line of its first
-    stage: returns the number's seq and how many waited in that line before."""
+    stage: returns the number's seq, its issue time and how many waited in that line before."""
     connection = db.session.connection()
+    params = {"hall_id": hall_id, "business_day": day, "prefix": service.prefix, "issued_at": now}
     if connection.dialect.name != "postgresql":
-        seq = connection.execute(prepared(connection, _sequence_statement),
-                                 {"hall_id": hall_id, "business_day": day, "prefix": service.prefix}).scalar_one()
-        return seq, lines.join_line(hall_id, day, service.id, stage_code)
-    params = {"hall_id": hall_id, "business_day": day, "prefix": service.prefix, "service_id": service.id,
-              "stage_code": stage_code}
-    seq, waiting = connection.execute(prepared(connection, _number_and_line_statement), params).one()
-    return seq, waiting - 1
+        seq, issued_at = connection.execute(prepared(connection, _sequence_statement), params).one()
+        return seq, issued_at, lines.join_line(hall_id, day, service.id, stage_code)
+    params.update(service_id=service.id, stage_code=stage_code)
+    seq, issued_at, waiting = connection.execute(prepared(connection, _number_and_line_statement), params).one()
+    return seq, issued_at, waiting - 1
 
 
 def issued_view(ticket: Ticket, ahead: int | None = None) -> dict[str, Any]:
@@ -80,7 +86,13 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
         raise QueueError(f"priority must be one of {', '.join(PRIORITIES)}")
     if channel not in CHANNELS:
         raise QueueError(f"channel must be one of {', '.join(CHANNELS)}")
+    if (view := _issue_at_once(hall, service_prefix, priority=priority, channel=channel,
+                               idempotency_key=idempotency_key, appointment_id=appointment_id, staff_id=staff_id,
+                               id_number=id_number, authorise=authorise)) is not None:
+        return view
     with hall_action(hall, plain_hall=True) as action:
+        if db.session.get_bind().dialect.name == "postgresql":
+            one_statement.keep(hall, action.hall)
         if authorise:
             authorise(action.hall)
         hall_id = action.hall.id
@@ -94,6 +106,60 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
                              appointment_id=appointment_id, staff_id=staff_id, identity=identity)
     if not writing_alone(hall_id):  # a sole writer's batch goes on in its transaction
         pictures.refresh(hall_id)  # outside the lock
+    return view
+
+
+def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, channel: str,
+                   idempotency_key: str | None, appointment_id: int | None, staff_id: int | None,
+                   id_number: str | None, authorise: Callable[[Hall], None] | None) -> dict[str, Any] | None:
+    """On PostgreSQL, a normal ticket of a service without real-name limit, daily capacity or appointment,
+    in one statement without BEGIN/COMMIT (`one_statement`); None when the issue takes the general path."""
+    record = one_statement.copy_of(hall)
+    if record is None or priority != "normal" or appointment_id is not None or writing_alone(record.id):
+        return None
+    service = services_of(record).by_prefix.get(service_prefix.upper())
+    if (service is None or not service.stages or service.daily_capacity is not None
+            or not (service.real_name == "off" or service.real_name == "optional" and id_number is None)):
+        return None
+    now = clock.utcnow()
+    if closed_reason(service, record, now):  # the general path says why, after reading the hall again
+        return None
+    if authorise:
+        try:
+            authorise(record)
+        except Exception:  # refused as this process last saw the hall: the general path decides on it as it is
+            return None
+    day, first = today(record, now), service.stages[0]
+    line = (service.id, first.code)
+    picture = pictures.picture(record.id, day, record.layout_version)
+    session = db.session()
+    if session.in_transaction():  # what was read so far (authorisation, the picture)
+        session.commit()
+    expected_ahead = picture.waiting(line) + one_statement.in_flight((record.id, *line))
+    estimate = picture.estimate(line, expected_ahead)
+    data = {"priority": priority, "channel": channel}
+    token = secrets.token_urlsafe(16)
+    row = one_statement.issue(record, day=day, now=now, head_start=now - sort_key(now, priority), prefix=service.prefix, service_id=service.id,
+                              stage_code=first.code, token=token, channel=channel, idempotency_key=idempotency_key,
+                              staff_id=staff_id, expected_ahead=expected_ahead, estimated_wait_s=estimate.wait_s,
+                              data=data)
+    if row is None:
+        one_statement.forget(hall)
+        return None
+    if not row.expected:
+        estimate = picture.estimate(line, row.ahead)
+        one_statement.fix_estimate(record.id, row.event_seq, row.ticket_id, estimate.wait_s, data)
+    ticket = NewTicket(
+        id=row.ticket_id, service=service, hall_id=record.id, service_id=service.id, business_day=day, seq=row.seq,
+        number=f"{service.prefix}{row.seq:03d}", token=token, priority=priority, channel=channel, status="waiting",
+        stage_position=0, stage_code=first.code, issued_at=row.issued_at, queued_at=row.issued_at,
+        sort_at=sort_key(row.issued_at, priority), idempotency_key=idempotency_key, appointment_id=None, id_hash=None, id_masked=None,
+        visitor_masked=None, estimated_wait_s=estimate.wait_s)
+    view = _with_estimate(ticket_view(ticket, record.public_name_mode), row.ahead, estimate)
+    pictures.joined(record.id, line, row.ahead + 1)
+    publish({"seq": row.event_seq, "hall": record.slug, "kind": "issued", "at": clock.iso(row.issued_at),
+             "ticket": view})
+    pictures.refresh(record.id)
     return view
 
 
@@ -189,19 +255,19 @@ def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: 
     hall_id = action.hall.id
     day = today(action.hall, action.now)
     first = service.stages[0]
-    seq, waiting_before = _take_number(hall_id, day, service, first.code)
+    seq, issued_at, waiting_before = _take_number(hall_id, day, service, first.code, action.now)
     ticket = NewTicket(
         id=None, service=service, hall_id=hall_id, service_id=service.id, business_day=day, seq=seq,
         number=f"{service.prefix}{seq:03d}", token=secrets.token_urlsafe(16), priority=priority, channel=channel,
-        status="waiting", stage_position=0, stage_code=first.code, issued_at=action.now, queued_at=action.now,
-        sort_at=sort_key(action.now, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
+        status="waiting", stage_position=0, stage_code=first.code, issued_at=issued_at, queued_at=issued_at,
+        sort_at=sort_key(issued_at, priority), idempotency_key=idempotency_key, appointment_id=appointment_id,
         id_hash=identity.hash if identity else None, id_masked=identity.masked if identity else None,
         visitor_masked=visitor_masked)
     # a head start puts it ahead of some who wait: counted (priority tickets are few)
     ahead = people_ahead(ticket) if ticket.sort_at < ticket.queued_at else waiting_before
     estimate = estimate_ticket(ticket, ahead, pictures.picture(hall_id, day, action.hall.layout_version))
     stage = dict(hall_id=hall_id, business_day=day, service_id=service.id, position=0, code=first.code,
-                 queued_at=action.now)
+                 queued_at=issued_at)
     event = action.event_row("issued", staff_id=staff_id, priority=priority, channel=channel,
                              estimated_wait_s=estimate.wait_s)
     row = {**{name: getattr(ticket, name) for name in _TICKET_COLUMNS[:-1]}, "estimated_wait_s": estimate.wait_s}

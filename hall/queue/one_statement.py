@@ -1,0 +1,167 @@
+"""A common issue on PostgreSQL as one statement in autocommit.
+
+A normal ticket of a service with no real-name limit, no daily capacity and no appointment needs
+nothing read under the hall's lock but what the statement itself returns: the hall's event seq,
+the next number and the line's count. So the lock, the number, the line, the ticket, its first
+stage and its event row go in one data-modifying statement, sent without BEGIN and COMMIT: the
+hall's row lock is held only while the server runs it, not across round trips.
+
+What the issue needs before it reaches the hall's row comes from this process's copies: the hall
+as its last action here read it (`keep`), its services (`layout`), the estimate's inputs
+(`pictures`). The statement re-checks the copy: it locks the hall only where every column in
+`CHECKED` still has the copy's value, so an edited hall (zone, reset time, who may issue, layout)
+writes nothing and the issue takes the general path (`hall_action`), which reads everything again.
+
+A statement sees the rows committed when it started, not those committed while it waited for the
+lock; only rows it locks itself are read as they are now. Hence:
+- the number, the line's count and the issue time come from the upserts' RETURNING (the locked rows);
+  `ticket_sequences.last_issued_at` keeps each prefix's issue times in the order of its numbers,
+  although the clock was read before the lock;
+- an idempotency key already used is seen only if that ticket was committed before the statement
+  started; one committed meanwhile makes the ticket's INSERT fail on the unique key, which undoes
+  the whole statement (no number is lost), and the general path then finds that ticket;
+- the estimate needs the exact people ahead, known only once the line's row is locked. It is
+  computed beforehand for the count this process expects (`expected_ahead`) and written only if the
+  line's count matches; otherwise the ticket and its event are written without it and `fix_estimate`
+  writes it just after, outside the lock.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import JSON, Row, bindparam, text
+from sqlalchemy.exc import IntegrityError
+
+from hall.extensions import db
+
+#: The hall's columns an issue reads before the statement (business day, who may issue, the names on
+#: public screens, the services' copy): the statement locks the hall only if they are unchanged.
+CHECKED = ("slug", "active", "layout_version", "timezone", "reset_at", "public_issue", "require_registered_kiosk",
+           "public_name_mode")
+
+_ISSUE = text(f"""
+WITH hall AS (
+  UPDATE halls SET event_seq = event_seq + 1
+  WHERE id = :hall_id AND {' AND '.join(f'{name} = :hall_{name}' for name in CHECKED)}
+    AND NOT EXISTS (SELECT 1 FROM tickets WHERE tickets.hall_id = :hall_id
+                    AND tickets.idempotency_key = CAST(:idempotency_key AS VARCHAR))
+  RETURNING event_seq),
+number AS (
+  INSERT INTO ticket_sequences (hall_id, business_day, prefix, last, last_issued_at)
+  SELECT :hall_id, :business_day, :prefix, 1, CAST(:now AS TIMESTAMP) FROM hall
+  ON CONFLICT (hall_id, business_day, prefix) DO UPDATE SET last = ticket_sequences.last + 1,
+    last_issued_at = GREATEST(ticket_sequences.last_issued_at, excluded.last_issued_at)
+  RETURNING last, last_issued_at),
+line AS (
+  INSERT INTO line_counts (hall_id, business_day, service_id, stage_code, waiting, joined)
+  SELECT :hall_id, :business_day, :service_id, :stage_code, 1, 1 FROM hall
+  ON CONFLICT (hall_id, business_day, service_id, stage_code) DO UPDATE
+    SET waiting = line_counts.waiting + 1, joined = line_counts.joined + 1
+  RETURNING waiting - 1 AS ahead, waiting - 1 = :expected_ahead AS expected),
+ticket AS (
+  INSERT INTO tickets (hall_id, service_id, business_day, seq, number, token, priority, channel, status,
+                       stage_position, stage_code, issued_at, queued_at, sort_at, idempotency_key, recall_count,
+                       estimated_wait_s)
+  SELECT :hall_id, :service_id, :business_day, number.last,
+         :prefix || lpad(CAST(number.last AS TEXT), GREATEST(3, length(CAST(number.last AS TEXT))), '0'), :token, 'normal',
+         :channel, 'waiting', 0, :stage_code, number.last_issued_at, number.last_issued_at,
+         number.last_issued_at - CAST(:head_start AS INTERVAL),
+         CAST(:idempotency_key AS VARCHAR), 0, CASE WHEN line.expected THEN CAST(:estimated_wait_s AS INTEGER) END
+  FROM number, line
+  RETURNING id),
+stage AS (
+  INSERT INTO stages (ticket_id, hall_id, business_day, service_id, position, code, queued_at)
+  SELECT ticket.id, :hall_id, :business_day, :service_id, 0, :stage_code, number.last_issued_at
+  FROM ticket, number),
+event AS (
+  INSERT INTO ticket_events (hall_id, seq, ticket_id, kind, at, staff_id, data)
+  SELECT :hall_id, hall.event_seq, ticket.id, 'issued', number.last_issued_at, CAST(:staff_id AS INTEGER),
+         CASE WHEN line.expected THEN CAST(:data AS JSON) ELSE CAST(:data_without_estimate AS JSON) END
+  FROM hall, ticket, number, line)
+SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, line.ahead, line.expected,
+       ticket.id AS ticket_id
+FROM hall, number, line, ticket
+""").bindparams(*(bindparam(name, type_=JSON) for name in ("data", "data_without_estimate")))
+
+_FIX_ESTIMATE = text("""
+WITH ticket AS (UPDATE tickets SET estimated_wait_s = :estimated_wait_s WHERE id = :ticket_id)
+UPDATE ticket_events SET data = CAST(:data AS JSON) WHERE hall_id = :hall_id AND seq = :seq AND ticket_id = :ticket_id
+""").bindparams(bindparam("data", type_=JSON))
+
+
+def _copies() -> dict[int | str, Row]:
+    return current_app.extensions.setdefault("hall_issue_copies", {})
+
+
+def keep(hall: int | str, record: Row) -> None:
+    """After an issue of `hall` (id or slug) took the general path: the hall as its lock read it."""
+    _copies()[hall] = record
+
+
+def copy_of(hall: int | str) -> Row | None:
+    """The hall as this process's last general issue read it, or None."""
+    return _copies().get(hall)
+
+
+def forget(hall: int | str) -> None:
+    _copies().pop(hall, None)
+
+
+def _pending() -> dict[tuple[int, int, str], int]:
+    return current_app.extensions.setdefault("hall_issues_in_flight", {})
+
+
+def in_flight(line: tuple[int, int, str]) -> int:
+    """Issues of this process sent for a line and not answered yet (they will most likely be ahead)."""
+    return _pending().get(line, 0)
+
+
+def issue(hall: Row, *, day: date, now: datetime, head_start: timedelta, prefix: str, service_id: int, stage_code: str, token: str,
+          channel: str, idempotency_key: str | None, staff_id: int | None, expected_ahead: int,
+          estimated_wait_s: int, data: dict[str, Any]) -> Row | None:
+    """Run the statement; its row (event_seq, seq, issued_at, ahead, expected, ticket_id), or None when
+    it wrote nothing (the hall changed or is gone, or the idempotency key is taken): take the general path.
+
+    The session must have no transaction open: the statement runs in autocommit and the session's
+    (empty) transaction is ended after it.
+    """
+    session = db.session()
+    params = {"hall_id": hall.id, **{f"hall_{name}": getattr(hall, name) for name in CHECKED},
+              "business_day": day, "now": now, "head_start": head_start, "prefix": prefix, "service_id": service_id, "stage_code": stage_code,
+              "token": token, "channel": channel, "idempotency_key": idempotency_key, "staff_id": staff_id,
+              "expected_ahead": expected_ahead, "estimated_wait_s": estimated_wait_s,
+              "data": {**data, "estimated_wait_s": estimated_wait_s},
+              "data_without_estimate": {**data, "estimated_wait_s": None}}
+    line = (hall.id, service_id, stage_code)
+    pending = _pending()
+    pending[line] = pending.get(line, 0) + 1
+    try:
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        row = connection.execute(_ISSUE, params).one_or_none()
+        session.commit()
+    except IntegrityError:  # an idempotency key used meanwhile: nothing was written
+        session.rollback()
+        return None
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        pending[line] -= 1
+    return row
+
+
+def fix_estimate(hall_id: int, seq: int, ticket_id: int, estimated_wait_s: int, data: dict[str, Any]) -> None:
+    """Write the estimate of a ticket the statement wrote without it (its line's count was not the one
+    expected), in autocommit, outside the hall's lock."""
+    session = db.session()
+    try:
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        connection.execute(_FIX_ESTIMATE, {"hall_id": hall_id, "seq": seq, "ticket_id": ticket_id,
+                                           "estimated_wait_s": estimated_wait_s,
+                                           "data": {**data, "estimated_wait_s": estimated_wait_s}})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
