@@ -3,9 +3,14 @@
 Every committed queue action becomes one `hall_event` carrying the hall's sequence
 number. Rooms: `hall:<slug>:public` (displays, kiosks, phones: no ticket tokens,
 no staff names), `hall:<slug>:staff` (counter screens, monitor: full events) and
-`ticket:<token>` (one visitor's phone). Every client of a hall sees every event of
-that hall, so a gap in the sequence always means a lost event: the client then
-asks for a `snapshot` (also on every (re)connect) and carries on from its seq.
+`ticket:<token>` (one visitor's phone). Staff screens get every event of their hall, so
+a gap in the sequence means a lost event. Public screens get every event but a normal
+ticket's issue (`for_public_screens`); each event they get carries `public_prev`, the
+seq of the hall's public event before it, so for them a `public_prev` newer than the
+last seq they applied means a lost event. Either way the client then asks for the
+`events` it missed (or a `snapshot`, also on every (re)connect) and carries on from its
+seq. The waiting counts that issues change reach public screens as a throttled
+`hall_waiting` message (hall/realtime_waiting.py).
 Several server processes share events through Redis (`[redis] url`).
 """
 from __future__ import annotations
@@ -22,6 +27,7 @@ from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.unit import subscribe
 from hall.realtime_redis import message_queue_options
+from hall.realtime_waiting import WaitingPush
 from hall.replay import events_since, parse_since
 from hall.server.live import gevent_patched
 from hall.snapshot import hall_snapshot
@@ -78,8 +84,11 @@ def for_phone(event: dict[str, Any]) -> dict[str, Any]:
 def push_event(event: dict[str, Any]) -> None:
     """Engine subscriber: send a committed event to the rooms that care."""
     slug = event["hall"]
-    socketio.emit("hall_event", event, to=staff_room(slug))
-    socketio.emit("hall_event", redact(event), to=public_room(slug))
+    public = "public_prev" in event  # set by the engine on the events public screens get
+    socketio.emit("hall_event", {k: v for k, v in event.items() if k != "public_prev"} if public else event,
+                  to=staff_room(slug))
+    if public:
+        socketio.emit("hall_event", redact(event), to=public_room(slug))
     token = (event.get("ticket") or {}).get("token")
     if token:
         socketio.emit("ticket_event", for_phone(event), to=ticket_room(token))
@@ -164,3 +173,5 @@ def init_realtime(app: Flask) -> None:
     socketio.on_event("connect", on_connect)
     socketio.on_event("snapshot", on_snapshot)
     subscribe(app, push_event)
+    waiting = WaitingPush(app, public_room, float(app.config["HALL"]["display"].get("waiting_push_s", 1.0)))
+    subscribe(app, waiting.note)

@@ -70,9 +70,11 @@ def events_since(hall: Hall, since: int, *, public: bool = True, snapshot: bool 
     """What a screen at `since` needs to be current: the calls it missed and, when anything
     happened at all (or `snapshot` asks for it anyway), the snapshot they lead up to.
 
-    Screens of a quiet hall ask every few seconds: `hall` fresh from this request's lookup is
-    then the only query."""
-    if since == hall.event_seq and not snapshot:
+    A public screen gets only public events (`Hall.public_seq`): nothing happened for it while no
+    public event came after `since`, whatever tickets were issued meanwhile (their counts come as
+    `hall_waiting` messages). Screens of a quiet hall ask every few seconds: `hall` fresh from this
+    request's lookup is then the only query."""
+    if (since >= hall.public_seq if public else since == hall.event_seq) and since <= hall.event_seq and not snapshot:
         return {"seq": since, "since": since, "events": [], "truncated": False}
     state = hall_snapshot(hall, public=public)
     calls, truncated = missed_calls(hall, since, state["seq"]) if since < state["seq"] else ([], False)

@@ -99,16 +99,60 @@ def _wav(content: bytes):
         return read_wav(Path(handle.name))
 
 
-def test_a_gap_in_the_sequence_brings_a_snapshot(tv, hall):
-    """A call committed by another process that nobody published: the next event shows the gap."""
-    before = tv.evaluate("() => hallDisplay.live.lastSeq()")
+#: Records, on a display page, the hall events it hears and the catch-ups and snapshots it asks for.
+WATCH = """() => {
+  const socket = hallDisplay.live.socket, emit = socket.emit;
+  window.watched = {heard: [], asked: []};
+  socket.on("hall_event", (event) => watched.heard.push(event.kind + ":" + (event.ticket || {}).priority));
+  socket.emit = function (name, body) {
+    watched.asked.push(name === "snapshot" || (body && body.snapshot) ? "snapshot" : name);
+    return emit.apply(socket, arguments);
+  };
+}"""
+
+
+def _waiting(page, prefix: str) -> int:
+    return page.evaluate("""(prefix) => {
+      const row = [...document.querySelectorAll('#waiting li')].find((li) => li.querySelector('.prefix').textContent === prefix);
+      return parseInt(row.querySelector('.count').firstChild.textContent, 10);
+    }""", prefix)
+
+
+def test_a_gap_in_the_public_chain_brings_the_missed_call_and_no_issue_reaches_the_lobby(tv, hall):
+    """A call committed by another process that nobody published: the lobby hears of no normal issue,
+    yet the next public event (a counter opening) shows the gap, and the missed call is replayed."""
+    tv.evaluate(WATCH)
     hidden = queue.issue_ticket(hall.hall_id, "A")["number"]
     queue.open_counter(hall.hall_id, 2)
     queue.call_ticket(hall.hall_id, 2, hidden)  # committed to the shared file, never sent by the live server
     number = hall.issue(hall.live, "B")
-    tv.wait_for_function("(seq) => hallDisplay.live.lastSeq() > seq + 3", arg=before)
+    opened = hall.post(hall.live, "/counters/5/open")
     wait_for(lambda: hidden in tv.inner_text("#recent"), timeout=5)
+    tv.wait_for_function("(seq) => hallDisplay.live.lastSeq() >= seq", arg=opened["seq"])
     assert number not in tv.inner_text("#recent")  # issued, not called
+    watched = tv.evaluate("() => watched")
+    assert watched["heard"] == ["counter_open:undefined"], "a normal issue reached a public screen"
+    assert "events" in watched["asked"]
+
+
+def test_the_lobby_counts_follow_issues_and_calls_without_reading_snapshots(tv, hall):
+    """Issues reach the lobby's waiting counts within a couple of seconds as `hall_waiting` messages,
+    and neither they nor a call make the lobby read the whole hall again."""
+    tv.wait_for_timeout(1600)  # the page's first snapshot and anything it set off are over
+    tv.evaluate(WATCH)
+    waiting = _waiting(tv, "B")
+    numbers = [hall.issue(hall.live, "B") for _ in range(4)]
+    started = time.monotonic()
+    wait_for(lambda: _waiting(tv, "B") == waiting + 4, timeout=4)
+    print(f"waiting counts shown {time.monotonic() - started:.1f} s after the last issue")
+    hall.call_number(hall.live, 3, numbers[0])
+    wait_for(lambda: _current(tv) == numbers[0], timeout=3)
+    wait_for(lambda: _waiting(tv, "B") == waiting + 3, timeout=4)
+    hall.post(hall.live, "/counters/3/no-show")  # counter 3 is free for the tests after
+    tv.wait_for_timeout(1600)  # a snapshot the call set off would have been asked for by now
+    watched = tv.evaluate("() => watched")
+    assert "snapshot" not in watched["asked"], watched
+    assert not any(kind.startswith("issued:normal") for kind in watched["heard"]), watched
 
 
 def _unpublished_calls(hall, count: int) -> list[str]:

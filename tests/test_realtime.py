@@ -17,6 +17,7 @@ from hall.models import Hall
 from hall.queue.errors import Conflict
 from hall.queue.unit import hall_action, subscribe
 from tests.display_support import DisplayHall, RedisServer, wait_for
+from tests.supervisor_support import sign_in
 
 
 def _client(app, **auth):
@@ -41,8 +42,8 @@ def test_an_event_is_published_only_after_its_transaction_committed(app, demo):
     called = queue.call_next(demo.id, 1)
     assert [seq for seq, _ in seen_by_others] == [1, 2, 3]
     assert all(seq == committed for seq, committed in seen_by_others)
-    events = _events(client)
-    assert [e["seq"] for e in events] == [1, 2, 3] and events[-1]["ticket"]["number"] == called["ticket"]["number"]
+    events = _events(client)  # a public screen: the normal issue does not reach it
+    assert [e["seq"] for e in events] == [2, 3] and events[-1]["ticket"]["number"] == called["ticket"]["number"]
     other.dispose()
 
 
@@ -56,7 +57,7 @@ def test_a_rolled_back_action_publishes_nothing_and_leaves_no_gap(app, demo):
         queue.call_ticket(demo.id, 1, "Z123")
     assert _events(client) == []
     assert db.session.scalar(sa.select(Hall.event_seq).where(Hall.id == demo.id)) == 0
-    queue.issue_ticket(demo.id, "A")
+    queue.open_counter(demo.id, 1)
     assert [e["seq"] for e in _events(client)] == [1]
 
 
@@ -72,6 +73,78 @@ def test_public_clients_get_redacted_events_and_a_snapshot_on_request(app, demo)
     assert snapshot["recent_calls"][0]["number"] == called["ticket"]["number"]
     assert all("staff" not in counter for counter in snapshot["counters"])
     assert client.emit("snapshot", {"hall": "nowhere"}, callback=True) == {"error": "unknown hall"}
+
+
+def _staff_client(app, demo):
+    client = sign_in(app.test_client(), "staff1", demo.passwords["staff1"])
+    with app.app_context():  # its own context, as in a server: the signed-in user is not shared
+        return server_socketio.test_client(app, flask_test_client=client, auth={"hall": "demo"})
+
+
+def test_public_screens_get_no_issue_yet_every_call_in_order_on_a_chain_of_their_own(app, demo):
+    """A normal ticket's issue reaches staff screens only; every other event reaches public screens
+    too, each carrying the seq of the public event before it (the public chain), staff events none."""
+    public, staff = _client(app), _staff_client(app, demo)
+    queue.open_counter(demo.id, 1)
+    for _ in range(3):
+        queue.issue_ticket(demo.id, "A")
+    calls = [queue.call_next(demo.id, 1)]
+    queue.issue_ticket(demo.id, "A")
+    queue.issue_ticket(demo.id, "A", priority="priority")  # goes ahead: phones of the line must hear it
+    calls.append(queue.recall(demo.id, 1))
+    queue.no_show(demo.id, 1)
+    calls.append(queue.call_next(demo.id, 1))
+    for _ in range(2):
+        queue.issue_ticket(demo.id, "A")
+    staff_events, public_events = _events(staff), _events(public)
+    assert [e["seq"] for e in staff_events] == list(range(1, 13))
+    assert all("public_prev" not in e for e in staff_events)
+    assert [(e["seq"], e["kind"]) for e in public_events] == [
+        (1, "counter_open"), (5, "called"), (7, "issued"), (8, "recalled"), (9, "no_show"), (10, "called")]
+    assert [e["public_prev"] for e in public_events] == [0, 1, 5, 7, 8, 9]
+    assert public_events[2]["ticket"]["priority"] == "priority"
+    assert [e["seq"] for e in public_events if e["kind"] in ("called", "recalled")] == [c["seq"] for c in calls]
+    hall = db.session.get(Hall, demo.id)
+    db.session.refresh(hall)
+    assert (hall.event_seq, hall.public_seq) == (12, 10)
+
+
+def test_the_public_chain_stays_linked_when_an_action_guessed_wrong(app, demo):
+    """An action says up front whether its event is public (the lock links it at no extra cost);
+    one that guessed wrong either way is put right before it commits."""
+    public = _client(app)
+    with hall_action(demo.id, public=False) as action:
+        action.publish("notice", notice={"id": 1})
+    with hall_action(demo.id) as action:  # expected public, but it is a normal issue
+        action.publish("issued", ticket={"number": "A999", "priority": "normal"})
+    queue.open_counter(demo.id, 1)
+    assert [(e["seq"], e["public_prev"]) for e in _events(public)] == [(1, 0), (3, 1)]
+
+
+def test_the_waiting_counts_reach_public_screens_once_an_interval(app, demo):
+    """What issues change on public screens comes as one `hall_waiting` message an interval (1 s),
+    with the counts per service, whatever the number of issues meanwhile; calls move them too."""
+    public = _client(app)
+    time.sleep(1.1)  # what the tests before left on its way (another app, the same room) has come
+    public.get_received()
+    received: list[dict] = []
+
+    def waiting() -> list[dict]:
+        received.extend(m["args"][0] for m in public.get_received() if m["name"] == "hall_waiting")
+        return received
+
+    for _ in range(3):
+        queue.issue_ticket(demo.id, "A")
+    queue.issue_ticket(demo.id, "B")
+    wait_for(waiting, timeout=5)
+    time.sleep(1.5)  # the interval is over: no second message for the same burst
+    assert len(waiting()) == 1
+    counts = {s["service"]: s["waiting"] for s in received[0]["services"]}
+    assert (counts["A"], counts["B"], received[0]["seq"]) == (3, 1, 4)
+    queue.open_counter(demo.id, 1)
+    queue.call_next(demo.id, 1)
+    received.clear()
+    assert {s["service"]: s["waiting"] for s in wait_for(waiting, timeout=5)[0]["services"]}["A"] == 2
 
 
 def test_a_client_of_an_unknown_hall_is_refused(app, demo):
@@ -132,6 +205,7 @@ def test_a_call_on_one_process_reaches_a_display_on_another(two_servers):
 
     display.on("hall_event", record("hall_event"))
     display.on("announce", record("announce"))
+    display.on("hall_waiting", record("hall_waiting"))
     display.connect(second.url, auth={"hall": "demo"}, wait_timeout=10)  # long-polling: no websocket-client here
     try:
         snapshot = display.call("snapshot", {"hall": "demo"}, timeout=10)
@@ -141,8 +215,13 @@ def test_a_call_on_one_process_reaches_a_display_on_another(two_servers):
         with arrived:
             assert arrived.wait_for(lambda: any(n == "announce" for n, _ in received), timeout=20), received
         events = [body for name, body in received if name == "hall_event"]
-        assert [e["seq"] for e in events] == list(range(snapshot["seq"] + 1, called["seq"] + 1))
-        assert events[-1]["kind"] == "called" and events[-1]["ticket"]["number"] == number
+        # a public screen: not the issue, but the call, linked to the last public event it had
+        assert [e["kind"] for e in events] in (["counter_open", "called"], ["called"])  # opened if it was not
+        assert events[-1]["seq"] == called["seq"] and events[-1]["ticket"]["number"] == number
+        assert events[0]["public_prev"] <= snapshot["seq"]
+        assert all(e["public_prev"] == before["seq"] for before, e in zip(events, events[1:]))
+        with arrived:  # the waiting counts made by process 1 reach process 2's screen
+            assert arrived.wait_for(lambda: any(n == "hall_waiting" for n, _ in received), timeout=5), received
         assert "token" not in events[-1]["ticket"]
         announce = next(body for name, body in received if name == "announce")
         assert (announce["seq"], announce["number"], announce["counter"]) == (called["seq"], number, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hall import queue
 from hall.extensions import db
 from hall.models import Hall
+from hall.replay import events_since
 from hall.snapshot import recent_calls
 from hall.extensions import socketio as server_socketio
 
@@ -105,3 +106,22 @@ def test_the_snapshot_lists_no_call_newer_than_its_own_seq(app, demo):
     hall.event_seq = first["seq"]  # the seq as the snapshot read it, before the second call committed
     assert second["seq"] > first["seq"]
     assert [c["number"] for c in recent_calls(hall)] == [first["ticket"]["number"]]
+
+
+def test_a_public_screen_missed_nothing_while_only_tickets_were_issued(app, demo):
+    """Public screens get no normal issue: over Socket.IO and REST, issues after their seq are no
+    news to them (no snapshot to read), a call after them is, and a staff screen still hears of issues."""
+    display = server_socketio.test_client(app, auth={"hall": "demo"})
+    last_public = _calls(demo, 2)[-1]["seq"] + 1  # each call is followed by its no-show
+    for _ in range(3):
+        queue.issue_ticket(demo.id, "A")
+    quiet = {"seq": last_public, "since": last_public, "events": [], "truncated": False}
+    assert display.emit("events", {"hall": "demo", "since": last_public}, callback=True) == quiet
+    assert app.test_client().get(f"/api/v1/halls/demo/events?since={last_public}").get_json() == quiet
+    staff = events_since(db.session.get(Hall, demo.id), last_public, public=False)
+    assert staff["snapshot"]["seq"] == last_public + 3, "a staff screen at that seq missed the issues"
+    called = _calls(demo, 1)[0]
+    for answer in (display.emit("events", {"hall": "demo", "since": last_public}, callback=True),
+                   app.test_client().get(f"/api/v1/halls/demo/events?since={last_public}").get_json()):
+        assert [e["seq"] for e in answer["events"]] == [called["seq"]]
+        assert answer["snapshot"]["seq"] == called["seq"] + 1

@@ -66,5 +66,9 @@
         renderCounter(Object.assign({}, event.counter, {ticket: {number: event.ticket.number, status: event.ticket.status}}));
       }
     },
+    // another counter's events change nothing here; this counter's others come with a snapshot
+    needsSnapshot: function (event) {
+      return !!event.counter && event.counter.number === config.counter && !SHOWN_AT_ONCE[event.kind];
+    },
   });
 })();

@@ -1,10 +1,15 @@
 /* Shared by the display pages: config, live connection with offline marker, heartbeat,
  * server clock for HallClock (hall/static/js/hall-clock.js), counter labels, bounded lists.
  *
- *   HallDisplay.start({onSnapshot(s), onEvent(e), onAnnounce(a)}) -> {config, live, resync(), labels}
+ *   HallDisplay.start({onSnapshot(s), onEvent(e), onAnnounce(a), onWaiting(w)?, needsSnapshot(e)?})
+ *     -> {config, live, calls}
  *
  * onEvent gets every event once, in order; one marked `known` came after a snapshot that has it
  * (hall/static/js/hall-live.js): it is news to the screen, but its lists and counts have it already.
+ * A display draws what its events carry; it reads a fresh snapshot only after an event that changes
+ * something else it shows (`needsSnapshot`, and notices or a new business day on every display):
+ * a busy hall does not make every display read the whole hall after every event. Waiting counts
+ * come as `hall_waiting` messages (onWaiting).
  */
 (function (global) {
   "use strict";
@@ -12,6 +17,7 @@
   var HEARTBEAT_MS = 60000;
   var RESYNC_DEBOUNCE_MS = 1500;
   var CALL_LOG = 500;  // calls kept for the operator's console (hallDisplay.calls)
+  var SNAPSHOT_KINDS = {notice: true, day_closed: true};  // what no display draws from the event itself
   var config = JSON.parse(document.getElementById("display-config").textContent);
 
   function text(value) { return value === null || value === undefined ? "" : String(value); }
@@ -51,11 +57,13 @@
       hall: config.hall,
       knownEvents: true,  // every call is shown and announced, even one a snapshot overtook
       onSnapshot: handlers.onSnapshot,
+      onWaiting: handlers.onWaiting,
       onEvent: function (event) {
         if (event.kind === "called" || event.kind === "recalled") remember(event);
         if (handlers.onEvent) handlers.onEvent(event);
         // replayed calls come with their snapshot; a `known` event is in the snapshot already
-        if (!event.replayed && !event.known) scheduleResync();
+        if (event.replayed || event.known) return;
+        if (SNAPSHOT_KINDS[event.kind] || (handlers.needsSnapshot && handlers.needsSnapshot(event))) scheduleResync();
       },
       onStatus: function (online) { showOffline(!online); },
     });
@@ -65,7 +73,7 @@
                   counter: event.counter && event.counter.number, replayed: !!event.replayed});
       if (calls.length > CALL_LOG) calls.shift();
     }
-    /** Counts and lists other than calls come from a fresh snapshot, at most every 1.5 s. */
+    /** What the events do not carry comes from a fresh snapshot, at most every 1.5 s. */
     function scheduleResync() {
       if (resyncTimer) return;
       resyncTimer = setTimeout(function () { resyncTimer = null; live.resync(); }, RESYNC_DEBOUNCE_MS);

@@ -13,6 +13,7 @@
   var noticeIndex = -1;
   var flashTimer = null;
   var silentZones = [];
+  var countsSeq = -1;  // the seq the waiting counts shown are from
 
   var player = new window.AnnouncePlayer({
     chimeUrl: config.chime_url,
@@ -60,7 +61,10 @@
     });
   }
 
-  function renderWaiting(services) {
+  /** Waiting per service, from a snapshot or a `hall_waiting` message, unless older than those shown. */
+  function renderWaiting(services, seq) {
+    if (seq < countsSeq) return;
+    countsSeq = seq;
     var list = document.getElementById("waiting");
     list.textContent = "";
     services.forEach(function (service) {
@@ -99,7 +103,7 @@
     recent = D.bounded(snapshot.recent_calls.filter(function (c) { return D.inZone(c.zone); }), config.recent_calls);
     renderRecent();
     if (!document.getElementById("current").classList.contains("flash")) showCurrent(recent[0], false);
-    renderWaiting(snapshot.services);
+    renderWaiting(snapshot.services, snapshot.seq);
     var fresh = snapshot.notices.filter(function (n) { return D.inZone(n.zone); });
     if (JSON.stringify(fresh) !== JSON.stringify(notices)) {
       notices = fresh;
@@ -129,6 +133,7 @@
   showCurrent(null, false);
   var display = D.start({
     onSnapshot: onSnapshot, onEvent: onEvent,
+    onWaiting: function (message) { renderWaiting(message.services, message.seq); },
     onAnnounce: function (message) { player.setKeys(message.seq, message.keys); },
   });
   display.player = player;

@@ -47,6 +47,11 @@ class Hall(db.Model):
     complaint_rectify_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     #: Sequence of realtime events, bumped by every queue action (and so a per-hall lock).
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: The seq of the hall's last event public screens get (all but a normal ticket's issue), and of the
+    #: public one before it: each public event carries the seq of the one before, so that a public screen
+    #: sees a gap in its own chain (DESIGN §5). Kept by the same UPDATE as `event_seq`.
+    public_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    public_prev_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Bumped by every change to the hall's services, stages or counter links, so that each process
     #: knows when its copy of them (hall/queue/layout.py) is out of date.
     layout_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -90,7 +90,7 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
                                idempotency_key=idempotency_key, appointment_id=appointment_id, staff_id=staff_id,
                                id_number=id_number, authorise=authorise)) is not None:
         return view
-    with hall_action(hall, plain_hall=True) as action:
+    with hall_action(hall, plain_hall=True, public=priority != "normal") as action:
         if db.session.get_bind().dialect.name == "postgresql":
             one_statement.keep(hall, action.hall)
         if authorise:

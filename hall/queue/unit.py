@@ -69,31 +69,41 @@ def _unknown_hall(hall: int | str) -> NotFound:
     return NotFound("unknown hall" if isinstance(hall, int) else f"unknown hall {hall!r}")
 
 
-def _take_lock(hall: int | str) -> Hall:
-    """Bump the hall's event sequence (the hall's write lock) and read the hall back, in one statement."""
+def _bumped(table, public: bool | None) -> dict[str, Any]:
+    """The lock's new values: the next seq and, for an action whose event public screens get, the
+    public chain's next link (right-hand sides read the row as it was before the UPDATE)."""
+    values = {"event_seq": table.c.event_seq + 1}
+    if public:
+        values |= {"public_prev_seq": table.c.public_seq, "public_seq": table.c.event_seq + 1}
+    return values
+
+
+def _take_lock(hall: int | str, public: bool | None = True) -> Hall:
+    """Bump the hall's event sequence (the hall's write lock) and read the hall back, in one statement.
+    `public` says whether the action's event is expected to be public (None: leave the chain alone)."""
     which = Hall.id == hall if isinstance(hall, int) else (Hall.slug == hall) & Hall.active.is_(True)
     record = db.session.scalars(
-        update(Hall).where(which).values(event_seq=Hall.event_seq + 1).returning(Hall),
+        update(Hall).where(which).values(_bumped(Hall.__table__, public)).returning(Hall),
         execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
     if record is None:
         raise _unknown_hall(hall)
     return record
 
 
-def _lock_statement(by_slug: bool):
+def _lock_statement(by_slug: bool, public: bool):
     table = Hall.__table__
     which = (table.c.slug == bindparam("hall")) & table.c.active.is_(True) if by_slug else table.c.id == bindparam(
         "hall")
-    return lambda _dialect: update(table).where(which).values(event_seq=table.c.event_seq + 1).returning(*table.c)
+    return lambda _dialect: update(table).where(which).values(_bumped(table, public)).returning(*table.c)
 
 
-_LOCK_BY_ID, _LOCK_BY_SLUG = _lock_statement(False), _lock_statement(True)
+_LOCKS = {(by_slug, public): _lock_statement(by_slug, public) for by_slug in (False, True) for public in (False, True)}
 
 
-def _take_lock_plain(hall: int | str) -> Row:
+def _take_lock_plain(hall: int | str, public: bool = True) -> Row:
     """`_take_lock` for an action that only reads the hall: its row, not an ORM object (cheaper)."""
     connection = db.session.connection()
-    statement = prepared(connection, _LOCK_BY_ID if isinstance(hall, int) else _LOCK_BY_SLUG)
+    statement = prepared(connection, _LOCKS[not isinstance(hall, int), public])
     record = connection.execute(statement, {"hall": hall}).one_or_none()
     if record is None:
         raise _unknown_hall(hall)
@@ -110,6 +120,8 @@ class _Batch:
     transaction: Any = None
     hall: Hall | None = None
     seq: int = 0
+    #: The seq of the last event public screens get (the public chain, see `Hall.public_seq`).
+    public_seq: int = 0
     actions: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     #: Rows read once per transaction (the counters an action works on), by key.
@@ -139,12 +151,15 @@ class _Batch:
         if self.current(session):
             return
         begin_write(session)
-        self.hall = _take_lock(self.hall_id)
+        self.hall = _take_lock(self.hall_id, public=None)
         self.seq = self.hall.event_seq - 1  # the lock's bump is the next action's seq
+        self.public_seq = self.hall.public_seq
         self.transaction, self.kept = session.get_transaction(), {}
 
     def done(self, session: Session, action: Action) -> None:
         self.seq = action.seq
+        if for_public_screens(action.event):
+            action.event["public_prev"], self.public_seq = self.public_seq, action.seq
         self.events.append(action.event)
         self.actions += 1
         if self.actions >= self.actions_per_commit:
@@ -165,7 +180,7 @@ class _Batch:
     def before_commit(self, session: Session) -> None:
         """Whoever commits the batch's transaction (also code between actions) writes the last seq."""
         if self.current(session) and not session.in_nested_transaction():
-            self.hall.event_seq = self.seq
+            self.hall.event_seq, self.hall.public_seq = self.seq, self.public_seq
             self.transaction = None
 
     def commit(self, session: Session) -> None:
@@ -289,10 +304,12 @@ def _in_turn(session: Session, hall: int | str) -> Iterator[None]:
 
 
 @contextmanager
-def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action]:
+def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = True) -> Iterator[Action]:
     """Run a queue action of a hall (id, or slug of an active hall) in one write transaction;
     publish its event after commit. With `plain_hall`, `action.hall` is the hall's row (read only,
-    same attribute names), for actions that do not change the hall.
+    same attribute names), for actions that do not change the hall. `public` says whether its event
+    will be one public screens get (`for_public_screens`): the lock then links it into the public
+    chain at no extra cost; a wrong guess costs one more UPDATE.
 
     The transaction the request has open goes on where it may write (see `begin_write`), so a
     request is one transaction on one connection. An action that sets no event (nothing
@@ -307,7 +324,7 @@ def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action
     with _in_turn(session, hall):
         begin_write(session, go_on=True)
         try:
-            record = _take_lock_plain(hall) if plain_hall else _take_lock(hall)
+            record = _take_lock_plain(hall, public) if plain_hall else _take_lock(hall, public)
             action = Action(hall=record, seq=record.event_seq, now=clock.utcnow())
             yield action
         except BaseException:
@@ -317,10 +334,25 @@ def hall_action(hall: int | str, *, plain_hall: bool = False) -> Iterator[Action
             _undo(session)
             return
         hall_id = action.hall.id
+        _link_public_chain(action, record, guessed=public)
         session.commit()
     written_kept(session)
     _after_commit(hall_id, action)
     publish(action.event)
+
+
+def _link_public_chain(action: Action, record: Hall | Row, *, guessed: bool) -> None:
+    """Give a public event the seq of the hall's previous public event (`public_prev`), so a public
+    screen, which gets no other events, can still tell a missed one. The lock has already moved the
+    chain when the action was expected to be public; a wrong guess is put right here."""
+    public = for_public_screens(action.event)
+    if public != guessed:
+        table = Hall.__table__
+        moved = {"public_prev_seq": table.c.public_seq, "public_seq": action.seq} if public else {
+            "public_seq": table.c.public_prev_seq}
+        db.session.execute(update(table).where(table.c.id == record.id).values(moved))
+    if public:
+        action.event["public_prev"] = record.public_prev_seq if guessed else record.public_seq
 
 
 def _undo(session: Session) -> None:
@@ -340,6 +372,13 @@ def _after_commit(hall_id: int, action: Action) -> None:
 def _only_joined_a_line(event: dict[str, Any]) -> bool:
     """A normal ticket was issued: of the estimate's inputs, only line counts moved."""
     return event["kind"] == "issued" and event["ticket"]["priority"] == "normal"
+
+
+def for_public_screens(event: dict[str, Any]) -> bool:
+    """Whether public screens (displays, phones, rating pads) get the event: all but a normal ticket's
+    issue, which calls no one, changes no counter and puts no one back in line (it joins at the end);
+    the waiting counts it changes reach them as a throttled `hall_waiting` message (hall.realtime)."""
+    return not _only_joined_a_line(event)
 
 
 def publish(event: dict[str, Any]) -> None:

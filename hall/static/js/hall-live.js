@@ -1,6 +1,11 @@
 /* Live state of a hall over Socket.IO: snapshot on first connect, then events in sequence.
  *
- * Every event carries the hall's gap-free sequence number. When the screen may have missed
+ * Every event carries the hall's gap-free sequence number. A staff screen gets every event, so
+ * a seq past the next one is a gap. A public screen gets no normal ticket's issue: each event it
+ * gets carries `public_prev`, the seq of the hall's public event before it, so a `public_prev`
+ * past the last seq applied is its gap (its waiting counts come as `hall_waiting` messages,
+ * `onWaiting`, with the seq of the hall's last public event: a screen that has not applied it
+ * missed it). When the screen may have missed
  * events (a gap in the sequence, a reconnect, or nothing heard for a few seconds while the
  * events may be lost between server processes), it asks for the `events` since the last
  * seq it applied: every call it missed comes back from the event log, oldest first, marked
@@ -15,7 +20,7 @@
  * A snapshot older than the events already applied is ignored: the screen never goes back.
  *
  *   HallLive.connect({hall: "demo", ticket: token?, onSnapshot(s), onEvent(e), onTicketEvent(e), onStatus(online),
- *                     quietMs?, knownEvents?}) -> {socket, resync(), catchUp(), lastSeq()}
+ *                     onWaiting(w)?, quietMs?, knownEvents?}) -> {socket, resync(), catchUp(), lastSeq()}
  */
 (function (global) {
   "use strict";
@@ -51,13 +56,18 @@
       if (options.onEvent) options.onEvent(event);
     }
 
+    /** Whether an event came after one this screen should have had and did not. */
+    function missedBefore(event) {
+      return event.public_prev === undefined ? event.seq > lastSeq + 1 : event.public_prev > lastSeq;
+    }
+
     function apply(event) {
       if (handedOn !== null && event.seq <= handedOn) return;      // shown already, live or replayed
       if (lastSeq !== null && event.seq <= lastSeq) {               // overtaken by the snapshot
         if (options.knownEvents) handOn(Object.assign({}, event, {known: true}));
         return;
       }
-      if (lastSeq !== null && event.seq > lastSeq + 1) { catchUp(false); return; }
+      if (lastSeq !== null && missedBefore(event)) { catchUp(false); return; }
       lastSeq = event.seq;
       handOn(event);
     }
@@ -117,6 +127,12 @@
     socket.on("catch_up", function () {
       // the server's link to the other processes is back; spread the screens' requests over a second
       setTimeout(function () { catchUp(false); }, Math.random() * 1000);
+    });
+    socket.on("hall_waiting", function (message) {
+      // a public screen's beacon: the hall's last public event, which it may have lost
+      heard();
+      if (pending === null && lastSeq !== null && message.public_seq > lastSeq) catchUp(false);
+      if (options.onWaiting) options.onWaiting(message);
     });
     socket.on("ticket_event", function (event) {
       heard();
