@@ -32,8 +32,8 @@ CEILINGS = {"issue": 8, "call_next": 11}
 #: On PostgreSQL a common issue (service A) is one statement in autocommit, no BEGIN or COMMIT sent: the
 #: lock, the number, the line, the ticket, its stage and its event (5 round trips before: BEGIN, the lock,
 #: the number and line, the rows, COMMIT). A real-name service's issue (C) counts the visitor's tickets
-#: under the lock first, in a transaction: the lock, the count, the number and the line, the rows.
-POSTGRES_CEILINGS = {**CEILINGS, "issue": 1, "issue_real_name": 4}
+#: under the lock, in a transaction: the lock, then the count and the rows in one statement (4 before).
+POSTGRES_CEILINGS = {**CEILINGS, "issue": 1, "issue_real_name": 2}
 #: After the commit, event subscribers may read (the turn-near notifier: one statement and its BEGIN).
 AFTER_COMMIT = 2
 

@@ -27,6 +27,8 @@ lock; only rows it locks itself are read as they are now. Hence:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -41,14 +43,25 @@ from hall.extensions import db
 CHECKED = ("slug", "active", "layout_version", "timezone", "reset_at", "public_issue", "require_registered_kiosk",
            "public_name_mode")
 
-_ISSUE = text(f"""
-WITH hall AS (
+_LOCK = f"""hall AS (
   UPDATE halls SET event_seq = event_seq + 1
   WHERE id = :hall_id AND {' AND '.join(f'{name} = :hall_{name}' for name in CHECKED)}
     AND NOT EXISTS (SELECT 1 FROM tickets WHERE tickets.hall_id = :hall_id
                     AND tickets.idempotency_key = CAST(:idempotency_key AS VARCHAR))
-  RETURNING event_seq),
-number AS (
+  RETURNING event_seq)"""
+
+#: The hall locked by the running action (its seq given), if the visitor's tickets (not cancelled) and
+#: booked appointments of the service and day stay under its per-person limit (`realname.taken_today`).
+_WITHIN_LIMIT = """hall AS (
+  SELECT CAST(:event_seq AS INTEGER) AS event_seq
+  WHERE (SELECT count(*) FROM tickets WHERE tickets.hall_id = :hall_id AND tickets.business_day = :business_day
+           AND tickets.id_hash = :id_hash AND tickets.service_id = :service_id AND tickets.status <> 'cancelled')
+      + (SELECT count(*) FROM appointments WHERE appointments.service_id = :service_id
+           AND appointments.day = :business_day AND appointments.id_hash = :id_hash
+           AND appointments.status = 'booked') < :daily_limit)"""
+
+#: What follows the hall: the number, the line, the ticket, its first stage, its event row.
+_WRITES = """number AS (
   INSERT INTO ticket_sequences (hall_id, business_day, prefix, last, last_issued_at)
   SELECT :hall_id, :business_day, :prefix, 1, CAST(:now AS TIMESTAMP) FROM hall
   ON CONFLICT (hall_id, business_day, prefix) DO UPDATE SET last = ticket_sequences.last + 1,
@@ -63,12 +76,13 @@ line AS (
 ticket AS (
   INSERT INTO tickets (hall_id, service_id, business_day, seq, number, token, priority, channel, status,
                        stage_position, stage_code, issued_at, queued_at, sort_at, idempotency_key, recall_count,
-                       estimated_wait_s)
+                       estimated_wait_s, id_hash, id_masked)
   SELECT :hall_id, :service_id, :business_day, number.last,
-         :prefix || lpad(CAST(number.last AS TEXT), GREATEST(3, length(CAST(number.last AS TEXT))), '0'), :token, 'normal',
-         :channel, 'waiting', 0, :stage_code, number.last_issued_at, number.last_issued_at,
+         :prefix || lpad(CAST(number.last AS TEXT), GREATEST(3, length(CAST(number.last AS TEXT))), '0'), :token,
+         'normal', :channel, 'waiting', 0, :stage_code, number.last_issued_at, number.last_issued_at,
          number.last_issued_at - CAST(:head_start AS INTERVAL),
-         CAST(:idempotency_key AS VARCHAR), 0, CASE WHEN line.expected THEN CAST(:estimated_wait_s AS INTEGER) END
+         CAST(:idempotency_key AS VARCHAR), 0, CASE WHEN line.expected THEN CAST(:estimated_wait_s AS INTEGER) END,
+         CAST(:id_hash AS VARCHAR), CAST(:id_masked AS VARCHAR)
   FROM number, line
   RETURNING id),
 stage AS (
@@ -82,8 +96,11 @@ event AS (
   FROM hall, ticket, number, line)
 SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, line.ahead, line.expected,
        ticket.id AS ticket_id
-FROM hall, number, line, ticket
-""").bindparams(*(bindparam(name, type_=JSON) for name in ("data", "data_without_estimate")))
+FROM hall, number, line, ticket"""
+
+_DATA = tuple(bindparam(name, type_=JSON) for name in ("data", "data_without_estimate"))
+_ISSUE = text(f"WITH {_LOCK},\n{_WRITES}").bindparams(*_DATA)
+_ISSUE_WITHIN_LIMIT = text(f"WITH {_WITHIN_LIMIT},\n{_WRITES}").bindparams(*_DATA)
 
 _FIX_ESTIMATE = text("""
 WITH ticket AS (UPDATE tickets SET estimated_wait_s = :estimated_wait_s WHERE id = :ticket_id)
@@ -118,38 +135,86 @@ def in_flight(line: tuple[int, int, str]) -> int:
     return _pending().get(line, 0)
 
 
-def issue(hall: Row, *, day: date, now: datetime, head_start: timedelta, prefix: str, service_id: int, stage_code: str, token: str,
-          channel: str, idempotency_key: str | None, staff_id: int | None, expected_ahead: int,
-          estimated_wait_s: int, data: dict[str, Any]) -> Row | None:
-    """Run the statement; its row (event_seq, seq, issued_at, ahead, expected, ticket_id), or None when
-    it wrote nothing (the hall changed or is gone, or the idempotency key is taken): take the general path.
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A normal ticket to write: what the statement binds besides the hall."""
 
-    The session must have no transaction open: the statement runs in autocommit and the session's
-    (empty) transaction is ended after it.
+    hall_id: int
+    day: date
+    now: datetime
+    #: The priority's head start (the ticket's sort key is its issue time less this).
+    head_start: timedelta
+    prefix: str
+    service_id: int
+    stage_code: str
+    token: str
+    channel: str
+    idempotency_key: str | None
+    staff_id: int | None
+    #: The people ahead the estimate below was computed for.
+    expected_ahead: int
+    estimated_wait_s: int
+    #: The "issued" event's data, but its estimate.
+    data: dict[str, Any]
+    id_hash: str | None = None
+    id_masked: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"hall_id": self.hall_id, "business_day": self.day, "now": self.now, "head_start": self.head_start,
+                "prefix": self.prefix, "service_id": self.service_id, "stage_code": self.stage_code,
+                "token": self.token, "channel": self.channel, "idempotency_key": self.idempotency_key,
+                "staff_id": self.staff_id, "expected_ahead": self.expected_ahead,
+                "estimated_wait_s": self.estimated_wait_s, "id_hash": self.id_hash, "id_masked": self.id_masked,
+                "data": {**self.data, "estimated_wait_s": self.estimated_wait_s},
+                "data_without_estimate": {**self.data, "estimated_wait_s": None}}
+
+    @property
+    def line(self) -> tuple[int, int, str]:
+        return self.hall_id, self.service_id, self.stage_code
+
+
+def _counted_in_flight(issue: Issue, run: Callable[[], Row | None]) -> Row | None:
+    pending = _pending()
+    pending[issue.line] = pending.get(issue.line, 0) + 1
+    try:
+        return run()
+    finally:
+        pending[issue.line] -= 1
+
+
+def issue(hall: Row, new: Issue) -> Row | None:
+    """Lock the hall and write the ticket in one statement, in autocommit; the statement's row
+    (event_seq, seq, issued_at, ahead, expected, ticket_id), or None when it wrote nothing (the hall
+    changed or is gone, or the idempotency key is taken): then take the general path.
+
+    The session must have no transaction open: the session's (empty) transaction is ended after it.
     """
     session = db.session()
-    params = {"hall_id": hall.id, **{f"hall_{name}": getattr(hall, name) for name in CHECKED},
-              "business_day": day, "now": now, "head_start": head_start, "prefix": prefix, "service_id": service_id, "stage_code": stage_code,
-              "token": token, "channel": channel, "idempotency_key": idempotency_key, "staff_id": staff_id,
-              "expected_ahead": expected_ahead, "estimated_wait_s": estimated_wait_s,
-              "data": {**data, "estimated_wait_s": estimated_wait_s},
-              "data_without_estimate": {**data, "estimated_wait_s": None}}
-    line = (hall.id, service_id, stage_code)
-    pending = _pending()
-    pending[line] = pending.get(line, 0) + 1
-    try:
-        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        row = connection.execute(_ISSUE, params).one_or_none()
-        session.commit()
-    except IntegrityError:  # an idempotency key used meanwhile: nothing was written
-        session.rollback()
-        return None
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        pending[line] -= 1
-    return row
+    params = {**new.params(), **{f"hall_{name}": getattr(hall, name) for name in CHECKED}}
+
+    def run() -> Row | None:
+        try:
+            connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            row = connection.execute(_ISSUE, params).one_or_none()
+            session.commit()
+            return row
+        except IntegrityError:  # an idempotency key used meanwhile: nothing was written
+            session.rollback()
+            return None
+        except BaseException:
+            session.rollback()
+            raise
+
+    return _counted_in_flight(new, run)
+
+
+def issue_within_limit(seq: int, new: Issue, daily_limit: int) -> Row | None:
+    """Inside the running action of the hall (its lock taken, `seq` its event seq): count the visitor's
+    tickets of the day and write the ticket in one statement if they stay under `daily_limit`; the
+    statement's row as `issue` gives it, or None when the limit is reached (nothing written)."""
+    params = {**new.params(), "event_seq": seq, "daily_limit": daily_limit}
+    connection = db.session.connection()
+    return _counted_in_flight(new, lambda: connection.execute(_ISSUE_WITHIN_LIMIT, params).one_or_none())
 
 
 def fix_estimate(hall_id: int, seq: int, ticket_id: int, estimated_wait_s: int, data: dict[str, Any]) -> None:

@@ -142,13 +142,23 @@ def admit(service: Service, day: date, id_number: str | None) -> Identity | None
     Refuses a missing number where the service requires one, an invalid number, and an ID over the
     service's daily limit. A service without real-name tickets ignores the number and costs no query.
     """
+    identity = identify(service, id_number)
+    limit = service.daily_limit_per_person
+    if identity and limit and taken_today(service, day, identity.hash) >= limit:
+        raise limit_reached(service)
+    return identity
+
+
+def identify(service: Service, id_number: str | None) -> Identity | None:
+    """`admit` without the daily limit: for a statement that counts the visitor's tickets itself."""
     if service.real_name == "off" or (id_number is None and service.real_name == "optional"):
         return None
     if not id_number:
         raise IdNumberRequired(f"service {service.prefix} takes tickets only with the visitor's ID number")
-    identity = identity_of(id_number)
+    return identity_of(id_number)
+
+
+def limit_reached(service: Service) -> DailyLimitReached:
     limit = service.daily_limit_per_person
-    if limit and taken_today(service, day, identity.hash) >= limit:
-        raise DailyLimitReached(f"this ID number already has {limit} ticket(s) of service {service.prefix} today",
-                                limit=limit)
-    return identity
+    return DailyLimitReached(f"this ID number already has {limit} ticket(s) of service {service.prefix} today",
+                             limit=limit)

@@ -7,19 +7,19 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, true
+from sqlalchemy import Row, bindparam, func, insert, select, true
 
 from hall import clock, lines, pictures
 from hall.database import prepared, upsert_in
-from hall.estimate import Estimate, estimate_ticket, people_ahead
+from hall.estimate import Estimate, HallPicture, estimate_ticket, people_ahead
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketEvent, TicketSequence
+from hall.queue import one_statement
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
 from hall.queue.layout import ServiceCopy, services_of
-from hall.queue.realname import Identity, admit
+from hall.queue.realname import Identity, identify, limit_reached, taken_today
 from hall.queue.rules import closed_reason, sort_key, today
 from hall.queue.stages import close_stage, release_counter
-from hall.queue import one_statement
 from hall.queue.unit import INSERT_EVENT, Action, hall_action, publish, writing_alone
 from hall.queue.views import ticket_view
 
@@ -91,22 +91,36 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
                                id_number=id_number, authorise=authorise)) is not None:
         return view
     with hall_action(hall, plain_hall=True, public=priority != "normal") as action:
-        if db.session.get_bind().dialect.name == "postgresql":
+        hall_id = action.hall.id
+        if _one_statement_here(hall_id):
             one_statement.keep(hall, action.hall)
         if authorise:
             authorise(action.hall)
-        hall_id = action.hall.id
         if idempotency_key and (existing := find_by_idempotency_key(hall_id, idempotency_key)):
             return {**issued_view(existing), "repeated": True}
         service = services_of(action.hall).service(service_prefix)
         if reason := closed_reason(service, action.hall, action.now):  # counts only up to a daily capacity
             raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
-        identity = admit(service, today(action.hall, action.now), id_number)
-        _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
-                             appointment_id=appointment_id, staff_id=staff_id, identity=identity)
+        identity = identify(service, id_number)
+        limit = service.daily_limit_per_person if identity else None
+        if limit and priority == "normal" and appointment_id is None and service.stages and _one_statement_here(hall_id):
+            view = _add_within_limit(action, service, identity, limit, channel=channel,
+                                     idempotency_key=idempotency_key, staff_id=staff_id)
+        else:
+            if limit and taken_today(service, today(action.hall, action.now), identity.hash) >= limit:
+                raise limit_reached(service)
+            _, view = add_ticket(action, service, priority=priority, channel=channel,
+                                 idempotency_key=idempotency_key, appointment_id=appointment_id, staff_id=staff_id,
+                                 identity=identity)
     if not writing_alone(hall_id):  # a sole writer's batch goes on in its transaction
         pictures.refresh(hall_id)  # outside the lock
     return view
+
+
+def _one_statement_here(hall_id: int) -> bool:
+    """Whether issues of the hall write their rows in one statement (`one_statement`): on PostgreSQL, out
+    of a sole writer's batch."""
+    return db.session.get_bind().dialect.name == "postgresql" and not writing_alone(hall_id)
 
 
 def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, channel: str,
@@ -129,38 +143,80 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
             authorise(record)
         except Exception:  # refused as this process last saw the hall: the general path decides on it as it is
             return None
-    day, first = today(record, now), service.stages[0]
-    line = (service.id, first.code)
+    day = today(record, now)
     picture = pictures.picture(record.id, day, record.layout_version)
     session = db.session()
     if session.in_transaction():  # what was read so far (authorisation, the picture)
         session.commit()
-    expected_ahead = picture.waiting(line) + one_statement.in_flight((record.id, *line))
-    estimate = picture.estimate(line, expected_ahead)
-    data = {"priority": priority, "channel": channel}
-    token = secrets.token_urlsafe(16)
-    row = one_statement.issue(record, day=day, now=now, head_start=now - sort_key(now, priority), prefix=service.prefix, service_id=service.id,
-                              stage_code=first.code, token=token, channel=channel, idempotency_key=idempotency_key,
-                              staff_id=staff_id, expected_ahead=expected_ahead, estimated_wait_s=estimate.wait_s,
-                              data=data)
+    new, estimate = _new_issue(record.id, service, day, now, picture, channel=channel,
+                               idempotency_key=idempotency_key, staff_id=staff_id)
+    row = one_statement.issue(record, new)
     if row is None:
         one_statement.forget(hall)
         return None
-    if not row.expected:
-        estimate = picture.estimate(line, row.ahead)
-        one_statement.fix_estimate(record.id, row.event_seq, row.ticket_id, estimate.wait_s, data)
-    ticket = NewTicket(
-        id=row.ticket_id, service=service, hall_id=record.id, service_id=service.id, business_day=day, seq=row.seq,
-        number=f"{service.prefix}{row.seq:03d}", token=token, priority=priority, channel=channel, status="waiting",
-        stage_position=0, stage_code=first.code, issued_at=row.issued_at, queued_at=row.issued_at,
-        sort_at=sort_key(row.issued_at, priority), idempotency_key=idempotency_key, appointment_id=None, id_hash=None, id_masked=None,
-        visitor_masked=None, estimated_wait_s=estimate.wait_s)
-    view = _with_estimate(ticket_view(ticket, record.public_name_mode), row.ahead, estimate)
-    pictures.joined(record.id, line, row.ahead + 1)
+    view, fix_estimate = _written(row, new, service, estimate, picture, record.public_name_mode)
+    if fix_estimate:
+        fix_estimate()
+    pictures.joined(record.id, (new.service_id, new.stage_code), row.ahead + 1)
     publish({"seq": row.event_seq, "hall": record.slug, "kind": "issued", "at": clock.iso(row.issued_at),
              "ticket": view})
     pictures.refresh(record.id)
     return view
+
+
+def _add_within_limit(action: Action, service: ServiceCopy, identity: Identity, limit: int, *, channel: str,
+                      idempotency_key: str | None, staff_id: int | None) -> dict[str, Any]:
+    """Inside the hall's action (PostgreSQL): a normal real-name ticket in one statement that counts the
+    visitor's tickets of the day first and writes nothing at the limit."""
+    hall = action.hall
+    day = today(hall, action.now)
+    picture = pictures.picture(hall.id, day, hall.layout_version)
+    new, estimate = _new_issue(hall.id, service, day, action.now, picture, channel=channel,
+                               idempotency_key=idempotency_key, staff_id=staff_id, identity=identity)
+    row = one_statement.issue_within_limit(action.seq, new, limit)
+    if row is None:
+        raise limit_reached(service)
+    view, fix_estimate = _written(row, new, service, estimate, picture, hall.public_name_mode, identity)
+    if fix_estimate:
+        action.after_commit.append(fix_estimate)
+    action.after_commit.append(lambda: pictures.joined(hall.id, (new.service_id, new.stage_code), row.ahead + 1))
+    return action.publish("issued", ticket=view)["ticket"]
+
+
+def _new_issue(hall_id: int, service: ServiceCopy, day: date, now: datetime, picture: HallPicture, *, channel: str,
+               idempotency_key: str | None, staff_id: int | None,
+               identity: Identity | None = None) -> tuple[one_statement.Issue, Estimate]:
+    """A normal ticket for `one_statement`, with the estimate of the place in line this process expects."""
+    first = service.stages[0]
+    line = (service.id, first.code)
+    expected_ahead = picture.waiting(line) + one_statement.in_flight((hall_id, *line))
+    estimate = picture.estimate(line, expected_ahead)
+    return one_statement.Issue(
+        hall_id=hall_id, day=day, now=now, head_start=now - sort_key(now, "normal"), prefix=service.prefix,
+        service_id=service.id, stage_code=first.code, token=secrets.token_urlsafe(16), channel=channel,
+        idempotency_key=idempotency_key, staff_id=staff_id, expected_ahead=expected_ahead,
+        estimated_wait_s=estimate.wait_s, data={"priority": "normal", "channel": channel},
+        id_hash=identity.hash if identity else None, id_masked=identity.masked if identity else None), estimate
+
+
+def _written(row: Row, new: one_statement.Issue, service: ServiceCopy, estimate: Estimate, picture: HallPicture,
+             name_mode: str, identity: Identity | None = None) -> tuple[dict[str, Any], Callable[[], None] | None]:
+    """The view of a ticket `one_statement` wrote, and, when its place in line was not the one expected,
+    the writing of its estimate (to run outside the hall's lock)."""
+    fix_estimate = None
+    if not row.expected:
+        estimate = picture.estimate((new.service_id, new.stage_code), row.ahead)
+        wait_s = estimate.wait_s
+        fix_estimate = lambda: one_statement.fix_estimate(  # noqa: E731
+            new.hall_id, row.event_seq, row.ticket_id, wait_s, new.data)
+    ticket = NewTicket(
+        id=row.ticket_id, service=service, hall_id=new.hall_id, service_id=service.id, business_day=new.day,
+        seq=row.seq, number=f"{service.prefix}{row.seq:03d}", token=new.token, priority="normal",
+        channel=new.channel, status="waiting", stage_position=0, stage_code=new.stage_code,
+        issued_at=row.issued_at, queued_at=row.issued_at, sort_at=sort_key(row.issued_at, "normal"),
+        idempotency_key=new.idempotency_key, appointment_id=None, id_hash=new.id_hash, id_masked=new.id_masked,
+        visitor_masked=None, estimated_wait_s=estimate.wait_s)
+    return _with_estimate(ticket_view(ticket, name_mode), row.ahead, estimate), fix_estimate
 
 
 @dataclass(frozen=True, slots=True)
