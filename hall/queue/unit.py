@@ -90,18 +90,26 @@ def _take_lock(hall: int | str, public: bool | None = True) -> Hall:
     return record
 
 
+#: What an action with a plain hall (an issue, and the copy of the hall the one-statement issue checks
+#: against) reads of the hall, with the public chain's links: its lock returns only these (the booking
+#: calendar, languages and silent zones are JSON that every issue would otherwise decode).
+PLAIN_HALL_COLUMNS = ("id", "slug", "active", "timezone", "reset_at", "public_issue", "require_registered_kiosk",
+                      "public_name_mode", "event_seq", "layout_version", "public_seq", "public_prev_seq")
+
+
 def _lock_statement(by_slug: bool, public: bool):
     table = Hall.__table__
     which = (table.c.slug == bindparam("hall")) & table.c.active.is_(True) if by_slug else table.c.id == bindparam(
         "hall")
-    return lambda _dialect: update(table).where(which).values(_bumped(table, public)).returning(*table.c)
+    returned = [table.c[name] for name in PLAIN_HALL_COLUMNS]
+    return lambda _dialect: update(table).where(which).values(_bumped(table, public)).returning(*returned)
 
 
 _LOCKS = {(by_slug, public): _lock_statement(by_slug, public) for by_slug in (False, True) for public in (False, True)}
 
 
 def _take_lock_plain(hall: int | str, public: bool = True) -> Row:
-    """`_take_lock` for an action that only reads the hall: its row, not an ORM object (cheaper)."""
+    """`_take_lock` for an action that only reads the hall: a row of `PLAIN_HALL_COLUMNS`, not an ORM object."""
     connection = db.session.connection()
     statement = prepared(connection, _LOCKS[not isinstance(hall, int), public])
     record = connection.execute(statement, {"hall": hall}).one_or_none()
@@ -307,9 +315,9 @@ def _in_turn(session: Session, hall: int | str) -> Iterator[None]:
 def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = True) -> Iterator[Action]:
     """Run a queue action of a hall (id, or slug of an active hall) in one write transaction;
     publish its event after commit. With `plain_hall`, `action.hall` is the hall's row (read only,
-    same attribute names), for actions that do not change the hall. `public` says whether its event
-    will be one public screens get (`for_public_screens`): the lock then links it into the public
-    chain at no extra cost; a wrong guess costs one more UPDATE.
+    same attribute names, only `PLAIN_HALL_COLUMNS`), for actions that do not change the hall. `public`
+    says whether its event will be one public screens get (`for_public_screens`): the lock then links it
+    into the public chain at no extra cost; a wrong guess costs one more UPDATE.
 
     The transaction the request has open goes on where it may write (see `begin_write`), so a
     request is one transaction on one connection. An action that sets no event (nothing
