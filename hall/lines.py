@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import Float, bindparam, case, func, select, update
 
 from hall import clock
-from hall.database import prepared, upsert, upsert_in
+from hall.database import prepared, run_driver, upsert, upsert_in
 from hall.extensions import db
 from hall.models import HandlingTime, LineCount, Ticket
 
@@ -41,7 +41,7 @@ def join_line(hall_id: int, business_day: date, service_id: int, stage_code: str
     """A ticket joins the line; returns how many waited there before it (one statement)."""
     connection = db.session.connection()
     line = {"hall_id": hall_id, "business_day": business_day, "service_id": service_id, "stage_code": stage_code}
-    return connection.execute(prepared(connection, join_statement), line).scalar_one() - 1
+    return run_driver(connection, join_statement, line).scalar_one() - 1
 
 
 def _leave_statement(_dialect: str):

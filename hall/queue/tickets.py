@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, true
 
 from hall import clock, lines, pictures
-from hall.database import prepared, upsert_in
+from hall.database import prepared, run_driver, upsert_in
 from hall.estimate import Estimate, HallPicture, estimate_ticket, people_ahead
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketEvent, TicketSequence
@@ -287,9 +287,9 @@ def _write_ticket(ticket: dict[str, Any], stage: dict[str, Any], event: dict[str
     one round trip (the hall's lock is held meanwhile), elsewhere three INSERTs."""
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        ticket_id = connection.execute(_INSERT_TICKET, ticket).inserted_primary_key[0]
-        connection.execute(_INSERT_STAGE, {**stage, "ticket_id": ticket_id})
-        connection.execute(INSERT_EVENT, {**event, "ticket_id": ticket_id})
+        ticket_id = run_driver(connection, _INSERT_TICKET, ticket).lastrowid
+        run_driver(connection, _INSERT_STAGE, {**stage, "ticket_id": ticket_id})
+        run_driver(connection, INSERT_EVENT, {**event, "ticket_id": ticket_id})
         return ticket_id
     params = {**ticket, **{f"stage_{name}": stage[name] for name in _STAGE_COLUMNS},
               **{f"event_{name}": event[name] for name in _EVENT_COLUMNS}}

@@ -26,7 +26,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
 from hall import clock, pictures
-from hall.database import begin_write, prepared
+from hall.database import begin_write, prepared, run_driver
 from hall.extensions import db
 from hall.models import Hall, TicketEvent
 from hall.queue.errors import NotFound
@@ -50,7 +50,7 @@ class Action:
     def log(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
             staff_id: int | None = None, **data: Any) -> None:
         """Append a row to the event log (several rows may share the action's seq): one INSERT, now."""
-        db.session.connection().execute(INSERT_EVENT, self.event_row(
+        run_driver(db.session.connection(), INSERT_EVENT, self.event_row(
             kind, ticket_id=ticket_id, counter_id=counter_id, staff_id=staff_id, **data))
 
     def event_row(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
