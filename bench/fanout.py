@@ -6,9 +6,10 @@
 For each number of processes and each M: a real `flask hall serve` (N > 1: with Redis), M
 screens in one process per core (tests/crowd.py: lean websocket screens, --polling of them
 python-socketio clients on long-polling), then a counter calls --calls tickets, one every
---interval s; then --clients kiosk threads issue tickets for --seconds with the screens still
-connected. Prints call → screen latency p50 / p99 / max over every (screen, call), calls lost (a
-screen that never got one), duplicates, the call and issue request latencies, the server
+--interval s; then --clients API clients at once (16: kiosks issuing back to back and --callers
+counters each calling every --call-every s) for --seconds with the screens still connected. Prints call → screen latency p50 / p99 / max over every (screen, call), calls lost (a
+screen that never got one), duplicates, the call and issue request latencies (p50 / p99 at
+--clients at once), the server
 processes' RSS and threads, and CPU per delivered event of the server and, separately, of the
 screens' processes (they share the machine); server CPU per event × screens is what one event
 costs the server for all of them: about the fan-out's duration were the screens on other machines.
@@ -93,27 +94,49 @@ def staff_headers(url: str, root: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-class Kiosks:
-    """`count` threads issuing tickets back to back; latencies in ms and request failures."""
+class Clients:
+    """`count` concurrent API clients: `callers` of them counters (1, 2, … of the demo hall, which serve
+    A) that finish their ticket and call the next every `call_every` s, the others kiosks issuing A
+    tickets back to back. Issue and call latencies in ms, and request failures."""
 
-    def __init__(self, urls: list[str], count: int) -> None:
-        self.latencies: list[float] = []
+    def __init__(self, urls: list[str], headers: dict[str, str], count: int, callers: int = 0,
+                 call_every: float = 1.0) -> None:
+        self.latencies: list[float] = []  # issues
+        self.call_latencies: list[float] = []
         self.failures = 0
         self.running = True
+        self.headers, self.call_every = headers, call_every
         self.threads = [threading.Thread(target=self._issue, args=(urls[index % len(urls)],), daemon=True)
-                        for index in range(count)]
+                        for index in range(count - callers)]
+        self.threads += [threading.Thread(target=self._call, args=(urls[index % len(urls)], index + 1), daemon=True)
+                         for index in range(callers)]
         for thread in self.threads:
             thread.start()
+
+    def _timed(self, session: requests.Session, url: str, into: list[float], **kwargs) -> None:
+        started = time.perf_counter()
+        try:
+            session.post(url, timeout=10, **kwargs).raise_for_status()
+            into.append(1000 * (time.perf_counter() - started))
+        except requests.RequestException:
+            self.failures += 1
 
     def _issue(self, url: str) -> None:
         session = requests.Session()
         while self.running:
-            started = time.perf_counter()
-            try:
-                session.post(f"{url}{HALL}/tickets", json={"service": "A"}, timeout=10).raise_for_status()
-                self.latencies.append(1000 * (time.perf_counter() - started))
-            except requests.RequestException:
-                self.failures += 1
+            self._timed(session, f"{url}{HALL}/tickets", self.latencies, json={"service": "A"})
+
+    def _call(self, url: str, counter: int) -> None:
+        session = requests.Session()
+        with contextlib.suppress(requests.RequestException):
+            session.post(f"{url}{HALL}/counters/{counter}/open", headers=self.headers, timeout=10)
+        while self.running:
+            started = time.monotonic()
+            with contextlib.suppress(requests.RequestException):  # nothing held yet: 409
+                session.post(f"{url}{HALL}/counters/{counter}/finish", headers=self.headers, timeout=10)
+            self._timed(session, f"{url}{HALL}/counters/{counter}/call-next", self.call_latencies,
+                        headers=self.headers)
+            time.sleep(max(0.0, self.call_every - (time.monotonic() - started)))
 
     def stop(self) -> None:
         self.running = False
@@ -178,7 +201,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     lean = ["--lean"] if args.screen_client == "lean" else []
     crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20", *lean,
                   processes=args.screen_processes)
-    result = {"workers": workers, "screens": screens, "connected": crowd.ready["ready"],
+    result = {"workers": workers, "screens": screens, "clients": args.clients, "connected": crowd.ready["ready"],
               "connect_s": crowd.ready["seconds"]}
     try:
         time.sleep(2)  # the snapshots of the last screens settle
@@ -189,7 +212,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
         time.sleep(3)  # stragglers of the last call
         server_cpu, crowd_cpu = cpu_seconds(servers) - cpu[0], cpu_seconds(clients) - cpu[1]
         report = crowd.ask("report", timeout=120)
-        kiosks = Kiosks(server.urls, args.clients)
+        kiosks = Clients(server.urls, headers, args.clients, args.callers, args.call_every)
         time.sleep(args.seconds)
         kiosks.stop()
         rss, threads = memory_and_threads(server.process.pid)
@@ -197,13 +220,14 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
         crowd.close()
         server.stop()
     latencies, spreads, lost, duplicates = deliveries(report, sent)
-    issue = kiosks.latencies
+    issue, calls = kiosks.latencies, kiosks.call_latencies
     result.update(calls=len(sent), reconnects=sum(report["connects"]) - result["connected"], lost=lost,
                   duplicates=duplicates, p50=percentile(latencies, 50),
                   p99=percentile(latencies, 99), max=max(latencies, default=0), spread_p50=percentile(spreads, 50),
                   spread_max=max(spreads, default=0), call_p99=percentile(call_ms, 99),
                   issue_p50=percentile(issue, 50), issue_p99=percentile(issue, 99),
                   issue_rate=len(issue) / args.seconds, issue_failures=kiosks.failures, rss_mb=rss, threads=threads,
+                  load_call_p50=percentile(calls, 50), load_call_p99=percentile(calls, 99), load_calls=len(calls),
                   events=sum(report["events"]), server_us=1e6 * server_cpu / max(1, sum(report["events"])),
                   server_call_us=1e6 * server_cpu / max(1, len(latencies)),
                   server_event_ms=server_cpu * 1e3 / max(1, sum(report["events"])) * result["connected"],
@@ -219,8 +243,9 @@ def show(result: dict) -> None:
           f"in {shown['connect_s']} s | call→screen p50 {shown['p50']} p99 {shown['p99']} max {shown['max']} ms, "
           f"spread p50 {shown['spread_p50']} max {shown['spread_max']} ms, {shown['calls']} calls, "
           f"lost {shown['lost']}, dup {shown['duplicates']}, reconnects {shown['reconnects']} | "
-          f"call req p99 {shown['call_p99']} ms | issue p50 {shown['issue_p50']} p99 {shown['issue_p99']} ms "
-          f"({shown['issue_rate']}/s, {shown['issue_failures']} failed) | RSS {shown['rss_mb']} MB, "
+          f"call req p99 {shown['call_p99']} ms | {shown['clients']} clients at once: issue p50 {shown['issue_p50']} "
+          f"p99 {shown['issue_p99']} ms ({shown['issue_rate']}/s), call p50 {shown['load_call_p50']} p99 "
+          f"{shown['load_call_p99']} ms ({shown['load_calls']} calls), {shown['issue_failures']} failed | RSS {shown['rss_mb']} MB, "
           f"{shown['threads']} threads | CPU per delivered event ({shown['events']} events): server "
           f"{shown['server_us']} µs, screens {shown['crowd_us']} µs; server CPU per call delivered "
           f"{shown['server_call_us']} µs; server CPU per event to all screens {shown['server_event_ms']} ms "
@@ -240,7 +265,10 @@ def main() -> None:
                         help="seconds between the finish before each call and the call: the call's own fan-out is"
                              " measured, not the tail of the issue's and finish's (whose requests no longer wait"
                              " for their fan-out)")
-    parser.add_argument("--clients", type=int, default=16, help="kiosk threads issuing tickets afterwards")
+    parser.add_argument("--clients", type=int, default=16,
+                        help="concurrent API clients afterwards (kiosks issuing back to back, and --callers)")
+    parser.add_argument("--callers", type=int, default=2, help="of --clients: counters calling (demo counters 1…)")
+    parser.add_argument("--call-every", type=float, default=1.0, help="s between each caller's calls")
     parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
     parser.add_argument("--screen-processes", type=int, default=os.cpu_count() or 1,
                         help="processes the screens are shared out among (default: one per core)")
