@@ -1,4 +1,4 @@
-"""A common issue on PostgreSQL as one statement in autocommit.
+"""A common issue on PostgreSQL as one statement in autocommit; a real-name one as the lock and one more.
 
 A normal ticket of a service with no real-name limit, no daily capacity and no appointment needs
 nothing read under the hall's lock but what the statement itself returns: the hall's event seq,
@@ -24,6 +24,13 @@ lock; only rows it locks itself are read as they are now. Hence:
   computed beforehand for the count this process expects (`expected_ahead`) and written only if the
   line's count matches; otherwise the ticket and its event are written without it and `fix_estimate`
   writes it just after, outside the lock.
+
+A real-name service's daily limit per person must count the visitor's tickets as they are once the
+hall is locked, which only a statement after the lock sees: such an issue takes the hall's action
+(BEGIN, the lock) and then counts and writes in one statement (`issue_within_limit`) that writes
+nothing at the limit. Sending those statements in one round trip (psycopg's pipeline, or one query
+of several statements) was slower in the served benchmark: under gevent the pipeline polls a
+writable socket in a loop while the server waits for the lock.
 """
 from __future__ import annotations
 

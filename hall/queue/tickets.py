@@ -103,7 +103,8 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
             raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
         identity = identify(service, id_number)
         limit = service.daily_limit_per_person if identity else None
-        if limit and priority == "normal" and appointment_id is None and service.stages and _one_statement_here(hall_id):
+        one_statement_fits = priority == "normal" and appointment_id is None and service.stages
+        if limit and one_statement_fits and _one_statement_here(hall_id):
             view = _add_within_limit(action, service, identity, limit, channel=channel,
                                      idempotency_key=idempotency_key, staff_id=staff_id)
         else:
