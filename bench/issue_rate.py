@@ -53,6 +53,7 @@ class Round:
     refusals: Counter = field(default_factory=Counter)  # status and error code of each refused request
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)  # the service of each latency, in the same order
     numbers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -88,13 +89,15 @@ def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -
         while time.perf_counter() < deadline:
             hall = halls[(n + i) % len(halls)]
             started = time.perf_counter()
-            response = session.post(f"{base}/api/v1/halls/{hall}/tickets", json=ticket_body(next(_visitors)))
+            body = ticket_body(next(_visitors))
+            response = session.post(f"{base}/api/v1/halls/{hall}/tickets", json=body)
             elapsed = time.perf_counter() - started
             i += 1
             with lock:
                 if response.status_code == 201:
                     result.issued += 1
                     result.latencies.append(elapsed)
+                    result.services.append(body["service"])
                     result.numbers.append((hall, response.json()["number"]))
                 else:
                     result.failed += 1
@@ -223,6 +226,16 @@ def summary(rounds: list[Round]) -> dict[str, float]:
             "duplicates": duplicates(rounds)}
 
 
+def by_service(rounds: list[Round]) -> str:
+    """p50/p99 of each service's issues: A and B take the common path, C (real-name) the limit's."""
+    latencies: dict[str, list[float]] = {}
+    for r in rounds:
+        for service, latency in zip(r.services, r.latencies):
+            latencies.setdefault(service, []).append(latency)
+    return "  ".join(f"{service} p50 {1000 * percentile(xs, 50):6.1f} p99 {1000 * percentile(xs, 99):7.1f} ms (n {len(xs)})"
+                     for service, xs in sorted(latencies.items()))
+
+
 def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -> dict[str, dict]:
     """Run the contenders in turn, round after round; print each round; return each one's medians."""
     results: dict[str, list[Round]] = {name: [] for name, _ in contenders}
@@ -232,7 +245,7 @@ def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -
             results[name].append(result)
             print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
                   f" {result.failed} failed{_refusals(result)})", flush=True)
-    return {name: summary(rounds_of) for name, rounds_of in results.items()}
+    return {name: {**summary(rounds_of), "by_service": by_service(rounds_of)} for name, rounds_of in results.items()}
 
 
 def _refusals(result: Round) -> str:
@@ -263,6 +276,8 @@ def compare_with_floor(url: str, label: str, halls: list[str], processes: int, a
         before = figures["before"]
         print(f"RESULT {label:34} before {line(before)} | before/floor {100 * before['rate'] / floor['rate']:5.1f} %"
               f" | hall/before {hall['rate'] / before['rate']:4.2f}x", flush=True)
+    for name in [n for n in ("hall", "before") if n in figures]:
+        print(f"SERVICES {label:34} {name:6} {figures[name]['by_service']}", flush=True)
 
 
 def compare_queue_lengths(url: str, label: str, args) -> None:
