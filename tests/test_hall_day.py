@@ -243,7 +243,8 @@ def test_a_whole_hall_day(demo, day_server, screens):
         shortest, longest = watch.between(f"issue {number}", f"call {number}")
         assert shortest - 1 <= waits[number] <= longest + 1, (number, waits[number], shortest, longest)
     report = screens.staff("reports", "supervisor", passwords["supervisor"], "/reports/demo", TV)
-    today = local_now.date().isoformat()
+    # the hall's business day, which runs to its reset time (03:00): after local midnight it is still yesterday
+    today = db.session.scalar(select(Ticket.business_day).where(Ticket.hall_id == demo.id).limit(1)).isoformat()
     report.goto(f"{url}/reports/demo?from={today}&to={today}&lang=en")
     figure = lambda key: report.locator(f"[data-figure={key}] .value").inner_text().rstrip("s%")  # noqa: E731
     assert [figure(k) for k in ("issued", "served", "no_show", "cancelled", "not_served")] == ["4", "1", "1", "0", "0"]
