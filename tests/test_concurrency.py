@@ -9,6 +9,7 @@ import multiprocessing
 import threading
 import traceback
 from collections import Counter as Tally
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -24,16 +25,24 @@ ISSUERS, TICKETS = 16, 2000
 SERVICES = ("A", "B", "C")
 
 
-def _issue_many(app, hall_id: int, count: int, offset: int, errors: list) -> None:
+def _reported(app, errors: list, work: Callable[[], None]) -> None:
+    """Run `work` on this thread in the app's context, with its own session; a failure goes into
+    `errors`, for the test to report."""
     with app.app_context():
         try:
-            for i in range(count):
-                prefix = SERVICES[(offset + i) % 3]
-                queue.issue_ticket(hall_id, prefix, **issue_args(prefix, offset * count + i))
+            work()
         except Exception:  # noqa: BLE001 — reported by the test
             errors.append(traceback.format_exc())
         finally:
             db.session.remove()
+
+
+def _issue_many(app, hall_id: int, count: int, offset: int, errors: list) -> None:
+    def issue() -> None:
+        for i in range(count):
+            prefix = SERVICES[(offset + i) % 3]
+            queue.issue_ticket(hall_id, prefix, **issue_args(prefix, offset * count + i))
+    _reported(app, errors, issue)
 
 
 def _open_tickets(hall_id: int) -> int:
@@ -64,23 +73,19 @@ class HallActivity:
 
 def _serve(app, hall_id: int, counter: int, issuing_done: threading.Event, activity: HallActivity, calls: list,
            errors: list) -> None:
-    with app.app_context():
-        try:
-            queue.open_counter(hall_id, counter)
-            while not errors:  # one failing thread ends the day for all, to report it
-                seen = activity.events
-                event = queue.call_next(hall_id, counter)
-                if event is None:
-                    if issuing_done.is_set() and not _open_tickets(hall_id):
-                        return
-                    activity.wait_after(seen)
-                    continue
-                calls.append((event["ticket"]["id"], event["ticket"]["stage"]["code"], counter))
-                queue.finish(hall_id, counter)
-        except Exception:  # noqa: BLE001
-            errors.append(traceback.format_exc())
-        finally:
-            db.session.remove()
+    def serve() -> None:
+        queue.open_counter(hall_id, counter)
+        while not errors:  # one failing thread ends the day for all, to report it
+            seen = activity.events
+            event = queue.call_next(hall_id, counter)
+            if event is None:
+                if issuing_done.is_set() and not _open_tickets(hall_id):
+                    return
+                activity.wait_after(seen)
+                continue
+            calls.append((event["ticket"]["id"], event["ticket"]["stage"]["code"], counter))
+            queue.finish(hall_id, counter)
+    _reported(app, errors, serve)
 
 
 def demo_hall_id() -> int:
@@ -143,17 +148,13 @@ def test_issue_and_call_concurrently_on_postgresql(pg_app):
 
 
 def _issue_views(app, hall_id: int, count: int, offset: int, views: list, errors: list) -> None:
-    with app.app_context():
-        try:
-            for i in range(count):
-                prefix = SERVICES[(offset + i) % 3]
-                priority = "priority" if i == count - 1 else "normal"  # a head start is counted in the line
-                views.append(queue.issue_ticket(hall_id, prefix, priority=priority,
-                                                **issue_args(prefix, 10_000 + offset * count + i)))
-        except Exception:  # noqa: BLE001 — reported by the test
-            errors.append(traceback.format_exc())
-        finally:
-            db.session.remove()
+    def issue() -> None:
+        for i in range(count):
+            prefix = SERVICES[(offset + i) % 3]
+            priority = "priority" if i == count - 1 else "normal"  # a head start is counted in the line
+            views.append(queue.issue_ticket(hall_id, prefix, priority=priority,
+                                            **issue_args(prefix, 10_000 + offset * count + i)))
+    _reported(app, errors, issue)
 
 
 @pytest.mark.timeout(120)
@@ -207,13 +208,8 @@ def test_what_an_issue_writes_under_concurrency(any_app):
 
 
 def _issue_with_keys(app, hall_id: int, keys: list[str], views: list, errors: list) -> None:
-    with app.app_context():
-        try:
-            views.extend((key, queue.issue_ticket(hall_id, "A", idempotency_key=key)) for key in keys)
-        except Exception:  # noqa: BLE001 — reported by the test
-            errors.append(traceback.format_exc())
-        finally:
-            db.session.remove()
+    _reported(app, errors, lambda: views.extend((key, queue.issue_ticket(hall_id, "A", idempotency_key=key))
+                                                for key in keys))
 
 
 @pytest.mark.timeout(60)
