@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import JSON, Row, bindparam, text
+from sqlalchemy import JSON, Row, TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from hall.extensions import db
@@ -196,21 +196,13 @@ def issue(hall: Row, new: Issue) -> Row | None:
 
     The session must have no transaction open: the session's (empty) transaction is ended after it.
     """
-    session = db.session()
     params = {**new.params(), **{f"hall_{name}": getattr(hall, name) for name in CHECKED}}
 
     def run() -> Row | None:
         try:
-            connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            row = connection.execute(_ISSUE, params).one_or_none()
-            session.commit()
-            return row
+            return _in_autocommit(_ISSUE, params)
         except IntegrityError:  # an idempotency key used meanwhile: nothing was written
-            session.rollback()
             return None
-        except BaseException:
-            session.rollback()
-            raise
 
     return _counted_in_flight(new, run)
 
@@ -227,13 +219,21 @@ def issue_within_limit(seq: int, new: Issue, daily_limit: int) -> Row | None:
 def fix_estimate(hall_id: int, seq: int, ticket_id: int, estimated_wait_s: int, data: dict[str, Any]) -> None:
     """Write the estimate of a ticket the statement wrote without it (its line's count was not the one
     expected), in autocommit, outside the hall's lock."""
+    _in_autocommit(_FIX_ESTIMATE, {"hall_id": hall_id, "seq": seq, "ticket_id": ticket_id,
+                                   "estimated_wait_s": estimated_wait_s,
+                                   "data": {**data, "estimated_wait_s": estimated_wait_s}})
+
+
+def _in_autocommit(statement: TextClause, params: dict[str, Any]) -> Row | None:
+    """Run one statement on the session's connection in autocommit (no BEGIN, no COMMIT round trip);
+    its row, for a statement that returns one. The session's (empty) transaction is ended after it,
+    and rolled back when the statement fails."""
     session = db.session()
     try:
-        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        connection.execute(_FIX_ESTIMATE, {"hall_id": hall_id, "seq": seq, "ticket_id": ticket_id,
-                                           "estimated_wait_s": estimated_wait_s,
-                                           "data": {**data, "estimated_wait_s": estimated_wait_s}})
+        result = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}).execute(statement, params)
+        row = result.one_or_none() if result.returns_rows else None
         session.commit()
+        return row
     except BaseException:
         session.rollback()
         raise
