@@ -70,6 +70,14 @@ def waiting(hall_id: int, business_day: date, service_id: int, stage_code: str) 
         LineCount.stage_code == stage_code)) or 0
 
 
+def waiting_per_service(hall_id: int, business_day: date):
+    """Tickets waiting for each service of a hall on a day, whichever stage they wait for, from the lines'
+    rows (a subquery of service_id, waiting): as many rows to read as the hall has lines."""
+    return (select(LineCount.service_id, func.sum(LineCount.waiting).label("waiting"))
+            .where(LineCount.hall_id == hall_id, LineCount.business_day == business_day)
+            .group_by(LineCount.service_id).subquery("line_waiting"))
+
+
 def record_handling(service_id: int, stage_code: str, seconds: float) -> None:
     """Move the weighted handling time of a stage by one finished stage (one statement): the first
     stages are averaged plainly (a new stage learns fast), later ones with the configured weight."""

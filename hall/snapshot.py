@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from hall import lines
 from hall.clock import iso
 from hall.extensions import db
 from hall.models import Counter, Hall, Notice, Service, Ticket, TicketEvent
@@ -33,14 +34,17 @@ def recent_calls(hall: Hall, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
 
 
 def waiting_by_service(hall: Hall) -> list[dict[str, Any]]:
-    counts = dict(db.session.execute(
-        select(Ticket.service_id, func.count()).where(Ticket.hall_id == hall.id, Ticket.status == "waiting",
-                                                      Ticket.business_day == today(hall))
-        .group_by(Ticket.service_id)).all())
-    services = db.session.scalars(select(Service).where(Service.hall_id == hall.id, Service.active.is_(True))
-                                  .order_by(Service.kiosk_order)).all()
-    return [{"service": s.prefix, "name_zh": s.name_zh, "name_en": s.name_en, "waiting": counts.get(s.id, 0)}
-            for s in services]
+    """The hall's active services in kiosk order, each with the tickets waiting for it today (at any stage
+    of its flow; not those called, served or missed), in one statement: the counts are the lines' running
+    counts (hall/lines.py), kept in the transaction of every action, so the read does not grow with the
+    queue."""
+    waiting = lines.waiting_per_service(hall.id, today(hall))
+    rows = db.session.execute(
+        select(Service.prefix, Service.name_zh, Service.name_en, func.coalesce(waiting.c.waiting, 0))
+        .outerjoin(waiting, waiting.c.service_id == Service.id)
+        .where(Service.hall_id == hall.id, Service.active.is_(True)).order_by(Service.kiosk_order, Service.id)).all()
+    return [{"service": prefix, "name_zh": name_zh, "name_en": name_en, "waiting": int(count)}
+            for prefix, name_zh, name_en, count in rows]
 
 
 def counters_with_tickets(hall: Hall) -> list[tuple[Counter, Ticket | None]]:
