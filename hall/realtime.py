@@ -27,7 +27,7 @@ from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.unit import subscribe
 from hall.realtime_redis import message_queue_options
-from hall.realtime_waiting import WaitingPush
+from hall.realtime_waiting import Turns, WaitingPush
 from hall.replay import events_since, parse_since
 from hall.server.live import gevent_patched
 from hall.snapshot import hall_snapshot
@@ -173,5 +173,7 @@ def init_realtime(app: Flask) -> None:
     socketio.on_event("connect", on_connect)
     socketio.on_event("snapshot", on_snapshot)
     subscribe(app, push_event)
-    waiting = WaitingPush(app, public_room, float(app.config["HALL"]["display"].get("waiting_push_s", 1.0)))
+    interval_s = float(app.config["HALL"]["display"].get("waiting_push_s", 1.0))
+    redis_url = app.config["HALL"]["redis"]["url"] or None
+    waiting = WaitingPush(app, public_room, interval_s, Turns(redis_url, interval_s) if redis_url else None)
     subscribe(app, waiting.note)

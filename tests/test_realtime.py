@@ -234,6 +234,91 @@ def test_a_call_on_one_process_reaches_a_display_on_another(two_servers):
         display.disconnect()
 
 
+class _WaitingScreen:
+    """A public screen on one process that keeps the `hall_waiting` messages it hears."""
+
+    def __init__(self, url: str) -> None:
+        self.heard: list[dict] = []
+        self.lock = threading.Lock()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("hall_waiting", self._record)
+        self.client.connect(url, auth={"hall": "demo"}, wait_timeout=10)
+
+    def _record(self, message: dict) -> None:
+        with self.lock:
+            self.heard.append(message)
+
+    def take(self) -> list[dict]:
+        with self.lock:
+            heard, self.heard = self.heard, []
+        return heard
+
+    def shows(self, counts: dict[str, int]) -> bool:
+        with self.lock:
+            return any(_counts(message) == counts for message in self.heard)
+
+
+def _counts(message: dict) -> dict[str, int]:
+    return {s["service"]: s["waiting"] for s in message["services"]}
+
+
+def _waiting_now(hall, server) -> dict[str, int]:
+    """The hall's waiting tickets per service, counted over the tickets (the public queue request)."""
+    queue_now = requests.get(f"{server.url}/api/v1/halls/demo/queue", timeout=10).json()
+    return {s["service"]: s["waiting"] for s in queue_now["services"]}
+
+
+@pytest.fixture
+def waiting_screens(two_servers):
+    """A public screen on each of the two processes, once what earlier tests set off has come."""
+    _hall, first, second, _server = two_servers
+    screens = [_WaitingScreen(first.url), _WaitingScreen(second.url)]
+    time.sleep(1.5)
+    for screen in screens:
+        screen.take()
+    yield screens
+    for screen in screens:
+        screen.client.disconnect()
+
+
+@pytest.mark.redis
+def test_the_waiting_counts_come_once_an_interval_whichever_process_acted(two_servers, waiting_screens):
+    """Both processes issue within one interval: every screen, on either process, hears one `hall_waiting`
+    for it, not one per process, and it holds the counts after the last issue."""
+    hall, first, second, _server = two_servers
+    for _ in range(2):
+        for server in (first, second, first, second):
+            hall.issue(server, "A")
+        after = _waiting_now(hall, first)
+        for screen in waiting_screens:
+            wait_for(lambda: screen.shows(after), timeout=5)
+        time.sleep(1.2)  # a second process's message would have come by now
+        assert [[_counts(m) for m in screen.take()] for screen in waiting_screens] == [[after], [after]]
+
+
+@pytest.mark.redis
+def test_a_turn_whose_holder_never_sends_leaves_the_counts_late_not_wrong(two_servers, waiting_screens,
+                                                                          redis_server):
+    """A process took the hall's turn to send and died: the process whose event found the turn taken
+    sends the counts itself, a couple of intervals later."""
+    import redis
+
+    hall, first, _second, _server = two_servers
+    stuck = redis.Redis.from_url(redis_server.url)
+    stuck.set("hall:demo:waiting:turn", 1, px=30_000)
+    try:
+        started = time.monotonic()
+        hall.issue(first, "C")
+        after = _waiting_now(hall, first)
+        for screen in waiting_screens:
+            wait_for(lambda: screen.shows(after), timeout=6)
+        assert time.monotonic() - started > 1.5, "sent on the process's own turn: none was taken"
+        assert stuck.exists("hall:demo:waiting:turn")
+    finally:
+        stuck.delete("hall:demo:waiting:turn")
+        stuck.close()
+
+
 def _open_alarms(hall, server) -> list[str]:
     state = requests.get(f"{server.url}/api/v1/halls/demo/monitor", headers=hall.headers, timeout=10).json()
     return [a["kind"] for a in state["alarms"] if a["cleared_at"] is None]
