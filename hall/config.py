@@ -63,7 +63,7 @@ def flask_config(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": settings["server"]["https"],
         "MAX_CONTENT_LENGTH": settings["server"]["max_request_kib"] * 1024,
         "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": settings["database"]["pool_size"],
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": settings["database"]["pool_size"],
                                       "max_overflow": settings["database"]["max_overflow"]},
         "HALL": settings,
         "BABEL_DEFAULT_LOCALE": settings["i18n"]["default_locale"],

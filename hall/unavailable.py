@@ -3,8 +3,9 @@
 Requests then answer 503 with `Retry-After` ({"error": "database_unavailable", ...} for
 the API, a plain page for screens) instead of a 500 and a traceback each; the outage is
 logged once when it starts and once when it ends. Nothing else is needed to recover:
-the pool pings each connection before use (`pool_pre_ping`), so the first request after
-the database is back gets a fresh one.
+the pool replaces a connection the server has closed before handing it out
+(`hall.database.check_pooled_connections`), so the first request after the database is
+back gets a fresh one.
 """
 from __future__ import annotations
 
@@ -101,8 +102,9 @@ def unavailable_response():
 
 
 def _watch_engine(engine: Engine, outage: OutageLog) -> None:
-    # A connection handed out has just answered the pool's pre-ping (or was opened now): once per
-    # request, where a listener on every statement would cost each statement its event dispatch.
+    # A connection handed out was found open (`check_pooled_connections`, which listens first) or was
+    # opened now: once per request, where a listener on every statement would cost each statement its
+    # event dispatch.
     @event.listens_for(engine.pool, "checkout")
     def _answered(*_args) -> None:
         outage.succeeded()

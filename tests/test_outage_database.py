@@ -10,6 +10,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from hall import database
 from hall.config import load_settings
 from hall.demo import create_demo_hall
 from hall.extensions import db
@@ -144,3 +145,34 @@ def test_other_database_errors_are_not_taken_for_an_outage(app):
     assert not is_unavailable(caught.value)
     queued_too_long = sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue)"))
     assert is_unavailable(queued_too_long), "a writer of this process that waited past the busy timeout"
+
+
+@pytest.mark.postgres
+def test_pooled_connections_are_checked_without_a_round_trip_and_replaced_once_closed(pg_app, monkeypatch):
+    """A request gets no ping before its statements (a PostgreSQL issue is one statement); a connection
+    the server has ended is still never handed out, and one idle for long is pinged first."""
+    create_demo_hall()
+    db.session.commit()
+    dialect = db.engine.dialect
+    pings = []
+    monkeypatch.setattr(dialect, "do_ping", lambda connection: pings.append(connection) or type(dialect).do_ping(
+        dialect, connection))
+    client = pg_app.test_client()
+    issue = lambda: client.post("/api/v1/halls/demo/tickets", json={"service": "A"})  # noqa: E731
+    assert [issue().status_code for _ in range(5)] == [201] * 5
+    assert pings == []
+
+    admin = sa.create_engine(pg_app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:  # the server ends every other session of the database
+        ended = connection.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+    admin.dispose()
+    assert ended >= 1
+    time.sleep(0.2)  # the server's goodbye reaches the pooled connections
+    assert [issue().status_code for _ in range(3)] == [201] * 3, "a closed connection was handed out"
+    assert len(pings) == ended, "each closed connection was pinged once, then replaced"
+
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0.0)
+    assert issue().status_code == 201
+    assert len(pings) == ended + 1, "a connection idle for longer than PING_AFTER_IDLE_S is pinged"
