@@ -23,10 +23,29 @@ def _check_round_trip(url: str) -> None:
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
             assert compare_metadata(context, db.metadata) == [], "models differ from the migrations"
+        _check_the_real_name_function()
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         db.engine.dispose()
+
+
+def _functions() -> set[str]:
+    if db.engine.dialect.name != "postgresql":
+        return set()
+    with db.engine.connect() as conn:
+        return set(conn.scalars(sa.text("SELECT proname FROM pg_proc WHERE proname LIKE 'hall_%'")))
+
+
+def _check_the_real_name_function() -> None:
+    """PostgreSQL gets the real-name issue's function (SQLite: the migration does nothing); down to the
+    revision before it, it is gone and the tables stay; up again, it is back."""
+    made = {"hall_issue_within_limit"} if db.engine.dialect.name == "postgresql" else set()
+    assert _functions() == made
+    downgrade(revision="8f4d2a6c1e93")
+    assert _functions() == set() and {"halls", "tickets"} <= set(sa.inspect(db.engine).get_table_names())
+    upgrade()
+    assert _functions() == made
 
 
 def test_round_trip_on_sqlite(tmp_path):

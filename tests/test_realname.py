@@ -15,6 +15,7 @@ from hall.extensions import db
 from hall.models import Hall, Ticket, TicketEvent
 from hall.queue import realname
 from hall.realtime import for_phone, redact
+from tests.conftest import DemoHall
 from tests.resident_ids import resident_id
 from tests.supervisor_support import DAY, scripted, sign_in  # noqa: F401  (scripted is a fixture)
 
@@ -51,11 +52,19 @@ def client(app, demo):
     return app.test_client()
 
 
+@pytest.fixture
+def hall_client(any_app):
+    """A client of the demo hall on SQLite and on PostgreSQL (where, once the process knows the hall, a
+    real-name issue is one call of the database function that counts the visitor's tickets)."""
+    return any_app.test_client(), DemoHall(create_demo_hall())
+
+
 def issue(client, **body):
     return client.post("/api/v1/halls/demo/tickets", json={"service": "C", **body})
 
 
-def test_real_name_service_takes_two_tickets_per_id_and_day(client, frozen):
+def test_real_name_service_takes_two_tickets_per_id_and_day(hall_client, frozen):
+    client, _ = hall_client
     first = issue(client, id_number=VALID)
     assert first.status_code == 201, first.get_json()
     ticket = first.get_json()
@@ -71,7 +80,8 @@ def test_real_name_service_takes_two_tickets_per_id_and_day(client, frozen):
     assert issue(client, id_number=VALID).status_code == 201
 
 
-def test_a_cancelled_ticket_gives_its_place_back(client, demo):
+def test_a_cancelled_ticket_gives_its_place_back(hall_client):
+    client, demo = hall_client
     tickets = [issue(client, id_number=VALID).get_json() for _ in range(2)]
     queue.cancel_ticket(demo.id, tickets[0]["id"])
     assert issue(client, id_number=VALID).status_code == 201
@@ -86,7 +96,8 @@ def test_refusals_name_the_problem_never_the_number(client):
     assert issue(client, id_number="x" * 41).status_code == 422
 
 
-def test_optional_real_name_takes_tickets_with_or_without_a_number(client, demo):
+def test_optional_real_name_takes_tickets_with_or_without_a_number(hall_client):
+    client, demo = hall_client
     service = demo.hall.services[0]
     service.real_name, service.daily_limit_per_person = "optional", 1
     db.session.commit()
@@ -166,8 +177,9 @@ def test_limit_holds_when_kiosks_race_on_postgresql(pg_app):
     _check_limit_under_race(pg_app)
 
 
-def test_appointments_of_a_real_name_service_count_against_the_limit(client, demo, frozen):
+def test_appointments_of_a_real_name_service_count_against_the_limit(hall_client, frozen):
     """Booked appointments count: one booking and one kiosk ticket use up a limit of two that day."""
+    client, _ = hall_client
     booking = {"service": "C", "day": "2026-03-03", "slot": "10:00", "name": "王小明", "phone": "13800138000"}
     missing = client.post("/api/v1/halls/demo/appointments", json=booking)
     assert missing.status_code == 422 and missing.get_json()["error"] == "id_number_required"

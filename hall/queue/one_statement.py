@@ -1,4 +1,4 @@
-"""A common issue on PostgreSQL as one statement in autocommit; a real-name one as the lock and one more.
+"""A common issue on PostgreSQL as one statement in autocommit (a real-name one: `limit_function`).
 
 A normal ticket of a service with no real-name limit, no daily capacity and no appointment needs
 nothing read under the hall's lock but what the statement itself returns: the hall's event seq,
@@ -26,11 +26,8 @@ lock; only rows it locks itself are read as they are now. Hence:
   writes it just after, outside the lock.
 
 A real-name service's daily limit per person must count the visitor's tickets as they are once the
-hall is locked, which only a statement after the lock sees: such an issue takes the hall's action
-(BEGIN, the lock) and then counts and writes in one statement (`issue_within_limit`) that writes
-nothing at the limit. Sending those statements in one round trip (psycopg's pipeline, or one query
-of several statements) was slower in the served benchmark: under gevent the pipeline polls a
-writable socket in a loop while the server waits for the lock.
+hall is locked, which no statement that waited for the lock can see: such an issue calls a function
+instead (`hall.queue.limit_function`), whose statements each see what was committed when they start.
 """
 from __future__ import annotations
 
@@ -50,25 +47,17 @@ from hall.extensions import db
 CHECKED = ("slug", "active", "layout_version", "timezone", "reset_at", "public_issue", "require_registered_kiosk",
            "public_name_mode")
 
-_LOCK = f"""hall AS (
-  UPDATE halls SET event_seq = event_seq + 1
+#: The hall's lock: its event seq bumped where the copy still holds and the idempotency key is not yet
+#: taken (as of the statement's start), RETURNING the seq.
+LOCK = f"""UPDATE halls SET event_seq = event_seq + 1
   WHERE id = :hall_id AND {' AND '.join(f'{name} = :hall_{name}' for name in CHECKED)}
     AND NOT EXISTS (SELECT 1 FROM tickets WHERE tickets.hall_id = :hall_id
                     AND tickets.idempotency_key = CAST(:idempotency_key AS VARCHAR))
-  RETURNING event_seq)"""
+  RETURNING event_seq"""
 
-#: The hall locked by the running action (its seq given), if the visitor's tickets (not cancelled) and
-#: booked appointments of the service and day stay under its per-person limit (`realname.taken_today`).
-_WITHIN_LIMIT = """hall AS (
-  SELECT CAST(:event_seq AS INTEGER) AS event_seq
-  WHERE (SELECT count(*) FROM tickets WHERE tickets.hall_id = :hall_id AND tickets.business_day = :business_day
-           AND tickets.id_hash = :id_hash AND tickets.service_id = :service_id AND tickets.status <> 'cancelled')
-      + (SELECT count(*) FROM appointments WHERE appointments.service_id = :service_id
-           AND appointments.day = :business_day AND appointments.id_hash = :id_hash
-           AND appointments.status = 'booked') < :daily_limit)"""
-
-#: What follows the hall: the number, the line, the ticket, its first stage, its event row.
-_WRITES = """number AS (
+#: What follows the hall (a `hall` with its new event_seq): the number, the line, the ticket, its first
+#: stage, its event row.
+WRITES = """number AS (
   INSERT INTO ticket_sequences (hall_id, business_day, prefix, last, last_issued_at)
   SELECT :hall_id, :business_day, :prefix, 1, CAST(:now AS TIMESTAMP) FROM hall
   ON CONFLICT (hall_id, business_day, prefix) DO UPDATE SET last = ticket_sequences.last + 1,
@@ -106,8 +95,7 @@ SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, l
 FROM hall, number, line, ticket"""
 
 _DATA = tuple(bindparam(name, type_=JSON) for name in ("data", "data_without_estimate"))
-_ISSUE = text(f"WITH {_LOCK},\n{_WRITES}").bindparams(*_DATA)
-_ISSUE_WITHIN_LIMIT = text(f"WITH {_WITHIN_LIMIT},\n{_WRITES}").bindparams(*_DATA)
+_ISSUE = text(f"WITH hall AS ({LOCK}),\n{WRITES}").bindparams(*_DATA)
 
 _FIX_ESTIMATE = text("""
 WITH ticket AS (UPDATE tickets SET estimated_wait_s = :estimated_wait_s WHERE id = :ticket_id)
@@ -180,7 +168,7 @@ class Issue:
         return self.hall_id, self.service_id, self.stage_code
 
 
-def _counted_in_flight(issue: Issue, run: Callable[[], Row | None]) -> Row | None:
+def counted_in_flight(issue: Issue, run: Callable[[], Row | None]) -> Row | None:
     pending = _pending()
     pending[issue.line] = pending.get(issue.line, 0) + 1
     try:
@@ -200,31 +188,22 @@ def issue(hall: Row, new: Issue) -> Row | None:
 
     def run() -> Row | None:
         try:
-            return _in_autocommit(_ISSUE, params)
+            return in_autocommit(_ISSUE, params)
         except IntegrityError:  # an idempotency key used meanwhile: nothing was written
             return None
 
-    return _counted_in_flight(new, run)
-
-
-def issue_within_limit(seq: int, new: Issue, daily_limit: int) -> Row | None:
-    """Inside the running action of the hall (its lock taken, `seq` its event seq): count the visitor's
-    tickets of the day and write the ticket in one statement if they stay under `daily_limit`; the
-    statement's row as `issue` gives it, or None when the limit is reached (nothing written)."""
-    params = {**new.params(), "event_seq": seq, "daily_limit": daily_limit}
-    connection = db.session.connection()
-    return _counted_in_flight(new, lambda: connection.execute(_ISSUE_WITHIN_LIMIT, params).one_or_none())
+    return counted_in_flight(new, run)
 
 
 def fix_estimate(hall_id: int, seq: int, ticket_id: int, estimated_wait_s: int, data: dict[str, Any]) -> None:
     """Write the estimate of a ticket the statement wrote without it (its line's count was not the one
     expected), in autocommit, outside the hall's lock."""
-    _in_autocommit(_FIX_ESTIMATE, {"hall_id": hall_id, "seq": seq, "ticket_id": ticket_id,
+    in_autocommit(_FIX_ESTIMATE, {"hall_id": hall_id, "seq": seq, "ticket_id": ticket_id,
                                    "estimated_wait_s": estimated_wait_s,
                                    "data": {**data, "estimated_wait_s": estimated_wait_s}})
 
 
-def _in_autocommit(statement: TextClause, params: dict[str, Any]) -> Row | None:
+def in_autocommit(statement: TextClause, params: dict[str, Any]) -> Row | None:
     """Run one statement on the session's connection in autocommit (no BEGIN, no COMMIT round trip);
     its row, for a statement that returns one. The session's (empty) transaction is ended after it,
     and rolled back when the statement fails."""

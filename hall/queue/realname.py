@@ -11,9 +11,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 
 from hall.database import prepared
 from hall.extensions import db
@@ -118,19 +119,25 @@ def appointment_identity(appointment: Appointment) -> Identity | None:
     return Identity(hash=appointment.id_hash, masked=appointment.id_masked or "") if appointment.id_hash else None
 
 
-def _taken_statement(_dialect: str):
+def taken_count(hall_id: Any, day: Any, id_hash: Any, service_id: Any) -> ColumnElement[int]:
+    """The daily limit's count: one ID's tickets (not cancelled) and booked appointments of a service and
+    business day, of the values given (bound parameters here; a PostgreSQL function's arguments in
+    `hall.queue.limit_function`, which compiles this same expression into its body)."""
     tickets = select(func.count()).select_from(Ticket).where(
-        Ticket.hall_id == bindparam("hall_id"), Ticket.business_day == bindparam("day"),
-        Ticket.id_hash == bindparam("id_hash"), Ticket.service_id == bindparam("service_id"),
-        Ticket.status != "cancelled").scalar_subquery()
+        Ticket.hall_id == hall_id, Ticket.business_day == day, Ticket.id_hash == id_hash,
+        Ticket.service_id == service_id, Ticket.status != "cancelled").scalar_subquery()
     booked = select(func.count()).select_from(Appointment).where(
-        Appointment.service_id == bindparam("service_id"), Appointment.day == bindparam("day"),
-        Appointment.id_hash == bindparam("id_hash"), Appointment.status == "booked").scalar_subquery()
-    return select(tickets + booked)
+        Appointment.service_id == service_id, Appointment.day == day, Appointment.id_hash == id_hash,
+        Appointment.status == "booked").scalar_subquery()
+    return tickets + booked
+
+
+def _taken_statement(_dialect: str):
+    return select(taken_count(*(bindparam(name) for name in ("hall_id", "day", "id_hash", "service_id"))))
 
 
 def taken_today(service: Service, day: date, id_hash: str) -> int:
-    """Tickets (not cancelled) and booked appointments of one ID for a service and business day (one statement)."""
+    """`taken_count` of one ID for a service and business day (one statement)."""
     connection = db.session.connection()
     return connection.execute(prepared(connection, _taken_statement), {
         "hall_id": service.hall_id, "day": day, "id_hash": id_hash, "service_id": service.id}).scalar() or 0
@@ -150,7 +157,7 @@ def admit(service: Service, day: date, id_number: str | None) -> Identity | None
 
 
 def identify(service: Service, id_number: str | None) -> Identity | None:
-    """`admit` without the daily limit: for a statement that counts the visitor's tickets itself."""
+    """`admit` without the daily limit: for an issue that counts the visitor's tickets itself."""
     if service.real_name == "off" or (id_number is None and service.real_name == "optional"):
         return None
     if not id_number:

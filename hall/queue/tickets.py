@@ -14,10 +14,10 @@ from hall.database import prepared, run_driver, upsert_in
 from hall.estimate import Estimate, HallPicture, estimate_ticket, people_ahead
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketEvent, TicketSequence
-from hall.queue import one_statement
+from hall.queue import limit_function, one_statement
 from hall.queue.errors import Conflict, QueueError, ServiceClosed
 from hall.queue.layout import ServiceCopy, services_of
-from hall.queue.realname import Identity, identify, limit_reached, taken_today
+from hall.queue.realname import Identity, admit, identify, limit_reached
 from hall.queue.rules import closed_reason, sort_key, today
 from hall.queue.stages import close_stage, release_counter
 from hall.queue.unit import INSERT_EVENT, Action, hall_action, publish, writing_alone
@@ -101,18 +101,9 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
         service = services_of(action.hall).service(service_prefix)
         if reason := closed_reason(service, action.hall, action.now):  # counts only up to a daily capacity
             raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
-        identity = identify(service, id_number)
-        limit = service.daily_limit_per_person if identity else None
-        one_statement_fits = priority == "normal" and appointment_id is None and service.stages
-        if limit and one_statement_fits and _one_statement_here(hall_id):
-            view = _add_within_limit(action, service, identity, limit, channel=channel,
-                                     idempotency_key=idempotency_key, staff_id=staff_id)
-        else:
-            if limit and taken_today(service, today(action.hall, action.now), identity.hash) >= limit:
-                raise limit_reached(service)
-            _, view = add_ticket(action, service, priority=priority, channel=channel,
-                                 idempotency_key=idempotency_key, appointment_id=appointment_id, staff_id=staff_id,
-                                 identity=identity)
+        identity = admit(service, today(action.hall, action.now), id_number)
+        _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
+                             appointment_id=appointment_id, staff_id=staff_id, identity=identity)
     if not writing_alone(hall_id):  # a sole writer's batch goes on in its transaction
         pictures.refresh(hall_id)  # outside the lock
     return view
@@ -127,33 +118,41 @@ def _one_statement_here(hall_id: int) -> bool:
 def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, channel: str,
                    idempotency_key: str | None, appointment_id: int | None, staff_id: int | None,
                    id_number: str | None, authorise: Callable[[Hall], None] | None) -> dict[str, Any] | None:
-    """On PostgreSQL, a normal ticket of a service without real-name limit, daily capacity or appointment,
-    in one statement without BEGIN/COMMIT (`one_statement`); None when the issue takes the general path."""
+    """On PostgreSQL, a normal ticket of a service without daily capacity or appointment, from the process's
+    copy of the hall: in one statement without BEGIN/COMMIT (`one_statement`), or on a service with a daily
+    limit per person in one call of the function that counts the visitor's tickets (`limit_function`);
+    None when the issue takes the general path."""
     record = one_statement.copy_of(hall)
     if record is None or priority != "normal" or appointment_id is not None or writing_alone(record.id):
         return None
     service = services_of(record).by_prefix.get(service_prefix.upper())
-    if (service is None or not service.stages or service.daily_capacity is not None
-            or not (service.real_name == "off" or service.real_name == "optional" and id_number is None)):
+    if service is None or not service.stages or service.daily_capacity is not None:
         return None
     now = clock.utcnow()
     if closed_reason(service, record, now):  # the general path says why, after reading the hall again
         return None
-    if authorise:
-        try:
+    try:  # refused as this process last saw the hall: the general path decides on it as it is
+        if authorise:
             authorise(record)
-        except Exception:  # refused as this process last saw the hall: the general path decides on it as it is
-            return None
+        identity = identify(service, id_number)
+    except Exception:
+        return None
     day = today(record, now)
     picture = pictures.picture(record.id, day, record.layout_version)
     session = db.session()
     if session.in_transaction():  # what was read so far (authorisation, the picture)
         session.commit()
     new, estimate = _new_issue(record.id, service, day, now, picture, channel=channel,
-                               idempotency_key=idempotency_key, staff_id=staff_id)
-    row = one_statement.issue(record, new)
-    if row is None:
-        one_statement.forget(hall)
+                               idempotency_key=idempotency_key, staff_id=staff_id, identity=identity)
+    if identity and service.daily_limit_per_person:
+        row = limit_function.issue_within_limit(record, new, service.daily_limit_per_person)
+    else:
+        row = one_statement.issue(record, new) or "unlocked"
+    if isinstance(row, str):
+        if row == "limit":
+            raise limit_reached(service)
+        if row == "unlocked":  # the hall changed (or the key was taken before): read it again
+            one_statement.forget(hall)
         return None
     view, fix_estimate = _written(row, new, service, estimate, picture, record.public_name_mode)
     if fix_estimate:
@@ -163,25 +162,6 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
              "ticket": view})
     pictures.refresh(record.id)
     return view
-
-
-def _add_within_limit(action: Action, service: ServiceCopy, identity: Identity, limit: int, *, channel: str,
-                      idempotency_key: str | None, staff_id: int | None) -> dict[str, Any]:
-    """Inside the hall's action (PostgreSQL): a normal real-name ticket in one statement that counts the
-    visitor's tickets of the day first and writes nothing at the limit."""
-    hall = action.hall
-    day = today(hall, action.now)
-    picture = pictures.picture(hall.id, day, hall.layout_version)
-    new, estimate = _new_issue(hall.id, service, day, action.now, picture, channel=channel,
-                               idempotency_key=idempotency_key, staff_id=staff_id, identity=identity)
-    row = one_statement.issue_within_limit(action.seq, new, limit)
-    if row is None:
-        raise limit_reached(service)
-    view, fix_estimate = _written(row, new, service, estimate, picture, hall.public_name_mode, identity)
-    if fix_estimate:
-        action.after_commit.append(fix_estimate)
-    action.after_commit.append(lambda: pictures.joined(hall.id, (new.service_id, new.stage_code), row.ahead + 1))
-    return action.publish("issued", ticket=view)["ticket"]
 
 
 def _new_issue(hall_id: int, service: ServiceCopy, day: date, now: datetime, picture: HallPicture, *, channel: str,
@@ -201,7 +181,7 @@ def _new_issue(hall_id: int, service: ServiceCopy, day: date, now: datetime, pic
 
 
 def _written(row: Row, new: one_statement.Issue, service: ServiceCopy, estimate: Estimate, picture: HallPicture,
-             name_mode: str, identity: Identity | None = None) -> tuple[dict[str, Any], Callable[[], None] | None]:
+             name_mode: str) -> tuple[dict[str, Any], Callable[[], None] | None]:
     """The view of a ticket `one_statement` wrote, and, when its place in line was not the one expected,
     the writing of its estimate (to run outside the hall's lock)."""
     fix_estimate = None
