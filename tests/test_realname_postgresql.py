@@ -19,18 +19,12 @@ from hall import queue
 from hall.extensions import db
 from hall.models import Hall, Ticket, TicketEvent
 from hall.queue import limit_function, realname
-from hall.queue import unit as queue_unit
 from tests.resident_ids import resident_id
+from tests.test_statement_counts import backends_waiting_on_locks, hold_hall_lock
 
 pytestmark = pytest.mark.postgres
 
 KIOSKS = 8
-
-
-def _waiting_on_locks() -> int:
-    with db.engine.connect() as connection:
-        return connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                                      " AND datname = current_database()"))
 
 
 def _calls_of_the_function() -> Callable[[], int]:
@@ -58,32 +52,22 @@ def _issue(app, hall_id: int, **args) -> dict | str:
 def _all_at_once_behind_the_lock(app, hall_id: int, kiosks: int, **args) -> list[dict | str]:
     """`kiosks` issues sent while an action holds the hall's lock; released once all of them wait on it."""
     holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with app.app_context():
-            with queue_unit.hall_action(hall_id) as action:
-                holding.set()
-                release.wait(20)
-                action.log("held")  # its seq too has its event row
-                action.publish("held")
-            db.session.remove()
-
-    holder = threading.Thread(target=hold)
+    holder = threading.Thread(target=hold_hall_lock, args=(app, hall_id, holding, release))
     holder.start()
     assert holding.wait(10)
     try:
         with ThreadPoolExecutor(kiosks) as pool:
             sent = [pool.submit(_issue, app, hall_id, **args) for _ in range(kiosks)]
             deadline = time.monotonic() + 15
-            while _waiting_on_locks() < kiosks and time.monotonic() < deadline:
+            while backends_waiting_on_locks() < kiosks and time.monotonic() < deadline:
                 time.sleep(0.05)
-            waiting = _waiting_on_locks()
+            waiting = backends_waiting_on_locks()
             release.set()
             results = [future.result(timeout=30) for future in sent]
     finally:
         release.set()
         holder.join(10)
-    assert waiting == kiosks, "every kiosk's call waits on the hall's row lock (none in the process's turn)"
+    assert waiting == kiosks, "every kiosk's issue waits on the hall's row lock at once"
     return results
 
 

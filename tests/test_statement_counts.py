@@ -141,12 +141,13 @@ def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
         client.post("/api/v1/halls/demo/counters/1/finish", headers=staff)
 
 
-def _hold_hall_lock(app, hall_id: int, holding: threading.Event, release: threading.Event) -> None:
-    """Run a hall action that holds the hall's lock from `holding` until `release`."""
+def hold_hall_lock(app, hall_id: int, holding: threading.Event, release: threading.Event) -> None:
+    """Run a hall action that holds the hall's lock from `holding` until `release` (with its event row)."""
     with app.app_context():
         with queue_unit.hall_action(hall_id) as action:
             holding.set()
             release.wait(10)
+            action.log("held")
             action.publish("held")
         db.session.remove()
 
@@ -167,7 +168,7 @@ def test_halls_do_not_wait_for_each_other_on_postgresql(pg_app, pg_demo):
     other = db.session.scalar(select(Hall.id).where(Hall.slug == "other"))
     db.session.commit()
     holding, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
+    holder = threading.Thread(target=hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
     holder.start()
     assert holding.wait(10)
     with ThreadPoolExecutor(2) as pool:
@@ -181,7 +182,7 @@ def test_halls_do_not_wait_for_each_other_on_postgresql(pg_app, pg_demo):
     holder.join(10)
 
 
-def _waiting_on_locks() -> int:
+def backends_waiting_on_locks() -> int:
     """Backends of this database waiting for a lock (the hall's row lock, here)."""
     with db.engine.connect() as connection:
         return connection.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
@@ -196,13 +197,13 @@ def test_a_processs_actions_of_a_hall_take_turns_before_the_row_lock(pg_app, pg_
     for turn_wait_s, on_the_lock in ((10.0, 0), (0.2, 3)):
         monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
         holding.clear(), release.clear()
-        holder = threading.Thread(target=_hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
+        holder = threading.Thread(target=hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
         holder.start()
         assert holding.wait(10)
         with ThreadPoolExecutor(3) as pool:
             issued = [pool.submit(_issue_in, pg_app, pg_demo.id) for _ in range(3)]
             time.sleep(0.6)
-            assert _waiting_on_locks() == on_the_lock
+            assert backends_waiting_on_locks() == on_the_lock
             release.set()
             assert len({future.result(timeout=10) for future in issued}) == 3
         holder.join(10)
