@@ -18,10 +18,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hall.server.fanout import OPEN_WEBSOCKETS, FanOutManager, FrameTail, websocket_frame
+from hall.server import fanout
+from hall.server.fanout import FanOutManager, FrameTail, websocket_frame
 from hall.server.live import SEND_BUFFER_BYTES, bounded_packet_queue
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
+from tests.socket_screens import PollingScreen, WebSocketScreen, live_engineio
 from tests.live import ROOT, free_port
 
 SCREENS = 300
@@ -56,29 +58,12 @@ def test_a_frame_built_once_for_every_screen_is_what_a_websocket_client_reads():
 def websocket_over_socketpair(eio, sid: str, buffer_bytes: int = 4096):
     """A real Engine.IO session `sid` upgraded to LiveWebSocket over a socketpair with small
     buffers: (the session, its LiveWebSocket, the client's end of the socket)."""
-    import gevent
-    import gevent.socket
-    from engineio import socket as eio_socket
-
-    from hall.server.websocket import LiveWebSocket
-
-    server_end, client_end = gevent.socket.socketpair()
-    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer_bytes)
-    client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_bytes)
-    eio._async = {**eio._async, "queue": bounded_packet_queue(), "websocket": LiveWebSocket}
-    session = eio.sockets[sid] = eio_socket.Socket(eio, sid)
-    environ = {"gunicorn.socket": server_end, "HTTP_HOST": "hall", "HTTP_UPGRADE": "websocket",
-               "HTTP_CONNECTION": "Upgrade", "HTTP_SEC_WEBSOCKET_KEY": "dGhlIHNhbXBsZSBub25jZQ==",
-               "HTTP_SEC_WEBSOCKET_VERSION": "13"}
-    handler = gevent.spawn(session._upgrade_websocket, environ, None)
+    live_engineio(eio)
+    screen = WebSocketScreen(eio, sid, buffer_bytes=buffer_bytes)
     try:
-        gevent.sleep(0.05)
-        yield session, OPEN_WEBSOCKETS[sid], client_end
+        yield screen.session, screen.websocket, screen.client
     finally:
-        handler.kill()
-        OPEN_WEBSOCKETS.pop(sid, None)
-        server_end.close()
-        client_end.close()
+        screen.close()
 
 
 def websocket_messages(client_end, count: int, timeout: float = 10) -> list[str | bytes]:
@@ -113,7 +98,7 @@ def test_a_frame_that_does_not_fit_is_finished_by_the_screens_writer_before_anyt
         messages = [f'42["hall_event",{{"seq":{seq},"pad":"{"x" * 3000}"}}]' for seq in range(30)]
         written_now = []
         for message in messages:  # as FanOutManager does, without a switch to the writer in between
-            written_now.append(websocket.write_now(websocket_frame(message)))
+            written_now.append(websocket.write_now(websocket_frame(message), time.time(), 20))
             if not written_now[-1]:
                 session.send(eio_packet.Packet(eio_packet.MESSAGE, message[1:]))
         assert written_now[0] and not all(written_now), "the first frames went out at once, then the socket was full"
@@ -160,6 +145,101 @@ def test_events_emitted_meanwhile_go_out_together_and_before_what_is_sent_after_
         events = [f'42["hall_event",{{"seq":{seq}}}]' for seq in range(7)]
         assert websocket_messages(client_end, 8) == [*events, '431[{"seq":6}]'], "the event before the ack"
         assert [pkt.data for pkt in phone.poll()] == [events[6][1:], "1"], "the event before the disconnect"
+
+
+def messages_of(screen: WebSocketScreen) -> list[str]:
+    """The Socket.IO packets the screen's socket holds now (after the handshake answer), as sent."""
+    from wsproto import ConnectionType
+    from wsproto.connection import Connection
+    from wsproto.events import Message
+
+    client = Connection(ConnectionType.CLIENT)
+    client.receive_data(screen.drain().split(b"\r\n\r\n", 1)[-1])
+    return [event.data for event in client.events() if isinstance(event, Message)]
+
+
+@pytest.fixture
+def sliced_hall(monkeypatch):
+    """A gevent Socket.IO server whose fan-out writes 4 screens per slice, 14 screens in its lobby
+    (10 on websockets over socketpairs, 4 on long-polling), and what an event is sent as."""
+    import socketio
+
+    monkeypatch.setattr(fanout, "SLICE_SCREENS", 4)
+    server = socketio.Server(async_mode="gevent", client_manager=FanOutManager())
+    live_engineio(server.eio)
+    polling = [PollingScreen(server, f"p{index}", ("lobby",)) for index in range(4)]
+    websockets = [WebSocketScreen(server, f"w{index}", ("lobby",)) for index in range(10)]
+    for screen in websockets:
+        screen.drain()  # the handshake answer
+    try:
+        yield SimpleNamespace(server=server, manager=server.manager, websockets=websockets, polling=polling,
+                              event=lambda seq: f'42["hall_event",{{"seq":{seq}}}]')
+    finally:
+        for screen in websockets:
+            screen.close()
+
+
+def test_a_large_fan_out_lets_requests_run_between_slices_and_keeps_each_screens_order(sliced_hall):
+    """Requests run between slices of a fan-out; an event noted meanwhile reaches every screen after
+    the earlier one; an ack or a disconnect to a screen not reached yet comes after its events."""
+    import gevent
+    from socketio import packet as sio_packet
+
+    hall, seen = sliced_hall, {}
+
+    def request() -> None:  # as hall.realtime.push_event, then the rest of the request
+        hall.server.emit("hall_event", {"seq": 0}, to="lobby")
+        hall.manager.let_fan_out_run()
+        seen["unreached when the request went on"] = len(hall.manager.unwritten)
+
+    def meanwhile() -> None:  # another request, between two slices of the fan-out
+        with gevent.Timeout(5):
+            while not hall.manager.unwritten:
+                gevent.sleep(0)
+        unreached = list(hall.manager.unwritten)
+        websocket = next(eio_sid for eio_sid in unreached if eio_sid.startswith("w"))
+        phone = next(eio_sid for eio_sid in unreached if eio_sid.startswith("p"))
+        seen.update(websocket=websocket, phone=phone)
+        hall.server.emit("hall_event", {"seq": 1}, to="lobby")
+        ack = hall.server.packet_class(sio_packet.ACK, namespace="/", data=[{"snapshot": True}], id=7)
+        hall.server._send_packet(websocket, ack)
+        hall.server.disconnect(hall.manager.sid_from_eio_sid(phone, "/"))
+
+    gevent.joinall([gevent.spawn(request), gevent.spawn(meanwhile)], raise_error=True)
+    gevent.idle()
+    assert seen["unreached when the request went on"] > 0, "the request went on before the fan-out ended"
+    events = [hall.event(0), hall.event(1)]
+    for screen in hall.websockets:
+        expected = [*events, '437[{"snapshot":true}]'] if screen.eio_sid == seen["websocket"] else events
+        assert messages_of(screen) == expected, screen.eio_sid
+    for screen in hall.polling:
+        expected = [*events, "41"] if screen.eio_sid == seen["phone"] else events
+        assert ["4" + pkt.data for pkt in screen.poll()] == expected, screen.eio_sid
+
+
+def test_events_noted_during_a_sliced_fan_out_follow_in_order_on_every_screen(sliced_hall):
+    """Kiosks and counters committing while a fan-out is between slices: every screen gets every
+    event once and in order, several of them in one write."""
+    import gevent
+
+    hall, emitted, mid_fan_out = sliced_hall, [], []
+
+    def request(seq: int) -> None:
+        for _ in range(seq % 5):  # a turn of the loop each: some come between two slices
+            gevent.sleep(0)
+        mid_fan_out.append(bool(hall.manager.unwritten))
+        emitted.append(seq)
+        hall.server.emit("hall_event", {"seq": seq}, to="lobby")
+        hall.manager.let_fan_out_run()
+
+    gevent.joinall([gevent.spawn(request, seq) for seq in range(40)], raise_error=True)
+    gevent.idle()
+    assert any(mid_fan_out), "some events were noted while a fan-out was between slices"
+    events = [hall.event(seq) for seq in emitted]
+    for screen in hall.websockets:
+        assert messages_of(screen) == events, screen.eio_sid
+    for screen in hall.polling:
+        assert ["4" + pkt.data for pkt in screen.poll()] == events, screen.eio_sid
 
 
 @pytest.fixture(scope="module")

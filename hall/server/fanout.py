@@ -15,16 +15,24 @@ Under gevent an emit notes the event and, if no fan-out is on its way, starts on
 copies of a hall event are noted the emitting request yields to it (`let_fan_out_run`): the
 greenlets that were ready to run before it (under load: other requests committing their own
 events) go first and note theirs, then the fan-out takes every event noted and writes each
-screen all of its frames at once, and only then does the emitting request go on. An idle server
-adds no delay; under load (16 kiosks issuing beside 2 000 screens) one write per screen carries
-several events, and a long-polling screen gets them in one poll answer. Anything else sent to a client (an ack such as
-a snapshot answer, a disconnect) first writes out the events noted before it, so a screen gets
-its packets in the order they were sent.
+screen all of its frames at once. An idle server adds no delay; under load (16 kiosks issuing
+beside 2 000 screens) one write per screen carries several events, and a long-polling screen
+gets them in one poll answer.
+
+A large fan-out is written a slice of screens at a time (`SLICE_SCREENS`), the loop running
+other greenlets in between, so requests are not held for the whole of it: the emitting request
+goes on after the first slice. Each screen still gets its packets in the order they were sent:
+- events noted while a fan-out is on its way wait for it to end, then go out together;
+- anything else sent to a client (an ack such as a snapshot answer, a disconnect) first writes
+  that screen what it has still to get: its share of the fan-out on its way if not reached yet,
+  then the events noted since (which the next fan-out then skips for it).
 """
 from __future__ import annotations
 
+import functools
 import struct
-from typing import Any, Iterable, NamedTuple
+import time
+from typing import Any, NamedTuple
 
 import socketio
 from engineio import packet as eio_packet
@@ -70,35 +78,44 @@ class FrameTail:
 
 
 class NotedEvent(NamedTuple):
-    """An emitted event waiting for the fan-out: its audience, its packet and its frame."""
+    """An emitted event waiting for the fan-out: its audience, its packet and its frame, and the
+    screens that already got it ahead of the fan-out (something else had to be sent to them)."""
     namespace: str
     room: Any
     skip: list
     packet: eio_packet.Packet
     frame: bytes
+    written: set
+
+
+#: Screens the fan-out writes before it lets other greenlets run (a few ms of the loop at most).
+SLICE_SCREENS = 250
 
 
 class FanOutManager(socketio.Manager):
     """Client manager that writes each emitted event's frame once to every idle websocket, the
-    events emitted meanwhile together (under gevent)."""
+    events emitted meanwhile together, a slice of screens at a time (under gevent)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.noted: list[NotedEvent] = []
+        #: The fan-out on its way: what each screen it has not reached yet is still to get.
+        self.unwritten: dict[str, tuple[bytes, list[NotedEvent]]] = {}
         self.fan_out_started = False
 
     def set_server(self, server: Any) -> None:
         super().set_server(server)
         self.coalesce = server.eio.async_mode == "gevent"
         for name in ("_send_packet", "_send_eio_packet"):  # acks, connects, disconnects …
-            setattr(server, name, self._after_noted_events(getattr(server, name)))
+            setattr(server, name, self._after_pending_events(getattr(server, name)))
 
-    def _after_noted_events(self, send: Any) -> Any:
-        def send_after_noted_events(*args: Any) -> Any:
-            if self.noted:
-                self.write_noted()
-            return send(*args)
-        return send_after_noted_events
+    def _after_pending_events(self, send: Any) -> Any:
+        @functools.wraps(send)  # __wrapped__: the send itself, for the fan-out's own packets
+        def send_after_pending_events(eio_sid: str, *args: Any) -> Any:
+            if self.unwritten or self.noted:
+                self.write_pending(eio_sid)
+            return send(eio_sid, *args)
+        return send_after_pending_events
 
     def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
              callback: Any = None, to: Any = None, **kwargs: Any) -> None:
@@ -113,9 +130,9 @@ class FanOutManager(socketio.Manager):
             return
         pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         noted = NotedEvent(namespace, room, skip_sid if isinstance(skip_sid, list) else [skip_sid], pkt,
-                           websocket_frame(pkt.encode()))
+                           websocket_frame(pkt.encode()), set())
         if not self.coalesce:  # threads (tests, `flask run`): written at once by the emitting thread
-            self._write([noted])
+            self._write(self._plan([noted]))
             return
         self.noted.append(noted)
         if not self.fan_out_started:
@@ -127,46 +144,88 @@ class FanOutManager(socketio.Manager):
     def let_fan_out_run(self) -> None:
         """Yield to the fan-out on its way, so the events this greenlet noted go out now rather
         than after the rest of its request (called once all of an event's emits are noted: a
-        yield between them would let a later event's copies overtake the rest)."""
+        yield between them would let a later event's copies overtake the rest). The request goes
+        on after the fan-out's first slice of screens."""
         if self.fan_out_started:
             import gevent
 
             gevent.sleep(0)
 
     def _fan_out(self) -> None:
+        """Write every event noted, a slice of screens at a time; the events noted meanwhile go
+        out after it, so each screen gets them after the earlier ones."""
+        import gevent
+
+        while self.noted:
+            events, self.noted = self.noted, []
+            self.unwritten = self._plan(events)
+            while self.unwritten:
+                self._write(self.unwritten, SLICE_SCREENS)
+                if self.unwritten:
+                    gevent.sleep(0)
         self.fan_out_started = False
-        self.write_noted()
 
-    def write_noted(self) -> None:
-        """Write out every event noted so far (never waits: the sends do not block)."""
-        events, self.noted = self.noted, []
+    def write_pending(self, eio_sid: str) -> None:
+        """Write one screen what the fan-out has still to give it, before anything else is sent to
+        it: its share of the fan-out on its way, then of the events noted since."""
+        pending = self.unwritten.pop(eio_sid, None)
+        if pending is not None:
+            self._write({eio_sid: pending})
+        events = [event for event in self.noted if self._reaches(event, eio_sid)]
         if events:
-            self._write(events)
+            for event in events:
+                event.written.add(eio_sid)
+            self._write({eio_sid: (b"".join(event.frame for event in events), events)})
 
-    def _write(self, events: list[NotedEvent]) -> None:
+    def _reaches(self, event: NotedEvent, eio_sid: str) -> bool:
+        if eio_sid in event.written:
+            return False
+        sid = self.sid_from_eio_sid(eio_sid, event.namespace)
+        if sid is None or sid in event.skip:
+            return False
+        rooms = self.rooms.get(event.namespace, {})
+        names = event.room if isinstance(event.room, (list, tuple)) else [event.room]
+        return any(sid in rooms.get(name, ()) for name in names)
+
+    def _plan(self, events: list[NotedEvent]) -> dict[str, tuple[bytes, list[NotedEvent]]]:
+        """Each screen's frames (the events it is to get, joined) and events."""
         if len(events) == 1:
             event = events[0]
-            for eio_sid in self._audience(event):
-                self._write_one(eio_sid, event.frame, events)
-            return
+            whole = (event.frame, events)
+            return {eio_sid: whole for eio_sid in self._audience(event)}
         per_screen: dict[str, list[NotedEvent]] = {}
         for event in events:
             for eio_sid in self._audience(event):
                 per_screen.setdefault(eio_sid, []).append(event)
         frames: dict[tuple[int, ...], bytes] = {}  # most screens get the same events: joined once
+        plan = {}
         for eio_sid, screen_events in per_screen.items():
             key = tuple(map(id, screen_events))
             joined = frames.get(key)
             if joined is None:
                 joined = frames[key] = b"".join(event.frame for event in screen_events)
-            self._write_one(eio_sid, joined, screen_events)
+            plan[eio_sid] = (joined, screen_events)
+        return plan
 
-    def _audience(self, event: NotedEvent) -> Iterable[str]:
-        skip = event.skip
-        return (eio_sid for sid, eio_sid in self.get_participants(event.namespace, event.room) if sid not in skip)
+    def _audience(self, event: NotedEvent) -> list[str]:
+        skip, written = event.skip, event.written
+        return [eio_sid for sid, eio_sid in self.get_participants(event.namespace, event.room)
+                if sid not in skip and eio_sid not in written]
 
-    def _write_one(self, eio_sid: str, frames: bytes, events: list[NotedEvent]) -> None:
-        websocket = OPEN_WEBSOCKETS.get(eio_sid)
-        if websocket is None or not websocket.write_now(frames):
-            for event in events:
-                self.server._send_eio_packet(eio_sid, event.packet)
+    def _write(self, plan: dict[str, tuple[bytes, list[NotedEvent]]], limit: int | None = None) -> None:
+        """Write (and take out of `plan`) up to `limit` screens' frames, all of them without one."""
+        count = len(plan) if limit is None else min(limit, len(plan))
+        now = time.time()
+        websockets, ping_timeout = OPEN_WEBSOCKETS, self.server.eio.ping_timeout
+        for _ in range(count):
+            eio_sid, (frames, events) = plan.popitem()
+            websocket = websockets.get(eio_sid)
+            if websocket is None or not websocket.write_now(frames, now, ping_timeout):
+                self._queue(eio_sid, events)
+
+    def _queue(self, eio_sid: str, events: list[NotedEvent]) -> None:
+        """The events through the screen's queue: its writer, or its next poll, sends them."""
+        send = self.server._send_eio_packet  # unless a test client stands in for it, the send itself:
+        send = getattr(send, "__wrapped__", send)  # these packets are in order already
+        for event in events:
+            send(eio_sid, event.packet)

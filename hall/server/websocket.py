@@ -51,18 +51,19 @@ class LiveWebSocket(WebSocketWSGI):
         finally:
             self.busy = False
 
-    def write_now(self, frame: bytes) -> bool:
+    def write_now(self, frame: bytes, now: float, ping_timeout: float) -> bool:
         """Write `frame` if the connection is idle, without waiting; False if it must be queued.
 
         Idle: connected, upgraded, nothing queued and no write of the writer under way, so the
-        frame cannot overtake an earlier packet. A partial write queues the rest for the writer.
+        frame cannot overtake an earlier packet; and the client answered its last ping in time
+        (`now`: time.time(), taken once per fan-out slice), else the queued send closes it as
+        Engine.IO does. A partial write queues the rest for the writer.
         """
         eio_socket = self.eio_socket
-        if (self.busy or not self.raw_send or not self.ws.connected or not eio_socket.upgraded
-                or eio_socket.upgrading or eio_socket.closing or not eio_socket.queue.empty()):
+        if (self.busy or not self.raw_send or not eio_socket.upgraded or eio_socket.upgrading or eio_socket.closing
+                or not self.ws.connected or eio_socket.queue.qsize()
+                or (eio_socket.last_ping and now - eio_socket.last_ping > ping_timeout)):
             return False
-        if not eio_socket.check_ping_timeout():
-            return True  # the client stopped answering pings: it is being closed, like Socket.send
         try:
             sent = self.raw_send(frame)  # the OS socket itself (non-blocking): never waits
         except BlockingIOError:
