@@ -1,19 +1,29 @@
-"""Fan-out: M connected lobby screens of one hall while a counter calls steadily.
+"""Fan-out: M connected lobby screens of one hall while counters call and kiosks issue.
 
     python bench/fanout.py --screens 100 --screens 500 --screens 1000 --screens 2000 \
-        [--workers 1 --workers 2] [--database sqlite|postgres] [--root OTHER_CHECKOUT]
+        [--workers 1 --workers 2] [--database sqlite|postgres] [--pace 0 --pace 5] [--pin] [--root OTHER_CHECKOUT]
 
 For each number of processes and each M: a real `flask hall serve` (N > 1: with Redis), M
 screens in one process per core (tests/crowd.py: lean websocket screens, --polling of them
 python-socketio clients on long-polling), then a counter calls --calls tickets, one every
---interval s; then --clients API clients at once (16: kiosks issuing back to back and --callers
-counters each calling every --call-every s) for --seconds with the screens still connected. Prints call → screen latency p50 / p99 / max over every (screen, call), calls lost (a
-screen that never got one), duplicates, the call and issue request latencies (p50 / p99 at
---clients at once), the server
-processes' RSS and threads, and CPU per delivered event of the server and, separately, of the
-screens' processes (they share the machine); server CPU per event × screens is what one event
-costs the server for all of them: about the fan-out's duration were the screens on other machines.
---root runs another checkout's server (e.g. a worktree of an older commit) with this benchmark's clients.
+--interval s; then, with the screens still connected, one load phase of --seconds per --pace:
+--clients API clients at once (16: kiosks and --callers counters that finish and call the next
+every --call-every s). Pace 0: the kiosks issue back to back, so the server is saturated and the
+latency is mostly the queue of 16 requests (Little's law: 16 clients at 200/s wait 80 ms on
+average, whatever the screens do). Pace R: each kiosk issues at most R tickets per second, open
+loop, each request's latency counted from its scheduled time (a client that fell behind shows
+the wait), and the counters' calls count from their schedule too: the latency a hall sees at a
+heavy but sustainable load.
+
+Prints call → screen latency p50 / p99 / max over every (screen, call), calls lost (a screen that
+never got one), duplicates, the call request's p99, then per load phase the issue and call
+latencies (p50 / p99, rate) and how much of a core the server's and the screens' processes used;
+the server processes' RSS and threads, and CPU per delivered event of the server and, separately,
+of the screens' processes (they share the machine); server CPU per event × screens is what one
+event costs the server for all of them. --pin runs the server on core 0 and the screens' processes
+and the API clients on core 1, as if the screens were elsewhere (other work of the machine still
+shares both cores). --root runs another checkout's server (e.g. a `git archive` of an older commit)
+with this benchmark's clients.
 """
 from __future__ import annotations
 
@@ -97,46 +107,58 @@ def staff_headers(url: str, root: Path) -> dict[str, str]:
 class Clients:
     """`count` concurrent API clients: `callers` of them counters (1, 2, … of the demo hall, which serve
     A) that finish their ticket and call the next every `call_every` s, the others kiosks issuing A
-    tickets back to back. Issue and call latencies in ms, and request failures."""
+    tickets, back to back (`pace` 0) or at most `pace` issues per second each (open loop: each request
+    has a scheduled time, spread evenly over the clients, and its latency counts from that time, so a
+    client that fell behind shows the wait). Issue and call latencies in ms, and request failures."""
 
     def __init__(self, urls: list[str], headers: dict[str, str], count: int, callers: int = 0,
-                 call_every: float = 1.0) -> None:
+                 call_every: float = 1.0, pace: float = 0.0) -> None:
         self.latencies: list[float] = []  # issues
         self.call_latencies: list[float] = []
         self.failures = 0
         self.running = True
-        self.headers, self.call_every = headers, call_every
-        self.threads = [threading.Thread(target=self._issue, args=(urls[index % len(urls)],), daemon=True)
+        self.headers, self.call_every, self.pace, self.count = headers, call_every, pace, count
+        self.started = time.perf_counter() + 0.2
+        self.threads = [threading.Thread(target=self._issue, args=(urls[index % len(urls)], index), daemon=True)
                         for index in range(count - callers)]
         self.threads += [threading.Thread(target=self._call, args=(urls[index % len(urls)], index + 1), daemon=True)
                          for index in range(callers)]
         for thread in self.threads:
             thread.start()
 
-    def _timed(self, session: requests.Session, url: str, into: list[float], **kwargs) -> None:
-        started = time.perf_counter()
+    def _schedule(self, client: int, every: float) -> Iterator[float]:
+        """The times this client's requests are due (perf_counter), each waited for; `every` 0: at once."""
+        due = self.started + every * client / self.count
+        while self.running:
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            yield due if every else time.perf_counter()
+            due += every
+
+    def _timed(self, session: requests.Session, url: str, into: list[float], due: float, **kwargs) -> None:
         try:
             session.post(url, timeout=10, **kwargs).raise_for_status()
-            into.append(1000 * (time.perf_counter() - started))
+            into.append(1000 * (time.perf_counter() - due))
         except requests.RequestException:
             self.failures += 1
 
-    def _issue(self, url: str) -> None:
+    def _issue(self, url: str, client: int) -> None:
         session = requests.Session()
-        while self.running:
-            self._timed(session, f"{url}{HALL}/tickets", self.latencies, json={"service": "A"})
+        for due in self._schedule(client, 1 / self.pace if self.pace else 0):
+            self._timed(session, f"{url}{HALL}/tickets", self.latencies, due, json={"service": "A"})
 
     def _call(self, url: str, counter: int) -> None:
         session = requests.Session()
         with contextlib.suppress(requests.RequestException):
             session.post(f"{url}{HALL}/counters/{counter}/open", headers=self.headers, timeout=10)
-        while self.running:
-            started = time.monotonic()
+        for due in self._schedule(self.count - counter, self.call_every):
+            late = max(0.0, time.perf_counter() - due) if self.pace else 0.0
             with contextlib.suppress(requests.RequestException):  # nothing held yet: 409
                 session.post(f"{url}{HALL}/counters/{counter}/finish", headers=self.headers, timeout=10)
+            # the call's own latency, plus (paced) how late the pair of requests started
             self._timed(session, f"{url}{HALL}/counters/{counter}/call-next", self.call_latencies,
-                        headers=self.headers)
-            time.sleep(max(0.0, self.call_every - (time.monotonic() - started)))
+                        time.perf_counter() - late, headers=self.headers)
 
     def stop(self) -> None:
         self.running = False
@@ -190,6 +212,30 @@ def deliveries(report: dict, sent: dict[str, float]) -> tuple[list[float], list[
     return latencies, spreads, lost, duplicates
 
 
+def pin(pids: list[int], cpu: int) -> None:
+    """Run every thread of the processes on one core only."""
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError, ValueError):
+                os.sched_setaffinity(int(task.name), {cpu})
+
+
+def load_phase(args: argparse.Namespace, server: LiveServer, headers: dict[str, str], pace: float,
+               cpu_of: dict[str, list[int]]) -> dict:
+    """--clients API clients for --seconds, back to back (`pace` 0) or paced: their latencies, and the
+    share of a core the server's and the screens' processes used meanwhile."""
+    before = {name: cpu_seconds(pids) for name, pids in cpu_of.items()}
+    clients = Clients(server.urls, headers, args.clients, args.callers, args.call_every, pace)
+    time.sleep(args.seconds)
+    clients.stop()
+    used = {name: (cpu_seconds(pids) - before[name]) / args.seconds for name, pids in cpu_of.items()}
+    issue, calls = clients.latencies, clients.call_latencies
+    return {"pace": pace, "issue_p50": percentile(issue, 50), "issue_p99": percentile(issue, 99),
+            "issue_rate": len(issue) / args.seconds, "failures": clients.failures,
+            "call_p50": percentile(calls, 50), "call_p99": percentile(calls, 99), "calls": len(calls),
+            "server_cores": used["server"], "screens_cores": used["screens"]}
+
+
 def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], workers: int, screens: int,
              redis_url: str | None) -> dict:
     # HALL_SERVER_THREADS: the threads of the server before the gevent worker (ignored since)
@@ -204,48 +250,57 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     result = {"workers": workers, "screens": screens, "clients": args.clients, "connected": crowd.ready["ready"],
               "connect_s": crowd.ready["seconds"]}
     try:
-        time.sleep(2)  # the snapshots of the last screens settle
         servers, clients = descendants(server.process.pid), crowd.pids
+        if args.pin:  # the server on core 0; the screens, the API clients (this process) on core 1
+            pin(servers, 0)
+            pin([*clients, os.getpid()], 1)
+        time.sleep(2)  # the snapshots of the last screens settle
         cpu = cpu_seconds(servers), cpu_seconds(clients)
         interval = args.interval or 0.5 + screens / 1000
         sent, call_ms = call_steadily(server.urls, headers, args.calls, interval, args.settle)
         time.sleep(3)  # stragglers of the last call
         server_cpu, crowd_cpu = cpu_seconds(servers) - cpu[0], cpu_seconds(clients) - cpu[1]
         report = crowd.ask("report", timeout=120)
-        kiosks = Clients(server.urls, headers, args.clients, args.callers, args.call_every)
-        time.sleep(args.seconds)
-        kiosks.stop()
+        loads = [load_phase(args, server, headers, pace, {"server": servers, "screens": clients})
+                 for pace in args.pace or [0.0, 5.0]]
         rss, threads = memory_and_threads(server.process.pid)
     finally:
         crowd.close()
         server.stop()
     latencies, spreads, lost, duplicates = deliveries(report, sent)
-    issue, calls = kiosks.latencies, kiosks.call_latencies
     result.update(calls=len(sent), reconnects=sum(report["connects"]) - result["connected"], lost=lost,
                   duplicates=duplicates, p50=percentile(latencies, 50),
                   p99=percentile(latencies, 99), max=max(latencies, default=0), spread_p50=percentile(spreads, 50),
-                  spread_max=max(spreads, default=0), call_p99=percentile(call_ms, 99),
-                  issue_p50=percentile(issue, 50), issue_p99=percentile(issue, 99),
-                  issue_rate=len(issue) / args.seconds, issue_failures=kiosks.failures, rss_mb=rss, threads=threads,
-                  load_call_p50=percentile(calls, 50), load_call_p99=percentile(calls, 99), load_calls=len(calls),
-                  events=sum(report["events"]), server_us=1e6 * server_cpu / max(1, sum(report["events"])),
+                  spread_max=max(spreads, default=0), call_p99=percentile(call_ms, 99), loads=loads,
+                  rss_mb=rss, threads=threads, events=sum(report["events"]),
+                  server_us=1e6 * server_cpu / max(1, sum(report["events"])),
                   server_call_us=1e6 * server_cpu / max(1, len(latencies)),
                   server_event_ms=server_cpu * 1e3 / max(1, sum(report["events"])) * result["connected"],
                   crowd_us=1e6 * crowd_cpu / max(1, sum(report["events"])))
     return result
 
 
-def show(result: dict) -> None:
-    """One line per case; figures that could not be measured (nothing arrived) show as "-"."""
-    shown = {key: "-" if value is None else round(value, 1) if isinstance(value, float) else value
-             for key, value in result.items()}
-    print(f"{shown['workers']} proc {shown['screens']:>5} screens: connected {shown['connected']:>5} "
-          f"in {shown['connect_s']} s | call→screen p50 {shown['p50']} p99 {shown['p99']} max {shown['max']} ms, "
-          f"spread p50 {shown['spread_p50']} max {shown['spread_max']} ms, {shown['calls']} calls, "
-          f"lost {shown['lost']}, dup {shown['duplicates']}, reconnects {shown['reconnects']} | "
-          f"call req p99 {shown['call_p99']} ms | {shown['clients']} clients at once: issue p50 {shown['issue_p50']} "
-          f"p99 {shown['issue_p99']} ms ({shown['issue_rate']}/s), call p50 {shown['load_call_p50']} p99 "
-          f"{shown['load_call_p99']} ms ({shown['load_calls']} calls), {shown['issue_failures']} failed | RSS {shown['rss_mb']} MB, "
+def rounded(values: dict) -> dict:
+    """Figures as printed: one decimal; those that could not be measured (nothing arrived) as "-"."""
+    return {key: "-" if value is None else round(value, 1) if isinstance(value, float) else value
+            for key, value in values.items()}
+
+
+def show(result: dict, pinned: bool) -> None:
+    """One line per case: the deliveries, then one part per load phase (back to back, paced)."""
+    shown = rounded(result)
+    loads = []
+    for load in map(rounded, result["loads"]):
+        mode = f"paced {load['pace']}/s each" if load["pace"] else "back to back"
+        loads.append(f"{shown['clients']} clients at once, {mode}: issue p50 {load['issue_p50']} "
+                     f"p99 {load['issue_p99']} ms ({load['issue_rate']}/s), call p50 {load['call_p50']} p99 "
+                     f"{load['call_p99']} ms ({load['calls']} calls), {load['failures']} failed; cores used: server "
+                     f"{load['server_cores']}, screens {load['screens_cores']}")
+    print(f"{shown['workers']} proc {shown['screens']:>5} screens{' (pinned)' if pinned else ''}: connected "
+          f"{shown['connected']:>5} in {shown['connect_s']} s | call→screen p50 {shown['p50']} p99 {shown['p99']} "
+          f"max {shown['max']} ms, spread p50 {shown['spread_p50']} max {shown['spread_max']} ms, {shown['calls']} "
+          f"calls, lost {shown['lost']}, dup {shown['duplicates']}, reconnects {shown['reconnects']} | "
+          f"call req p99 {shown['call_p99']} ms | {' | '.join(loads)} | RSS {shown['rss_mb']} MB, "
           f"{shown['threads']} threads | CPU per delivered event ({shown['events']} events): server "
           f"{shown['server_us']} µs, screens {shown['crowd_us']} µs; server CPU per call delivered "
           f"{shown['server_call_us']} µs; server CPU per event to all screens {shown['server_event_ms']} ms "
@@ -269,7 +324,12 @@ def main() -> None:
                         help="concurrent API clients afterwards (kiosks issuing back to back, and --callers)")
     parser.add_argument("--callers", type=int, default=2, help="of --clients: counters calling (demo counters 1…)")
     parser.add_argument("--call-every", type=float, default=1.0, help="s between each caller's calls")
-    parser.add_argument("--seconds", type=float, default=8, help="how long the kiosks issue")
+    parser.add_argument("--seconds", type=float, default=8, help="how long each load phase lasts")
+    parser.add_argument("--pace", type=float, action="append",
+                        help="load phases: 0 = kiosks issue back to back; R = each client sends at most R requests"
+                             " per second, open loop, latency from each request's scheduled time (default: 0 and 5)")
+    parser.add_argument("--pin", action="store_true",
+                        help="server processes on core 0, the screens' processes and the API clients on core 1")
     parser.add_argument("--screen-processes", type=int, default=os.cpu_count() or 1,
                         help="processes the screens are shared out among (default: one per core)")
     parser.add_argument("--screen-client", choices=["lean", "socketio"], default="lean",
@@ -282,7 +342,7 @@ def main() -> None:
         for workers in args.workers or [1, 2]:
             with redis_server() if workers > 1 else contextlib.nullcontext() as redis_url:
                 for screens in args.screens or [100, 500, 1000, 2000]:
-                    show(run_case(args, db_url, headers, workers, screens, redis_url))
+                    show(run_case(args, db_url, headers, workers, screens, redis_url), args.pin)
 
 
 if __name__ == "__main__":
