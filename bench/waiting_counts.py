@@ -1,16 +1,17 @@
 """What the public screens' waiting counts cost: the read behind each `hall_waiting`, and the messages a screen gets.
 
-    python bench/waiting_counts.py [--waiting 20000] [--rounds 5] [--seconds 10] [--issues-per-s 10]
+    python bench/waiting_counts.py [--waiting 0 --waiting 20000] [--rounds 5] [--seconds 10] [--issues-per-s 10]
         [--screens 10] [--before OTHER_CHECKOUT] [--skip-read] [--skip-messages]
 
 The checkout before (default /tmp/waitcount-before):
     git archive 8e34a42 | tar -x -C /tmp/waitcount-before; ln -sfn "$PWD/.venv" /tmp/waitcount-before/.venv
 
 1. The read (in this process, on SQLite and on PostgreSQL, a fresh demo hall with --waiting tickets
-   waiting today): the waiting counts per service as a grouped COUNT over the day's waiting tickets
-   (how `hall_waiting` and the snapshot read them up to 8e34a42) against this checkout's
-   `hall.snapshot.waiting_by_service` (the lines' running counts), alternating, --rounds rounds of
-   many reads each. Prints the median ms per read and the ratio, and checks both give the same counts.
+   waiting today; 0 and 20 000 unless said): a `hall_waiting` message's read (the hall, then the
+   waiting counts per service) with the counts as a grouped COUNT over the day's waiting tickets (how
+   `hall_waiting` and the snapshot read them up to 8e34a42) against this checkout's `waiting_message`
+   (the lines' running counts), alternating, --rounds rounds of many reads each. Prints the median ms
+   per read (with its commit) and the ratio, and checks both give the same message.
 2. The messages (`hall serve --workers 2` + Redis on SQLite, this checkout and --before's, both kept
    running, rounds alternating): --screens public screens (half on each process, websocket) while
    kiosks issue --issues-per-s tickets a second alternately on the two processes for --seconds. Prints
@@ -45,8 +46,15 @@ from tests.live import ROOT, LiveServer  # noqa: E402
 
 # --- 1. the read ------------------------------------------------------------------------------------------
 
+def grouped_message(slug: str) -> dict[str, Any]:
+    """`hall_waiting` as read up to 8e34a42: the hall, then a COUNT over the day's waiting tickets."""
+    from hall.queue.lookup import hall_by_slug
+
+    hall = hall_by_slug(slug)
+    return {"hall": slug, "seq": hall.event_seq, "public_seq": hall.public_seq, "services": grouped_count(hall)}
+
+
 def grouped_count(hall) -> list[dict[str, Any]]:
-    """The waiting counts per service as read up to 8e34a42: a COUNT over the day's waiting tickets."""
     from hall.extensions import db
     from hall.models import Service, Ticket
     from hall.queue.rules import today
@@ -78,26 +86,25 @@ def ms_per_read(read: Callable[[], Any], seconds: float = 1.0) -> float:
 def read_cost(kind: str, waiting: int, rounds: int) -> None:
     from hall import create_app
     from hall.extensions import db
-    from hall.queue.lookup import hall_by_slug
-    from hall.snapshot import waiting_by_service
+    from hall.realtime_waiting import waiting_message
 
     with database(kind) as url:
         fill_waiting(url, "demo", waiting)
         os.environ["HALL_DATABASE_URL"] = url
         app = create_app()
         with app.app_context():
-            hall = hall_by_slug("demo")
-            same = grouped_count(hall) == waiting_by_service(hall)
-            total = sum(s["waiting"] for s in waiting_by_service(hall))
+            after = waiting_message("demo")
+            same = grouped_message("demo") == after
+            total = sum(s["waiting"] for s in after["services"])
             figures: dict[str, list[float]] = {"grouped": [], "running": []}
             for _ in range(rounds):
-                figures["grouped"].append(ms_per_read(lambda: grouped_count(hall)))
-                figures["running"].append(ms_per_read(lambda: waiting_by_service(hall)))
+                figures["grouped"].append(ms_per_read(lambda: grouped_message("demo")))
+                figures["running"].append(ms_per_read(lambda: waiting_message("demo")))
             db.session.remove()
             db.engine.dispose()
     grouped, running = (statistics.median(figures[k]) for k in ("grouped", "running"))
     print(f"READ {kind:8s} {total} waiting: grouped count {grouped:.3f} ms, running counts {running:.3f} ms "
-          f"(after/before {running / grouped:.3f}x), same counts: {same}", flush=True)
+          f"(after/before {running / grouped:.3f}x), same message: {same}", flush=True)
 
 
 # --- 2. the messages ------------------------------------------------------------------------------------
@@ -190,7 +197,7 @@ def messages(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--waiting", type=int, default=20000)
+    parser.add_argument("--waiting", type=int, action="append", help="tickets waiting (repeatable; 0 and 20000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--issues-per-s", type=float, default=10)
@@ -202,7 +209,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.skip_read:
         for kind in ("sqlite", "postgres"):
-            read_cost(kind, args.waiting, args.rounds)
+            for waiting in args.waiting or (0, 20000):
+                read_cost(kind, waiting, args.rounds)
     if not args.skip_messages:
         messages(args)
 

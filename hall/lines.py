@@ -70,11 +70,12 @@ def waiting(hall_id: int, business_day: date, service_id: int, stage_code: str) 
         LineCount.stage_code == stage_code)) or 0
 
 
-def waiting_per_service(hall_id: int, business_day: date):
-    """Tickets waiting for each service of a hall on a day, whichever stage they wait for, from the lines'
-    rows (a subquery of service_id, waiting): as many rows to read as the hall has lines."""
+def waiting_per_service():
+    """Tickets waiting for each service of the hall `hall_id` on `business_day` (bound values), whichever
+    stage they wait for, from the lines' rows (a subquery of service_id, waiting): as many rows to read as
+    the hall has lines."""
     return (select(LineCount.service_id, func.sum(LineCount.waiting).label("waiting"))
-            .where(LineCount.hall_id == hall_id, LineCount.business_day == business_day)
+            .where(LineCount.hall_id == bindparam("hall_id"), LineCount.business_day == bindparam("business_day"))
             .group_by(LineCount.service_id).subquery("line_waiting"))
 
 

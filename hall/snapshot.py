@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hall import lines
 from hall.clock import iso
+from hall.database import prepared
 from hall.extensions import db
 from hall.models import Counter, Hall, Notice, Service, Ticket, TicketEvent
 from hall.queue.rules import today
@@ -33,16 +34,22 @@ def recent_calls(hall: Hall, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
             for kind, at, number, counter, zone, name in rows]
 
 
+def _waiting_by_service_statement(_dialect: str):
+    waiting = lines.waiting_per_service()
+    return (select(Service.prefix, Service.name_zh, Service.name_en, func.coalesce(waiting.c.waiting, 0))
+            .outerjoin(waiting, waiting.c.service_id == Service.id)
+            .where(Service.hall_id == bindparam("hall_id"), Service.active.is_(True))
+            .order_by(Service.kiosk_order, Service.id))
+
+
 def waiting_by_service(hall: Hall) -> list[dict[str, Any]]:
     """The hall's active services in kiosk order, each with the tickets waiting for it today (at any stage
     of its flow; not those called, served or missed), in one statement: the counts are the lines' running
     counts (hall/lines.py), kept in the transaction of every action, so the read does not grow with the
-    queue."""
-    waiting = lines.waiting_per_service(hall.id, today(hall))
-    rows = db.session.execute(
-        select(Service.prefix, Service.name_zh, Service.name_en, func.coalesce(waiting.c.waiting, 0))
-        .outerjoin(waiting, waiting.c.service_id == Service.id)
-        .where(Service.hall_id == hall.id, Service.active.is_(True)).order_by(Service.kiosk_order, Service.id)).all()
+    queue. Read once an interval per busy hall (hall/realtime_waiting.py): the statement is built once."""
+    connection = db.session.connection()
+    rows = connection.execute(prepared(connection, _waiting_by_service_statement),
+                              {"hall_id": hall.id, "business_day": today(hall)}).all()
     return [{"service": prefix, "name_zh": name_zh, "name_en": name_en, "waiting": int(count)}
             for prefix, name_zh, name_en, count in rows]
 
