@@ -12,10 +12,13 @@ control_socket_disable = True
 
 
 def post_worker_init(worker) -> None:
-    """The app is loaded in the worker: SIGTERM now also drops every live connection."""
+    """The app is loaded in the worker: SIGTERM now also drops every live connection, and the
+    oldest objects are collected on a schedule rather than in the middle of requests."""
+    from hall.server.collector import collect_old_objects_on_schedule
     from hall.server.live import drop_live_connections_on_term
 
     drop_live_connections_on_term(worker)
+    collect_old_objects_on_schedule()
 
 
 def worker_exit(_server, worker) -> None:
