@@ -262,7 +262,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
         server_cpu, crowd_cpu = cpu_seconds(servers) - cpu[0], cpu_seconds(clients) - cpu[1]
         report = crowd.ask("report", timeout=120)
         loads = [load_phase(args, server, headers, pace, {"server": servers, "screens": clients})
-                 for pace in args.pace or [0.0, 5.0]]
+                 for pace in args.pace or [0.0, 3.0]]
         rss, threads = memory_and_threads(server.process.pid)
     finally:
         crowd.close()
@@ -327,7 +327,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="how long each load phase lasts")
     parser.add_argument("--pace", type=float, action="append",
                         help="load phases: 0 = kiosks issue back to back; R = each client sends at most R requests"
-                             " per second, open loop, latency from each request's scheduled time (default: 0 and 5)")
+                             " per second, open loop, latency from each request's scheduled time (default: 0 and 3)")
     parser.add_argument("--pin", action="store_true",
                         help="server processes on core 0, the screens' processes and the API clients on core 1")
     parser.add_argument("--screen-processes", type=int, default=os.cpu_count() or 1,
