@@ -1,65 +1,177 @@
 """CPU per HTTP issue with and without the request-path cuts, alternating in one process.
 
-    python bench/request_overhead.py
+    python bench/request_overhead.py                        # SQLite, services A, B, C in turn
+    python bench/request_overhead.py --database postgres    # a throw-away PostgreSQL with the demo hall
 
-The cuts (hall/route_limiter.py, hall/auth.py's session interface) are switched off by putting the
-library's own methods back, batch by batch (off, on, off, on, ...), so both variants share the
-process, the database and the machine's load. Prints the median CPU per issue of each and the
-difference. bench/issue_cpu.py gives the whole request and the engine's part of it.
+The cuts are switched off by putting the library's own behaviour back, batch by batch (off, on,
+off, on, ...), so both variants share the process, the database and the machine's load:
+- hall/route_limiter.py: Flask-Limiter's before-request check on routes without limits, and its
+  after-request and teardown hooks on requests whose limits nobody looked at;
+- hall/auth.py's session interface: Flask's signer built per request and its cookie save;
+- hall/app_class.py: Flask asking `inspect` whether each hook is a coroutine function, every request;
+- hall/http_security.py: the security headers set one by one (`setdefault`, a scan of the headers each);
+- hall/database.py: the pool's ping before every checkout (`pool_pre_ping`; PostgreSQL).
+Prints the median CPU per issue of each and the difference. bench/issue_cpu.py gives the whole
+request and the engine's part of it.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
+import itertools
 import statistics
+import sys
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
 
+from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 
-from hall.auth import BearerAwareSessionInterface
-from hall.route_limiter import RouteLimiter
-from issue_cpu import demo_app  # bench/ is on the path when run as a script
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BATCH, ROUNDS = 200, 9
+from bench.issue_cpu import demo_app  # noqa: E402
+from bench.issue_rate import ticket_body  # noqa: E402
+from bench.servers import database  # noqa: E402
+from hall import create_app, http_security  # noqa: E402
+from hall.auth import BearerAwareSessionInterface  # noqa: E402
+from hall.extensions import db  # noqa: E402
+from hall.route_limiter import RouteLimiter  # noqa: E402
+
+BATCH, ROUNDS = 150, 11
 
 
-@contextmanager
-def library_behaviour():
-    """Flask-Limiter's full before-request check, Flask's signer built per request and its cookie save."""
-    saved = (RouteLimiter._only_route_limits, BearerAwareSessionInterface.get_signing_serializer,
-             BearerAwareSessionInterface.save_session)
+def headers_one_by_one(response: Response) -> Response:
+    """`add_security_headers` as it was: `setdefault` for each header."""
+    frameable = request.blueprint in http_security.FRAMEABLE_BLUEPRINTS
+    if not response.mimetype.startswith(("image/", "audio/")):
+        nonce = g.get("csp_nonce")
+        response.headers.setdefault("Content-Security-Policy", http_security.content_security_policy(nonce, frameable))
+    if not frameable:
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@contextlib.contextmanager
+def before_route_check(app: Flask) -> Iterator[None]:
+    saved = RouteLimiter._only_route_limits
+    RouteLimiter._only_route_limits = lambda self: False  # the hook is bound at init_app: every check runs
+    try:
+        yield
+    finally:
+        RouteLimiter._only_route_limits = saved
+
+
+@contextlib.contextmanager
+def session_cookie(app: Flask) -> Iterator[None]:
+    saved = BearerAwareSessionInterface.get_signing_serializer, BearerAwareSessionInterface.save_session
 
     def save_session(self, app, session, response):
         return SecureCookieSessionInterface.save_session(self, app, session, response)
 
-    RouteLimiter._only_route_limits = lambda self: False  # the hook is bound at init_app: every check runs
     BearerAwareSessionInterface.get_signing_serializer = SecureCookieSessionInterface.get_signing_serializer
     BearerAwareSessionInterface.save_session = save_session
     try:
         yield
     finally:
-        (RouteLimiter._only_route_limits, BearerAwareSessionInterface.get_signing_serializer,
-         BearerAwareSessionInterface.save_session) = saved
+        BearerAwareSessionInterface.get_signing_serializer, BearerAwareSessionInterface.save_session = saved
 
 
-def main() -> None:
-    client = demo_app().test_client()
+@contextlib.contextmanager
+def _hooks_replaced(app: Flask, replace) -> Iterator[None]:
+    saved = app.after_request_funcs[None], app.teardown_request_funcs[None]
+    app.after_request_funcs[None] = [replace(hook) for hook in saved[0]]
+    app.teardown_request_funcs[None] = [replace(hook) for hook in saved[1]]
+    try:
+        yield
+    finally:
+        app.after_request_funcs[None], app.teardown_request_funcs[None] = saved
+
+
+def limiter_hooks(app: Flask):
+    return _hooks_replaced(app, lambda hook: getattr(hook, "__wrapped__", hook))
+
+
+def headers(app: Flask):
+    return _hooks_replaced(app, lambda hook: headers_one_by_one if hook is http_security.add_security_headers else hook)
+
+
+@contextlib.contextmanager
+def ensure_sync(app: Flask) -> Iterator[None]:
+    app.ensure_sync = partial(Flask.ensure_sync, app)
+    try:
+        yield
+    finally:
+        del app.ensure_sync
+
+
+@contextlib.contextmanager
+def ping(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        pool = db.engine.pool
+    pool._pre_ping = True
+    try:
+        yield
+    finally:
+        pool._pre_ping = False
+
+
+#: Each cut, switched off: an earlier round's (route-check, session-cookie) and this one's.
+CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
+        "ensure-sync": ensure_sync, "headers": headers, "ping": ping}
+
+
+@contextlib.contextmanager
+def library_behaviour(app: Flask, cuts: list[str]) -> Iterator[None]:
+    """The named cuts switched off."""
+    with contextlib.ExitStack() as stack:
+        for name in cuts:
+            stack.enter_context(CUTS[name](app))
+        yield
+
+
+def compare(app: Flask, services: str, cuts: list[str]) -> None:
+    client = app.test_client()
+    visitors = itertools.count()
 
     def batch_ms() -> float:
         started = time.process_time()
         for _ in range(BATCH):
-            assert client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code == 201
+            body = ticket_body(next(visitors))
+            while body["service"] not in services:
+                body = ticket_body(next(visitors))
+            assert client.post("/api/v1/halls/demo/tickets", json=body).status_code == 201
         return (time.process_time() - started) / BATCH * 1000
 
-    batch_ms()  # the line, the day and what the process keeps exist
+    batch_ms()  # the lines, the day and what the process keeps exist
     off, on = [], []
     for _ in range(ROUNDS):
-        with library_behaviour():
+        with library_behaviour(app, cuts):
             off.append(batch_ms())
         on.append(batch_ms())
     before, after = statistics.median(off), statistics.median(on)
     saved = statistics.median(b - a for b, a in zip(off, on))  # each pair ran back to back
-    print(f"HTTP issue, service A: without the cuts {before:.2f} ms CPU, with them {after:.2f} ms ({after / before:.2f}x);"
-          f" median of the paired differences {saved:.2f} ms; {ROUNDS} alternating batches of {BATCH}")
+    pairs_lower = sum(a < b for b, a in zip(off, on))
+    print(f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}, services {services}, cuts {','.join(cuts)}: without {before:.3f} ms"
+          f" CPU per issue, with them {after:.3f} ms ({after / before:.2f}x); median of the paired differences"
+          f" {saved:.3f} ms, lower with the cuts in {pairs_lower} of {ROUNDS} pairs; batches of {BATCH}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--services", default="ABC", help="the services issued, in turn (A, B common; C real-name)")
+    parser.add_argument("--cuts", default=",".join(CUTS), help=f"the cuts switched off, of {', '.join(CUTS)}")
+    args = parser.parse_args()
+    cuts = args.cuts.split(",")
+    if args.database == "sqlite":
+        compare(demo_app(), args.services, cuts)
+        return
+    with database("postgres") as url:
+        compare(create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": True}), args.services, cuts)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from hall.app_class import HallFlask
 from hall.config import ROOT, flask_config, load_settings
 from hall.database import configure_engine
 from hall.extensions import babel, csrf, db, limiter, login, migrate, socketio
@@ -13,7 +14,7 @@ from hall.extensions import babel, csrf, db, limiter, login, migrate, socketio
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """App factory; `config` overrides Flask config keys (tests pass a database URL)."""
-    app = Flask(__name__)
+    app = HallFlask(__name__)
     settings = load_settings()
     app.config.update(flask_config(settings))
     if config:

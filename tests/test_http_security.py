@@ -125,3 +125,15 @@ def test_every_page_keeps_to_the_content_security_policy(chromium, shared):  # n
         admin.close()
     assert {path: problems for path, problems in found.items() if problems} == {}
     assert requests.get(f"{hall.url}/admin/demo", timeout=10).headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_views_own_security_header_is_kept_and_the_others_added_once(app):
+    @app.get("/own-frame-policy")
+    def own_frame_policy():
+        return "framed by its own rule", 200, {"X-Frame-Options": "SAMEORIGIN", "content-security-policy": "default-src 'none'"}
+
+    response = app.test_client().get("/own-frame-policy")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert response.headers.getlist("Referrer-Policy") == ["same-origin"]

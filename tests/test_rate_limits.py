@@ -43,3 +43,15 @@ def test_an_app_wide_default_limit_reaches_the_ticket_route(limited_app):
     client = limited_app.test_client()
     issued = [client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code for _ in range(4)]
     assert issued == [201, 201, 201, 429]
+
+
+def test_limit_headers_reach_limited_routes_only(limited_app, monkeypatch):
+    """The limiter's after-request hook runs where a limit was looked at (and is skipped elsewhere)."""
+    # RATELIMIT_HEADERS_ENABLED as the process's first app set it: the limiter is one object for all
+    monkeypatch.setattr(limiter, "_headers_enabled", True)
+    client = limited_app.test_client()
+    lookup = client.get("/api/v1/appointments/NOSUCH")
+    assert lookup.status_code == 404 and lookup.headers["X-RateLimit-Limit"] == "30"
+    assert int(lookup.headers["X-RateLimit-Remaining"]) == 29
+    issued = client.post("/api/v1/halls/demo/tickets", json={"service": "A"})
+    assert issued.status_code == 201 and "X-RateLimit-Limit" not in issued.headers
