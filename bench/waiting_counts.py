@@ -89,7 +89,8 @@ def read_cost(kind: str, waiting: int, rounds: int) -> None:
     from hall.realtime_waiting import waiting_message
 
     with database(kind) as url:
-        fill_waiting(url, "demo", waiting)
+        if waiting:
+            fill_waiting(url, "demo", waiting)
         os.environ["HALL_DATABASE_URL"] = url
         app = create_app()
         with app.app_context():
