@@ -18,13 +18,19 @@ from sqlalchemy import event, select, text
 from hall import queue
 from hall.extensions import db
 from hall.models import Hall, Ticket, TicketEvent
-from hall.queue import limit_function, realname
+from hall.queue import limit_function, one_statement, realname
 from tests.resident_ids import resident_id
 from tests.test_statement_counts import backends_waiting_on_locks, hold_hall_lock
 
 pytestmark = pytest.mark.postgres
 
 KIOSKS = 8
+
+
+@pytest.fixture(autouse=True)
+def every_call_at_the_lock(monkeypatch):
+    """All of a race's calls wait on the hall's row lock (none in the process's places at it)."""
+    monkeypatch.setattr(one_statement, "AT_THE_LOCK", KIOSKS)
 
 
 def _calls_of_the_function() -> Callable[[], int]:

@@ -31,7 +31,9 @@ instead (`hall.queue.limit_function`), whose statements each see what was commit
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -41,6 +43,7 @@ from sqlalchemy import JSON, Row, TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from hall.extensions import db
+from hall.queue import unit
 
 #: The hall's columns an issue reads before the statement (business day, who may issue, the names on
 #: public screens, the services' copy): the statement locks the hall only if they are unchanged.
@@ -168,11 +171,35 @@ class Issue:
         return self.hall_id, self.service_id, self.stage_code
 
 
+#: One-call issues of a hall (this module's and `limit_function`'s) that this process has at the database at
+#: once: one running, one waiting on the hall's row lock to take it the moment it is free. More would all
+#: wait there, in a race that is not first come first served (a waiter woken by the commit reads the row
+#: again, and a newcomer may lock it first): the p99. One alone would leave the row idle between two
+#: issues. Measured in bench/RESULTS.md ("A real-name issue on PostgreSQL in one call").
+AT_THE_LOCK = 2
+
+
+@contextmanager
+def _at_the_lock(hall_id: int) -> Iterator[None]:
+    """Wait in this process for one of the hall's places at the lock; past `unit.TURN_WAIT_S` the issue
+    goes on regardless (as an action does when its turn does not come)."""
+    places = current_app.extensions.setdefault("hall_issue_places", {})
+    place = places.get(hall_id) or places.setdefault(hall_id, threading.BoundedSemaphore(AT_THE_LOCK))
+    had = place.acquire(timeout=unit.TURN_WAIT_S)
+    try:
+        yield
+    finally:
+        if had:
+            place.release()
+
+
 def counted_in_flight(issue: Issue, run: Callable[[], Row | None]) -> Row | None:
+    """`run()` (the one call that issues `issue`), counted in its line's issues in flight, at the lock."""
     pending = _pending()
     pending[issue.line] = pending.get(issue.line, 0) + 1
     try:
-        return run()
+        with _at_the_lock(issue.hall_id):
+            return run()
     finally:
         pending[issue.line] -= 1
 
