@@ -67,20 +67,24 @@ class Cost:
 
 @contextlib.contextmanager
 def cost() -> Cost:
-    """Count what reaches the database while the block runs."""
-    engine, seen = db.engine, Cost()
+    """Count what reaches the database from this thread (the request's) while the block runs: not what
+    the app's background tasks send meanwhile (the lobby's waiting counts, read an interval later)."""
+    engine, seen, mine = db.engine, Cost(), threading.get_ident()
 
     def on_statement(_conn, cursor, statement, *_):
-        seen.statements.append(" ".join(statement.split()))
-        seen.autocommit.append(bool(getattr(cursor.connection, "autocommit", False)))
+        if threading.get_ident() == mine:
+            seen.statements.append(" ".join(statement.split()))
+            seen.autocommit.append(bool(getattr(cursor.connection, "autocommit", False)))
 
     def on_commit(_conn):
-        seen.commits += 1
-        if seen.committed_after is None:
-            seen.committed_after = len(seen.statements)
+        if threading.get_ident() == mine:
+            seen.commits += 1
+            if seen.committed_after is None:
+                seen.committed_after = len(seen.statements)
 
     def on_checkout(*_):
-        seen.checkouts += 1
+        if threading.get_ident() == mine:
+            seen.checkouts += 1
 
     listeners = [(engine, "before_cursor_execute", on_statement), (engine, "commit", on_commit),
                  (engine.pool, "checkout", on_checkout)]
@@ -206,6 +210,30 @@ def test_a_processs_actions_of_a_hall_take_turns_before_the_row_lock(pg_app, pg_
             assert backends_waiting_on_locks() == on_the_lock
             release.set()
             assert len({future.result(timeout=10) for future in issued}) == 3
+        holder.join(10)
+
+
+@pytest.mark.postgres
+def test_a_processs_one_call_issues_of_a_hall_wait_two_at_a_time_on_the_row_lock(pg_app, pg_demo, monkeypatch):
+    """Issues that are one call (common and real-name) wait on the hall's row lock two at a time per
+    process, the others in the process; a place not had in time goes on to the lock."""
+    from hall.queue import one_statement
+
+    queue.issue_ticket(pg_demo.id, "A")  # the process knows the hall: the next issues are one call each
+    db.session.commit()
+    holding, release = threading.Event(), threading.Event()
+    for turn_wait_s, on_the_lock in ((10.0, one_statement.AT_THE_LOCK), (0.2, 4)):
+        monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
+        holding.clear(), release.clear()
+        holder = threading.Thread(target=hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
+        holder.start()
+        assert holding.wait(10)
+        with ThreadPoolExecutor(4) as pool:
+            issued = [pool.submit(_issue_in, pg_app, pg_demo.id) for _ in range(4)]
+            time.sleep(0.6)
+            assert backends_waiting_on_locks() == on_the_lock
+            release.set()
+            assert len({future.result(timeout=10) for future in issued}) == 4
         holder.join(10)
 
 
