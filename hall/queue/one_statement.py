@@ -28,6 +28,9 @@ lock; only rows it locks itself are read as they are now. Hence:
 A real-name service's daily limit per person must count the visitor's tickets as they are once the
 hall is locked, which no statement that waited for the lock can see: such an issue calls a function
 instead (`hall.queue.limit_function`), whose statements each see what was committed when they start.
+
+Neither takes the process's turn of the hall (`unit._in_turn`); instead a process has at most
+`AT_THE_LOCK` of a hall's one-call issues at the database at once, the others wait in the process.
 """
 from __future__ import annotations
 
