@@ -12,6 +12,11 @@ floor's. Scenarios: SQLite one hall; PostgreSQL one hall and 10 halls with 1 and
 --waiting tickets already waiting against a nearly empty one, all their counters open (issuing,
 and the estimate it gives, must not slow down).
 
+Each round also takes the CPU (user + system) the servers' processes used (not PostgreSQL's), per
+issue (`cpu … ms/issue`): on a busy machine the rate moves with what else gets the cores, the CPU per
+issue much less. The floor's CPU per issue over Hall's is the fraction of the floor's rate Hall reaches
+when both are held by their server's CPU (the floor at 16 clients is often held by its clients instead).
+
     git archive <commit> | tar -x -C /tmp/before
     python bench/issue_rate.py --database sqlite --before /tmp/before   # + that commit's Hall, same rounds
 """
@@ -55,10 +60,42 @@ class Round:
     latencies: list[float] = field(default_factory=list)
     services: list[str] = field(default_factory=list)  # the service of each latency, in the same order
     numbers: list[tuple[str, str]] = field(default_factory=list)
+    #: CPU seconds (user + system) the servers' processes used during the round.
+    server_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.issued / self.seconds if self.seconds else 0.0
+
+
+#: The process group of each server's address: every server starts in its own session.
+_PROCESS_GROUPS: dict[str, int] = {}
+
+
+def servers_cpu_s(urls: list[str]) -> float:
+    """CPU seconds used so far by the processes serving these addresses (their master and workers)."""
+    groups = {_PROCESS_GROUPS[url] for url in urls}
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) in groups:  # pgrp; utime and stime follow
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_measured(urls: list[str], run) -> Round:
+    """`run()`'s round, with the CPU its servers used meanwhile: per issue, the figure a busy machine
+    skews least (the rate also depends on what else gets the cores)."""
+    before = servers_cpu_s(urls)
+    result = run()
+    result.server_cpu_s = servers_cpu_s(urls) - before
+    return result
 
 
 _visitors = itertools.count()  # every request of the run a new visitor: no ID number meets its daily limit
@@ -145,6 +182,7 @@ def floor_servers(url: str, processes: int) -> Iterator[list[str]]:
             started.append(process)
             _wait_up(f"http://127.0.0.1:{port}/", process)
             started[-1].url = f"http://127.0.0.1:{port}"
+            _PROCESS_GROUPS[process.url] = process.pid
         yield [p.url for p in started]
     finally:
         for process in started:
@@ -159,6 +197,7 @@ def hall_servers(url: str, processes: int, root: Path = ROOT) -> Iterator[list[s
     try:
         for _ in range(processes):
             servers.append(LiveServer(url, root=root, PYTHONPATH=str(root)).start(timeout=120))
+            _PROCESS_GROUPS[servers[-1].url] = servers[-1].process.pid
         yield [s.url for s in servers]
     finally:
         for server in servers:
@@ -222,6 +261,7 @@ def duplicates(rounds: list[Round]) -> int:
 def summary(rounds: list[Round]) -> dict[str, float]:
     latencies = [x for r in rounds for x in r.latencies]
     return {"rate": statistics.median(r.rate for r in rounds), "p50": 1000 * percentile(latencies, 50),
+            "cpu_ms": statistics.median(1000 * r.server_cpu_s / max(r.issued, 1) for r in rounds),
             "p99": 1000 * percentile(latencies, 99), "failed": sum(r.failed for r in rounds),
             "duplicates": duplicates(rounds)}
 
@@ -244,7 +284,8 @@ def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -
             result = run()
             results[name].append(result)
             print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
-                  f" {result.failed} failed{_refusals(result)})", flush=True)
+                  f" {result.failed} failed{_refusals(result)}; servers' CPU"
+                  f" {1000 * result.server_cpu_s / max(result.issued, 1):.2f} ms/issue)", flush=True)
     return {name: {**summary(rounds_of), "by_service": by_service(rounds_of)} for name, rounds_of in results.items()}
 
 
@@ -254,7 +295,7 @@ def _refusals(result: Round) -> str:
 
 def line(figures: dict) -> str:
     return (f"{figures['rate']:7.1f}/s p50 {figures['p50']:6.1f} ms p99 {figures['p99']:7.1f} ms"
-            f" failed {figures['failed']:.0f} dup {figures['duplicates']}")
+            f" failed {figures['failed']:.0f} dup {figures['duplicates']} cpu {figures['cpu_ms']:.2f} ms/issue")
 
 
 def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args) -> None:
@@ -267,15 +308,18 @@ def compare_with_floor(url: str, label: str, halls: list[str], processes: int, a
             servers["before"] = stack.enter_context(hall_servers(url, processes, Path(args.before).resolve()))
         for urls in servers.values():
             issue_for(urls, halls, 1.5, 4)  # warm-up
-        figures = alternate(label, [(name, lambda urls=urls: issue_for(urls, halls, args.seconds, args.clients))
-                                    for name, urls in servers.items()], args.rounds)
+        figures = alternate(label, [(name, lambda urls=urls: cpu_measured(
+            urls, lambda: issue_for(urls, halls, args.seconds, args.clients))) for name, urls in servers.items()],
+            args.rounds)
     hall, floor = figures["hall"], figures["floor"]
     print(f"RESULT {label:34} hall {line(hall)} | floor {floor['rate']:7.1f}/s p99 {floor['p99']:6.1f} ms"
-          f" | hall/floor {100 * hall['rate'] / floor['rate']:5.1f} %", flush=True)
+          f" cpu {floor['cpu_ms']:.2f} ms/issue | hall/floor {100 * hall['rate'] / floor['rate']:5.1f} %"
+          f" (CPU per issue: floor/hall {100 * floor['cpu_ms'] / hall['cpu_ms']:5.1f} %)", flush=True)
     if args.before:
         before = figures["before"]
         print(f"RESULT {label:34} before {line(before)} | before/floor {100 * before['rate'] / floor['rate']:5.1f} %"
-              f" | hall/before {hall['rate'] / before['rate']:4.2f}x", flush=True)
+              f" | hall/before {hall['rate'] / before['rate']:4.2f}x, CPU per issue {hall['cpu_ms'] / before['cpu_ms']:4.2f}x",
+              flush=True)
     for name in [n for n in ("hall", "before") if n in figures]:
         print(f"SERVICES {label:34} {name:6} {figures[name]['by_service']}", flush=True)
 
@@ -287,9 +331,9 @@ def compare_queue_lengths(url: str, label: str, args) -> None:
     open_counters(url, ["empty", "full"])
     with hall_servers(url, 1) as urls:
         issue_for(urls, ["empty", "full"], 1.5, 4)
-        figures = alternate(label, [("empty", lambda: issue_for(urls, ["empty"], args.seconds, args.clients)),
-                                    (f"{args.waiting} waiting",
-                                     lambda: issue_for(urls, ["full"], args.seconds, args.clients))], args.rounds)
+        figures = alternate(label, [(name, lambda slug=slug: cpu_measured(
+            urls, lambda: issue_for(urls, [slug], args.seconds, args.clients)))
+            for name, slug in (("empty", "empty"), (f"{args.waiting} waiting", "full"))], args.rounds)
     empty, full = figures["empty"], figures[f"{args.waiting} waiting"]
     print(f"RESULT {label:34} near-empty hall {line(empty)} | {args.waiting} already waiting"
           f" {line(full)} | full/empty {100 * full['rate'] / empty['rate']:5.1f} %", flush=True)
