@@ -62,6 +62,8 @@ class Round:
     numbers: list[tuple[str, str]] = field(default_factory=list)
     #: CPU seconds (user + system) the servers' processes used during the round.
     server_cpu_s: float = 0.0
+    #: Connections the database server accepted during the round (PostgreSQL only; None on SQLite).
+    connections_opened: int | None = None
 
     @property
     def rate(self) -> float:
@@ -89,12 +91,39 @@ def servers_cpu_s(urls: list[str]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+class SessionCounter:
+    """Connections PostgreSQL has accepted into the benchmark's database so far (`pg_stat_database.sessions`),
+    read over one connection of its own: a pool that closes connections at peaks and opens new ones shows
+    here (each costs the server a process fork and the client a handshake)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.StaticPool)
+
+    def __call__(self) -> int:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            return connection.exec_driver_sql(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").scalar_one()
+
+
+#: Counts the database's connections (set for a PostgreSQL run).
+_sessions: SessionCounter | None = None
+
+#: Seconds PostgreSQL may take to publish a backend's statistics (it flushes them at most once a second).
+_STATS_DELAY_S = 1.1
+
+
 def cpu_measured(urls: list[str], run) -> Round:
     """`run()`'s round, with the CPU its servers used meanwhile: per issue, the figure a busy machine
-    skews least (the rate also depends on what else gets the cores)."""
+    skews least (the rate also depends on what else gets the cores); and on PostgreSQL the connections
+    the servers opened."""
+    sessions_before = _sessions() if _sessions else None
     before = servers_cpu_s(urls)
     result = run()
     result.server_cpu_s = servers_cpu_s(urls) - before
+    if _sessions:
+        time.sleep(_STATS_DELAY_S)
+        result.connections_opened = _sessions() - sessions_before
     return result
 
 
@@ -260,7 +289,9 @@ def duplicates(rounds: list[Round]) -> int:
 
 def summary(rounds: list[Round]) -> dict[str, float]:
     latencies = [x for r in rounds for x in r.latencies]
+    opened = [r.connections_opened / r.seconds for r in rounds if r.connections_opened is not None]
     return {"rate": statistics.median(r.rate for r in rounds), "p50": 1000 * percentile(latencies, 50),
+            "opened_per_s": statistics.median(opened) if opened else None,
             "cpu_ms": statistics.median(1000 * r.server_cpu_s / max(r.issued, 1) for r in rounds),
             "p99": 1000 * percentile(latencies, 99), "failed": sum(r.failed for r in rounds),
             "duplicates": duplicates(rounds)}
@@ -285,8 +316,14 @@ def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -
             results[name].append(result)
             print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
                   f" {result.failed} failed{_refusals(result)}; servers' CPU"
-                  f" {1000 * result.server_cpu_s / max(result.issued, 1):.2f} ms/issue)", flush=True)
+                  f" {1000 * result.server_cpu_s / max(result.issued, 1):.2f} ms/issue{_opened(result)})", flush=True)
     return {name: {**summary(rounds_of), "by_service": by_service(rounds_of)} for name, rounds_of in results.items()}
+
+
+def _opened(result: Round) -> str:
+    if result.connections_opened is None:
+        return ""
+    return f"; {result.connections_opened} connections opened, {result.connections_opened / result.seconds:.1f}/s"
 
 
 def _refusals(result: Round) -> str:
@@ -295,7 +332,8 @@ def _refusals(result: Round) -> str:
 
 def line(figures: dict) -> str:
     return (f"{figures['rate']:7.1f}/s p50 {figures['p50']:6.1f} ms p99 {figures['p99']:7.1f} ms"
-            f" failed {figures['failed']:.0f} dup {figures['duplicates']} cpu {figures['cpu_ms']:.2f} ms/issue")
+            f" failed {figures['failed']:.0f} dup {figures['duplicates']} cpu {figures['cpu_ms']:.2f} ms/issue"
+            + ("" if figures["opened_per_s"] is None else f" opened {figures['opened_per_s']:.1f} conn/s"))
 
 
 def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args) -> None:
@@ -341,7 +379,9 @@ def compare_queue_lengths(url: str, label: str, args) -> None:
 
 def run_database(kind: str, args) -> None:
     halls = [f"hall{n}" for n in range(1, 11)] if kind == "postgres" else ["hall1"]
+    global _sessions
     with database(kind) as url:
+        _sessions = SessionCounter(url) if kind == "postgres" else None
         for slug in halls[1:] + ["empty", "full"]:
             flask_command(url, "hall", "demo", "--slug", slug, "--history-days", "0")
         compare_with_floor(url, f"{kind} 1 hall, 1 process", ["demo"], 1, args)

@@ -63,8 +63,11 @@ def flask_config(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": settings["server"]["https"],
         "MAX_CONTENT_LENGTH": settings["server"]["max_request_kib"] * 1024,
         "SQLALCHEMY_DATABASE_URI": url,
+        # the most recently returned connection first: a quiet hall keeps reusing a warm one (idle
+        # ones would answer a ping first, hall/database.py) and peaks reuse the pool's, not new ones
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": settings["database"]["pool_size"],
-                                      "max_overflow": settings["database"]["max_overflow"]},
+                                      "max_overflow": settings["database"]["max_overflow"],
+                                      "pool_use_lifo": True},
         "HALL": settings,
         "BABEL_DEFAULT_LOCALE": settings["i18n"]["default_locale"],
         "WTF_CSRF_TIME_LIMIT": None,
