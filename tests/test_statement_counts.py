@@ -193,24 +193,31 @@ def backends_waiting_on_locks() -> int:
                                       " AND datname = current_database()"))
 
 
+def _issues_waiting_behind_a_held_lock(app, hall_id: int, monkeypatch, issues: int,
+                                       cases: tuple[tuple[float, int], ...]) -> None:
+    """For each (turn wait, backends expected on the row lock): `issues` issues start while another
+    action holds the hall's lock; once it is released, each gets a number of its own."""
+    holding, release = threading.Event(), threading.Event()
+    for turn_wait_s, on_the_lock in cases:
+        monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
+        holding.clear(), release.clear()
+        holder = threading.Thread(target=hold_hall_lock, args=(app, hall_id, holding, release))
+        holder.start()
+        assert holding.wait(10)
+        with ThreadPoolExecutor(issues) as pool:
+            issued = [pool.submit(_issue_in, app, hall_id) for _ in range(issues)]
+            time.sleep(0.6)
+            assert backends_waiting_on_locks() == on_the_lock
+            release.set()
+            assert len({future.result(timeout=10) for future in issued}) == issues
+        holder.join(10)
+
+
 @pytest.mark.postgres
 def test_a_processs_actions_of_a_hall_take_turns_before_the_row_lock(pg_app, pg_demo, monkeypatch):
     """While an action of a hall runs, the process's next actions of that hall wait for their turn in
     the process, not all on the database's row lock; a turn not had in time goes on to the lock."""
-    holding, release = threading.Event(), threading.Event()
-    for turn_wait_s, on_the_lock in ((10.0, 0), (0.2, 3)):
-        monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
-        holding.clear(), release.clear()
-        holder = threading.Thread(target=hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
-        holder.start()
-        assert holding.wait(10)
-        with ThreadPoolExecutor(3) as pool:
-            issued = [pool.submit(_issue_in, pg_app, pg_demo.id) for _ in range(3)]
-            time.sleep(0.6)
-            assert backends_waiting_on_locks() == on_the_lock
-            release.set()
-            assert len({future.result(timeout=10) for future in issued}) == 3
-        holder.join(10)
+    _issues_waiting_behind_a_held_lock(pg_app, pg_demo.id, monkeypatch, 3, ((10.0, 0), (0.2, 3)))
 
 
 @pytest.mark.postgres
@@ -221,20 +228,8 @@ def test_a_processs_one_call_issues_of_a_hall_wait_two_at_a_time_on_the_row_lock
 
     queue.issue_ticket(pg_demo.id, "A")  # the process knows the hall: the next issues are one call each
     db.session.commit()
-    holding, release = threading.Event(), threading.Event()
-    for turn_wait_s, on_the_lock in ((10.0, one_statement.AT_THE_LOCK), (0.2, 4)):
-        monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
-        holding.clear(), release.clear()
-        holder = threading.Thread(target=hold_hall_lock, args=(pg_app, pg_demo.id, holding, release))
-        holder.start()
-        assert holding.wait(10)
-        with ThreadPoolExecutor(4) as pool:
-            issued = [pool.submit(_issue_in, pg_app, pg_demo.id) for _ in range(4)]
-            time.sleep(0.6)
-            assert backends_waiting_on_locks() == on_the_lock
-            release.set()
-            assert len({future.result(timeout=10) for future in issued}) == 4
-        holder.join(10)
+    _issues_waiting_behind_a_held_lock(pg_app, pg_demo.id, monkeypatch, 4,
+                                       ((10.0, one_statement.AT_THE_LOCK), (0.2, 4)))
 
 
 @pytest.mark.postgres
