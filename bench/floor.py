@@ -1,11 +1,15 @@
 """The floor: the least a Flask app on Hall's stack does per ticket (one INSERT), for bench/issue_rate.py."""
 import os
+import tomllib
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
-engine = sa.create_engine(os.environ["FLOOR_DATABASE_URL"], pool_size=10, max_overflow=20)
+POOL = tomllib.loads((Path(__file__).parent.parent / "config.toml").read_text())["database"]  # Hall's own pool
+engine = sa.create_engine(os.environ["FLOOR_DATABASE_URL"], pool_size=POOL["pool_size"],
+                          max_overflow=POOL["max_overflow"], pool_use_lifo=True)
 if engine.dialect.name == "sqlite":
     sa.event.listen(engine, "connect", lambda conn, _: conn.executescript(
         "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;"))
