@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from hall.auth import create_api_token
+from hall.connection_budget import DatabaseUnreachable, connection_budget_problem
 from hall.extensions import db
 from hall.models import ROLES, Counter, Device, Hall, Staff
 from hall.queue import close_business_day
@@ -143,11 +144,27 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     if workers > 1 and not current_app.config["HALL"]["redis"]["url"]:
         raise click.UsageError("several server processes share events through Redis: set [redis] url "
                                "(HALL_REDIS_URL)")
+    _require_connection_budget(workers)
     binds = bind_addresses(host or settings["host"], port or settings["port"], workers)
     click.echo("serving Hall on " + ", ".join(f"http://{bind}" for bind in binds))
     if workers == 1:
         run_one(binds[0], settings)
     sys.exit(run_many(binds, settings))
+
+
+def _require_connection_budget(workers: int) -> None:
+    """Refuse to serve when the processes' pools together can overrun PostgreSQL's max_connections.
+
+    A database that cannot be reached now does not stop the start: the server answers 503 until it
+    is back (hall/unavailable.py), so only a warning says the figures were not checked."""
+    try:
+        problem = connection_budget_problem(db.engine.url, workers, current_app.config["HALL"]["database"])
+    except DatabaseUnreachable as exc:
+        click.echo(f"warning: the database cannot be reached ({exc}); starting without checking that "
+                   "the connection pools fit its max_connections", err=True)
+        return
+    if problem:
+        raise click.ClickException(f"refusing to serve: {problem}")
 
 
 def device_paths(hall: Hall) -> list[str]:
