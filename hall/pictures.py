@@ -6,7 +6,7 @@ times, the counters serving, what they hold and their schedule, today's arrivals
 statements that would hold the lock of a busy hall several times longer than issuing itself. That rest moves slowly,
 so an issue takes it from this per-process copy when it is younger than `[queue]
 estimate_inputs_max_age_s`; after the commit, outside the lock, the issue that finds the copy
-half that old has a new one read in the background (the request does not wait for it). Only an idle hall's first issue (or the first after a long pause)
+half that old reads a new one. Only an idle hall's first issue (or the first after a long pause)
 reads the picture inside its action. A normal ticket issued in this process moves its line's
 counts in the copy; any other action of the hall in this process (a call, a finish, a counter
 opening, a priority ticket) drops the copy; an edit of a counter or its schedule moves the hall's
@@ -14,19 +14,15 @@ layout_version, which renews it; other processes' actions reach it within the ma
 """
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import Flask, current_app
+from flask import current_app
 
 from hall import clock
 from hall.estimate import HallPicture
 from hall.extensions import db
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,27 +62,16 @@ def picture(hall_id: int, day: date, layout_version: int) -> HallPicture:
 
 
 def refresh(hall_id: int) -> None:
-    """After an action's commit: read the hall's picture again once it is half its max age old, in
-    the background (a greenlet in the server): the request that finds it old answers at once instead
-    of waiting for the picture's statements, which on a busy loop made those requests the issue's p99."""
+    """After an action's commit: read the hall's picture again once it is half its max age old."""
     kept = _kept().get(hall_id)
     if kept is None or _age_s(kept) < _max_age_s() / 2:
         return
     # the copy in hand counts as new meanwhile, so that one request reads, not every one that finds it old
     _kept()[hall_id] = _Kept(kept.day, kept.layout_version, kept.picture, time.monotonic(), clock.utcnow())
-    threading.Thread(target=_read_apart, args=(current_app._get_current_object(), hall_id, kept.day,
-                                                kept.layout_version), name="hall-picture", daemon=True).start()
-
-
-def _read_apart(app: Flask, hall_id: int, day: date, layout_version: int) -> None:
-    """Read the hall's picture in its own app context (its own session and connection)."""
-    with app.app_context():
-        try:
-            _read(hall_id, day, layout_version)
-        except Exception:  # the copy in hand stays; the next refresh tries again
-            log.exception("reading hall %s's picture failed", hall_id)
-        finally:
-            db.session.remove()
+    try:
+        _read(hall_id, kept.day, kept.layout_version)
+    finally:
+        db.session.rollback()  # end the read transaction
 
 
 def joined(hall_id: int, line: tuple[int, str], waiting: int) -> None:

@@ -131,25 +131,6 @@ def test_issuing_a_ticket_is_one_short_transaction(app, demo, service):
                     and "tickets.id_hash = " not in s and "tickets.idempotency_key = " not in s]
 
 
-def test_an_issue_that_finds_the_picture_half_old_answers_without_reading_it(app, demo):
-    """The picture's statements run apart from the request, which answers at once (they made the p99)."""
-    from hall import pictures
-    client = app.test_client()
-    client.post("/api/v1/halls/demo/tickets", json={"service": "A"})  # the process has the hall's picture
-    kept = pictures._kept()[demo.id]
-    half_old = app.config["HALL"]["queue"]["estimate_inputs_max_age_s"] * 0.6
-    pictures._kept()[demo.id] = pictures._Kept(kept.day, kept.layout_version, kept.picture,
-                                               time.monotonic() - half_old, kept.taken_at)
-    with cost() as seen:
-        response = client.post("/api/v1/halls/demo/tickets", json={"service": "A"})
-        deadline = time.monotonic() + 10  # the read apart ends before the listeners go
-        while pictures._kept()[demo.id].picture is kept.picture and time.monotonic() < deadline:
-            time.sleep(0.01)
-    assert response.status_code == 201
-    assert not [s for s in seen.statements if "FROM counters" in s], "\n".join(seen.statements)
-    assert pictures._kept()[demo.id].picture is not kept.picture  # read anew all the same
-
-
 def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
     client = app.test_client()
     staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
