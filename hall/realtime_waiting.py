@@ -41,6 +41,7 @@ from flask import Flask
 
 from hall.extensions import db, socketio
 from hall.queue.lookup import hall_by_slug
+from hall.realtime_redis import CONNECT_TIMEOUT_S
 from hall.snapshot import waiting_by_service
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,6 @@ TURN_EXPIRES = 3
 CHECK_AFTER = 2
 #: How long Redis keeps the seq of a hall's last message (a later check with none sends its own).
 SENT_KEPT_S = 3600
-#: A Redis that does not answer within this long counts as away: this process then sends its own.
-REDIS_TIMEOUT_S = 1.0
 
 
 def waiting_message(slug: str) -> dict[str, Any]:
@@ -68,7 +67,9 @@ class Turns:
     """The halls' turns to send their waiting counts, shared by the server processes through Redis."""
 
     def __init__(self, url: str, interval_s: float) -> None:
-        self.redis = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S)
+        # a Redis that does not answer within the message queue's own limit is away: this process sends its own
+        self.redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
+                                          socket_timeout=CONNECT_TIMEOUT_S)
         self.expires_ms = max(1, int(interval_s * TURN_EXPIRES * 1000))
 
     @staticmethod
