@@ -1,13 +1,13 @@
 """The floor: the least a Flask app on Hall's stack does per ticket (one INSERT), for bench/issue_rate.py."""
 import os
-import tomllib
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, request
 
+from hall.config import load_settings
+
 app = Flask(__name__)
-POOL = tomllib.loads((Path(__file__).parent.parent / "config.toml").read_text())["database"]  # Hall's own pool
+POOL = load_settings()["database"]  # Hall's own pool, as config.toml and HALL_DATABASE_* set it
 engine = sa.create_engine(os.environ["FLOOR_DATABASE_URL"], pool_size=POOL["pool_size"],
                           max_overflow=POOL["max_overflow"], pool_use_lifo=True)
 if engine.dialect.name == "sqlite":
