@@ -1,4 +1,5 @@
-"""Alembic migrations: empty → head → empty on SQLite and PostgreSQL; the models match head."""
+"""Alembic migrations: empty → head → empty on SQLite and PostgreSQL; the models match head, and the
+database function the latest migration creates is the one the code defines."""
 from __future__ import annotations
 
 import os
@@ -7,9 +8,12 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
+from hall.config import ROOT
 from hall.extensions import db
+from hall.queue import limit_function
 from tests.conftest import make_app
 
 
@@ -46,6 +50,24 @@ def _check_the_real_name_function() -> None:
     assert _functions() == set() and {"halls", "tickets"} <= set(sa.inspect(db.engine).get_table_names())
     upgrade()
     assert _functions() == made
+
+
+def _latest_creation_of_the_real_name_function() -> tuple[str, str]:
+    """The newest revision that creates the real-name issue's function, and the text it creates."""
+    for script in ScriptDirectory(str(ROOT / "migrations")).walk_revisions():  # from the head down
+        if hasattr(script.module, "CREATE_FUNCTION"):
+            return script.revision, script.module.CREATE_FUNCTION
+    raise AssertionError("no migration creates the real-name issue's function")
+
+
+def test_the_latest_migration_creates_the_real_name_function_the_code_defines():
+    """A migration freezes the function's text; the code (the lock, the count, the writes, the issue's
+    parameters) may only move on with a new migration creating the new text."""
+    revision, created = _latest_creation_of_the_real_name_function()
+    assert limit_function.CREATE_FUNCTION == created, (
+        f"hall/queue/limit_function.py defines {limit_function.NAME} otherwise than migration {revision} creates"
+        " it: a migration is needed that creates the new text (its CREATE_FUNCTION frozen in it, its downgrade"
+        " creating the previous one again)")
 
 
 def test_round_trip_on_sqlite(tmp_path):

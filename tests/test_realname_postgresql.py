@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.exc import DBAPIError
 
 from hall import queue
 from hall.extensions import db
@@ -132,9 +133,29 @@ def test_a_hall_edited_meanwhile_sends_the_real_name_issue_the_general_way(pg_ap
     db.session.commit()
 
 
+def _the_code_changes_the_migrated_function() -> str | None:
+    """What creating the code's function over the migrated one would change (undone after): None when
+    nothing, else how it differs (a new body, or a second function beside it for other arguments, or
+    PostgreSQL's refusal to change the result or an argument's name in place)."""
+    definition = text("SELECT oid, pg_get_function_arguments(oid), pg_get_function_result(oid), prosrc"
+                      " FROM pg_proc WHERE proname = :name ORDER BY oid")
+    with db.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            migrated = connection.execute(definition, {"name": limit_function.NAME}).all()
+            connection.exec_driver_sql(limit_function.CREATE_FUNCTION)
+            created = connection.execute(definition, {"name": limit_function.NAME}).all()
+        except DBAPIError as refused:
+            return str(refused.orig)
+        finally:
+            transaction.rollback()
+    return None if created == migrated else f"migrated: {migrated}\ncode: {created}"
+
+
 def test_the_migrated_function_is_the_one_the_code_defines(pg_app):
-    """The database's function (made by the migrations) has the text the code makes from the lock, the
-    daily limit's count and the writes: a change to any of them needs a migration that makes it again."""
-    body = db.session.scalar(text("SELECT prosrc FROM pg_proc WHERE proname = :name"), {"name": limit_function.NAME})
-    assert body == limit_function.BODY
-    db.session.commit()
+    """The database's function (made by the migrations, each with its text frozen) is the one the code
+    defines from the issue's parameters, the lock, the daily limit's count and the writes: arguments,
+    result and body. A change to any of them needs a migration that creates it again."""
+    difference = _the_code_changes_the_migrated_function()
+    assert difference is None, (f"{limit_function.NAME} as hall/queue/limit_function.py defines it is not the one"
+                                f" the migrations create: a new migration must create it.\n{difference}")

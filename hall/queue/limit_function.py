@@ -18,10 +18,11 @@ so `hall_issue_within_limit` runs, in one round trip and one transaction:
 The hall's row lock is held only while the server runs the function, not across round trips, and the
 issue does not queue for the process's turn of the hall (`unit._in_turn`).
 
-The function's text is made here from those three definitions. The migration that creates it
-(8c3e1f5a7b20) and `create_all` (an `after_create` hook, for schemas made from the models) use
-`CREATE_FUNCTION`; changing any of them needs a new migration that runs it again
-(tests/test_realname_postgresql.py compares a migrated database's function with this text).
+The function's text is made here from those three definitions, for the running app and for
+`create_all` (an `after_create` hook, for schemas made from the models). A migration keeps the text
+of its time frozen in it (8c3e1f5a7b20 the first): changing any of the three definitions, or the
+issue's parameters, needs a new migration with the new `CREATE_FUNCTION` (tests/test_migrations.py
+and tests/test_realname_postgresql.py say so).
 """
 from __future__ import annotations
 
