@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Row, bindparam, event, literal_column, text
+from sqlalchemy import DDL, Row, event, literal_column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -40,16 +40,14 @@ from hall.queue.realname import taken_count
 
 NAME = "hall_issue_within_limit"
 
-#: The function's arguments (`one_statement.Issue.params`, the copy's checked columns, the limit), in order.
+#: The function's arguments, in order: the hall's id, the copy's checked columns (their types the model's),
+#: the daily limit, then the rest of what an issue binds (`one_statement.PARAMETERS`).
 ARGUMENTS: tuple[tuple[str, str], ...] = (
     ("hall_id", "integer"),
     *((f"hall_{name}", Hall.__table__.c[name].type.compile(dialect=postgresql.dialect())) for name in
       one_statement.CHECKED),
-    ("daily_limit", "integer"), ("business_day", "date"), ("now", "timestamp"), ("head_start", "interval"),
-    ("prefix", "varchar"), ("service_id", "integer"), ("stage_code", "varchar"), ("token", "varchar"),
-    ("channel", "varchar"), ("idempotency_key", "varchar"), ("staff_id", "integer"), ("expected_ahead", "integer"),
-    ("estimated_wait_s", "integer"), ("id_hash", "varchar"), ("id_masked", "varchar"), ("data", "json"),
-    ("data_without_estimate", "json"))
+    ("daily_limit", "integer"),
+    *((parameter.name, parameter.sql_type) for parameter in one_statement.PARAMETERS if parameter.name != "hall_id"))
 
 #: What it returns: how it went, and for an issued ticket what `one_statement.issue` returns.
 RESULT = (("outcome", "text"), ("event_seq", "integer"), ("seq", "integer"), ("issued_at", "timestamp"),
@@ -107,7 +105,7 @@ event.listen(db.metadata, "after_create", DDL(CREATE_FUNCTION).execute_if(dialec
 event.listen(db.metadata, "before_drop", DDL(DROP_FUNCTION).execute_if(dialect="postgresql"))
 
 _CALL = text(f"SELECT * FROM {NAME}({', '.join(f'CAST(:{name} AS {kind})' for name, kind in ARGUMENTS)})") \
-    .bindparams(*(bindparam(name, type_=JSON) for name in ("data", "data_without_estimate")))
+    .bindparams(*one_statement.JSON_PARAMETERS)
 
 
 def issue_within_limit(hall: Row, new: one_statement.Issue, daily_limit: int) -> str | Row:

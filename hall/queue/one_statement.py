@@ -100,8 +100,6 @@ SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, l
        ticket.id AS ticket_id
 FROM hall, number, line, ticket"""
 
-_DATA = tuple(bindparam(name, type_=JSON) for name in ("data", "data_without_estimate"))
-_ISSUE = text(f"WITH hall AS ({LOCK}),\n{WRITES}").bindparams(*_DATA)
 
 _FIX_ESTIMATE = text("""
 WITH ticket AS (UPDATE tickets SET estimated_wait_s = :estimated_wait_s WHERE id = :ticket_id)
@@ -161,17 +159,54 @@ class Issue:
     id_masked: str | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"hall_id": self.hall_id, "business_day": self.day, "now": self.now, "head_start": self.head_start,
-                "prefix": self.prefix, "service_id": self.service_id, "stage_code": self.stage_code,
-                "token": self.token, "channel": self.channel, "idempotency_key": self.idempotency_key,
-                "staff_id": self.staff_id, "expected_ahead": self.expected_ahead,
-                "estimated_wait_s": self.estimated_wait_s, "id_hash": self.id_hash, "id_masked": self.id_masked,
-                "data": {**self.data, "estimated_wait_s": self.estimated_wait_s},
-                "data_without_estimate": {**self.data, "estimated_wait_s": None}}
+        """What the statement (and the function's arguments) bind from this issue: `PARAMETERS`."""
+        return {parameter.name: parameter.value(self) for parameter in PARAMETERS}
 
     @property
     def line(self) -> tuple[int, int, str]:
         return self.hall_id, self.service_id, self.stage_code
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One value an issue binds: its name in the statement, its PostgreSQL type (the real-name function's
+    argument), and how it is taken from the issue (by default its attribute of that name)."""
+
+    name: str
+    sql_type: str
+    taken: Callable[[Issue], Any] | None = None
+
+    def value(self, issue: Issue) -> Any:
+        return self.taken(issue) if self.taken else getattr(issue, self.name)
+
+
+#: Everything the common statement and the real-name function take from an `Issue`, in the function's
+#: order: the one list both follow (a name missing from one would fail at the first real-name issue).
+#: The function's arguments also hold the copy's checked columns and the daily limit (`limit_function`).
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("hall_id", "integer"),
+    Parameter("business_day", "date", lambda issue: issue.day),
+    Parameter("now", "timestamp"),
+    Parameter("head_start", "interval"),
+    Parameter("prefix", "varchar"),
+    Parameter("service_id", "integer"),
+    Parameter("stage_code", "varchar"),
+    Parameter("token", "varchar"),
+    Parameter("channel", "varchar"),
+    Parameter("idempotency_key", "varchar"),
+    Parameter("staff_id", "integer"),
+    Parameter("expected_ahead", "integer"),
+    Parameter("estimated_wait_s", "integer"),
+    Parameter("id_hash", "varchar"),
+    Parameter("id_masked", "varchar"),
+    Parameter("data", "json", lambda issue: {**issue.data, "estimated_wait_s": issue.estimated_wait_s}),
+    Parameter("data_without_estimate", "json", lambda issue: {**issue.data, "estimated_wait_s": None}))
+
+#: The parameters sent as JSON (a dict bound as text would not do).
+JSON_PARAMETERS = tuple(bindparam(parameter.name, type_=JSON) for parameter in PARAMETERS
+                        if parameter.sql_type == "json")
+
+_ISSUE = text(f"WITH hall AS ({LOCK}),\n{WRITES}").bindparams(*JSON_PARAMETERS)
 
 
 #: One-call issues of a hall (this module's and `limit_function`'s) that this process has at the database at
