@@ -38,6 +38,19 @@ def _coerce(raw: str, default: Any, name: str) -> Any:
     return raw
 
 
+#: Settings that must be whole numbers of at least a minimum: (section, key) → the minimum.
+_WHOLE_AT_LEAST = {("database", "issues_at_the_lock"): 1}
+
+
+def _check(settings: dict[str, dict[str, Any]]) -> None:
+    """Refuse a setting out of its range, naming it (the file's key and its environment variable)."""
+    for (section, key), least in _WHOLE_AT_LEAST.items():
+        value = settings.get(section, {}).get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"[{section}] {key} (HALL_{section.upper()}_{key.upper()}) is {value!r}: it must be"
+                              f" a whole number of at least {least}")
+
+
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Read the TOML file and apply environment overrides; returns section → key → value."""
     environ = os.environ if environ is None else environ
@@ -49,6 +62,7 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
             name = f"HALL_{section}_{key}".upper()
             if name in environ:
                 table[key] = _coerce(environ[name], default, name)
+    _check(settings)
     return settings
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from hall import queue
 from hall.extensions import db
 from hall.models import Hall, Ticket, TicketEvent
-from hall.queue import limit_function, one_statement, realname
+from hall.queue import limit_function, realname
 from tests.resident_ids import resident_id
 from tests.test_statement_counts import backends_waiting_on_locks, hold_hall_lock
 
@@ -29,9 +29,9 @@ KIOSKS = 8
 
 
 @pytest.fixture(autouse=True)
-def every_call_at_the_lock(monkeypatch):
+def every_call_at_the_lock(pg_app):
     """All of a race's calls wait on the hall's row lock (none in the process's places at it)."""
-    monkeypatch.setattr(one_statement, "AT_THE_LOCK", KIOSKS)
+    pg_app.config["HALL"]["database"]["issues_at_the_lock"] = KIOSKS
 
 
 def _calls_of_the_function() -> Callable[[], int]:

@@ -221,15 +221,16 @@ def test_a_processs_actions_of_a_hall_take_turns_before_the_row_lock(pg_app, pg_
 
 
 @pytest.mark.postgres
-def test_a_processs_one_call_issues_of_a_hall_wait_two_at_a_time_on_the_row_lock(pg_app, pg_demo, monkeypatch):
-    """Issues that are one call (common and real-name) wait on the hall's row lock two at a time per
-    process, the others in the process; a place not had in time goes on to the lock."""
-    from hall.queue import one_statement
-
+@pytest.mark.parametrize("places", [2, 3])  # 2: config.toml's
+def test_a_processs_one_call_issues_of_a_hall_wait_on_the_row_lock_as_many_at_a_time_as_set(pg_app, pg_demo,
+                                                                                          monkeypatch, places):
+    """Issues that are one call (common and real-name) wait on the hall's row lock `[database]
+    issues_at_the_lock` at a time per process, the others in the process; a place not had in time goes
+    on to the lock."""
+    pg_app.config["HALL"]["database"]["issues_at_the_lock"] = places
     queue.issue_ticket(pg_demo.id, "A")  # the process knows the hall: the next issues are one call each
     db.session.commit()
-    _issues_waiting_behind_a_held_lock(pg_app, pg_demo.id, monkeypatch, 4,
-                                       ((10.0, one_statement.AT_THE_LOCK), (0.2, 4)))
+    _issues_waiting_behind_a_held_lock(pg_app, pg_demo.id, monkeypatch, 4, ((10.0, places), (0.2, 4)))
 
 
 @pytest.mark.postgres

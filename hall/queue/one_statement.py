@@ -30,7 +30,8 @@ hall is locked, which no statement that waited for the lock can see: such an iss
 instead (`hall.queue.limit_function`), whose statements each see what was committed when they start.
 
 Neither takes the process's turn of the hall (`unit._in_turn`); instead a process has at most
-`AT_THE_LOCK` of a hall's one-call issues at the database at once, the others wait in the process.
+`[database] issues_at_the_lock` of a hall's one-call issues at the database at once, the others wait in
+the process.
 """
 from __future__ import annotations
 
@@ -209,12 +210,14 @@ JSON_PARAMETERS = tuple(bindparam(parameter.name, type_=JSON) for parameter in P
 _ISSUE = text(f"WITH hall AS ({LOCK}),\n{WRITES}").bindparams(*JSON_PARAMETERS)
 
 
-#: One-call issues of a hall (this module's and `limit_function`'s) that this process has at the database at
-#: once: one running, one waiting on the hall's row lock to take it the moment it is free. More would all
-#: wait there, in a race that is not first come first served (a waiter woken by the commit reads the row
-#: again, and a newcomer may lock it first): the p99. One alone would leave the row idle between two
-#: issues. Measured in bench/RESULTS.md ("A real-name issue on PostgreSQL in one call").
-AT_THE_LOCK = 2
+def _places_at_the_lock() -> int:
+    """How many of a hall's one-call issues (this module's and `limit_function`'s) this process has at the
+    database at once (`[database] issues_at_the_lock`, 2): one running, one waiting on the hall's row lock
+    to take it the moment it is free. More would all wait there, in a race that is not first come first
+    served (a waiter woken by the commit reads the row again, and a newcomer may lock it first): the p99.
+    One alone would leave the row idle between two issues. Measured in bench/RESULTS.md ("A real-name
+    issue on PostgreSQL in one call")."""
+    return current_app.config["HALL"]["database"]["issues_at_the_lock"]
 
 
 @contextmanager
@@ -222,7 +225,7 @@ def _at_the_lock(hall_id: int) -> Iterator[None]:
     """Wait in this process for one of the hall's places at the lock; past `unit.TURN_WAIT_S` the issue
     goes on regardless (as an action does when its turn does not come)."""
     places = current_app.extensions.setdefault("hall_issue_places", {})
-    place = places.get(hall_id) or places.setdefault(hall_id, threading.BoundedSemaphore(AT_THE_LOCK))
+    place = places.get(hall_id) or places.setdefault(hall_id, threading.BoundedSemaphore(_places_at_the_lock()))
     had = place.acquire(timeout=unit.TURN_WAIT_S)
     try:
         yield
