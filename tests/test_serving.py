@@ -3,6 +3,7 @@ several processes sharing events through Redis (real gunicorn, gevent, Redis, Po
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -315,6 +316,68 @@ def test_a_long_polling_answer_has_a_length_instead_of_chunks(hall, server):
     for answer in answers:
         assert answer.headers.get("Content-Length") == str(len(answer.content)), answer.headers
         assert "Transfer-Encoding" not in answer.headers
+
+
+def test_every_long_polling_screen_gets_every_call_once_and_in_order(hall, server):
+    """Screens that cannot upgrade (python-socketio clients on long-polling): calls made back to back,
+    each one a poll answer or a batch of them, reach every screen once each, in the order made."""
+    crowd = Crowd([server.url], 12, polling=1.0)
+    try:
+        assert crowd.ready["ready"] == 12
+        numbers = [hall.issue(server) for _ in range(6)]
+        called = [hall.call_number(server, 1 + index % 2, number)["number"] for index, number in enumerate(numbers)]
+        wait_for_call(crowd, called[-1], 12)
+        for screen in crowd.ask("report")["received"]:
+            got = [number for _seq, number, _at in screen if number in called]
+            assert got == called
+            assert [seq for seq, _number, _at in screen] == sorted(seq for seq, _number, _at in screen)
+    finally:
+        crowd.close()
+
+
+def test_one_kept_alive_connection_carries_polls_posts_and_other_requests_in_turn(hall, server):
+    """A poll answered straight from the connection, then whatever the client sends next on it
+    (its POSTs, a page, another poll) is answered in turn, each answer complete and in order."""
+    number = hall.issue(server)
+    connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=30)
+    polling = "/socket.io/?EIO=4&transport=polling"
+
+    def send(method: str, path: str, body: str | None = None) -> http.client.HTTPResponse:
+        connection.request(method, path, body=body)
+        return connection.getresponse()
+
+    sid = json.loads(send("GET", polling).read()[1:])["sid"]
+    poll = f"{polling}&sid={sid}"
+    assert send("POST", poll, '40{"hall": "demo"}').read() == b"OK"
+    assert send("GET", poll).read().startswith(b"40")  # Socket.IO's connect answer
+    assert send("POST", poll, '421["snapshot", {"hall": "demo"}]').read() == b"OK"
+    assert send("GET", poll).read().startswith(b"431")  # the snapshot
+    connection.request("GET", poll)  # waiting, right after a poll: the connection's own greenlet reads it
+    called = hall.call_number(server, 1, number)["number"]
+    assert calls_polled(connection, poll) == [called]
+    assert json.loads(send("GET", "/api/v1/openapi.json").read())["openapi"]  # handed back to gunicorn, whole
+    connection.request("GET", poll)
+    again = hall.call_number(server, 2, hall.issue(server))["number"]
+    assert calls_polled(connection, poll) == [again]
+    connection.request("GET", f"{polling}&sid=unknown")  # not an open session: Engine.IO's own answer
+    assert connection.getresponse().status == 400
+    connection.close()
+
+
+def calls_polled(connection: http.client.HTTPConnection, poll: str) -> list[str]:
+    """The numbers called in the answer to the poll sent on `connection` and the polls after it, up to
+    the first answer with a call (each answer checked whole: status, length)."""
+    for _ in range(20):
+        answer = connection.getresponse()
+        body = answer.read()
+        assert answer.status == 200 and answer.getheader("Content-Length") == str(len(body))
+        events = [json.loads(packet[2:])[1] for packet in body.decode().split("\x1e")
+                  if packet.startswith('42["hall_event"')]
+        numbers = [event["ticket"]["number"] for event in events if event["kind"] == "called"]
+        if numbers:
+            return numbers
+        connection.request("GET", poll)
+    raise AssertionError("no call in 20 polls")
 
 
 @pytest.mark.slow

@@ -12,12 +12,15 @@ control_socket_disable = True
 
 
 def post_worker_init(worker) -> None:
-    """The app is loaded in the worker: SIGTERM now also drops every live connection, and the
-    oldest objects are collected on a schedule rather than in the middle of requests."""
+    """The app is loaded in the worker: SIGTERM now also drops every live connection, long-polling
+    screens' polls are answered straight from their connections, and the oldest objects are
+    collected on a schedule rather than in the middle of requests."""
     from hall.server.collector import collect_old_objects_on_schedule
     from hall.server.live import drop_live_connections_on_term
+    from hall.server.long_polls import answer_long_polls_directly
 
     drop_live_connections_on_term(worker)
+    answer_long_polls_directly(worker)
     collect_old_objects_on_schedule()
 
 

@@ -1,0 +1,189 @@
+"""Long-polling screens answered straight from their connection, beside gunicorn's request path.
+
+A screen on long-polling sends one HTTP GET per event it gets (or batch of events). Through
+gunicorn and Engine.IO each such poll cost the server ~0.8 ms of CPU (py-spy, 300 polling
+screens): gunicorn's request parsing and WSGI environ, the middlewares, Engine.IO's request
+dispatch, then the answer's headers and body in two sends — against 6–10 µs to write an event to
+a websocket screen.
+
+Here a plain poll (GET of an open long-polling session: no Origin, no Upgrade, no body, HTTP/1.1
+keep-alive) is answered by the connection's own greenlet: it waits for the session's packets as
+Engine.IO does (`Socket.handle_get_request`, so pings, acks, the upgrade's NOOP and the close
+are all as before), and writes headers and body in one send. It then reads the connection's next
+request itself: another plain poll is answered the same way without gunicorn parsing it;
+anything else (the screen's POSTs, a page, an API call) is handed back to gunicorn unread
+(`unreader.unread`), which serves it as usual. Each screen still has its own greenlet and its
+own bounded queue (hall/server/live.py), so a stalled screen only holds its own connection, and
+a send to it that cannot go out within one ping cycle ends that connection alone.
+"""
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+from typing import Any, Callable, NamedTuple
+
+from engineio.exceptions import EngineIOError
+
+#: A request head longer than this is no plain poll (a poll's is ~200 bytes): gunicorn reads it.
+MAX_HEAD_BYTES = 8192
+#: Headers after which a poll is not plain: Engine.IO's own path answers it (CORS, upgrades, bodies).
+NOT_PLAIN = frozenset({"origin", "upgrade", "content-length", "transfer-encoding", "expect"})
+
+
+class Poll(NamedTuple):
+    """A plain long-poll: the Engine.IO session it waits on and the encodings the client accepts."""
+    session: Any
+    accept_encoding: str
+
+
+class LongPolls:
+    """Answers the plain long-polls of one Engine.IO server (`eio`) on gunicorn connections."""
+
+    def __init__(self, eio: Any, path: str = "/socket.io/", keepalive_s: float = 2.0) -> None:
+        self.eio = eio
+        self.path = path
+        self.keepalive_s = keepalive_s
+        self.write_timeout_s = float(eio.ping_interval + eio.ping_timeout)
+        self.request_start = f"GET {path}?".encode()
+        self._date = (0, "")
+
+    # -- which requests are plain polls
+
+    def of_request(self, req: Any) -> Poll | None:
+        """The poll a request gunicorn parsed is, if it is a plain one."""
+        if req.method != "GET" or req.path != self.path or req.version != (1, 1):
+            return None
+        headers = {name.lower(): value for name, value in req.headers}
+        return self._poll(req.query, headers)
+
+    def of_head(self, data: bytes) -> Poll | None:
+        """The poll these bytes (one whole request head, nothing after it) are, if a plain one."""
+        head, end, rest = data.partition(b"\r\n\r\n")
+        if not end or rest or not head.startswith(self.request_start):
+            return None
+        request_line, *lines = head.decode("latin-1").split("\r\n")
+        parts = request_line.split(" ")
+        if len(parts) != 3 or parts[2] != "HTTP/1.1":
+            return None
+        headers = {}
+        for line in lines:
+            name, colon, value = line.partition(":")
+            if not colon or name != name.strip():
+                return None  # malformed: gunicorn's parser gives the right error
+            headers[name.lower()] = value.strip()
+        return self._poll(parts[1][len(self.path) + 1:], headers)
+
+    def _poll(self, query: str, headers: dict[str, str]) -> Poll | None:
+        if not NOT_PLAIN.isdisjoint(headers) or headers.get("connection", "keep-alive").lower() != "keep-alive":
+            return None
+        fields = {}
+        for field in query.split("&"):
+            name, _, value = field.partition("=")
+            fields[name] = value
+        if fields.get("transport") != "polling" or "j" in fields:
+            return None
+        session = self.eio.sockets.get(fields.get("sid"))
+        if (session is None or not session.connected or session.upgrading or session.upgraded
+                or session.closing or session.closed):
+            return None  # Engine.IO's own answer (an error, a NOOP)
+        return Poll(session, headers.get("accept-encoding", ""))
+
+    # -- answering them
+
+    def serve(self, poll: Poll, sock: Any, unreader: Any, alive: Callable[[], bool]) -> None:
+        """Answer `poll`, then every plain poll that follows on the connection; return once the next
+        request is something else (put back into gunicorn's `unreader`). StopIteration: the connection
+        is to close (the client left, stayed silent past keep-alive, or the worker is stopping)."""
+        pipelined = unreader.take_buffered()
+        if pipelined:  # the client sent more behind this poll: gunicorn reads it, in order
+            unreader.unread(pipelined)
+            self.answer(poll, sock)
+            return
+        while True:
+            self.answer(poll, sock)
+            if not alive():
+                raise StopIteration()
+            data = self._next_head(sock)
+            poll = self.of_head(data)
+            if poll is None:
+                unreader.unread(data)
+                return
+
+    def answer(self, poll: Poll, sock: Any) -> None:
+        """Wait for the session's packets and write them in one send (Engine.IO's answer, byte for byte
+        in its body, headers and status)."""
+        eio, session = self.eio, poll.session
+        try:
+            answer = eio._ok(session.handle_get_request({}, None))
+        except EngineIOError:  # nothing to send within a ping cycle (QueueEmpty): the session is over
+            if session.sid in eio.sockets:
+                eio.disconnect(session.sid)
+            answer = eio._bad_request()
+        if session.sid in eio.sockets and eio.sockets[session.sid].closed:
+            del eio.sockets[session.sid]
+        body, headers = answer["response"], answer["headers"]
+        if eio.http_compression and len(body) >= eio.compression_threshold:
+            accepted = [encoding.split(";")[0].strip() for encoding in poll.accept_encoding.split(",")]
+            for encoding in accepted:
+                if encoding in eio.compression_methods:
+                    body = getattr(eio, "_" + encoding)(body)
+                    headers = [*headers, ("Content-Encoding", encoding)]
+                    break
+        head = "".join(f"{name}: {value}\r\n" for name, value in (*headers, *eio._cors_headers({"REQUEST_METHOD": "GET"})))
+        sock.settimeout(self.write_timeout_s)
+        try:
+            sock.sendall(f"HTTP/1.1 {answer['status']}\r\n{head}Date: {self._http_date()}\r\n"
+                         f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+        except TimeoutError:
+            raise StopIteration() from None  # a stalled screen: its connection alone ends
+        finally:
+            sock.settimeout(None)
+
+    def _next_head(self, sock: Any) -> bytes:
+        """What the client sent next: a whole request head, or as much as shows it is no plain poll."""
+        sock.settimeout(self.keepalive_s)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data and len(data) < MAX_HEAD_BYTES:
+                chunk = sock.recv(MAX_HEAD_BYTES)
+                if not chunk:
+                    if data:
+                        return data
+                    raise StopIteration()  # the client closed the connection
+                data += chunk
+                if not self.request_start.startswith(data[:len(self.request_start)]):
+                    break
+        except TimeoutError:
+            if data:
+                return data  # gunicorn's parser finishes reading it, within its own keep-alive timeout
+            raise StopIteration() from None
+        finally:
+            sock.settimeout(None)
+        return data
+
+    def _http_date(self) -> str:
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, formatdate(now, usegmt=True))
+        return self._date[1]
+
+
+def answer_long_polls_directly(worker: Any) -> None:
+    """Let this gevent worker answer plain long-polls itself (gunicorn_conf's post_worker_init)."""
+    import gevent
+
+    from hall.extensions import socketio
+
+    polls = LongPolls(socketio.server.eio, keepalive_s=float(worker.cfg.keepalive or 2))
+    handle_request = worker.handle_request
+
+    def handle_plain_polls_first(listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
+        poll = polls.of_request(req)
+        if poll is None:
+            return handle_request(listener_name, req, sock, addr)
+        try:
+            polls.serve(poll, sock, req.unreader, lambda: worker.alive)
+        except (gevent.GreenletExit, SystemExit):  # as gunicorn's gevent worker does for its requests
+            pass
+
+    worker.handle_request = handle_plain_polls_first
