@@ -10,9 +10,12 @@ off, on, ...), so both variants share the process, the database and the machine'
 - hall/auth.py's session interface: Flask's signer built per request and its cookie save;
 - hall/app_class.py: Flask asking `inspect` whether each hook is a coroutine function, every request;
 - hall/http_security.py: the security headers set one by one (`setdefault`, a scan of the headers each);
-- hall/database.py: the pool's ping before every checkout (`pool_pre_ping`; PostgreSQL).
-Prints the median CPU per issue of each and the difference. bench/issue_cpu.py gives the whole
-request and the engine's part of it.
+- hall/database.py: the pool's ping before every checkout (`pool_pre_ping`; PostgreSQL);
+- hall/database.py: the hot statements (the hall's lock, number, line, ticket, stage and event rows, a
+  call's row writes, the PostgreSQL one-statement issue) sent on the DBAPI cursor (`DriverStatement`)
+  instead of through SQLAlchemy's `Connection.execute` (`thin-runner`).
+Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
+the difference. bench/issue_cpu.py gives the whole request and the engine's part of it.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,8 +39,11 @@ from bench.issue_cpu import demo_app  # noqa: E402
 from bench.issue_rate import ticket_body  # noqa: E402
 from bench.servers import database  # noqa: E402
 from hall import create_app, http_security  # noqa: E402
+from hall import database as hall_database  # noqa: E402
+from hall.auth import create_api_token  # noqa: E402
 from hall.auth import BearerAwareSessionInterface  # noqa: E402
 from hall.extensions import db  # noqa: E402
+from hall.models import Staff  # noqa: E402
 from hall.route_limiter import RouteLimiter  # noqa: E402
 
 BATCH, ROUNDS = 150, 11
@@ -119,9 +126,34 @@ def ping(app: Flask) -> Iterator[None]:
         pool._pre_ping = False
 
 
-#: Each cut, switched off: an earlier round's (route-check, session-cookie) and this one's.
+class SqlAlchemyExecute:
+    """A driver statement sent as SQLAlchemy sends any: `Connection.execute` (compile cache, execution
+    context, result metadata), its CursorResult answering as a `DriverResult` does."""
+
+    def __init__(self, statement, _dialect, _keys) -> None:
+        self.statement = statement
+
+    def execute(self, connection, params):
+        return connection.execute(self.statement, params)
+
+
+@contextlib.contextmanager
+def thin_runner(app: Flask) -> Iterator[None]:
+    saved, saved_made = hall_database.DriverStatement, dict(hall_database._driver)
+    hall_database.DriverStatement = SqlAlchemyExecute
+    hall_database._driver.clear()
+    try:
+        yield
+    finally:
+        hall_database.DriverStatement = saved
+        hall_database._driver.clear()
+        hall_database._driver.update(saved_made)
+
+
+#: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
+#: headers, ping) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
-        "ensure-sync": ensure_sync, "headers": headers, "ping": ping}
+        "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner}
 
 
 @contextlib.contextmanager
@@ -133,17 +165,34 @@ def library_behaviour(app: Flask, cuts: list[str]) -> Iterator[None]:
         yield
 
 
-def compare(app: Flask, services: str, cuts: list[str]) -> None:
+def compare(app: Flask, services: str, cuts: list[str], action: str = "issue") -> None:
     client = app.test_client()
     visitors = itertools.count()
 
+    def issue() -> None:
+        body = ticket_body(next(visitors))
+        while body["service"] not in services:
+            body = ticket_body(next(visitors))
+        assert client.post("/api/v1/halls/demo/tickets", json=body).status_code == 201
+
+    with app.app_context():
+        staff = {"Authorization": f"Bearer {create_api_token(db.session.scalar(select(Staff).where(Staff.login == 'staff1')))}"}
+        db.session.commit()
+    counter = "/api/v1/halls/demo/counters/1"
+    if action == "call":
+        assert client.post(f"{counter}/open", headers=staff).status_code == 200
+
+    def call() -> None:
+        assert client.post(f"{counter}/call-next", headers=staff).status_code == 200
+        assert client.post(f"{counter}/finish", headers=staff).status_code == 200
+
     def batch_ms() -> float:
+        if action == "call":
+            for _ in range(BATCH):  # the tickets the batch calls (counter 1 serves A), not timed
+                assert client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code == 201
         started = time.process_time()
         for _ in range(BATCH):
-            body = ticket_body(next(visitors))
-            while body["service"] not in services:
-                body = ticket_body(next(visitors))
-            assert client.post("/api/v1/halls/demo/tickets", json=body).status_code == 201
+            call() if action == "call" else issue()
         return (time.process_time() - started) / BATCH * 1000
 
     batch_ms()  # the lines, the day and what the process keeps exist
@@ -155,8 +204,9 @@ def compare(app: Flask, services: str, cuts: list[str]) -> None:
     before, after = statistics.median(off), statistics.median(on)
     saved = statistics.median(b - a for b, a in zip(off, on))  # each pair ran back to back
     pairs_lower = sum(a < b for b, a in zip(off, on))
+    what = "call-next + finish" if action == "call" else "issue"
     print(f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}, services {services}, cuts {','.join(cuts)}: without {before:.3f} ms"
-          f" CPU per issue, with them {after:.3f} ms ({after / before:.2f}x); median of the paired differences"
+          f" CPU per {what}, with them {after:.3f} ms ({after / before:.2f}x); median of the paired differences"
           f" {saved:.3f} ms, lower with the cuts in {pairs_lower} of {ROUNDS} pairs; batches of {BATCH}", flush=True)
 
 
@@ -165,13 +215,16 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--services", default="ABC", help="the services issued, in turn (A, B common; C real-name)")
     parser.add_argument("--cuts", default=",".join(CUTS), help=f"the cuts switched off, of {', '.join(CUTS)}")
+    parser.add_argument("--action", choices=["issue", "call"], default="issue",
+                        help="time issues, or a counter's call-next + finish (of tickets issued untimed)")
     args = parser.parse_args()
     cuts = args.cuts.split(",")
     if args.database == "sqlite":
-        compare(demo_app(), args.services, cuts)
+        compare(demo_app(), args.services, cuts, args.action)
         return
     with database("postgres") as url:
-        compare(create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": True}), args.services, cuts)
+        compare(create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": True}), args.services, cuts,
+                args.action)
 
 
 if __name__ == "__main__":

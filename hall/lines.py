@@ -11,9 +11,10 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import Float, bindparam, case, func, select, update
+from sqlalchemy.engine import Connection
 
 from hall import clock
-from hall.database import prepared, run_driver, upsert, upsert_in
+from hall.database import run_driver, upsert, upsert_in
 from hall.extensions import db
 from hall.models import HandlingTime, LineCount, Ticket
 
@@ -27,7 +28,7 @@ def _line_of(ticket: Ticket) -> dict:
 
 def join(ticket: Ticket) -> int:
     """The ticket joins its line; returns how many waited there before it (one statement)."""
-    return join_line(**_line_of(ticket))
+    return join_line(db.session.connection(), **_line_of(ticket))
 
 
 def join_statement(dialect: str):
@@ -37,9 +38,8 @@ def join_statement(dialect: str):
                      {"waiting": table.c.waiting + 1, "joined": table.c.joined + 1}).returning(table.c.waiting)
 
 
-def join_line(hall_id: int, business_day: date, service_id: int, stage_code: str) -> int:
+def join_line(connection: Connection, hall_id: int, business_day: date, service_id: int, stage_code: str) -> int:
     """A ticket joins the line; returns how many waited there before it (one statement)."""
-    connection = db.session.connection()
     line = {"hall_id": hall_id, "business_day": business_day, "service_id": service_id, "stage_code": stage_code}
     return run_driver(connection, join_statement, line).scalar_one() - 1
 
@@ -52,8 +52,7 @@ def _leave_statement(_dialect: str):
 
 def leave(ticket: Ticket) -> None:
     """The ticket leaves its line (called, cancelled, closed): call before its status or stage changes."""
-    connection = db.session.connection()
-    connection.execute(prepared(connection, _leave_statement), {f"line_{k}": v for k, v in _line_of(ticket).items()})
+    run_driver(db.session.connection(), _leave_statement, {f"line_{k}": v for k, v in _line_of(ticket).items()})
 
 
 def close_days(hall_id: int, last_day: date) -> None:
@@ -83,8 +82,7 @@ def record_handling(service_id: int, stage_code: str, seconds: float) -> None:
     """Move the weighted handling time of a stage by one finished stage (one statement): the first
     stages are averaged plainly (a new stage learns fast), later ones with the configured weight."""
     alpha = float(current_app.config["HALL"]["queue"]["estimate_alpha"])
-    connection = db.session.connection()
-    connection.execute(prepared(connection, _handling_statement), {
+    run_driver(db.session.connection(), _handling_statement, {
         "service_id": service_id, "stage_code": stage_code, "seconds": seconds, "alpha": alpha,
         "plain_samples": 1 / alpha, "at": clock.utcnow()})
 

@@ -46,6 +46,7 @@ from flask import current_app
 from sqlalchemy import JSON, Row, TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
+from hall.database import run_driver
 from hall.extensions import db
 from hall.queue import unit
 
@@ -277,8 +278,8 @@ def in_autocommit(statement: TextClause, params: dict[str, Any]) -> Row | None:
     and rolled back when the statement fails."""
     session = db.session()
     try:
-        result = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}).execute(statement, params)
-        row = result.one_or_none() if result.returns_rows else None
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        row = run_driver(connection, statement, params).one_or_none()
         session.commit()
         return row
     except BaseException:

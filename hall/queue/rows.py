@@ -4,7 +4,7 @@ A call, start, finish or no-show changes a few columns of rows the action has lo
 ticket, the ticket's current stage, the counter). Setting them as attributes leaves the writing
 to a flush, which works out what changed, orders the rows and builds each UPDATE again: most of
 an action's time. `write` sends one UPDATE by primary key instead (its statement built once per
-table and set of columns) and keeps the loaded object true, so what the action (or, in a sole
+table and set of columns, sent as driver SQL: `hall.database.run_driver`) and keeps the loaded object true, so what the action (or, in a sole
 writer's batch, the next action) reads of it is what was written.
 
 If the action is undone afterwards, the objects it wrote are expired (`forget_written`), so that
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
+from hall.database import run_driver
 from hall.extensions import db
 
 _WRITTEN = "hall_written_rows"
@@ -46,7 +47,7 @@ def write(row: Any, **values: Any) -> None:
     for name in nulls:
         del columns[name]
     session = db.session()
-    session.connection().execute(_statement(mapper.local_table, tuple(columns), nulls), {"_id": row.id, **columns})
+    run_driver(session.connection(), _statement(mapper.local_table, tuple(columns), nulls), {"_id": row.id, **columns})
     for name, value in values.items():
         set_committed_value(row, name, value)
     session.info.setdefault(_WRITTEN, set()).add(row)

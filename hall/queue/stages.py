@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from hall import lines
+from hall.database import run_driver
 from hall.extensions import db
 from hall.models import Counter, Service, Stage, Ticket
 from hall.queue.rows import write
@@ -16,6 +17,12 @@ def current_stage(ticket: Ticket) -> Stage:
     return ticket.stages[-1]
 
 
+#: The current (last) stage of a ticket marked called, by the ticket's id.
+_MARK_CALLED = update(Stage).where(
+    Stage.id == select(func.max(Stage.id)).where(Stage.ticket_id == bindparam("ticket")).scalar_subquery()
+).values(called_at=bindparam("called_at"), counter_id=bindparam("counter_id"), staff_id=bindparam("staff_id"))
+
+
 def mark_called(ticket: Ticket, counter_id: int, staff_id: int | None, now: datetime) -> None:
     """Mark the current stage of a ticket called: on the loaded stage if the session holds the ticket's
     stages, else in one statement (its stage rows need not be read)."""
@@ -23,9 +30,7 @@ def mark_called(ticket: Ticket, counter_id: int, staff_id: int | None, now: date
     if "stages" in ticket.__dict__:
         write(current_stage(ticket), **called)
         return
-    current = select(func.max(Stage.id)).where(Stage.ticket_id == ticket.id).scalar_subquery()
-    db.session.execute(update(Stage).where(Stage.id == current).values(**called),
-                       execution_options={"synchronize_session": False})
+    run_driver(db.session.connection(), _MARK_CALLED, {**called, "ticket": ticket.id})
 
 
 def close_stage(ticket: Ticket, outcome: str, now: datetime, *, finished: bool = True,

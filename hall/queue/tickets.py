@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, insert, select, true
+from sqlalchemy.engine import Connection
 
 from hall import clock, lines, pictures
-from hall.database import prepared, run_driver, upsert_in
+from hall.database import run_driver, upsert_in
 from hall.estimate import Estimate, HallPicture, estimate_ticket, people_ahead
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketEvent, TicketSequence
@@ -42,17 +43,16 @@ def _number_and_line_statement(dialect: str):
     return select(number.c.last, number.c.last_issued_at, line.c.waiting).select_from(number.join(line, true()))
 
 
-def _take_number(hall_id: int, day: date, service: ServiceCopy, stage_code: str,
+def _take_number(connection: Connection, hall_id: int, day: date, service: ServiceCopy, stage_code: str,
                  now: datetime) -> tuple[int, datetime, int]:
     """Atomically take the next number of the service's prefix for a day and join the line of its first
     stage: returns the number's seq, its issue time and how many waited in that line before."""
-    connection = db.session.connection()
     params = {"hall_id": hall_id, "business_day": day, "prefix": service.prefix, "issued_at": now}
     if connection.dialect.name != "postgresql":
-        seq, issued_at = connection.execute(prepared(connection, _sequence_statement), params).one()
-        return seq, issued_at, lines.join_line(hall_id, day, service.id, stage_code)
+        seq, issued_at = run_driver(connection, _sequence_statement, params).one()
+        return seq, issued_at, lines.join_line(connection, hall_id, day, service.id, stage_code)
     params.update(service_id=service.id, stage_code=stage_code)
-    seq, issued_at, waiting = connection.execute(prepared(connection, _number_and_line_statement), params).one()
+    seq, issued_at, waiting = run_driver(connection, _number_and_line_statement, params).one()
     return seq, issued_at, waiting - 1
 
 
@@ -263,10 +263,10 @@ def _rows_statement(_dialect: str):
     return select(ticket.c.id).add_cte(stage, event)
 
 
-def _write_ticket(ticket: dict[str, Any], stage: dict[str, Any], event: dict[str, Any]) -> int:
+def _write_ticket(connection: Connection, ticket: dict[str, Any], stage: dict[str, Any],
+                  event: dict[str, Any]) -> int:
     """Insert a new ticket with its first stage and its event row; returns the ticket's id. On PostgreSQL
     one round trip (the hall's lock is held meanwhile), elsewhere three INSERTs."""
-    connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         ticket_id = run_driver(connection, _INSERT_TICKET, ticket).lastrowid
         run_driver(connection, _INSERT_STAGE, {**stage, "ticket_id": ticket_id})
@@ -274,7 +274,7 @@ def _write_ticket(ticket: dict[str, Any], stage: dict[str, Any], event: dict[str
         return ticket_id
     params = {**ticket, **{f"stage_{name}": stage[name] for name in _STAGE_COLUMNS},
               **{f"event_{name}": event[name] for name in _EVENT_COLUMNS}}
-    return connection.execute(prepared(connection, _rows_statement), params).scalar_one()
+    return run_driver(connection, _rows_statement, params).scalar_one()
 
 
 def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: str,
@@ -292,7 +292,7 @@ def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: 
     hall_id = action.hall.id
     day = today(action.hall, action.now)
     first = service.stages[0]
-    seq, issued_at, waiting_before = _take_number(hall_id, day, service, first.code, action.now)
+    seq, issued_at, waiting_before = _take_number(action.connection, hall_id, day, service, first.code, action.now)
     ticket = NewTicket(
         id=None, service=service, hall_id=hall_id, service_id=service.id, business_day=day, seq=seq,
         number=f"{service.prefix}{seq:03d}", token=secrets.token_urlsafe(16), priority=priority, channel=channel,
@@ -308,7 +308,7 @@ def add_ticket(action: Action, service: ServiceCopy, *, priority: str, channel: 
     event = action.event_row("issued", staff_id=staff_id, priority=priority, channel=channel,
                              estimated_wait_s=estimate.wait_s)
     row = {**{name: getattr(ticket, name) for name in _TICKET_COLUMNS[:-1]}, "estimated_wait_s": estimate.wait_s}
-    ticket = replace(ticket, id=_write_ticket(row, stage, event), estimated_wait_s=estimate.wait_s)
+    ticket = replace(ticket, id=_write_ticket(action.connection, row, stage, event), estimated_wait_s=estimate.wait_s)
     view = _with_estimate(ticket_view(ticket, action.hall.public_name_mode), ahead, estimate)
     action.publish("issued", ticket=view)
     if priority == "normal":

@@ -23,10 +23,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Row, bindparam, insert, update
 from sqlalchemy import event as orm_event
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall import clock, pictures
-from hall.database import begin_write, prepared, run_driver
+from hall.database import begin_write, run_driver
 from hall.extensions import db
 from hall.models import Hall, TicketEvent
 from hall.queue.errors import NotFound
@@ -43,6 +44,8 @@ class Action:
     hall: Hall | Row
     seq: int
     now: datetime
+    #: The connection of the action's transaction, for statements sent as driver SQL (`run_driver`).
+    connection: Connection
     event: dict[str, Any] | None = None
     #: What to do once the action has committed (outside the lock), in order.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
@@ -50,7 +53,7 @@ class Action:
     def log(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
             staff_id: int | None = None, **data: Any) -> None:
         """Append a row to the event log (several rows may share the action's seq): one INSERT, now."""
-        run_driver(db.session.connection(), INSERT_EVENT, self.event_row(
+        run_driver(self.connection, INSERT_EVENT, self.event_row(
             kind, ticket_id=ticket_id, counter_id=counter_id, staff_id=staff_id, **data))
 
     def event_row(self, kind: str, *, ticket_id: int | None = None, counter_id: int | None = None,
@@ -108,11 +111,10 @@ def _lock_statement(by_slug: bool, public: bool):
 _LOCKS = {(by_slug, public): _lock_statement(by_slug, public) for by_slug in (False, True) for public in (False, True)}
 
 
-def _take_lock_plain(hall: int | str, public: bool = True) -> Row:
-    """`_take_lock` for an action that only reads the hall: a row of `PLAIN_HALL_COLUMNS`, not an ORM object."""
-    connection = db.session.connection()
-    statement = prepared(connection, _LOCKS[not isinstance(hall, int), public])
-    record = connection.execute(statement, {"hall": hall}).one_or_none()
+def _take_lock_plain(connection: Connection, hall: int | str, public: bool = True) -> Row:
+    """`_take_lock` for an action that only reads the hall: a named tuple of `PLAIN_HALL_COLUMNS`, not an
+    ORM object."""
+    record = run_driver(connection, _LOCKS[not isinstance(hall, int), public], {"hall": hall}).one_or_none()
     if record is None:
         raise _unknown_hall(hall)
     return record
@@ -268,7 +270,7 @@ def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
     batch.begin(session)
     session.flush()  # what the writer did between actions (a rating) is not the action's
     writes_before = batch.writes
-    action = Action(hall=batch.hall, seq=batch.seq + 1, now=clock.utcnow())
+    action = Action(hall=batch.hall, seq=batch.seq + 1, now=clock.utcnow(), connection=session.connection())
     try:
         yield action
     except BaseException as error:
@@ -330,10 +332,10 @@ def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = Tru
             yield action
         return
     with _in_turn(session, hall):
-        begin_write(session, go_on=True)
+        connection = begin_write(session, go_on=True)
         try:
-            record = _take_lock_plain(hall, public) if plain_hall else _take_lock(hall, public)
-            action = Action(hall=record, seq=record.event_seq, now=clock.utcnow())
+            record = _take_lock_plain(connection, hall, public) if plain_hall else _take_lock(hall, public)
+            action = Action(hall=record, seq=record.event_seq, now=clock.utcnow(), connection=connection)
             yield action
         except BaseException:
             _undo(session)
