@@ -161,11 +161,13 @@ def messages_of(screen: WebSocketScreen) -> list[str]:
 
 @pytest.fixture
 def sliced_hall(monkeypatch):
-    """A gevent Socket.IO server whose fan-out writes 4 screens per slice, 14 screens in its lobby
-    (10 on websockets over socketpairs, 4 on long-polling), and what an event is sent as."""
+    """A gevent Socket.IO server whose fan-out writes 4 screens per slice (its time is spent after
+    the first group of screens), 14 screens in its lobby (10 on websockets over socketpairs, 4 on
+    long-polling), and what an event is sent as."""
     import socketio
 
-    monkeypatch.setattr(fanout, "SLICE_SCREENS", 4)
+    monkeypatch.setattr(fanout, "SLICE_S", 0)
+    monkeypatch.setattr(fanout, "CLOCK_EVERY", 4)
     server = socketio.Server(async_mode="gevent", client_manager=FanOutManager())
     live_engineio(server.eio)
     polling = [PollingScreen(server, f"p{index}", ("lobby",)) for index in range(4)]
@@ -216,6 +218,41 @@ def test_a_large_fan_out_lets_requests_run_between_slices_and_keeps_each_screens
     for screen in hall.polling:
         expected = [*events, "41"] if screen.eio_sid == seen["phone"] else events
         assert ["4" + pkt.data for pkt in screen.poll()] == expected, screen.eio_sid
+
+
+def test_a_fan_out_slice_ends_when_its_time_is_spent_however_slow_the_screens_are(sliced_hall, monkeypatch):
+    """On a busy machine each screen's write takes longer: a slice still holds the loop for about
+    SLICE_S, not for a fixed number of screens, and every screen still gets the event once."""
+    import gevent
+
+    hall, turn, writes_in_turn = sliced_hall, [0], {}
+    monkeypatch.setattr(fanout, "SLICE_S", 0.0035)
+    monkeypatch.setattr(fanout, "CLOCK_EVERY", 1)
+    for screen in hall.websockets:
+        def slow_send(frame: bytes, send=screen.websocket.raw_send) -> int:  # 1 ms of the loop a write
+            writes_in_turn[turn[0]] = writes_in_turn.get(turn[0], 0) + 1
+            busy_until = time.perf_counter() + 0.001
+            while time.perf_counter() < busy_until:
+                pass
+            return send(frame)
+        screen.websocket.raw_send = slow_send
+
+    def other_greenlets() -> None:  # counts the turns the loop gives everyone else
+        while True:
+            turn[0] += 1
+            gevent.sleep(0)
+
+    others = gevent.spawn(other_greenlets)
+    hall.server.emit("hall_event", {"seq": 0}, to="lobby")
+    hall.manager.let_fan_out_run()
+    with gevent.Timeout(5):
+        while hall.manager.fan_out_started:
+            gevent.sleep(0)
+    others.kill()
+    assert sum(writes_in_turn.values()) == len(hall.websockets)
+    assert max(writes_in_turn.values()) <= 4, f"a slice held the loop past its time: {writes_in_turn}"
+    for screen in hall.websockets:
+        assert messages_of(screen) == [hall.event(0)], screen.eio_sid
 
 
 def test_events_noted_during_a_sliced_fan_out_follow_in_order_on_every_screen(sliced_hall):

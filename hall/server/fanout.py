@@ -19,9 +19,13 @@ screen all of its frames at once. An idle server adds no delay; under load (16 k
 beside 2 000 screens) one write per screen carries several events, and a long-polling screen
 gets them in one poll answer.
 
-A large fan-out is written a slice of screens at a time (`SLICE_SCREENS`), the loop running
-other greenlets in between, so requests are not held for the whole of it: the emitting request
-goes on after the first slice. Each screen still gets its packets in the order they were sent:
+A large fan-out is written a slice at a time, the loop running other greenlets in between, so
+requests are not held for the whole of it: the emitting request goes on after the first slice. A
+slice ends when it has held the loop for `SLICE_S` (the clock read every `CLOCK_EVERY` screens),
+not after a number of screens: a screen's write costs 6-10 µs on a quiet machine but several
+times that on a busy one, or when a young-generation collection falls in the slice, and 250
+screens a slice then held the loop 10-20 ms (bench/RESULTS.md). Each screen still gets its
+packets in the order they were sent:
 - events noted while a fan-out is on its way wait for it to end, then go out together;
 - anything else sent to a client (an ack such as a snapshot answer, a disconnect) first writes
   that screen what it has still to get: its share of the fan-out on its way if not reached yet,
@@ -88,13 +92,16 @@ class NotedEvent(NamedTuple):
     written: set
 
 
-#: Screens the fan-out writes before it lets other greenlets run (a few ms of the loop at most).
-SLICE_SCREENS = 250
+#: Seconds of the loop one slice of a fan-out may take before it lets other greenlets run
+#: (the first slice's include planning who gets what).
+SLICE_S = 0.002
+#: Screens written between two looks at the clock (each slice writes at least these).
+CLOCK_EVERY = 32
 
 
 class FanOutManager(socketio.Manager):
     """Client manager that writes each emitted event's frame once to every idle websocket, the
-    events emitted meanwhile together, a slice of screens at a time (under gevent)."""
+    events emitted meanwhile together, a slice at a time (under gevent)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -152,17 +159,19 @@ class FanOutManager(socketio.Manager):
             gevent.sleep(0)
 
     def _fan_out(self) -> None:
-        """Write every event noted, a slice of screens at a time; the events noted meanwhile go
+        """Write every event noted, a slice at a time; the events noted meanwhile go
         out after it, so each screen gets them after the earlier ones."""
         import gevent
 
         while self.noted:
+            until = time.perf_counter() + SLICE_S
             events, self.noted = self.noted, []
             self.unwritten = self._plan(events)
             while self.unwritten:
-                self._write(self.unwritten, SLICE_SCREENS)
+                self._write(self.unwritten, until)
                 if self.unwritten:
                     gevent.sleep(0)
+                    until = time.perf_counter() + SLICE_S
         self.fan_out_started = False
 
     def write_pending(self, eio_sid: str) -> None:
@@ -212,16 +221,19 @@ class FanOutManager(socketio.Manager):
         return [eio_sid for sid, eio_sid in self.get_participants(event.namespace, event.room)
                 if sid not in skip and eio_sid not in written]
 
-    def _write(self, plan: dict[str, tuple[bytes, list[NotedEvent]]], limit: int | None = None) -> None:
-        """Write (and take out of `plan`) up to `limit` screens' frames, all of them without one."""
-        count = len(plan) if limit is None else min(limit, len(plan))
+    def _write(self, plan: dict[str, tuple[bytes, list[NotedEvent]]], until: float | None = None) -> None:
+        """Write (and take out of `plan`) the screens' frames: all of them, or (`until`: a
+        time.perf_counter() deadline) groups of CLOCK_EVERY screens until the deadline has passed."""
         now = time.time()
         websockets, ping_timeout = OPEN_WEBSOCKETS, self.server.eio.ping_timeout
-        for _ in range(count):
-            eio_sid, (frames, events) = plan.popitem()
-            websocket = websockets.get(eio_sid)
-            if websocket is None or not websocket.write_now(frames, now, ping_timeout):
-                self._queue(eio_sid, events)
+        while plan:
+            for _ in range(min(CLOCK_EVERY, len(plan))):
+                eio_sid, (frames, events) = plan.popitem()
+                websocket = websockets.get(eio_sid)
+                if websocket is None or not websocket.write_now(frames, now, ping_timeout):
+                    self._queue(eio_sid, events)
+            if until is not None and time.perf_counter() >= until:
+                return
 
     def _queue(self, eio_sid: str, events: list[NotedEvent]) -> None:
         """The events through the screen's queue: its writer, or its next poll, sends them."""
