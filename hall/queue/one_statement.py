@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from flask import current_app
@@ -162,7 +163,7 @@ class Issue:
 
     def params(self) -> dict[str, Any]:
         """What the statement (and the function's arguments) bind from this issue: `PARAMETERS`."""
-        return {parameter.name: parameter.value(self) for parameter in PARAMETERS}
+        return {name: value(self) for name, value in _VALUES}
 
     @property
     def line(self) -> tuple[int, int, str]:
@@ -172,37 +173,41 @@ class Issue:
 @dataclass(frozen=True, slots=True)
 class Parameter:
     """One value an issue binds: its name in the statement, its PostgreSQL type (the real-name function's
-    argument), and how it is taken from the issue (by default its attribute of that name)."""
+    argument), and how it is taken from the issue."""
 
     name: str
     sql_type: str
-    taken: Callable[[Issue], Any] | None = None
+    value: Callable[[Issue], Any]
 
-    def value(self, issue: Issue) -> Any:
-        return self.taken(issue) if self.taken else getattr(issue, self.name)
+
+def _its_own(name: str, sql_type: str) -> Parameter:
+    """A parameter that is the issue's attribute of the same name."""
+    return Parameter(name, sql_type, attrgetter(name))
 
 
 #: Everything the common statement and the real-name function take from an `Issue`, in the function's
 #: order: the one list both follow (a name missing from one would fail at the first real-name issue).
 #: The function's arguments also hold the copy's checked columns and the daily limit (`limit_function`).
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("hall_id", "integer"),
-    Parameter("business_day", "date", lambda issue: issue.day),
-    Parameter("now", "timestamp"),
-    Parameter("head_start", "interval"),
-    Parameter("prefix", "varchar"),
-    Parameter("service_id", "integer"),
-    Parameter("stage_code", "varchar"),
-    Parameter("token", "varchar"),
-    Parameter("channel", "varchar"),
-    Parameter("idempotency_key", "varchar"),
-    Parameter("staff_id", "integer"),
-    Parameter("expected_ahead", "integer"),
-    Parameter("estimated_wait_s", "integer"),
-    Parameter("id_hash", "varchar"),
-    Parameter("id_masked", "varchar"),
+    _its_own("hall_id", "integer"),
+    Parameter("business_day", "date", attrgetter("day")),
+    _its_own("now", "timestamp"),
+    _its_own("head_start", "interval"),
+    _its_own("prefix", "varchar"),
+    _its_own("service_id", "integer"),
+    _its_own("stage_code", "varchar"),
+    _its_own("token", "varchar"),
+    _its_own("channel", "varchar"),
+    _its_own("idempotency_key", "varchar"),
+    _its_own("staff_id", "integer"),
+    _its_own("expected_ahead", "integer"),
+    _its_own("estimated_wait_s", "integer"),
+    _its_own("id_hash", "varchar"),
+    _its_own("id_masked", "varchar"),
     Parameter("data", "json", lambda issue: {**issue.data, "estimated_wait_s": issue.estimated_wait_s}),
     Parameter("data_without_estimate", "json", lambda issue: {**issue.data, "estimated_wait_s": None}))
+
+_VALUES = tuple((parameter.name, parameter.value) for parameter in PARAMETERS)
 
 #: The parameters sent as JSON (a dict bound as text would not do).
 JSON_PARAMETERS = tuple(bindparam(parameter.name, type_=JSON) for parameter in PARAMETERS
