@@ -21,6 +21,7 @@ from hall.extensions import db
 from hall.models import Hall
 from hall.queue import unit as queue_unit
 from hall.queue.realname import simulated_id_number
+from tests.conftest import make_app
 
 #: Statements of the request's one transaction (BEGIN included, COMMIT counted apart). Before the
 #: running line counts: 15 per issue in two transactions (13 + 2 BEGIN), 26 per call-next in three.
@@ -35,6 +36,9 @@ CEILINGS = {"issue": 8, "call_next": 11}
 #: that also counts the visitor's tickets once the hall is locked (4 before: BEGIN, the lock, the count
 #: and the rows, COMMIT).
 POSTGRES_CEILINGS = {**CEILINGS, "issue": 1}
+#: A hall's first issue in a new process: the hall, its services and stages, the estimate's picture, read
+#: outside the lock in one transaction, then the one call.
+FIRST_ISSUE_IN_A_PROCESS = 12
 #: After the commit, event subscribers may read (the turn-near notifier: one statement and its BEGIN).
 AFTER_COMMIT = 2
 
@@ -131,6 +135,31 @@ def test_issuing_a_ticket_is_one_short_transaction(app, demo, service):
                     and "tickets.id_hash = " not in s and "tickets.idempotency_key = " not in s]
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("service", ["A", "C"])
+def test_a_halls_first_issue_in_a_new_process_is_one_call_too(pg_app, pg_demo, service):
+    """A new server process (a second app on the database) has no copy of the hall yet: it reads one
+    outside the hall's lock, with the services and the estimate's picture, and its very first issue is
+    the one call (no BEGIN, no COMMIT): the hall's row is locked only while that call runs."""
+    body = {"service": service, "id_number": simulated_id_number(1)}
+    pg_app.test_client().post("/api/v1/halls/demo/tickets", json=body)  # in this process: the line and day exist
+    fresh = make_app(pg_app.config["SQLALCHEMY_DATABASE_URI"])
+    with fresh.app_context():
+        try:
+            with cost() as seen:
+                response = fresh.test_client().post("/api/v1/halls/demo/tickets",
+                                                    json={**body, "id_number": simulated_id_number(2)})
+            listing = "\n".join(s[:120] for s in seen.statements)
+            assert response.status_code == 201 and response.get_json()["people_ahead"] == 1
+            assert not [s for s in seen.statements[:-1] if "UPDATE halls" in s], listing
+            assert seen.autocommit[-1] and seen.committed_after == len(seen.statements) - 1, \
+                listing  # the reads' transaction ends before the call
+            assert len(seen.statements) <= FIRST_ISSUE_IN_A_PROCESS, listing
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
     client = app.test_client()
     staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
@@ -156,10 +185,10 @@ def hold_hall_lock(app, hall_id: int, holding: threading.Event, release: threadi
         db.session.remove()
 
 
-def _issue_in(app, hall_id: int) -> str:
+def _issue_in(app, hall_id: int, priority: str = "normal") -> str:
     with app.app_context():
         try:
-            return queue.issue_ticket(hall_id, "A")["number"]
+            return queue.issue_ticket(hall_id, "A", priority=priority)["number"]
         finally:
             db.session.remove()
 
@@ -194,7 +223,7 @@ def backends_waiting_on_locks() -> int:
 
 
 def _issues_waiting_behind_a_held_lock(app, hall_id: int, monkeypatch, issues: int,
-                                       cases: tuple[tuple[float, int], ...]) -> None:
+                                       cases: tuple[tuple[float, int], ...], priority: str = "normal") -> None:
     """For each (turn wait, backends expected on the row lock): `issues` issues start while another
     action holds the hall's lock; once it is released, each gets a number of its own."""
     holding, release = threading.Event(), threading.Event()
@@ -205,7 +234,7 @@ def _issues_waiting_behind_a_held_lock(app, hall_id: int, monkeypatch, issues: i
         holder.start()
         assert holding.wait(10)
         with ThreadPoolExecutor(issues) as pool:
-            issued = [pool.submit(_issue_in, app, hall_id) for _ in range(issues)]
+            issued = [pool.submit(_issue_in, app, hall_id, priority) for _ in range(issues)]
             time.sleep(0.6)
             assert backends_waiting_on_locks() == on_the_lock
             release.set()
@@ -216,8 +245,9 @@ def _issues_waiting_behind_a_held_lock(app, hall_id: int, monkeypatch, issues: i
 @pytest.mark.postgres
 def test_a_processs_actions_of_a_hall_take_turns_before_the_row_lock(pg_app, pg_demo, monkeypatch):
     """While an action of a hall runs, the process's next actions of that hall wait for their turn in
-    the process, not all on the database's row lock; a turn not had in time goes on to the lock."""
-    _issues_waiting_behind_a_held_lock(pg_app, pg_demo.id, monkeypatch, 3, ((10.0, 0), (0.2, 3)))
+    the process, not all on the database's row lock; a turn not had in time goes on to the lock. (Priority
+    tickets: a normal one is one call that takes no turn.)"""
+    _issues_waiting_behind_a_held_lock(pg_app, pg_demo.id, monkeypatch, 3, ((10.0, 0), (0.2, 3)), "priority")
 
 
 @pytest.mark.postgres
@@ -245,7 +275,7 @@ def test_an_issue_whose_line_moved_meanwhile_gets_the_estimate_of_its_place(pg_a
 
     pg_app.config["HALL"]["queue"]["estimate_inputs_max_age_s"] = 600
     client = pg_app.test_client()
-    client.post("/api/v1/halls/demo/tickets", json={"service": "A"})  # the general path: the hall is kept
+    client.post("/api/v1/halls/demo/tickets", json={"service": "A"})  # the process keeps the hall
     for _ in range(3):
         client.post("/api/v1/halls/demo/tickets", json={"service": "A"})
     monkeypatch.setattr(one_statement, "in_flight", lambda line: 7)  # expects 7 more ahead than there are

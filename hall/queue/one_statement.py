@@ -7,10 +7,11 @@ stage and its event row go in one data-modifying statement, sent without BEGIN a
 hall's row lock is held only while the server runs it, not across round trips.
 
 What the issue needs before it reaches the hall's row comes from this process's copies: the hall
-as its last action here read it (`keep`), its services (`layout`), the estimate's inputs
-(`pictures`). The statement re-checks the copy: it locks the hall only where every column in
-`CHECKED` still has the copy's value, so an edited hall (zone, reset time, who may issue, layout)
-writes nothing and the issue takes the general path (`hall_action`), which reads everything again.
+as its last action here read it (`keep`; for the hall's first issue here, as read just before, outside
+the lock: `read_copy`), its services (`layout`), the estimate's inputs (`pictures`). The statement
+re-checks the copy: it locks the hall only where every column in `CHECKED` still has the copy's value,
+so an edited hall (zone, reset time, who may issue, layout) writes nothing and the issue takes the
+general path (`hall_action`), which reads everything again.
 
 A statement sees the rows committed when it started, not those committed while it waited for the
 lock; only rows it locks itself are read as they are now. Hence:
@@ -44,11 +45,12 @@ from operator import attrgetter
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import JSON, Row, TextClause, bindparam, text
+from sqlalchemy import JSON, Row, TextClause, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hall.database import run_driver
 from hall.extensions import db
+from hall.models import Hall
 from hall.queue import unit
 
 #: The hall's columns an issue reads before the statement (business day, who may issue, the names on
@@ -122,6 +124,19 @@ def keep(hall: int | str, record: Row) -> None:
 def copy_of(hall: int | str) -> Row | None:
     """The hall as this process's last general issue read it, or None."""
     return _copies().get(hall)
+
+
+_READ_COPY = {by_slug: select(*(Hall.__table__.c[name] for name in unit.PLAIN_HALL_COLUMNS))
+              .where(unit.named_hall(by_slug)) for by_slug in (False, True)}
+
+
+def read_copy(hall: int | str) -> Row | None:
+    """For a hall this process has no copy of yet (its first issue here): the hall as it is now, read
+    outside its lock, kept as the copy; None for no such hall. The one call re-checks it, as any copy."""
+    record = db.session.execute(_READ_COPY[not isinstance(hall, int)], {"hall": hall}).one_or_none()
+    if record is not None:
+        keep(hall, record)
+    return record
 
 
 def forget(hall: int | str) -> None:

@@ -109,10 +109,14 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
     return view
 
 
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _one_statement_here(hall_id: int) -> bool:
     """Whether issues of the hall write their rows in one statement (`one_statement`): on PostgreSQL, out
     of a sole writer's batch."""
-    return db.session.get_bind().dialect.name == "postgresql" and not writing_alone(hall_id)
+    return _on_postgresql() and not writing_alone(hall_id)
 
 
 def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, channel: str,
@@ -122,8 +126,12 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
     copy of the hall: in one statement without BEGIN/COMMIT (`one_statement`), or on a service with a daily
     limit per person in one call of the function that counts the visitor's tickets (`limit_function`);
     None when the issue takes the general path."""
+    if priority != "normal" or appointment_id is not None:
+        return None
     record = one_statement.copy_of(hall)
-    if record is None or priority != "normal" or appointment_id is not None or writing_alone(record.id):
+    if record is None and _on_postgresql():  # the hall's first issue in this process
+        record = one_statement.read_copy(hall)
+    if record is None or writing_alone(record.id):
         return None
     service = services_of(record).by_prefix.get(service_prefix.upper())
     if service is None or not service.stages or service.daily_capacity is not None:

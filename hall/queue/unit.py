@@ -100,12 +100,18 @@ PLAIN_HALL_COLUMNS = ("id", "slug", "active", "timezone", "reset_at", "public_is
                       "public_name_mode", "event_seq", "layout_version", "public_seq", "public_prev_seq")
 
 
+def named_hall(by_slug: bool):
+    """The hall an action names (bound as `hall`): by id, or by the slug of an active hall."""
+    table = Hall.__table__
+    return (table.c.slug == bindparam("hall")) & table.c.active.is_(True) if by_slug else table.c.id == bindparam(
+        "hall")
+
+
 def _lock_statement(by_slug: bool, public: bool):
     table = Hall.__table__
-    which = (table.c.slug == bindparam("hall")) & table.c.active.is_(True) if by_slug else table.c.id == bindparam(
-        "hall")
     returned = [table.c[name] for name in PLAIN_HALL_COLUMNS]
-    return lambda _dialect: update(table).where(which).values(_bumped(table, public)).returning(*returned)
+    return lambda _dialect: update(table).where(named_hall(by_slug)).values(_bumped(table, public)).returning(
+        *returned)
 
 
 _LOCKS = {(by_slug, public): _lock_statement(by_slug, public) for by_slug in (False, True) for public in (False, True)}
