@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, Date, Integer, and_, any_, bindparam, func, or_, select
 
 from hall import clock, lines
 from hall.counter_schedule import breaks_of
@@ -122,77 +122,139 @@ def _link_serves(service_id: int, stages: list | None, line: tuple[int, str]) ->
     return service_id == line[0] and (stages is None or line[1] in stages)
 
 
-# The picture's reads, built once (hall.database.prepared): a busy hall's issue reads them often.
-def _lines_statement(_dialect: str):
-    return (select(LineCount.service_id, LineCount.stage_code, LineCount.waiting, LineCount.joined)
-            .where(LineCount.hall_id == bindparam("hall_id"), LineCount.business_day == bindparam("day")))
+# The picture's reads, built once (hall.database.prepared): a busy hall's issue reads them often. Each one
+# takes any number of halls (`hall_ids`, `days`) and gives each row's hall first, so that one statement per
+# kind serves every hall a server process keeps fresh (`read_pictures`).
+def _any_of(column, name: str, type_, dialect: str):
+    """`column` is one of the values bound as `name`: one array parameter on PostgreSQL, an expanding IN elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(type_)))
+    return column.in_(bindparam(name, expanding=True))
 
 
-def _stage_codes_statement(_dialect: str):
-    return (select(ServiceStage.service_id, ServiceStage.code).join(Service, Service.id == ServiceStage.service_id)
-            .where(Service.hall_id == bindparam("hall_id")).order_by(ServiceStage.position))
+def _lines_statement(dialect: str):
+    return (select(LineCount.hall_id, LineCount.business_day, LineCount.service_id, LineCount.stage_code,
+                   LineCount.waiting, LineCount.joined)
+            .where(_any_of(LineCount.hall_id, "hall_ids", Integer, dialect),
+                   _any_of(LineCount.business_day, "days", Date, dialect)))
 
 
-def _handling_statement(_dialect: str):
-    return (select(HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s, HandlingTime.variance_s2)
-            .join(Service, Service.id == HandlingTime.service_id).where(Service.hall_id == bindparam("hall_id")))
+def _stage_codes_statement(dialect: str):
+    return (select(Service.hall_id, ServiceStage.service_id, ServiceStage.code)
+            .join(Service, Service.id == ServiceStage.service_id)
+            .where(_any_of(Service.hall_id, "hall_ids", Integer, dialect)).order_by(ServiceStage.position))
 
 
-def _counters_statement(_dialect: str):
-    return (select(Counter.id, Counter.status, Counter.status_since, Counter.opens_at, Counter.closes_at,
-                   Counter.breaks).where(Counter.hall_id == bindparam("hall_id"), Counter.active.is_(True)))
+def _handling_statement(dialect: str):
+    return (select(Service.hall_id, HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s,
+                   HandlingTime.variance_s2)
+            .join(Service, Service.id == HandlingTime.service_id)
+            .where(_any_of(Service.hall_id, "hall_ids", Integer, dialect)))
 
 
-def _counter_links_statement(_dialect: str):
-    return (select(CounterService.counter_id, CounterService.service_id, CounterService.stages, CounterService.rank)
-            .join(Counter, Counter.id == CounterService.counter_id).where(Counter.hall_id == bindparam("hall_id")))
+def _counters_statement(dialect: str):
+    return (select(Counter.hall_id, Counter.id, Counter.status, Counter.status_since, Counter.opens_at,
+                   Counter.closes_at, Counter.breaks)
+            .where(_any_of(Counter.hall_id, "hall_ids", Integer, dialect), Counter.active.is_(True)))
 
 
-def _counters_hold_statement(_dialect: str):
-    return (select(Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at)
-            .join(Ticket, Ticket.id == Counter.current_ticket_id).where(Counter.hall_id == bindparam("hall_id")))
+def _counter_links_statement(dialect: str):
+    return (select(Counter.hall_id, CounterService.counter_id, CounterService.service_id, CounterService.stages,
+                   CounterService.rank)
+            .join(Counter, Counter.id == CounterService.counter_id)
+            .where(_any_of(Counter.hall_id, "hall_ids", Integer, dialect)))
 
 
-def _priority_arrivals_statement(_dialect: str):
-    return (select(Ticket.service_id, Ticket.priority, func.count()).where(
-        Ticket.hall_id == bindparam("hall_id"), Ticket.business_day == bindparam("day"),
+def _counters_hold_statement(dialect: str):
+    return (select(Counter.hall_id, Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at)
+            .join(Ticket, Ticket.id == Counter.current_ticket_id)
+            .where(_any_of(Counter.hall_id, "hall_ids", Integer, dialect)))
+
+
+def _priority_arrivals_statement(dialect: str):
+    return (select(Ticket.hall_id, Ticket.business_day, Ticket.service_id, Ticket.priority, func.count()).where(
+        _any_of(Ticket.hall_id, "hall_ids", Integer, dialect), _any_of(Ticket.business_day, "days", Date, dialect),
         # by ix_tickets_priority: normal ones unread
-        Ticket.priority.in_([p for p in PRIORITIES if p != "normal"])).group_by(Ticket.service_id, Ticket.priority))
+        Ticket.priority.in_([p for p in PRIORITIES if p != "normal"]))
+        .group_by(Ticket.hall_id, Ticket.business_day, Ticket.service_id, Ticket.priority))
+
+
+@dataclass
+class _Rows:
+    """One hall's rows of the picture's reads (the hall column dropped)."""
+
+    lines: list[tuple] = field(default_factory=list)
+    stage_codes: list[tuple] = field(default_factory=list)
+    handling: list[tuple] = field(default_factory=list)
+    counters: list[tuple] = field(default_factory=list)
+    links: list[tuple] = field(default_factory=list)
+    holds: list[tuple] = field(default_factory=list)
+    arrivals: list[tuple] = field(default_factory=list)
+
+
+def _read_rows(days: dict[int, date]) -> dict[int, _Rows]:
+    """The picture's rows of several halls (hall id -> its business day): one statement per kind of row."""
+    db.session.flush()  # the reads below go by the connection, past the session's autoflush
+    connection = db.session.connection()
+    params = {"hall_ids": list(days), "days": sorted(set(days.values()))}
+    rows = {hall_id: _Rows() for hall_id in days}
+
+    def read(build, into: str, dated: bool = False) -> None:
+        for hall_id, *row in connection.execute(prepared(connection, build), params):
+            if dated:
+                day, *row = row
+                if day != days[hall_id]:
+                    continue
+            getattr(rows[hall_id], into).append(tuple(row))
+
+    read(_lines_statement, "lines", dated=True)
+    read(_stage_codes_statement, "stage_codes")
+    read(_handling_statement, "handling")
+    read(_counters_statement, "counters")
+    read(_counter_links_statement, "links")
+    read(_counters_hold_statement, "holds")
+    read(_priority_arrivals_statement, "arrivals", dated=True)
+    return rows
+
+
+def read_pictures(days: dict[int, date]) -> dict[int, "HallPicture"]:
+    """The pictures of several halls (hall id -> its business day) in one go: their hall rows and one
+    statement per kind of row, whatever the number of halls (a server process keeps them fresh so)."""
+    now = clock.utcnow()
+    # the halls' rows are in the session from now on (get() reads none); a hall deleted meanwhile has no picture
+    found = {hall.id for hall in db.session.scalars(select(Hall).where(Hall.id.in_(list(days))))}
+    days = {hall_id: day for hall_id, day in days.items() if hall_id in found}
+    rows = _read_rows(days) if days else {}
+    return {hall_id: HallPicture(hall_id, day, now, rows[hall_id]) for hall_id, day in days.items()}
 
 
 class HallPicture:
     """What estimates of one hall need now, read once: lines, handling times, counters, arrivals."""
 
-    def __init__(self, hall_id: int, day: date, now: datetime | None = None) -> None:
+    def __init__(self, hall_id: int, day: date, now: datetime | None = None, rows: _Rows | None = None) -> None:
+        """Read the hall's picture now (`rows`: already read, by `read_pictures`)."""
         self.now = now or clock.utcnow()
         hall = db.session.get(Hall, hall_id)
-        db.session.flush()  # the reads below go by the connection, past the session's autoflush
-        connection = db.session.connection()
-
-        def read(build, **params):
-            return connection.execute(prepared(connection, build), {"hall_id": hall_id, **params})
-
-        self.lines = {(sid, code): (waiting, joined)
-                      for sid, code, waiting, joined in read(_lines_statement, day=day)}
+        rows = rows or _read_rows({hall_id: day})[hall_id]
+        self.lines = {(sid, code): (waiting, joined) for sid, code, waiting, joined in rows.lines}
         self.stages: dict[int, list[str]] = {}
-        for sid, code in read(_stage_codes_statement):
+        for sid, code in rows.stage_codes:
             self.stages.setdefault(sid, []).append(code)
-        self.handling = {(sid, code): (avg, var) for sid, code, avg, var in read(_handling_statement)}
+        self.handling = {(sid, code): (avg, var) for sid, code, avg, var in rows.handling}
         opened = clock.local_to_utc(day, hall.opens_at, hall.timezone)
         #: Seconds from now to a local time of the day (the hall's UTC offset at its opening).
         self._local_s = (datetime.combine(day, hall.opens_at) - opened + (self.now - datetime.combine(day, time(0)))
                          ).total_seconds()
         self.counters = {cid: self._planned(_Counter(status, _seconds_since(since, self.now)), hall, plan)
-                         for cid, status, since, *plan in read(_counters_statement)}
-        for cid, sid, stages, rank in read(_counter_links_statement):
+                         for cid, status, since, *plan in rows.counters}
+        for cid, sid, stages, rank in rows.links:
             if cid in self.counters:
                 self.counters[cid].links.append((sid, stages, rank))
-        for cid, sid, code, called_at in read(_counters_hold_statement):
+        for cid, sid, code, called_at in rows.holds:
             if cid in self.counters:
                 self.counters[cid].holds = (sid, code, _seconds_since(called_at, self.now))
         hours = max(0.5, (self.now - opened).total_seconds() / 3600)
-        self.per_hour = {(sid, priority): n / hours
-                         for sid, priority, n in read(_priority_arrivals_statement, day=day)}
+        self.per_hour = {(sid, priority): n / hours for sid, priority, n in rows.arrivals}
         settings = current_app.config["HALL"]["queue"]
         self.head_start_s = {k: 60 * v for k, v in settings["head_start_min"].items()}
         self.pause_s = 60.0 * settings["expected_pause_min"]

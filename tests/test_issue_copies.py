@@ -4,6 +4,8 @@ An issue reads neither the hall's services nor the estimate's slow inputs inside
 each process keeps a copy of the services (hall/queue/layout.py), renewed when the hall's
 layout version moves, and of the hall's picture (hall/pictures.py), renewed once it is
 `estimate_inputs_max_age_s` old. A second app on the same database stands for another process.
+Each test runs as a plain app (requests read the picture) and as a server process, whose picture
+reader keeps it fresh: what an estimate sees must be the same.
 """
 from __future__ import annotations
 
@@ -12,12 +14,22 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from hall import queue
+from hall import pictures, queue
 from hall.estimate import estimate_new_ticket
 from hall.extensions import db
 from hall.models import Counter, CounterService, Hall, Service
 from hall.queue.realname import simulated_id_number
 from tests.conftest import make_app
+
+
+@pytest.fixture(params=["requests read", "reader reads"])
+def app(app, request):
+    if request.param == "requests read":
+        yield app
+        return
+    reader = pictures.start_reader(app)
+    yield app
+    reader.stop(timeout=5)
 
 
 @pytest.fixture

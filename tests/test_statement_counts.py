@@ -160,6 +160,31 @@ def test_a_halls_first_issue_in_a_new_process_is_one_call_too(pg_app, pg_demo, s
             db.engine.dispose()
 
 
+def test_with_the_picture_reader_no_issue_of_a_hall_in_use_reads_its_picture(app, demo):
+    """A server process's picture reader keeps the estimate picture of a hall in use younger than the
+    max age, on its own connection: after the hall's first issue, no issue reads the picture (those
+    reads set the ten-hall p99), while the copy is renewed every half max age."""
+    from hall import pictures
+    app.config["HALL"]["queue"]["estimate_inputs_max_age_s"] = 1.0
+    reader = pictures.start_reader(app)
+    client = app.test_client()
+    try:
+        client.post("/api/v1/halls/demo/tickets", json={"service": "A"})  # the hall's first: reads it
+        first = pictures._kept()[demo.id]
+        with cost() as seen:
+            deadline = time.monotonic() + 2.5
+            while time.monotonic() < deadline:
+                assert client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code == 201
+                time.sleep(0.02)
+        renewed = pictures._kept()[demo.id]
+    finally:
+        reader.stop(timeout=5)
+    assert not reader.task.is_alive()  # stopped at once
+    assert not [s for s in seen.statements if "FROM counters" in s], "\n".join(seen.statements)
+    assert reader.rounds >= 3 and renewed.taken > first.taken + 1.5
+    db.session.commit()
+
+
 def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
     client = app.test_client()
     staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
