@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import ARRAY, Date, Integer, and_, any_, bindparam, func, or_, select
+from sqlalchemy import (ARRAY, JSON, Date, DateTime, Float, Integer, String, Time, and_, any_, bindparam, cast, func,
+                        literal_column, null, or_, select, union_all)
 
 from hall import clock, lines
 from hall.counter_schedule import breaks_of
@@ -122,9 +123,10 @@ def _link_serves(service_id: int, stages: list | None, line: tuple[int, str]) ->
     return service_id == line[0] and (stages is None or line[1] in stages)
 
 
-# The picture's reads, built once (hall.database.prepared): a busy hall's issue reads them often. Each one
-# takes any number of halls (`hall_ids`, `days`) and gives each row's hall first, so that one statement per
-# kind serves every hall a server process keeps fresh (`read_pictures`).
+# The picture's read, built once (hall.database.prepared): one statement for any number of halls (`hall_ids`,
+# `days`), so that a server process that keeps the pictures of all its halls fresh reads them in one round
+# trip (on a busy server each round trip waits its turn on the event loop). Each kind of row is a part
+# of a UNION ALL, with its hall and its values in typed slots (`_SLOTS`), the others NULL.
 def _any_of(column, name: str, type_, dialect: str):
     """`column` is one of the values bound as `name`: one array parameter on PostgreSQL, an expanding IN elsewhere."""
     if dialect == "postgresql":
@@ -132,56 +134,54 @@ def _any_of(column, name: str, type_, dialect: str):
     return column.in_(bindparam(name, expanding=True))
 
 
-def _lines_statement(dialect: str):
-    return (select(LineCount.hall_id, LineCount.business_day, LineCount.service_id, LineCount.stage_code,
-                   LineCount.waiting, LineCount.joined)
-            .where(_any_of(LineCount.hall_id, "hall_ids", Integer, dialect),
-                   _any_of(LineCount.business_day, "days", Date, dialect)))
+#: The slots of a row of the picture's statement and their types.
+_SLOTS = {"day": Date, "i1": Integer, "i2": Integer, "i3": Integer, "s1": String, "f1": Float, "f2": Float,
+          "ts": DateTime, "t1": Time, "t2": Time, "j1": JSON}
+#: Each kind of row: the slots it fills, in the order of the tuple `HallPicture` takes.
+_KINDS = {"lines": ("i1", "s1", "i2", "i3"), "stage_codes": ("i1", "s1", "i2"), "handling": ("i1", "s1", "f1", "f2"),
+          "counters": ("i1", "s1", "ts", "t1", "t2", "j1"), "links": ("i1", "i2", "j1", "i3"),
+          "holds": ("i1", "i2", "s1", "ts"), "arrivals": ("i1", "s1", "i2")}
 
 
-def _stage_codes_statement(dialect: str):
-    return (select(Service.hall_id, ServiceStage.service_id, ServiceStage.code)
-            .join(Service, Service.id == ServiceStage.service_id)
-            .where(_any_of(Service.hall_id, "hall_ids", Integer, dialect)).order_by(ServiceStage.position))
+def _part(kind: str, hall_id, values: tuple, day=None):
+    """A select of one kind of row: its name, its hall, its day (or NULL), its values in their slots."""
+    filled = dict(zip(_KINDS[kind], values), **({} if day is None else {"day": day}))
+    slots = [filled.get(name, cast(null(), type_)).label(name) for name, type_ in _SLOTS.items()]
+    return select(literal_column(f"'{kind}'").label("kind"), hall_id.label("hall_id"), *slots)
 
 
-def _handling_statement(dialect: str):
-    return (select(Service.hall_id, HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s,
-                   HandlingTime.variance_s2)
-            .join(Service, Service.id == HandlingTime.service_id)
-            .where(_any_of(Service.hall_id, "hall_ids", Integer, dialect)))
+def _picture_statement(dialect: str):
+    def of_halls(column):
+        return _any_of(column, "hall_ids", Integer, dialect)
 
-
-def _counters_statement(dialect: str):
-    return (select(Counter.hall_id, Counter.id, Counter.status, Counter.status_since, Counter.opens_at,
-                   Counter.closes_at, Counter.breaks)
-            .where(_any_of(Counter.hall_id, "hall_ids", Integer, dialect), Counter.active.is_(True)))
-
-
-def _counter_links_statement(dialect: str):
-    return (select(Counter.hall_id, CounterService.counter_id, CounterService.service_id, CounterService.stages,
-                   CounterService.rank)
-            .join(Counter, Counter.id == CounterService.counter_id)
-            .where(_any_of(Counter.hall_id, "hall_ids", Integer, dialect)))
-
-
-def _counters_hold_statement(dialect: str):
-    return (select(Counter.hall_id, Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at)
-            .join(Ticket, Ticket.id == Counter.current_ticket_id)
-            .where(_any_of(Counter.hall_id, "hall_ids", Integer, dialect)))
-
-
-def _priority_arrivals_statement(dialect: str):
-    return (select(Ticket.hall_id, Ticket.business_day, Ticket.service_id, Ticket.priority, func.count()).where(
-        _any_of(Ticket.hall_id, "hall_ids", Integer, dialect), _any_of(Ticket.business_day, "days", Date, dialect),
-        # by ix_tickets_priority: normal ones unread
-        Ticket.priority.in_([p for p in PRIORITIES if p != "normal"]))
+    return union_all(
+        _part("lines", LineCount.hall_id,
+              (LineCount.service_id, LineCount.stage_code, LineCount.waiting, LineCount.joined),
+              LineCount.business_day).where(of_halls(LineCount.hall_id),
+                                            _any_of(LineCount.business_day, "days", Date, dialect)),
+        _part("stage_codes", Service.hall_id, (ServiceStage.service_id, ServiceStage.code, ServiceStage.position))
+        .join_from(ServiceStage, Service, Service.id == ServiceStage.service_id).where(of_halls(Service.hall_id)),
+        _part("handling", Service.hall_id, (HandlingTime.service_id, HandlingTime.stage_code, HandlingTime.average_s,
+                                            HandlingTime.variance_s2))
+        .join_from(HandlingTime, Service, Service.id == HandlingTime.service_id).where(of_halls(Service.hall_id)),
+        _part("counters", Counter.hall_id, (Counter.id, Counter.status, Counter.status_since, Counter.opens_at,
+                                            Counter.closes_at, Counter.breaks))
+        .where(of_halls(Counter.hall_id), Counter.active.is_(True)),
+        _part("links", Counter.hall_id, (CounterService.counter_id, CounterService.service_id, CounterService.stages,
+                                         CounterService.rank))
+        .join_from(CounterService, Counter, Counter.id == CounterService.counter_id).where(of_halls(Counter.hall_id)),
+        _part("holds", Counter.hall_id, (Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at))
+        .join_from(Counter, Ticket, Ticket.id == Counter.current_ticket_id).where(of_halls(Counter.hall_id)),
+        _part("arrivals", Ticket.hall_id, (Ticket.service_id, Ticket.priority, func.count()), Ticket.business_day)
+        .where(of_halls(Ticket.hall_id), _any_of(Ticket.business_day, "days", Date, dialect),
+               # by ix_tickets_priority: normal ones unread
+               Ticket.priority.in_([p for p in PRIORITIES if p != "normal"]))
         .group_by(Ticket.hall_id, Ticket.business_day, Ticket.service_id, Ticket.priority))
 
 
 @dataclass
 class _Rows:
-    """One hall's rows of the picture's reads (the hall column dropped)."""
+    """One hall's rows of the picture's read, by kind (`_KINDS`)."""
 
     lines: list[tuple] = field(default_factory=list)
     stage_codes: list[tuple] = field(default_factory=list)
@@ -193,27 +193,17 @@ class _Rows:
 
 
 def _read_rows(days: dict[int, date]) -> dict[int, _Rows]:
-    """The picture's rows of several halls (hall id -> its business day): one statement per kind of row."""
-    db.session.flush()  # the reads below go by the connection, past the session's autoflush
+    """The picture's rows of several halls (hall id -> its business day), in one statement."""
+    db.session.flush()  # the read goes by the connection, past the session's autoflush
     connection = db.session.connection()
-    params = {"hall_ids": list(days), "days": sorted(set(days.values()))}
     rows = {hall_id: _Rows() for hall_id in days}
-
-    def read(build, into: str, dated: bool = False) -> None:
-        for hall_id, *row in connection.execute(prepared(connection, build), params):
-            if dated:
-                day, *row = row
-                if day != days[hall_id]:
-                    continue
-            getattr(rows[hall_id], into).append(tuple(row))
-
-    read(_lines_statement, "lines", dated=True)
-    read(_stage_codes_statement, "stage_codes")
-    read(_handling_statement, "handling")
-    read(_counters_statement, "counters")
-    read(_counter_links_statement, "links")
-    read(_counters_hold_statement, "holds")
-    read(_priority_arrivals_statement, "arrivals", dated=True)
+    result = connection.execute(prepared(connection, _picture_statement),
+                                {"hall_ids": list(days), "days": sorted(set(days.values()))})
+    for row in result.mappings():
+        if row["day"] is None or row["day"] == days[row["hall_id"]]:
+            getattr(rows[row["hall_id"]], row["kind"]).append(tuple(row[name] for name in _KINDS[row["kind"]]))
+    for hall in rows.values():  # in each service's order of stages
+        hall.stage_codes = [(sid, code) for sid, code, _ in sorted(hall.stage_codes, key=lambda r: r[2])]
     return rows
 
 

@@ -1,0 +1,50 @@
+"""The estimate pictures of several halls read in one statement (what a server process's picture
+reader does, hall/pictures.py) are each hall's picture as read alone."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hall import queue
+from hall.demo import create_demo_hall
+from hall.estimate import HallPicture, read_pictures
+from hall.extensions import db
+from hall.models import Counter, CounterService, Hall
+from hall.queue.rules import today
+
+
+def _busy_hall(slug: str) -> Hall:
+    """A hall with what each kind of row of the picture holds: counters with a planned break, open or
+    holding a visitor, a link limited to one stage, waiting lines and a priority ticket."""
+    create_demo_hall(slug)
+    hall = db.session.scalar(select(Hall).where(Hall.slug == slug))
+    counter = db.session.scalar(select(Counter).where(Counter.hall_id == hall.id, Counter.number == 1))
+    counter.breaks = [["12:00", "12:30"]]
+    link = db.session.scalar(select(CounterService).where(CounterService.counter_id == counter.id))
+    link.stages = ["consult"]
+    db.session.commit()
+    for number in (1, 2):
+        queue.open_counter(hall.id, number)
+    for prefix in "AAB":
+        queue.issue_ticket(hall.id, prefix)
+    queue.issue_ticket(hall.id, "A", priority="priority")
+    queue.call_next(hall.id, 1)
+    db.session.commit()
+    return hall
+
+
+def test_pictures_read_together_are_each_halls_picture_read_alone(any_app, frozen):
+    halls = [_busy_hall(slug) for slug in ("north", "south")]
+    create_demo_hall("quiet")  # not asked for: none of its rows come in
+    days = {hall.id: today(hall) for hall in halls}
+    together = read_pictures(days)
+    assert set(together) == set(days)
+    for hall in halls:
+        picture = together[hall.id]
+        alone = HallPicture(hall.id, days[hall.id], picture.now)
+        assert vars(picture) == vars(alone)
+        assert sum(waiting for waiting, _ in picture.lines.values()) == 3  # one of four called
+        assert any(counter.breaks for counter in picture.counters.values())
+        assert any(counter.holds for counter in picture.counters.values())
+        assert any(stages == ["consult"] for counter in picture.counters.values() for _, stages, _ in counter.links)
+        assert picture.per_hour and picture.stages
+    db.session.commit()
