@@ -9,11 +9,12 @@ estimate_inputs_max_age_s`.
 
 Who reads a new copy: in a server process, its one `PictureReader` (a greenlet under gevent, a
 thread otherwise) keeps the picture of every hall issued in lately (`KEEP_FRESH_S`) younger than
-the max age, reading all due halls together on one connection, a statement per kind of row
-(`estimate.read_pictures`): requests do not read pictures. Where there is no reader (commands,
-tests), or when a request finds no copy young enough (a hall's first issue, or the first after a
-long pause), the issue reads it itself, inside its action; after the commit, outside the lock, an
-issue that finds the copy half the max age old reads a new one.
+the max age, reading all due halls together in one statement on its one connection
+(`estimate.read_pictures`): requests do not read pictures. An issue that finds no copy young
+enough (a hall's first, one after a long pause, or after an action dropped the copy) waits for the
+reader's next read, up to half the max age, then reads the picture itself. Where there is no reader
+(commands, tests), the issue reads it itself, inside its action; after the commit, outside the
+lock, an issue that finds the copy half the max age old reads a new one.
 
 A normal ticket issued in this process moves its line's counts in the copy; any other action of
 the hall in this process (a call, a finish, a counter opening, a priority ticket) drops the copy,
@@ -26,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -72,13 +74,22 @@ def _read(hall_id: int, day: date, layout_version: int) -> HallPicture:
 
 
 def picture(hall_id: int, day: date, layout_version: int) -> HallPicture:
-    """Inside an action: the hall's picture, read now only when this process has none young enough."""
+    """Inside an action: the hall's picture, read now only when this process has none young enough (with
+    a reader: when the reader has not read one within half the max age)."""
     if reader := _reader():
         reader.in_use(hall_id, day, layout_version)
+    if young := _young(hall_id, day, layout_version):
+        return young
+    if reader and (young := reader.wait_for(lambda: _young(hall_id, day, layout_version), _max_age_s() / 2)):
+        return young
+    return _read(hall_id, day, layout_version)
+
+
+def _young(hall_id: int, day: date, layout_version: int) -> HallPicture | None:
     kept = _kept().get(hall_id)
     if kept and kept.day == day and kept.layout_version == layout_version and _age_s(kept) < _max_age_s():
         return kept.picture
-    return _read(hall_id, day, layout_version)
+    return None
 
 
 def refresh(hall_id: int) -> None:
@@ -149,6 +160,11 @@ class PictureReader:
     rounds: int = 0
     task: object = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Notified after each read, under `lock`.
+    read: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.read = threading.Condition(self.lock)
 
     def start(self) -> PictureReader:
         self.app.extensions["hall_picture_reader"] = self
@@ -157,7 +173,9 @@ class PictureReader:
 
     def stop(self, timeout: float | None = None) -> None:
         """End the loop (at once when it waits; after its read under way otherwise)."""
-        self.stopping = True
+        with self.lock:
+            self.stopping = True
+            self.read.notify_all()
         self.wake.set()
         if self.app.extensions.get("hall_picture_reader") is self:
             del self.app.extensions["hall_picture_reader"]
@@ -173,6 +191,15 @@ class PictureReader:
                 return
             self.halls[hall_id] = _InUse(day, layout_version, time.monotonic())
         self.wake.set()
+
+    def wait_for(self, young: Callable[[], HallPicture | None], timeout: float) -> HallPicture | None:
+        """Wait up to `timeout` seconds for the reader to read a copy `young` gives (a hall's first issue,
+        or one after an action dropped the copy: the reader reads it at once)."""
+        with self.lock:
+            if self.stopping:
+                return None
+            self.read.wait_for(young, timeout)
+        return young()
 
     def joined(self, hall_id: int, line: tuple[int, str], waiting: int) -> None:
         with self.lock:
@@ -241,6 +268,7 @@ class PictureReader:
             with self.lock:
                 for hall in due.values():
                     hall.joined_meanwhile = None
+                self.read.notify_all()  # who waits for it reads it themselves
             raise
         self.rounds += 1
         kept = _kept()
@@ -257,6 +285,7 @@ class PictureReader:
                     before, joined = picture.lines.get(line, (0, 0))
                     picture.lines[line] = (max(before, waiting), joined)
                 kept[hall_id] = _Kept(day, layout_version, picture, taken, picture.now)
+            self.read.notify_all()
 
 
 def start_reader(app: Flask) -> PictureReader:
