@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds after a hall's last issue in this process during which the reader keeps its picture fresh.
 KEEP_FRESH_S = 60.0
+#: The part of the max age at which the reader reads a copy again: early enough that a read which takes
+#: long on a busy server (up to about a second, measured) still lands before the copy is too old.
+READ_AGAIN_AT = 0.25
 #: Seconds the reader waits after a failed read before it tries again.
 RETRY_S = 1.0
 
@@ -149,8 +152,8 @@ class _InUse:
 @dataclass
 class PictureReader:
     """Keeps the picture of every hall this process issued in within `KEEP_FRESH_S` younger than the
-    max age: once a copy is half that old (or dropped), it is read again, with every other hall then
-    due, on the reader's one connection (`estimate.read_pictures`)."""
+    max age: once a copy is `READ_AGAIN_AT` of that old (or dropped), it is read again, with every
+    other hall then due, in one statement on the reader's one connection (`estimate.read_pictures`)."""
 
     app: Flask
     halls: dict[int, _InUse] = field(default_factory=dict)
@@ -232,8 +235,8 @@ class PictureReader:
 
     def _round(self) -> float | None:
         """Read every due hall; returns the seconds until the next one is due (None: none in use)."""
-        now, half = time.monotonic(), _max_age_s() / 2
-        if half <= 0:  # no copy is ever young enough: nothing to keep
+        now, again = time.monotonic(), _max_age_s() * READ_AGAIN_AT
+        if again <= 0:  # no copy is ever young enough: nothing to keep
             return None
         kept = _kept()
         with self.lock:
@@ -245,14 +248,14 @@ class PictureReader:
         for hall_id, hall in halls:
             copy = kept.get(hall_id)
             fresh = copy is not None and copy.day == hall.day and copy.layout_version == hall.layout_version
-            due_in = half - _age_s(copy) if fresh else 0.0
+            due_in = again - _age_s(copy) if fresh else 0.0
             if due_in <= 0:
                 due[hall_id] = hall
             else:
                 next_due = due_in if next_due is None else min(next_due, due_in)
         if due:
             self._read(due)
-            return 0.0 if next_due is None else next_due  # look again: read halls are due in `half`
+            return 0.0 if next_due is None else next_due  # look again: read halls are due in `again`
         return next_due
 
     def _read(self, due: dict[int, _InUse]) -> None:
