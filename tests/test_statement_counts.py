@@ -163,7 +163,7 @@ def test_a_halls_first_issue_in_a_new_process_is_one_call_too(pg_app, pg_demo, s
 def test_with_the_picture_reader_no_issue_of_a_hall_in_use_reads_its_picture(app, demo):
     """A server process's picture reader keeps the estimate picture of a hall in use younger than the
     max age, on its own connection: after the hall's first issue, no issue reads the picture (those
-    reads set the ten-hall p99), while the copy is renewed every half max age."""
+    reads set the ten-hall p99), while the copy is renewed every quarter of the max age."""
     from hall import pictures
     app.config["HALL"]["queue"]["estimate_inputs_max_age_s"] = 1.0
     reader = pictures.start_reader(app)
