@@ -1,12 +1,13 @@
 """Fan-out: M connected lobby screens of one hall while counters call and kiosks issue.
 
     python bench/fanout.py --screens 100 --screens 500 --screens 1000 --screens 2000 \
-        [--workers 1 --workers 2] [--database sqlite|postgres] [--pace 0 --pace 5] [--pin] [--root OTHER_CHECKOUT]
+        [--workers 1 --workers 2] [--polling 0.1 | --polling 1] [--database sqlite|postgres] [--pace 0 --pace 5] [--pin] [--root OTHER_CHECKOUT]
 
 For each number of processes and each M: a real `flask hall serve` (N > 1: with Redis), M
-screens in one process per core (tests/crowd.py: lean websocket screens, --polling of them
-python-socketio clients on long-polling), then a counter calls --calls tickets, one every
---interval s; then, with the screens still connected, one load phase of --seconds per --pace:
+screens in one process per core (tests/crowd.py: lean websocket screens, a --polling share of
+them on long-polling, lean too unless --polling-client socketio; with --polling 1 all of them are,
+and the server's CPU per delivered event is its CPU per long-polling screen per event), then a
+counter calls --calls tickets, one every --interval s; then, with the screens still connected, one load phase of --seconds per --pace:
 --clients API clients at once (16: kiosks and --callers counters that finish and call the next
 every --call-every s). Pace 0: the kiosks issue back to back, so the server is saturated and the
 latency is mostly the queue of 16 requests (Little's law: 16 clients at 200/s wait 80 ms on
@@ -245,6 +246,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
         env["HALL_REDIS_URL"] = redis_url
     server = LiveServer(db_url, root=args.root, **env).start(timeout=180)
     lean = ["--lean"] if args.screen_client == "lean" else []
+    lean += ["--lean-polling"] if args.polling_client == "lean" else []
     crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20", *lean,
                   processes=args.screen_processes)
     result = {"workers": workers, "screens": screens, "clients": args.clients, "connected": crowd.ready["ready"],
@@ -335,6 +337,9 @@ def main() -> None:
     parser.add_argument("--screen-client", choices=["lean", "socketio"], default="lean",
                         help="websocket screens: the protocol spoken directly (a few µs per event, so the screens'"
                              " processes take little of the server's CPU) or python-socketio clients")
+    parser.add_argument("--polling-client", choices=["lean", "socketio"], default="lean",
+                        help="long-polling screens: the protocol spoken directly over HTTP/1.1 (tens of µs per"
+                             " poll) or python-socketio clients (~0.5 ms per poll of the screens' CPU)")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")
     args = parser.parse_args()
     with database(args.database, args.root) as db_url:

@@ -6,7 +6,8 @@ Screens are spread over the given addresses (one per server process) and connect
 display does: `auth={"hall": slug}`, a `snapshot` after every (re)connect, then `hall_event`s.
 A share of them (`--polling`) stays on HTTP long-polling, like a browser that cannot upgrade.
 With `--lean` the websocket screens are LeanScreens (the protocol spoken directly, a few µs per
-event) rather than python-socketio clients: a benchmark's crowd then takes little of the CPU.
+event) rather than python-socketio clients, with `--lean-polling` the long-polling ones are
+LeanPollingScreens: a benchmark's crowd then takes little of the CPU.
 It prints one JSON line `{"ready": screens connected, "seconds": …}` once every screen has
 connected or given up, then answers commands read from standard input, one JSON line each:
 
@@ -28,6 +29,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -203,6 +205,118 @@ class LeanScreen(asyncio.Protocol):
         self.transport.write(header + mask + masked.to_bytes(size, "big"))
 
 
+class LeanPollingScreen:
+    """A screen on long-polling that speaks Engine.IO 4 / Socket.IO 5 over HTTP/1.1 itself, as
+    LeanScreen does on a websocket: one kept-alive connection for its polls, one for its POSTs
+    (connect, snapshot request, pongs), a snapshot after every connect, a reconnect after a drop.
+    A few tens of µs per poll where python-socketio's client costs ~0.5 ms: the crowd then takes
+    less of the machine than the server it measures."""
+
+    transports = ["polling"]
+    OPEN = "/socket.io/?EIO=4&transport=polling"
+
+    def __init__(self, url: str, slug: str, wait_timeout: float) -> None:
+        self.slug, self.wait_timeout = slug, wait_timeout
+        address = urlsplit(url)
+        self.host, self.port = address.hostname, address.port or 80
+        self.calls: list[tuple[int, str, float]] = []
+        self.events = 0
+        self.connects = 0
+        self.resynced = False
+        self.connected = False
+        self.leaving = False
+        self.connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.posting = asyncio.Lock()
+        self.polling: asyncio.Task | None = None
+        self.path = self.OPEN
+
+    async def connect(self) -> None:
+        self.leaving = False
+        try:
+            await asyncio.wait_for(self._open(), self.wait_timeout)
+        except (OSError, asyncio.TimeoutError, ValueError) as error:
+            self._close()
+            raise ConnectionError(error) from error
+
+    async def _open(self) -> None:
+        self._close()
+        self.path = self.OPEN
+        self.connections = [await asyncio.open_connection(self.host, self.port) for _ in range(2)]
+        opened = await self._request(self.connections[0], "GET", self.path)
+        self.path += "&sid=" + json.loads(opened[1:])["sid"]
+        await self.post("40" + json.dumps({"hall": self.slug}))
+        while not self.connected:  # the connect's answer comes in a poll
+            self.on_payload(await self._request(self.connections[0], "GET", self.path))
+        self.polling = asyncio.get_running_loop().create_task(self.poll())
+
+    async def _request(self, connection, method: str, path: str, body: str = "") -> str:
+        reader, writer = connection
+        data = body.encode()
+        writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                     f"Content-Length: {len(data)}\r\n\r\n".encode() + data if method == "POST" else
+                     f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        if not head.startswith(b"HTTP/1.1 200") or not length:
+            raise ConnectionError(head.split(b"\r\n", 1)[0].decode())
+        return (await reader.readexactly(int(length[1]))).decode()
+
+    async def post(self, packet: str) -> None:
+        async with self.posting:
+            if len(self.connections) < 2:
+                raise ConnectionError("not connected")
+            await self._request(self.connections[1], "POST", self.path, packet)
+
+    async def poll(self) -> None:
+        try:
+            while self.connected:
+                self.on_payload(await self._request(self.connections[0], "GET", self.path))
+        except (OSError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        was_connected, self.connected = self.connected, False
+        self._close()
+        if was_connected and not self.leaving:
+            await self.reconnect()
+
+    async def reconnect(self) -> None:
+        for delay in (0.5, 1, 2, 2, 2, 2, 2, 2, 2, 2):
+            await asyncio.sleep(delay)
+            with contextlib.suppress(ConnectionError):
+                return await self.connect()
+
+    def on_payload(self, payload: str) -> None:
+        for message in payload.split("\x1e"):
+            if message.startswith('42["hall_event"'):
+                self.events += 1
+                if '"called"' in message:
+                    event = json.loads(message[2:])[1]
+                    if event.get("kind") == "called":
+                        self.calls.append((event["seq"], event["ticket"]["number"], time.time()))
+            elif message == "2":
+                asyncio.get_running_loop().create_task(self.post("3"))
+            elif message.startswith("43"):
+                self.resynced = True
+            elif message.startswith("40"):
+                self.connected, self.resynced = True, False
+                self.connects += 1
+                asyncio.get_running_loop().create_task(self.post('421["snapshot",' + json.dumps({"hall": self.slug}) + "]"))
+            elif message.startswith(("44", "41", "1")):
+                raise ConnectionError(message)
+
+    async def disconnect(self) -> None:
+        self.leaving = True
+        if self.connected:
+            with contextlib.suppress(OSError, ConnectionError, asyncio.IncompleteReadError):
+                await asyncio.wait_for(self.post("41"), 2)
+        self.connected = False
+        self._close()
+
+    def _close(self) -> None:
+        for _reader, writer in self.connections:
+            writer.close()
+        self.connections = []
+
+
 async def connect_all(screens: list[Screen], at_once: int, attempts: int) -> int:
     """Connect every screen (`at_once` at a time, `attempts` tries each); how many are connected."""
     gate = asyncio.Semaphore(at_once)
@@ -326,7 +440,8 @@ async def serve_commands(screens: list[Screen]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     polling_every = round(1 / args.polling) if args.polling > 0 else 0
-    screens = [Screen(url, args.hall, ["polling"], args.connect_timeout)
+    screens = [(LeanPollingScreen(url, args.hall, args.connect_timeout) if args.lean_polling
+                else Screen(url, args.hall, ["polling"], args.connect_timeout))
                if polling_every and index % polling_every == 0
                else LeanScreen(url, args.hall, args.connect_timeout) if args.lean
                else Screen(url, args.hall, ["websocket"], args.connect_timeout)
@@ -348,6 +463,8 @@ if __name__ == "__main__":
     parser.add_argument("--connect-timeout", type=float, default=60, help="seconds one attempt may take")
     parser.add_argument("--lean", action="store_true",
                         help="websocket screens speak the protocol themselves (LeanScreen) instead of python-socketio")
+    parser.add_argument("--lean-polling", action="store_true",
+                        help="long-polling screens speak the protocol themselves (LeanPollingScreen)")
     args = parser.parse_args()
     for noisy in ("engineio.client", "asyncio"):  # "queue empty", "unclosed session" on every drop
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
