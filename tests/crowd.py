@@ -85,15 +85,8 @@ class Screen:
         await self.client.disconnect()
 
 
-class LeanScreen(asyncio.Protocol):
-    """A websocket screen that speaks Engine.IO 4 / Socket.IO 5 itself, as Screen does through
-    python-socketio: `auth={"hall": slug}`, a `snapshot` after every (re)connect, a pong for every
-    ping, a reconnect after a drop; it reads every frame and counts every `hall_event`, but only
-    decodes the JSON of calls. It costs a few µs per event where python-socketio's client costs
-    ~150 µs: thousands of them on the server's own machine take little of the CPU the server needs.
-    """
-
-    transports = ["websocket"]
+class LeanClient:
+    """What a lean screen (below) keeps: its address, the calls and events it heard, its connects."""
 
     def __init__(self, url: str, slug: str, wait_timeout: float) -> None:
         self.slug, self.wait_timeout = slug, wait_timeout
@@ -105,6 +98,35 @@ class LeanScreen(asyncio.Protocol):
         self.resynced = False
         self.connected = False
         self.leaving = False
+
+    async def reconnect(self) -> None:
+        """After a drop: connect again, like python-socketio's client."""
+        for delay in (0.5, 1, 2, 2, 2, 2, 2, 2, 2, 2):
+            await asyncio.sleep(delay)
+            with contextlib.suppress(ConnectionError):
+                return await self.connect()
+
+    def heard(self, message: str) -> None:
+        """A `hall_event` message (Socket.IO EVENT packet): counted; a call's number and time kept."""
+        self.events += 1
+        if '"called"' in message:
+            event = json.loads(message[2:])[1]
+            if event.get("kind") == "called":
+                self.calls.append((event["seq"], event["ticket"]["number"], time.time()))
+
+
+class LeanScreen(LeanClient, asyncio.Protocol):
+    """A websocket screen that speaks Engine.IO 4 / Socket.IO 5 itself, as Screen does through
+    python-socketio: `auth={"hall": slug}`, a `snapshot` after every (re)connect, a pong for every
+    ping, a reconnect after a drop; it reads every frame and counts every `hall_event`, but only
+    decodes the JSON of calls. It costs a few µs per event where python-socketio's client costs
+    ~150 µs: thousands of them on the server's own machine take little of the CPU the server needs.
+    """
+
+    transports = ["websocket"]
+
+    def __init__(self, url: str, slug: str, wait_timeout: float) -> None:
+        super().__init__(url, slug, wait_timeout)
         self.transport: asyncio.Transport | None = None
         self.joined: asyncio.Future | None = None
         self.buffer = bytearray()
@@ -141,12 +163,6 @@ class LeanScreen(asyncio.Protocol):
         if was_connected and not self.leaving:  # dropped: connect again, like python-socketio's client
             asyncio.get_running_loop().create_task(self.reconnect())
 
-    async def reconnect(self) -> None:
-        for delay in (0.5, 1, 2, 2, 2, 2, 2, 2, 2, 2):
-            await asyncio.sleep(delay)
-            with contextlib.suppress(ConnectionError):
-                return await self.connect()
-
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
         buffer += data
@@ -176,11 +192,7 @@ class LeanScreen(asyncio.Protocol):
 
     def on_message(self, message: bytes) -> None:
         if message.startswith(b'42["hall_event"'):
-            self.events += 1
-            if b'"called"' in message:
-                event = json.loads(message[2:])[1]
-                if event.get("kind") == "called":
-                    self.calls.append((event["seq"], event["ticket"]["number"], time.time()))
+            self.heard(message.decode())
         elif message == b"2":
             self.send("3")
         elif message.startswith(b"43"):
@@ -205,7 +217,7 @@ class LeanScreen(asyncio.Protocol):
         self.transport.write(header + mask + masked.to_bytes(size, "big"))
 
 
-class LeanPollingScreen:
+class LeanPollingScreen(LeanClient):
     """A screen on long-polling that speaks Engine.IO 4 / Socket.IO 5 over HTTP/1.1 itself, as
     LeanScreen does on a websocket: one kept-alive connection for its polls, one for its POSTs
     (connect, snapshot request, pongs), a snapshot after every connect, a reconnect after a drop.
@@ -216,15 +228,7 @@ class LeanPollingScreen:
     OPEN = "/socket.io/?EIO=4&transport=polling"
 
     def __init__(self, url: str, slug: str, wait_timeout: float) -> None:
-        self.slug, self.wait_timeout = slug, wait_timeout
-        address = urlsplit(url)
-        self.host, self.port = address.hostname, address.port or 80
-        self.calls: list[tuple[int, str, float]] = []
-        self.events = 0
-        self.connects = 0
-        self.resynced = False
-        self.connected = False
-        self.leaving = False
+        super().__init__(url, slug, wait_timeout)
         self.connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.posting = asyncio.Lock()
         self.polling: asyncio.Task | None = None
@@ -278,20 +282,10 @@ class LeanPollingScreen:
         if was_connected and not self.leaving:
             await self.reconnect()
 
-    async def reconnect(self) -> None:
-        for delay in (0.5, 1, 2, 2, 2, 2, 2, 2, 2, 2):
-            await asyncio.sleep(delay)
-            with contextlib.suppress(ConnectionError):
-                return await self.connect()
-
     def on_payload(self, payload: str) -> None:
         for message in payload.split("\x1e"):
             if message.startswith('42["hall_event"'):
-                self.events += 1
-                if '"called"' in message:
-                    event = json.loads(message[2:])[1]
-                    if event.get("kind") == "called":
-                        self.calls.append((event["seq"], event["ticket"]["number"], time.time()))
+                self.heard(message)
             elif message == "2":
                 asyncio.get_running_loop().create_task(self.post("3"))
             elif message.startswith("43"):
