@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from hall.server import fanout
 from hall.server.fanout import FanOutManager, FrameTail, websocket_frame
 from hall.server.live import SEND_BUFFER_BYTES, bounded_packet_queue
+from hall.server.long_polls import LongPolls
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
 from tests.socket_screens import PollingScreen, WebSocketScreen, live_engineio
@@ -399,6 +400,27 @@ def test_one_kept_alive_connection_carries_polls_posts_and_other_requests_in_tur
     connection.request("GET", f"{polling}&sid=unknown")  # not an open session: Engine.IO's own answer
     assert connection.getresponse().status == 400
     connection.close()
+
+
+def test_only_a_plain_poll_of_an_open_long_polling_session_is_answered_beside_gunicorn():
+    """What the connection's greenlet answers itself; anything else goes through gunicorn and Engine.IO."""
+    import engineio
+    from engineio import socket as eio_socket
+
+    eio = engineio.Server(async_mode="threading")
+    session = eio.sockets["s1"] = eio_socket.Socket(eio, "s1")
+    session.connected = True
+    polls = LongPolls(eio)
+    plain = b"GET /socket.io/?EIO=4&transport=polling&t=P1&sid=s1 HTTP/1.1\r\nHost: hall\r\nAccept-Encoding: gzip\r\n\r\n"
+    assert polls.of_head(plain) == (session, "gzip")
+    for other in (plain.replace(b"sid=s1", b"sid=s2"), plain.replace(b"GET", b"POST"),
+                  plain + b"GET / HTTP/1.1\r\n\r\n", plain[:-2], plain.replace(b"HTTP/1.1", b"HTTP/1.0"),
+                  plain.replace(b"Host: hall", b"Origin: http://elsewhere"), plain.replace(b"Host", b"Connection: close\r\nHost"),
+                  plain.replace(b"Host", b"Content-Length: 2\r\nHost"), plain.replace(b"transport=polling", b"transport=websocket"),
+                  plain.replace(b"sid=s1", b"sid=s1&j=0"), plain.replace(b"Host: hall", b"Host : hall")):
+        assert polls.of_head(other) is None, other
+    session.upgrading = True  # Engine.IO answers it (a NOOP), as every poll during an upgrade
+    assert polls.of_head(plain) is None
 
 
 def calls_polled(connection: http.client.HTTPConnection, poll: str) -> list[str]:

@@ -40,6 +40,8 @@ class LongPolls:
     """Answers the plain long-polls of one Engine.IO server (`eio`) on gunicorn connections."""
 
     def __init__(self, eio: Any, path: str = "/socket.io/", keepalive_s: float = 2.0) -> None:
+        """`keepalive_s`: how long a connection may stay silent between requests (gunicorn's
+        keepalive; 0: one request per connection)."""
         self.eio = eio
         self.path = path
         self.keepalive_s = keepalive_s
@@ -101,7 +103,7 @@ class LongPolls:
             return
         while True:
             self.answer(poll, sock)
-            if not alive():
+            if not alive() or not self.keepalive_s:  # stopping, or gunicorn closes after each request
                 raise StopIteration()
             data = self._next_head(sock)
             poll = self.of_head(data)
@@ -174,7 +176,7 @@ def answer_long_polls_directly(worker: Any) -> None:
 
     from hall.extensions import socketio
 
-    polls = LongPolls(socketio.server.eio, keepalive_s=float(worker.cfg.keepalive or 2))
+    polls = LongPolls(socketio.server.eio, keepalive_s=float(worker.cfg.keepalive))
     handle_request = worker.handle_request
 
     def handle_plain_polls_first(listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
