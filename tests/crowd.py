@@ -238,7 +238,7 @@ class LeanPollingScreen(LeanClient):
         self.leaving = False
         try:
             await asyncio.wait_for(self._open(), self.wait_timeout)
-        except (OSError, asyncio.TimeoutError, ValueError) as error:
+        except (OSError, EOFError, ValueError, KeyError, asyncio.TimeoutError) as error:  # EOF: closed mid-answer
             self._close()
             raise ConnectionError(error) from error
 
@@ -275,7 +275,7 @@ class LeanPollingScreen(LeanClient):
         try:
             while self.connected:
                 self.on_payload(await self._request(self.connections[0], "GET", self.path))
-        except (OSError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+        except (OSError, EOFError, ValueError):  # dropped, refused (ConnectionError) or cut short
             pass
         was_connected, self.connected = self.connected, False
         self._close()
@@ -300,7 +300,7 @@ class LeanPollingScreen(LeanClient):
     async def disconnect(self) -> None:
         self.leaving = True
         if self.connected:
-            with contextlib.suppress(OSError, ConnectionError, asyncio.IncompleteReadError):
+            with contextlib.suppress(OSError, EOFError, asyncio.TimeoutError):
                 await asyncio.wait_for(self.post("41"), 2)
         self.connected = False
         self._close()
