@@ -226,10 +226,14 @@ class LeanPollingScreen(LeanClient):
 
     transports = ["polling"]
     OPEN = "/socket.io/?EIO=4&transport=polling"
+    KEPT_ALIVE_S = 1.0  # below gunicorn's keep-alive (2 s)
 
     def __init__(self, url: str, slug: str, wait_timeout: float) -> None:
         super().__init__(url, slug, wait_timeout)
+        #: the polls' connection, then the POSTs' (opened again when idle long enough for the
+        #: server's keep-alive to have closed it)
         self.connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.posted_at = 0.0
         self.posting = asyncio.Lock()
         self.polling: asyncio.Task | None = None
         self.path = self.OPEN
@@ -245,7 +249,7 @@ class LeanPollingScreen(LeanClient):
     async def _open(self) -> None:
         self._close()
         self.path = self.OPEN
-        self.connections = [await asyncio.open_connection(self.host, self.port) for _ in range(2)]
+        self.connections = [await asyncio.open_connection(self.host, self.port)]
         opened = await self._request(self.connections[0], "GET", self.path)
         self.path += "&sid=" + json.loads(opened[1:])["sid"]
         await self.post("40" + json.dumps({"hall": self.slug}))
@@ -267,9 +271,14 @@ class LeanPollingScreen(LeanClient):
 
     async def post(self, packet: str) -> None:
         async with self.posting:
-            if len(self.connections) < 2:
+            if not self.connections:
                 raise ConnectionError("not connected")
+            if len(self.connections) > 1 and time.monotonic() - self.posted_at > self.KEPT_ALIVE_S:
+                self.connections.pop()[1].close()
+            if len(self.connections) == 1:
+                self.connections.append(await asyncio.open_connection(self.host, self.port))
             await self._request(self.connections[1], "POST", self.path, packet)
+            self.posted_at = time.monotonic()
 
     async def poll(self) -> None:
         try:
