@@ -247,8 +247,12 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     server = LiveServer(db_url, root=args.root, **env).start(timeout=180)
     lean = ["--lean"] if args.screen_client == "lean" else []
     lean += ["--lean-polling"] if args.polling_client == "lean" else []
-    crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20", *lean,
-                  processes=args.screen_processes)
+    try:
+        crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20", *lean,
+                      processes=args.screen_processes)
+    except BaseException:
+        server.stop()
+        raise
     result = {"workers": workers, "screens": screens, "clients": args.clients, "connected": crowd.ready["ready"],
               "connect_s": crowd.ready["seconds"]}
     try:
