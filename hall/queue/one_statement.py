@@ -36,7 +36,6 @@ the process.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hall.database import run_driver
 from hall.extensions import db
+from hall.fifo import FifoPlaces
 from hall.models import Hall
 from hall.queue import unit
 
@@ -243,10 +243,10 @@ def _places_at_the_lock() -> int:
 
 @contextmanager
 def _at_the_lock(hall_id: int) -> Iterator[None]:
-    """Wait in this process for one of the hall's places at the lock; past `unit.TURN_WAIT_S` the issue
-    goes on regardless (as an action does when its turn does not come)."""
+    """Wait in this process for one of the hall's places at the lock, first come first served; past
+    `unit.TURN_WAIT_S` the issue goes on regardless (as an action does when its turn does not come)."""
     places = current_app.extensions.setdefault("hall_issue_places", {})
-    place = places.get(hall_id) or places.setdefault(hall_id, threading.BoundedSemaphore(_places_at_the_lock()))
+    place = places.get(hall_id) or places.setdefault(hall_id, FifoPlaces(_places_at_the_lock()))
     had = place.acquire(timeout=unit.TURN_WAIT_S)
     try:
         yield

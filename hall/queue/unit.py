@@ -13,7 +13,6 @@ event rows, but many actions per transaction (see `sole_writer`).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from hall import clock, pictures
 from hall.database import begin_write, run_driver
 from hall.extensions import db
+from hall.fifo import FifoPlaces
 from hall.models import Hall, TicketEvent
 from hall.queue.errors import NotFound
 from hall.queue.rows import forget_written, written_kept
@@ -310,7 +310,7 @@ def _in_turn(session: Session, hall: int | str) -> Iterator[None]:
         yield
         return
     turns = current_app.extensions.setdefault("hall_turns", {})
-    turn = turns.get(hall) or turns.setdefault(hall, threading.RLock())
+    turn = turns.get(hall) or turns.setdefault(hall, FifoPlaces(reentrant=True))
     had = turn.acquire(timeout=TURN_WAIT_S)
     try:
         yield
