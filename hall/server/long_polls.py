@@ -176,6 +176,8 @@ def answer_long_polls_directly(worker: Any) -> None:
 
     from hall.extensions import socketio
 
+    if socketio.server is None:  # an app without Socket.IO (the benchmarks' floor app) has no polls
+        return
     polls = LongPolls(socketio.server.eio, keepalive_s=float(worker.cfg.keepalive))
     handle_request = worker.handle_request
 
