@@ -10,7 +10,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, exc, util
+from sqlalchemy import event, exc, text, util
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Executable, Insert
@@ -59,14 +59,14 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         if not connection.get_execution_options().get(IMMEDIATE):
-            connection.exec_driver_sql("BEGIN")
+            run_driver(connection, _BEGIN, {})
             return
         record = connection.connection._connection_record
         if not writer.acquire(timeout=busy_timeout_s):
             raise exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue)"))
         record.info[IMMEDIATE] = True
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            run_driver(connection, _BEGIN_IMMEDIATE, {})
         except BaseException:
             release(record)
             raise
@@ -80,6 +80,9 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
     def _on_reset(_dbapi_connection, record, _reset_state) -> None:
         # a connection given back to the pool mid-transaction must not keep the queue locked
         release(record)
+
+
+_BEGIN, _BEGIN_IMMEDIATE = text("BEGIN"), text("BEGIN IMMEDIATE")
 
 
 #: A pooled connection unused for longer than this answers a ping (a round trip) before it is handed out.
