@@ -15,8 +15,9 @@ from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
+from hall.database import run_driver
 from hall.extensions import db
 from hall.models import Appointment, Hall, Service, Ticket
 from hall.queue.unit import subscribe
@@ -50,8 +51,9 @@ class Contact:
     name: str
 
 
-def _contact(ticket: Ticket) -> Contact | None:
-    """Where the visitor of a ticket can be written to: the ticket page's number first, then the booking's."""
+def _contact(ticket: Any) -> Contact | None:
+    """Where the visitor of a ticket (a row of `_message_fields`) can be written to: the ticket page's
+    number first, then the booking's."""
     if ticket.notify_phone:
         return Contact(ticket.notify_phone, "")
     appointment = db.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
@@ -66,16 +68,33 @@ def _link(token: str) -> str | None:
     return request.host_url.rstrip("/") + path if has_request_context() else None
 
 
-def _near_ticket(event: dict[str, Any], ahead: int) -> Ticket | None:
+def _message_fields() -> Select:
+    """What a message needs of a ticket: its number, its token and where to write to."""
+    return select(Ticket.number, Ticket.token, Ticket.notify_phone, Ticket.appointment_id)
+
+
+def _by_token_statement(_dialect: str) -> Select:
+    return _message_fields().where(Ticket.token == bindparam("token"))
+
+
+def _near_statement(_dialect: str) -> Select:
+    """The waiting ticket at offset `ahead` of a line named by the hall's slug, the service's prefix, the
+    stage and the day."""
+    return (_message_fields()
+            .join(Hall, Hall.id == Ticket.hall_id).join(Service, Service.id == Ticket.service_id)
+            .where(Hall.slug == bindparam("hall"), Service.prefix == bindparam("service"),
+                   Ticket.business_day == bindparam("day"), Ticket.status == "waiting",
+                   Ticket.stage_code == bindparam("stage"), Ticket.target_counter_id.is_(None))
+            .order_by(Ticket.sort_at, Ticket.id).offset(bindparam("ahead")).limit(1))
+
+
+def _near_ticket(event: dict[str, Any], ahead: int) -> Any:
     """The waiting ticket that now has exactly `ahead` people ahead in the line the event's ticket left
-    (one statement: the event names the hall, the service, the stage and the day)."""
+    (one statement, built once and sent on the driver's cursor: it runs after every call)."""
     moved = event["ticket"]
-    return db.session.scalar(
-        select(Ticket).join(Hall, Hall.id == Ticket.hall_id).join(Service, Service.id == Ticket.service_id)
-        .where(Hall.slug == event["hall"], Service.prefix == moved["service"],
-               Ticket.business_day == date.fromisoformat(moved["business_day"]), Ticket.status == "waiting",
-               Ticket.stage_code == moved["stage"]["code"], Ticket.target_counter_id.is_(None))
-        .order_by(Ticket.sort_at, Ticket.id).offset(ahead).limit(1))
+    return run_driver(db.session.connection(), _near_statement, {
+        "hall": event["hall"], "service": moved["service"], "day": date.fromisoformat(moved["business_day"]),
+        "stage": moved["stage"]["code"], "ahead": ahead}).one_or_none()
 
 
 def messages_for(event: dict[str, Any], settings: dict[str, Any]) -> list[Message]:
@@ -94,7 +113,8 @@ def messages_for(event: dict[str, Any], settings: dict[str, Any]) -> list[Messag
             return [Message(contact.phone, contact.name, _("Your turn is near"),
                             f"{text} {link or ''}".strip(), "near")]
     if event["kind"] == "finished":
-        ticket = db.session.scalar(select(Ticket).where(Ticket.token == event["ticket"]["token"]))
+        ticket = run_driver(db.session.connection(), _by_token_statement,
+                            {"token": event["ticket"]["token"]}).one_or_none()
         contact = _contact(ticket) if ticket else None
         link = _link(ticket.token) if contact else None
         if contact is None or link is None:
