@@ -13,7 +13,12 @@ off, on, ...), so both variants share the process, the database and the machine'
 - hall/database.py: the pool's ping before every checkout (`pool_pre_ping`; PostgreSQL);
 - hall/database.py: the hot statements (the hall's lock, number, line, ticket, stage and event rows, a
   call's row writes, the PostgreSQL one-statement issue) sent on the DBAPI cursor (`DriverStatement`)
-  instead of through SQLAlchemy's `Connection.execute` (`thin-runner`).
+  instead of through SQLAlchemy's `Connection.execute` (`thin-runner`);
+- hall/visitor/notify/hooks.py: the ticket N places behind a call, and the finished ticket, read with one
+  statement built once (number, token, contact) instead of an ORM `Ticket` load built per event
+  (`notify-lookups`; runs after every call and finish);
+- hall/api/counters.py: a counter request's check of who the counter is open for reads that one column
+  (`counter_staff`) instead of loading the counter object (`guard-read`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. bench/issue_cpu.py gives the whole request and the engine's part of it.
 """
@@ -25,6 +30,8 @@ import itertools
 import statistics
 import sys
 import time
+from datetime import date
+from unittest import mock
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -39,12 +46,15 @@ from bench.issue_cpu import demo_app  # noqa: E402
 from bench.issue_rate import ticket_body  # noqa: E402
 from bench.servers import database  # noqa: E402
 from hall import create_app, http_security  # noqa: E402
+from hall.api import counters as api_counters  # noqa: E402
 from hall import database as hall_database  # noqa: E402
 from hall.auth import create_api_token  # noqa: E402
 from hall.auth import BearerAwareSessionInterface  # noqa: E402
 from hall.extensions import db  # noqa: E402
-from hall.models import Staff  # noqa: E402
+from hall.models import Hall, Service, Staff, Ticket  # noqa: E402
+from hall.queue.lookup import counter_by_number  # noqa: E402
 from hall.route_limiter import RouteLimiter  # noqa: E402
+from hall.visitor.notify import hooks as notify_hooks  # noqa: E402
 
 BATCH, ROUNDS = 150, 11
 
@@ -150,10 +160,40 @@ def thin_runner(app: Flask) -> Iterator[None]:
         hall_database._driver.update(saved_made)
 
 
+def _orm_near_ticket(event: dict, ahead: int) -> Ticket | None:
+    moved = event["ticket"]
+    return db.session.scalar(
+        select(Ticket).join(Hall, Hall.id == Ticket.hall_id).join(Service, Service.id == Ticket.service_id)
+        .where(Hall.slug == event["hall"], Service.prefix == moved["service"],
+               Ticket.business_day == date.fromisoformat(moved["business_day"]), Ticket.status == "waiting",
+               Ticket.stage_code == moved["stage"]["code"], Ticket.target_counter_id.is_(None))
+        .order_by(Ticket.sort_at, Ticket.id).offset(ahead).limit(1))
+
+
+def _orm_by_token(_connection, _statement, params: dict):
+    """The hook's only other `run_driver` use, the finished ticket by token, as an ORM load."""
+    return db.session.scalars(select(Ticket).where(Ticket.token == params["token"]))
+
+
+@contextlib.contextmanager
+def notify_lookups(app: Flask) -> Iterator[None]:
+    with mock.patch.object(notify_hooks, "_near_ticket", _orm_near_ticket), \
+            mock.patch.object(notify_hooks, "run_driver", _orm_by_token):
+        yield
+
+
+@contextlib.contextmanager
+def guard_read(app: Flask) -> Iterator[None]:
+    with mock.patch.object(api_counters, "counter_staff",
+                           lambda hall_id, number: counter_by_number(hall_id, number).staff_id):
+        yield
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
 #: headers, ping) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
-        "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner}
+        "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner,
+        "notify-lookups": notify_lookups, "guard-read": guard_read}
 
 
 @contextlib.contextmanager

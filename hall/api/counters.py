@@ -14,7 +14,7 @@ from hall.auth import role_required
 from hall.database import begin_write
 from hall.extensions import db
 from hall.queue.errors import NotFound
-from hall.queue.lookup import counter_by_number, hall_by_slug
+from hall.queue.lookup import counter_staff, hall_by_slug
 
 
 def one_transaction(view: Callable) -> Callable:
@@ -34,8 +34,8 @@ def _guard(hall: str, number: int) -> int:
     record = current_user.hall  # role_required saw that it is the hall of the path
     if not record.active:
         raise NotFound(f"unknown hall {hall!r}")
-    counter = counter_by_number(record.id, number)
-    if counter.staff_id not in (None, current_user.id) and not current_user.has_role("supervisor"):
+    staff_id = counter_staff(record.id, number)
+    if staff_id not in (None, current_user.id) and not current_user.has_role("supervisor"):
         abort(403, description=f"counter {number} is open for another staff member")
     return record.id
 

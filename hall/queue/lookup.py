@@ -1,9 +1,10 @@
 """Finding the rows an action works on, with a NotFound that says what is missing."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
+from hall.database import run_driver
 from hall.extensions import db
 from hall.models import Counter, CounterService, Hall, Service, Staff, Ticket
 from hall.queue.errors import NotFound
@@ -32,6 +33,20 @@ def counter_by_number(hall_id: int, number: int, *, fresh: bool = False) -> Coun
     if fresh:
         return kept_in_batch(hall_id, ("counter", number), lambda: _read_counter(hall_id, number, fresh=True))
     return _read_counter(hall_id, number, fresh=False)
+
+
+def _staff_statement(_dialect: str) -> Select:
+    return select(Counter.staff_id).where(Counter.hall_id == bindparam("hall"), Counter.number == bindparam("number"),
+                                          Counter.active.is_(True))
+
+
+def counter_staff(hall_id: int, number: int) -> int | None:
+    """Who an active counter is open for (None: nobody), read alone: a counter request's check before its
+    action, which reads the counter again itself (one statement built once, no object loaded)."""
+    row = run_driver(db.session.connection(), _staff_statement, {"hall": hall_id, "number": number}).one_or_none()
+    if row is None:
+        raise NotFound(f"unknown counter {number!r}")
+    return row.staff_id
 
 
 def _read_counter(hall_id: int, number: int, *, fresh: bool) -> Counter:
