@@ -96,11 +96,10 @@ def test_a_driver_statement_reads_rows_as_sqlalchemy_does(app, demo):
     assert run_driver(db.session.connection(), hall, {"hall": -1}).one_or_none() is None
 
 
+@pytest.mark.parametrize("any_app", ["sqlite"], indirect=True)  # PostgreSQL: the test below
 def test_a_locked_sqlite_database_under_a_driver_statement_is_the_outage(app, demo):
     """SQLite's write lock held by another process past the busy timeout: SQLAlchemy's OperationalError,
     which the app answers with a 503; a wrong statement is SQLAlchemy's error too, and no outage."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's write lock (PostgreSQL: the test below)")
     other = sqlite3.connect(db.engine.url.database, isolation_level=None)
     db.session.execute(select(Hall.id))  # a reading transaction: not the write lock
     connection = db.session.connection()
