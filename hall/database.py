@@ -4,8 +4,8 @@ life when the pool hands them out."""
 from __future__ import annotations
 
 import select
+import threading
 import time
-import weakref
 from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
@@ -16,19 +16,8 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.orm import Session
 
-from hall.fifo import FifoPlaces
-
 #: Execution option that makes the next SQLite transaction BEGIN IMMEDIATE.
 IMMEDIATE = "hall_immediate"
-
-#: Each SQLite engine's queue of the process's writers (see `configure_engine`).
-_WRITERS: weakref.WeakKeyDictionary[Engine, FifoPlaces] = weakref.WeakKeyDictionary()
-
-
-def writers_waiting(engine: Engine) -> int:
-    """How many of this process's transactions wait for the SQLite engine's write lock now."""
-    return _WRITERS[engine].waiting()
-
 
 def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
     """Attach the SQLite pragmas and BEGIN handling; PostgreSQL's check of pooled connections."""
@@ -48,9 +37,11 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
         cursor.close()
 
     # SQLite's busy handler waits by sleeping in growing steps, so threads of one process
-    # queueing for the write lock would hand it on late and in no order; they queue here instead,
-    # first come first served, and the busy timeout only arbitrates between processes.
-    writer = _WRITERS[engine] = FifoPlaces()
+    # queueing for the write lock would hand it on late; they queue on this lock instead, and the
+    # busy timeout only arbitrates between processes. A plain lock, not first come first served
+    # (hall.fifo): handing the lock to a waiter the busy loop has not run yet leaves it idle
+    # meanwhile, and beside 2 000 screens that cost 1.4x the issue p99 (bench/RESULTS.md).
+    writer = threading.Lock()
 
     def release(record) -> None:
         if record.info.pop(IMMEDIATE, False):

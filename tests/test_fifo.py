@@ -1,4 +1,5 @@
-"""Waiting first come, first served: the places of `hall.fifo` and the process's SQLite writers.
+"""Waiting first come, first served: the places of `hall.fifo` (a hall's turns and its places at
+PostgreSQL's row lock).
 
 Real threads. A newcomer that asks the moment a place is given back must queue behind those
 already waiting (a plain lock lets it take the place first: the waits' tail)."""
@@ -8,14 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select
-
-from hall import queue
-from hall.database import begin_write, writers_waiting
-from hall.extensions import db
 from hall.fifo import FifoPlaces
-from hall.models import Ticket
-from tests.test_concurrency import _reported, demo_hall_id
 
 
 def _queue_one_by_one(count: int, waiting: Callable[[], int], work: Callable[[int], None]) -> list[threading.Thread]:
@@ -81,22 +75,3 @@ def test_a_reentrant_holder_goes_on_and_gives_the_place_on_at_its_last_release()
     places.release()
     thread.join()
     assert served == ["other"]
-
-
-def test_a_processs_writers_of_a_hall_get_the_sqlite_lock_in_the_order_they_came(app):
-    hall_id = demo_hall_id()
-    numbers: dict[int | str, str] = {}
-    errors: list[str] = []
-    begin_write(db.session())  # this transaction holds the write lock while the issuers line up
-
-    def issue(i: int) -> None:
-        _reported(app, errors, lambda: numbers.__setitem__(i, queue.issue_ticket(hall_id, "A")["number"]))
-
-    threads = _queue_one_by_one(6, lambda: writers_waiting(db.engine), issue)
-    db.session.commit()
-    numbers["newcomer"] = queue.issue_ticket(hall_id, "A")["number"]  # asks the moment the lock is free
-    for thread in threads:
-        thread.join()
-    assert not errors, errors[0]
-    assert numbers == {0: "A001", 1: "A002", 2: "A003", 3: "A004", 4: "A005", 5: "A006", "newcomer": "A007"}
-    assert db.session.scalars(select(Ticket.number).order_by(Ticket.id)).all() == [f"A00{n}" for n in range(1, 8)]
