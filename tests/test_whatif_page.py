@@ -27,7 +27,7 @@ def test_whatif_page_simulates_each_staffing_option(chromium, demo, live_server,
     assert rows.count() == 2
     p90 = [float(rows.nth(i).locator("td").first.inner_text().rstrip("s")) for i in range(2)]
     assert p90[0] > p90[1]  # a second counter on A shortens the waits of the same visitors
-    page.wait_for_function("() => document.querySelector('#chart-whatif').width > 0 && Chart.getChart('chart-whatif')")
+    page.wait_for_function("() => document.querySelector('#chart-whatif').width > 0 && window.Chart && Chart.getChart('chart-whatif')")
     assert page.evaluate("Chart.getChart('chart-whatif').data.datasets[0].data.length") == 2
     screenshot(page, "whatif-1080p-zh")
 
