@@ -209,7 +209,7 @@ def _read_rows(days: dict[int, date]) -> dict[int, _Rows]:
 
 def read_pictures(days: dict[int, date]) -> dict[int, "HallPicture"]:
     """The pictures of several halls (hall id -> its business day) in one go: their hall rows and one
-    statement per kind of row, whatever the number of halls (a server process keeps them fresh so)."""
+    statement for every kind of row, whatever the number of halls (a server process keeps them fresh so)."""
     now = clock.utcnow()
     # the halls' rows are in the session from now on (get() reads none); a hall deleted meanwhile has no picture
     found = {hall.id for hall in db.session.scalars(select(Hall).where(Hall.id.in_(list(days))))}
