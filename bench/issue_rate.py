@@ -12,8 +12,10 @@ floor's. Scenarios: SQLite one hall; PostgreSQL one hall and 10 halls with 1 and
 --waiting tickets already waiting against a nearly empty one, all their counters open (issuing,
 and the estimate it gives, must not slow down).
 
-Each round also takes the CPU (user + system) the servers' processes used (not PostgreSQL's), per
-issue (`cpu … ms/issue`): on a busy machine the rate moves with what else gets the cores, the CPU per
+Each round also takes the CPU (user + system) the servers' processes used, per issue (`cpu … ms/issue`),
+and on PostgreSQL the CPU of the database server's processes (the cluster's postmaster, its backends and
+background workers, including those that ended meanwhile) per issue (`db … ms/issue`): PostgreSQL runs on
+the same cores, so what an issue costs it is taken from the servers' share. On a busy machine the rate moves with what else gets the cores, the CPU per
 issue much less. The floor's CPU per issue over Hall's is the fraction of the floor's rate Hall reaches
 when both are held by their server's CPU (the floor at 16 clients is often held by its clients instead).
 
@@ -64,6 +66,8 @@ class Round:
     server_cpu_s: float = 0.0
     #: Connections the database server accepted during the round (PostgreSQL only; None on SQLite).
     connections_opened: int | None = None
+    #: CPU seconds the database server's processes used during the round (PostgreSQL only; None on SQLite).
+    database_cpu_s: float | None = None
 
     @property
     def rate(self) -> float:
@@ -74,20 +78,37 @@ class Round:
 _PROCESS_GROUPS: dict[str, int] = {}
 
 
-def servers_cpu_s(urls: list[str]) -> float:
-    """CPU seconds used so far by the processes serving these addresses (their master and workers)."""
-    groups = {_PROCESS_GROUPS[url] for url in urls}
-    ticks = 0
+def _processes() -> Iterator[list[str]]:
+    """Each running process's pid, then its /proc/<pid>/stat fields after the command's name: [1] is the
+    state, [2] the parent's pid, [3] the process group, [12] and [13] utime and stime, [14] and [15] those
+    of its ended children it has waited for."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+                yield [entry.name, *stat.read().rsplit(")", 1)[1].split()]
         except OSError:  # gone meanwhile
             continue
-        if int(fields[2]) in groups:  # pgrp; utime and stime follow
-            ticks += int(fields[11]) + int(fields[12])
+
+
+def servers_cpu_s(urls: list[str]) -> float:
+    """CPU seconds used so far by the processes serving these addresses (their master and workers)."""
+    groups = {_PROCESS_GROUPS[url] for url in urls}
+    ticks = sum(int(fields[12]) + int(fields[13]) for fields in _processes() if int(fields[3]) in groups)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_s(postmaster: int) -> float:
+    """CPU seconds used so far by a PostgreSQL cluster: its postmaster, its running children (backends,
+    background workers) and, through the postmaster's children's times, those that have ended."""
+    ticks = 0
+    for fields in _processes():
+        pid, parent = int(fields[0]), int(fields[2])
+        if pid == postmaster:
+            ticks += sum(int(value) for value in fields[12:16])
+        elif parent == postmaster:
+            ticks += int(fields[12]) + int(fields[13])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -98,6 +119,10 @@ class SessionCounter:
 
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.StaticPool)
+        with self.engine.connect() as connection:
+            folder = connection.exec_driver_sql("SHOW data_directory").scalar_one()
+        #: The cluster's postmaster (the first line of its pid file), whose processes' CPU is the database's.
+        self.postmaster = int(Path(folder, "postmaster.pid").read_text().split()[0])
 
     def __call__(self) -> int:
         with self.engine.connect() as connection:
@@ -118,10 +143,12 @@ def cpu_measured(urls: list[str], run) -> Round:
     skews least (the rate also depends on what else gets the cores); and on PostgreSQL the connections
     the servers opened."""
     sessions_before = _sessions() if _sessions else None
+    database_before = database_cpu_s(_sessions.postmaster) if _sessions else None
     before = servers_cpu_s(urls)
     result = run()
     result.server_cpu_s = servers_cpu_s(urls) - before
     if _sessions:
+        result.database_cpu_s = database_cpu_s(_sessions.postmaster) - database_before
         time.sleep(_STATS_DELAY_S)
         result.connections_opened = _sessions() - sessions_before
     return result
@@ -290,9 +317,11 @@ def duplicates(rounds: list[Round]) -> int:
 def summary(rounds: list[Round]) -> dict[str, float]:
     latencies = [x for r in rounds for x in r.latencies]
     opened = [r.connections_opened / r.seconds for r in rounds if r.connections_opened is not None]
+    database = [1000 * r.database_cpu_s / max(r.issued, 1) for r in rounds if r.database_cpu_s is not None]
     return {"rate": statistics.median(r.rate for r in rounds), "p50": 1000 * percentile(latencies, 50),
             "opened_per_s": statistics.median(opened) if opened else None,
             "cpu_ms": statistics.median(1000 * r.server_cpu_s / max(r.issued, 1) for r in rounds),
+            "db_cpu_ms": statistics.median(database) if database else None,
             "p99": 1000 * percentile(latencies, 99), "failed": sum(r.failed for r in rounds),
             "duplicates": duplicates(rounds)}
 
@@ -316,8 +345,27 @@ def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -
             results[name].append(result)
             print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
                   f" {result.failed} failed{_refusals(result)}; servers' CPU"
-                  f" {1000 * result.server_cpu_s / max(result.issued, 1):.2f} ms/issue{_opened(result)})", flush=True)
+                  f" {1000 * result.server_cpu_s / max(result.issued, 1):.2f} ms/issue{_database(result)}{_opened(result)})",
+                  flush=True)
     return {name: {**summary(rounds_of), "by_service": by_service(rounds_of)} for name, rounds_of in results.items()}
+
+
+def _database(result: Round) -> str:
+    if result.database_cpu_s is None:
+        return ""
+    return f", database's CPU {1000 * result.database_cpu_s / max(result.issued, 1):.2f} ms/issue"
+
+
+def _db(figures: dict) -> str:
+    return "" if figures["db_cpu_ms"] is None else f" db {figures['db_cpu_ms']:.2f} ms/issue"
+
+
+def _with_database(hall: dict, floor: dict) -> str:
+    """Servers' and database's CPU per issue together, floor over Hall: the rate's bound when the
+    cores are all theirs."""
+    if hall["db_cpu_ms"] is None:
+        return ""
+    return f", with the database's: {100 * (floor['cpu_ms'] + floor['db_cpu_ms']) / (hall['cpu_ms'] + hall['db_cpu_ms']):5.1f} %"
 
 
 def _opened(result: Round) -> str:
@@ -333,6 +381,7 @@ def _refusals(result: Round) -> str:
 def line(figures: dict) -> str:
     return (f"{figures['rate']:7.1f}/s p50 {figures['p50']:6.1f} ms p99 {figures['p99']:7.1f} ms"
             f" failed {figures['failed']:.0f} dup {figures['duplicates']} cpu {figures['cpu_ms']:.2f} ms/issue"
+            + _db(figures)
             + ("" if figures["opened_per_s"] is None else f" opened {figures['opened_per_s']:.1f} conn/s"))
 
 
@@ -351,12 +400,14 @@ def compare_with_floor(url: str, label: str, halls: list[str], processes: int, a
             args.rounds)
     hall, floor = figures["hall"], figures["floor"]
     print(f"RESULT {label:34} hall {line(hall)} | floor {floor['rate']:7.1f}/s p99 {floor['p99']:6.1f} ms"
-          f" cpu {floor['cpu_ms']:.2f} ms/issue | hall/floor {100 * hall['rate'] / floor['rate']:5.1f} %"
-          f" (CPU per issue: floor/hall {100 * floor['cpu_ms'] / hall['cpu_ms']:5.1f} %)", flush=True)
+          f" cpu {floor['cpu_ms']:.2f} ms/issue{_db(floor)} | hall/floor {100 * hall['rate'] / floor['rate']:5.1f} %"
+          f" (CPU per issue: floor/hall {100 * floor['cpu_ms'] / hall['cpu_ms']:5.1f} %{_with_database(hall, floor)})",
+          flush=True)
     if args.before:
         before = figures["before"]
         print(f"RESULT {label:34} before {line(before)} | before/floor {100 * before['rate'] / floor['rate']:5.1f} %"
-              f" | hall/before {hall['rate'] / before['rate']:4.2f}x, CPU per issue {hall['cpu_ms'] / before['cpu_ms']:4.2f}x",
+              f" | hall/before {hall['rate'] / before['rate']:4.2f}x, CPU per issue {hall['cpu_ms'] / before['cpu_ms']:4.2f}x"
+              + ("" if hall["db_cpu_ms"] is None else f", database's {hall['db_cpu_ms'] / before['db_cpu_ms']:4.2f}x"),
               flush=True)
     for name in [n for n in ("hall", "before") if n in figures]:
         print(f"SERVICES {label:34} {name:6} {figures[name]['by_service']}", flush=True)
