@@ -342,9 +342,10 @@ class HallPicture:
         return [segments(free_in, step, _gaps(counter), math.inf if serve_on else counter.closes_in or math.inf)
                 for counter, free_in, step in plans]
 
-    def _drain(self, line: tuple[int, str], ahead: float) -> float:
-        """Seconds until a counter is free for the visitor with `ahead` people before them."""
-        servers = self._servers(line)
+    def _drain(self, line: tuple[int, str], ahead: float, servers: list[Server] | None = None) -> float:
+        """Seconds until a counter is free for the visitor with `ahead` people before them (`servers`:
+        the line's, when the caller has them already)."""
+        servers = self._servers(line) if servers is None else servers
         if not servers:  # nobody serves the line now: as if one counter opened at once
             return ahead * self.handling_s(line)
         whole = int(ahead)
@@ -359,9 +360,18 @@ class HallPicture:
                    if sid == line[0] and self.head_start_s.get(p, 0) > own)
 
     def estimate(self, line: tuple[int, str], ahead: int, priority: str = "normal") -> Estimate:
-        first = self._drain(line, ahead)
+        return self._estimate(line, ahead, priority, self._servers(line))
+
+    def estimates(self, line: tuple[int, str], first_ahead: int, count: int) -> list[Estimate]:
+        """A normal ticket's estimate with `first_ahead`, `first_ahead + 1`, … people ahead (`count` of
+        them), each the one `estimate` gives: the counters' slots are worked out once for all."""
+        servers = self._servers(line)
+        return [self._estimate(line, ahead, "normal", servers) for ahead in range(first_ahead, first_ahead + count)]
+
+    def _estimate(self, line: tuple[int, str], ahead: int, priority: str, servers: list[Server]) -> Estimate:
+        first = self._drain(line, ahead, servers)
         jumpers = self._jumpers(line, priority, first)
-        wait = self._drain(line, ahead + jumpers) if jumpers else first
+        wait = self._drain(line, ahead + jumpers, servers) if jumpers else first
         visitors = ahead + jumpers + 1
         sigma = math.sqrt((wait * self.spread(line) / math.sqrt(visitors)) ** 2 + (MODEL_ERROR * wait) ** 2
                           + FLOOR_S ** 2)

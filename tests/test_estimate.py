@@ -11,7 +11,7 @@ from hall import queue
 from hall.estimate import estimate_new_ticket, estimate_ticket
 from hall.queue.realname import simulated_id_number
 from hall.extensions import db
-from hall.models import Counter, Service, Ticket
+from hall.models import Counter, Hall, Service, Ticket
 
 # No stage has finished yet: every handling time is the configured default of 300 s.
 
@@ -223,3 +223,17 @@ def test_the_kiosk_service_list_reads_the_hall_once_for_every_service(demo, froz
     assert answer.status_code == 200 and len(answer.get_json()["services"]) == 3
     assert sum("FROM handling_times" in s for s in statements) == 1
     assert sum("FROM line_counts" in s for s in statements) == 1
+
+
+def test_the_estimates_of_several_places_are_each_the_estimate_of_that_place(demo, frozen):
+    """What an issue sends for the places in line it may get (hall/queue/one_statement.py `window`)."""
+    from hall.estimate import HallPicture
+    from hall.queue.rules import today
+
+    _open(demo, 1, 2)
+    queue.issue_ticket(demo.id, "A", priority="priority")  # priority arrivals: each place's own jumpers
+    hall = db.session.get(Hall, demo.id)
+    picture = HallPicture(demo.id, today(hall))
+    line = (_service_id("A"), "consult")
+    assert picture.estimates(line, 3, 6) == [picture.estimate(line, ahead) for ahead in range(3, 9)]
+    assert len({estimate.wait_s for estimate in picture.estimates(line, 3, 6)}) > 1

@@ -317,3 +317,50 @@ def test_an_issue_whose_line_moved_meanwhile_gets_the_estimate_of_its_place(pg_a
     event = db.session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == view["id"]))
     assert event.data == {"priority": "normal", "channel": "kiosk", "estimated_wait_s": view["estimated_wait_s"]}
     db.session.commit()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("service", ["A", "C"])  # C: real-name, through the issue's function
+def test_an_issue_in_a_line_another_process_issues_in_writes_its_estimate_in_the_one_call(pg_app, pg_demo,
+                                                                                        service):
+    """Another process's issues move the line between this process's: the place a ticket gets is then
+    seldom the one expected. The issue sends the estimates of the places the line's last issues here
+    landed at, and the one call writes its own place's: no second statement writes it after."""
+    from hall import pictures
+    from hall.models import Ticket, TicketEvent
+    from hall.queue.rules import today
+
+    pg_app.config["HALL"]["queue"]["estimate_inputs_max_age_s"] = 600
+    other = make_app(pg_app.config["SQLALCHEMY_DATABASE_URI"])
+    visitors = iter(range(100))
+
+    def issue(app) -> dict:
+        response = app.test_client().post("/api/v1/halls/demo/tickets", json={
+            "service": service, "id_number": simulated_id_number(next(visitors))})
+        assert response.status_code == 201
+        return response.get_json()
+
+    try:
+        issue(pg_app)  # this process keeps the hall, its picture and the line's count (0 ahead then)
+        for _ in range(2):
+            issue(other)
+        with cost() as seen:
+            assert issue(pg_app)["people_ahead"] == 3  # 2 places after the one expected
+        assert seen.autocommit == [True, True] and "UPDATE tickets SET estimated_wait_s" in seen.statements[1]
+        for _ in range(2):
+            issue(other)
+        with cost() as seen:
+            view = issue(pg_app)
+        assert seen.autocommit == [True], "\n".join(seen.statements)
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+    hall = db.session.get(Hall, pg_demo.id)
+    picture = pictures.picture(hall.id, today(hall), hall.layout_version)
+    line = (db.session.scalar(select(Ticket.service_id).where(Ticket.id == view["id"])), view["stage"]["code"])
+    assert view["people_ahead"] == 6
+    assert view["estimated_wait_s"] == picture.estimate(line, 6).wait_s != picture.estimate(line, 4).wait_s
+    assert db.session.get(Ticket, view["id"]).estimated_wait_s == view["estimated_wait_s"]
+    event = db.session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == view["id"]))
+    assert event.data == {"priority": "normal", "channel": "kiosk", "estimated_wait_s": view["estimated_wait_s"]}
+    db.session.commit()

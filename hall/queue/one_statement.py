@@ -22,9 +22,11 @@ lock; only rows it locks itself are read as they are now. Hence:
   started; one committed meanwhile makes the ticket's INSERT fail on the unique key, which undoes
   the whole statement (no number is lost), and the general path then finds that ticket;
 - the estimate needs the exact people ahead, known only once the line's row is locked. It is
-  computed beforehand for the count this process expects (`expected_ahead`) and written only if the
-  line's count matches; otherwise the ticket and its event are written without it and `fix_estimate`
-  writes it just after, outside the lock.
+  computed beforehand for the places in line this process expects (`window`: the count it knows of,
+  widened by how far the line's last issues here landed from that, which other processes' issues
+  make several places), and the statement writes the one of the place it gets; for a place outside
+  them the ticket and its event are written without it and `fix_estimate` writes it just after,
+  outside the lock (a second statement: with two processes, it was most issues').
 
 A real-name service's daily limit per person must count the visitor's tickets as they are once the
 hall is locked, which no statement that waited for the lock can see: such an issue calls a function
@@ -36,6 +38,7 @@ the process.
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,7 +82,7 @@ line AS (
   SELECT :hall_id, :business_day, :service_id, :stage_code, 1, 1 FROM hall
   ON CONFLICT (hall_id, business_day, service_id, stage_code) DO UPDATE
     SET waiting = line_counts.waiting + 1, joined = line_counts.joined + 1
-  RETURNING waiting - 1 AS ahead, waiting - 1 = :expected_ahead AS expected),
+  RETURNING waiting - 1 AS ahead, (CAST(:estimates AS INTEGER[]))[waiting - :expected_ahead] AS estimated_wait_s),
 ticket AS (
   INSERT INTO tickets (hall_id, service_id, business_day, seq, number, token, priority, channel, status,
                        stage_position, stage_code, issued_at, queued_at, sort_at, idempotency_key, recall_count,
@@ -88,7 +91,7 @@ ticket AS (
          :prefix || lpad(CAST(number.last AS TEXT), GREATEST(3, length(CAST(number.last AS TEXT))), '0'), :token,
          'normal', :channel, 'waiting', 0, :stage_code, number.last_issued_at, number.last_issued_at,
          number.last_issued_at - CAST(:head_start AS INTERVAL),
-         CAST(:idempotency_key AS VARCHAR), 0, CASE WHEN line.expected THEN CAST(:estimated_wait_s AS INTEGER) END,
+         CAST(:idempotency_key AS VARCHAR), 0, line.estimated_wait_s,
          CAST(:id_hash AS VARCHAR), CAST(:id_masked AS VARCHAR)
   FROM number, line
   RETURNING id),
@@ -99,9 +102,10 @@ stage AS (
 event AS (
   INSERT INTO ticket_events (hall_id, seq, ticket_id, kind, at, staff_id, data)
   SELECT :hall_id, hall.event_seq, ticket.id, 'issued', number.last_issued_at, CAST(:staff_id AS INTEGER),
-         CASE WHEN line.expected THEN CAST(:data AS JSON) ELSE CAST(:data_without_estimate AS JSON) END
+         CAST(CAST(:data AS JSONB) || jsonb_build_object('estimated_wait_s', line.estimated_wait_s) AS JSON)
   FROM hall, ticket, number, line)
-SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, line.ahead, line.expected,
+SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, line.ahead,
+       line.estimated_wait_s IS NOT NULL AS expected,
        ticket.id AS ticket_id
 FROM hall, number, line, ticket"""
 
@@ -152,6 +156,37 @@ def in_flight(line: tuple[int, int, str]) -> int:
     return _pending().get(line, 0)
 
 
+#: Most places in line an issue sends an estimate for (each costs the process a few microseconds).
+WINDOW_MAX = 8
+#: How many of a line's last issues in this process set its window.
+LANDINGS_KEPT = 16
+
+
+def _landings() -> dict[tuple[int, int, str], deque[int]]:
+    return current_app.extensions.setdefault("hall_issue_landings", {})
+
+
+def window(line: tuple[int, int, str]) -> tuple[int, int]:
+    """The places an issue of `line` sends estimates for: (the first, as an offset from the place this
+    process expects; how many). They span where the line's last `LANDINGS_KEPT` issues here landed
+    against the place expected (`landed`), at most `WINDOW_MAX` of them (the furthest back dropped): one
+    place while this process is the line's only issuer, several when others issue in it too."""
+    landings = _landings().get(line)
+    if not landings:
+        return 0, 1
+    last = max(landings)
+    first = max(min(landings), last - WINDOW_MAX + 1)
+    return first, last - first + 1
+
+
+def landed(line: tuple[int, int, str], offset: int) -> None:
+    """An issue of `line` got the place `offset` after the one this process expected."""
+    landings = _landings().get(line)
+    if landings is None:
+        landings = _landings()[line] = deque(maxlen=LANDINGS_KEPT)
+    landings.append(offset)
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """A normal ticket to write: what the statement binds besides the hall."""
@@ -168,9 +203,11 @@ class Issue:
     channel: str
     idempotency_key: str | None
     staff_id: int | None
-    #: The people ahead the estimate below was computed for.
+    #: The people ahead the first of `estimates` was computed for.
     expected_ahead: int
-    estimated_wait_s: int
+    #: The ticket's estimated wait (seconds) with `expected_ahead`, `expected_ahead + 1`, … people ahead:
+    #: the statement writes the one of the place it gets, if any (`window`).
+    estimates: tuple[int, ...]
     #: The "issued" event's data, but its estimate.
     data: dict[str, Any]
     id_hash: str | None = None
@@ -216,11 +253,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _its_own("idempotency_key", "varchar"),
     _its_own("staff_id", "integer"),
     _its_own("expected_ahead", "integer"),
-    _its_own("estimated_wait_s", "integer"),
+    Parameter("estimates", "integer[]", lambda issue: list(issue.estimates)),
     _its_own("id_hash", "varchar"),
     _its_own("id_masked", "varchar"),
-    Parameter("data", "json", lambda issue: {**issue.data, "estimated_wait_s": issue.estimated_wait_s}),
-    Parameter("data_without_estimate", "json", lambda issue: {**issue.data, "estimated_wait_s": None}))
+    _its_own("data", "json"))
 
 _VALUES = tuple((parameter.name, parameter.value) for parameter in PARAMETERS)
 

@@ -150,7 +150,7 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
     session = db.session()
     if session.in_transaction():  # what was read so far (authorisation, the picture)
         session.commit()
-    new, estimate = _new_issue(record.id, service, day, now, picture, channel=channel,
+    new, expected = _new_issue(record.id, service, day, now, picture, channel=channel,
                                idempotency_key=idempotency_key, staff_id=staff_id, identity=identity)
     if identity and service.daily_limit_per_person:
         row = limit_function.issue_within_limit(record, new, service.daily_limit_per_person)
@@ -162,7 +162,7 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
         if row == "unlocked":  # the hall changed (or the key was taken before): read it again
             one_statement.forget(hall)
         return None
-    view, fix_estimate = _written(row, new, service, estimate, picture, record.public_name_mode)
+    view, fix_estimate = _written(row, new, service, expected, picture, record.public_name_mode)
     if fix_estimate:
         fix_estimate()
     pictures.joined(record.id, (new.service_id, new.stage_code), row.ahead + 1)
@@ -174,26 +174,42 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
 
 def _new_issue(hall_id: int, service: ServiceCopy, day: date, now: datetime, picture: HallPicture, *, channel: str,
                idempotency_key: str | None, staff_id: int | None,
-               identity: Identity | None = None) -> tuple[one_statement.Issue, Estimate]:
-    """A normal ticket for `one_statement`, with the estimate of the place in line this process expects."""
+               identity: Identity | None = None) -> tuple[one_statement.Issue, Expected]:
+    """A normal ticket for `one_statement`, with the estimates of the places in line this process expects
+    (`one_statement.window`), and the place it expects most."""
     first = service.stages[0]
     line = (service.id, first.code)
-    expected_ahead = picture.waiting(line) + one_statement.in_flight((hall_id, *line))
-    estimate = picture.estimate(line, expected_ahead)
+    expected = picture.waiting(line) + one_statement.in_flight((hall_id, *line))
+    offset, count = one_statement.window((hall_id, *line))
+    first_ahead = max(0, expected + offset)
+    estimates = picture.estimates(line, first_ahead, count)
     return one_statement.Issue(
         hall_id=hall_id, day=day, now=now, head_start=now - sort_key(now, "normal"), prefix=service.prefix,
         service_id=service.id, stage_code=first.code, token=secrets.token_urlsafe(16), channel=channel,
-        idempotency_key=idempotency_key, staff_id=staff_id, expected_ahead=expected_ahead,
-        estimated_wait_s=estimate.wait_s, data={"priority": "normal", "channel": channel},
-        id_hash=identity.hash if identity else None, id_masked=identity.masked if identity else None), estimate
+        idempotency_key=idempotency_key, staff_id=staff_id, expected_ahead=first_ahead,
+        estimates=tuple(estimate.wait_s for estimate in estimates), data={"priority": "normal", "channel": channel},
+        id_hash=identity.hash if identity else None, id_masked=identity.masked if identity else None), \
+        Expected(expected, estimates)
 
 
-def _written(row: Row, new: one_statement.Issue, service: ServiceCopy, estimate: Estimate, picture: HallPicture,
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What an issue expected before the statement: the place in line (people ahead) it expected most,
+    and the estimates it sent (`one_statement.Issue.estimates`, from its `expected_ahead` on)."""
+
+    ahead: int
+    estimates: list[Estimate]
+
+
+def _written(row: Row, new: one_statement.Issue, service: ServiceCopy, expected: Expected, picture: HallPicture,
              name_mode: str) -> tuple[dict[str, Any], Callable[[], None] | None]:
-    """The view of a ticket `one_statement` wrote, and, when its place in line was not the one expected,
-    the writing of its estimate (to run outside the hall's lock)."""
+    """The view of a ticket `one_statement` wrote, and, when its place in line was none of those it
+    sent an estimate for, the writing of its estimate (to run outside the hall's lock)."""
+    one_statement.landed(new.line, row.ahead - expected.ahead)
     fix_estimate = None
-    if not row.expected:
+    if row.expected:
+        estimate = expected.estimates[row.ahead - new.expected_ahead]
+    else:
         estimate = picture.estimate((new.service_id, new.stage_code), row.ahead)
         wait_s = estimate.wait_s
         fix_estimate = lambda: one_statement.fix_estimate(  # noqa: E731

@@ -1,0 +1,158 @@
+"""What a second server process costs per issued ticket on PostgreSQL, and where it goes.
+
+    python bench/two_processes.py                          # 10 halls, 1 and 2 processes, alternating
+    python bench/two_processes.py --before /tmp/before     # + another checkout's Hall, same rounds
+
+On a fresh PostgreSQL with 10 halls, Hall served by 1 process and by 2 (one per port, the clients
+spread over them, as bench/issue_rate.py runs them) issues tickets for --seconds, alternately,
+--rounds rounds. Per round and per variant it prints:
+- the servers' CPU per issue (user + system, all their processes), split into the gunicorn
+  masters' and the workers';
+- estimate rewrites per issue: an issue's estimate is computed before the hall's lock for the place
+  in line the process expects; where the place differs (another process issued in the line
+  meanwhile) the ticket and its event get their estimate in a second statement after the lock.
+  Counted from PostgreSQL's own statistics (`pg_stat_user_tables.n_tup_upd` of `tickets`: an issue
+  only inserts tickets; nothing else updates them in this run);
+- statements per issue sent by the servers (`pg_stat_statements` is not needed: PostgreSQL's
+  transaction count `xact_commit` of the database, per issue; the picture readers' reads count too).
+Then the medians, and the 2-process figures over the 1-process ones.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.issue_rate import _PROCESS_GROUPS, hall_servers, issue_for  # noqa: E402
+from bench.servers import database, flask_command  # noqa: E402
+
+HALLS = ["demo"] + [f"hall{n}" for n in range(1, 10)]
+#: Seconds PostgreSQL may take to publish a backend's statistics (it flushes them at most once a second).
+STATS_DELAY_S = 1.1
+
+
+def process_cpu_s(urls: list[str]) -> tuple[float, float]:
+    """CPU seconds used so far by the gunicorn masters and by the workers serving these addresses."""
+    groups = {_PROCESS_GROUPS[url] for url in urls}
+    masters = workers = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) not in groups:  # pgrp
+            continue
+        ticks = int(fields[11]) + int(fields[12])
+        if int(entry.name) in groups:  # the session leader: `flask hall serve` execs gunicorn's master
+            masters += ticks
+        else:
+            workers += ticks
+    tick = os.sysconf("SC_CLK_TCK")
+    return masters / tick, workers / tick
+
+
+class DatabaseFigures:
+    """Counters of PostgreSQL's statistics over one connection of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.StaticPool)
+
+    def __call__(self) -> tuple[int, int]:
+        """(tickets updated, transactions committed) so far."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            updated = connection.exec_driver_sql(
+                "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'tickets'").scalar_one()
+            commits = connection.exec_driver_sql(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").scalar_one()
+        return updated, commits
+
+
+@dataclass
+class Figures:
+    issued: int
+    rate: float
+    master_ms: float
+    worker_ms: float
+    rewrites: float
+    commits: float
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.master_ms + self.worker_ms
+
+
+def measured(urls: list[str], figures: DatabaseFigures, seconds: float, clients: int) -> Figures:
+    time.sleep(STATS_DELAY_S)
+    updated, commits = figures()
+    masters, workers = process_cpu_s(urls)
+    result = issue_for(urls, HALLS, seconds, clients)
+    masters_after, workers_after = process_cpu_s(urls)
+    time.sleep(STATS_DELAY_S)
+    updated_after, commits_after = figures()
+    n = max(result.issued, 1)
+    return Figures(result.issued, result.rate, 1000 * (masters_after - masters) / n,
+                   1000 * (workers_after - workers) / n, (updated_after - updated) / n, (commits_after - commits) / n)
+
+
+def show(label: str, f: Figures) -> str:
+    return (f"{label:16} {f.rate:7.1f}/s  cpu {f.cpu_ms:.2f} ms/issue (masters {f.master_ms:.2f}, workers"
+            f" {f.worker_ms:.2f})  estimate rewrites {f.rewrites:.2f}/issue  commits {f.commits:.2f}/issue")
+
+
+def median(rounds: list[Figures]) -> Figures:
+    return Figures(*(statistics.median(getattr(r, name) for r in rounds)
+                     for name in ("issued", "rate", "master_ms", "worker_ms", "rewrites", "commits")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--before", metavar="CHECKOUT", help="also run another checkout's Hall, 2 processes")
+    args = parser.parse_args()
+    with database("postgres") as url, contextlib.ExitStack() as stack:
+        for slug in HALLS[1:]:
+            flask_command(url, "hall", "demo", "--slug", slug, "--history-days", "0")
+        figures = DatabaseFigures(url)
+        variants = {"1 process": stack.enter_context(hall_servers(url, 1)),
+                    "2 processes": stack.enter_context(hall_servers(url, 2))}
+        if args.before:
+            variants["before, 2 proc."] = stack.enter_context(hall_servers(url, 2, Path(args.before).resolve()))
+        for urls in variants.values():
+            issue_for(urls, HALLS, 1.5, 4)  # warm-up
+        rounds: dict[str, list[Figures]] = {name: [] for name in variants}
+        for n in range(args.rounds):
+            for name, urls in variants.items():
+                rounds[name].append(measured(urls, figures, args.seconds, args.clients))
+                print(f"  round {n + 1} {show(name, rounds[name][-1])}", flush=True)
+    medians = {name: median(of) for name, of in rounds.items()}
+    for name, m in medians.items():
+        print(f"MEDIAN {show(name, m)}", flush=True)
+    one, two = medians["1 process"], medians["2 processes"]
+    print(f"RESULT 2 processes / 1 process: CPU per issue {two.cpu_ms / one.cpu_ms:.2f}x"
+          f" ({two.cpu_ms - one.cpu_ms:+.2f} ms: masters {two.master_ms - one.master_ms:+.2f},"
+          f" workers {two.worker_ms - one.worker_ms:+.2f}); estimate rewrites {one.rewrites:.2f} -> {two.rewrites:.2f}"
+          f" per issue; commits {one.commits:.2f} -> {two.commits:.2f} per issue", flush=True)
+    if args.before:
+        before = medians["before, 2 proc."]
+        print(f"RESULT 2 processes / before (2 processes): CPU per issue {two.cpu_ms / before.cpu_ms:.2f}x"
+              f" ({before.cpu_ms:.2f} -> {two.cpu_ms:.2f} ms); estimate rewrites {before.rewrites:.2f} ->"
+              f" {two.rewrites:.2f} per issue", flush=True)
+
+
+if __name__ == "__main__":
+    main()
