@@ -247,12 +247,13 @@ def floor_servers(url: str, processes: int) -> Iterator[list[str]]:
 
 
 @contextlib.contextmanager
-def hall_servers(url: str, processes: int, root: Path = ROOT) -> Iterator[list[str]]:
-    """`processes` Hall servers of the checkout `root` (its own code, not this one's) on the database."""
+def hall_servers(url: str, processes: int, root: Path = ROOT, **env: str) -> Iterator[list[str]]:
+    """`processes` Hall servers of the checkout `root` (its own code, not this one's) on the database
+    (`env`: more of their environment, such as HALL_REDIS_URL)."""
     servers = []
     try:
         for _ in range(processes):
-            servers.append(LiveServer(url, root=root, PYTHONPATH=str(root)).start(timeout=120))
+            servers.append(LiveServer(url, root=root, PYTHONPATH=str(root), **env).start(timeout=120))
             _PROCESS_GROUPS[servers[-1].url] = servers[-1].process.pid
         yield [s.url for s in servers]
     finally:

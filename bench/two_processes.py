@@ -2,19 +2,21 @@
 
     python bench/two_processes.py                          # 10 halls, 1 and 2 processes, alternating
     python bench/two_processes.py --before /tmp/before     # + another checkout's Hall, same rounds
+    python bench/two_processes.py --redis                  # + 2 processes sharing events through Redis
 
 On a fresh PostgreSQL with 10 halls, Hall served by 1 process and by 2 (one per port, the clients
 spread over them, as bench/issue_rate.py runs them) issues tickets for --seconds, alternately,
 --rounds rounds. Per round and per variant it prints:
 - the servers' CPU per issue (user + system, all their processes), split into the gunicorn
   masters' and the workers';
-- estimate rewrites per issue: an issue's estimate is computed before the hall's lock for the place
-  in line the process expects; where the place differs (another process issued in the line
-  meanwhile) the ticket and its event get their estimate in a second statement after the lock.
+- estimate rewrites per issue: an issue's estimate is computed before the hall's lock for the
+  places in line the process expects; where the place it gets is none of them (another process
+  issued in the line meanwhile) the ticket and its event get their estimate in a second statement
+  after the lock.
   Counted from PostgreSQL's own statistics (`pg_stat_user_tables.n_tup_upd` of `tickets`: an issue
   only inserts tickets; nothing else updates them in this run);
-- statements per issue sent by the servers (`pg_stat_statements` is not needed: PostgreSQL's
-  transaction count `xact_commit` of the database, per issue; the picture readers' reads count too).
+- transactions PostgreSQL committed per issue (`pg_stat_database.xact_commit`: each autocommit
+  statement counts one; the picture readers' and the waiting counts' reads count too).
 Then the medians, and the 2-process figures over the 1-process ones.
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.issue_rate import _PROCESS_GROUPS, hall_servers, issue_for  # noqa: E402
+from bench.fanout import redis_server  # noqa: E402
 from bench.servers import database, flask_command  # noqa: E402
 
 HALLS = ["demo"] + [f"hall{n}" for n in range(1, 10)]
@@ -122,6 +125,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--redis", action="store_true",
+                        help="also run 2 processes sharing their events through Redis, as `hall serve --workers 2`")
     parser.add_argument("--before", metavar="CHECKOUT", help="also run another checkout's Hall, 2 processes")
     args = parser.parse_args()
     with database("postgres") as url, contextlib.ExitStack() as stack:
@@ -130,6 +135,9 @@ def main() -> None:
         figures = DatabaseFigures(url)
         variants = {"1 process": stack.enter_context(hall_servers(url, 1)),
                     "2 processes": stack.enter_context(hall_servers(url, 2))}
+        if args.redis:
+            redis_url = stack.enter_context(redis_server())
+            variants["2 proc. + Redis"] = stack.enter_context(hall_servers(url, 2, HALL_REDIS_URL=redis_url))
         if args.before:
             variants["before, 2 proc."] = stack.enter_context(hall_servers(url, 2, Path(args.before).resolve()))
         for urls in variants.values():
