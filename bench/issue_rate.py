@@ -94,9 +94,16 @@ def _processes() -> Iterator[list[str]]:
 
 def servers_cpu_s(urls: list[str]) -> float:
     """CPU seconds used so far by the processes serving these addresses (their master and workers)."""
+    return sum(cpu_s for _pid, cpu_s in server_processes_cpu_s(urls))
+
+
+def server_processes_cpu_s(urls: list[str]) -> Iterator[tuple[int, float]]:
+    """(pid, CPU seconds used so far) of each process serving these addresses."""
     groups = {_PROCESS_GROUPS[url] for url in urls}
-    ticks = sum(int(fields[12]) + int(fields[13]) for fields in _processes() if int(fields[3]) in groups)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    for fields in _processes():
+        if int(fields[3]) in groups:
+            yield int(fields[0]), (int(fields[12]) + int(fields[13])) / tick
 
 
 def database_cpu_s(postmaster: int) -> float:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
 import sys
 import time
@@ -34,7 +33,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.issue_rate import _PROCESS_GROUPS, hall_servers, issue_for  # noqa: E402
+from bench.issue_rate import _PROCESS_GROUPS, hall_servers, issue_for, server_processes_cpu_s  # noqa: E402
 from bench.fanout import redis_server  # noqa: E402
 from bench.servers import database, flask_command  # noqa: E402
 
@@ -45,25 +44,14 @@ STATS_DELAY_S = 1.1
 
 def process_cpu_s(urls: list[str]) -> tuple[float, float]:
     """CPU seconds used so far by the gunicorn masters and by the workers serving these addresses."""
-    groups = {_PROCESS_GROUPS[url] for url in urls}
-    masters = workers = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        if int(fields[2]) not in groups:  # pgrp
-            continue
-        ticks = int(fields[11]) + int(fields[12])
-        if int(entry.name) in groups:  # the session leader: `flask hall serve` execs gunicorn's master
-            masters += ticks
+    masters = workers = 0.0
+    leaders = {_PROCESS_GROUPS[url] for url in urls}
+    for pid, cpu_s in server_processes_cpu_s(urls):
+        if pid in leaders:  # the session leader: `flask hall serve` execs gunicorn's master
+            masters += cpu_s
         else:
-            workers += ticks
-    tick = os.sysconf("SC_CLK_TCK")
-    return masters / tick, workers / tick
+            workers += cpu_s
+    return masters, workers
 
 
 class DatabaseFigures:
