@@ -18,10 +18,11 @@ from types import SimpleNamespace
 import pytest
 import requests
 import sqlalchemy as sa
+from werkzeug.test import EnvironBuilder
 
 from hall.server import fanout
 from hall.server.fanout import FanOutManager, FrameTail, websocket_frame
-from hall.server.live import SEND_BUFFER_BYTES, bounded_packet_queue
+from hall.server.live import SEND_BUFFER_BYTES, LiveOrPlain, bounded_packet_queue
 from hall.server.long_polls import LongPolls
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
@@ -337,6 +338,33 @@ class StalledScreen:
 
 def hall_events(messages: list[str]) -> list[dict]:
     return [json.loads(message[2:])[1] for message in messages if message.startswith('42["hall_event"')]
+
+
+def test_plain_requests_pass_the_live_chain_by_and_socketio_requests_still_go_through_it(app, demo):
+    """An API call served by gunicorn goes straight to Flask, not through Engine.IO's middleware
+    (which builds a class for every request it is handed); a Socket.IO poll still opens a session."""
+    socketio_middleware, through_live = app.wsgi_app, []
+
+    def live(environ: dict, start_response):
+        through_live.append(environ["PATH_INFO"])
+        return socketio_middleware(environ, start_response)
+
+    app.wsgi_app = LiveOrPlain(live, socketio_middleware)
+
+    def served(path: str, query: str = "") -> tuple[str, bytes]:
+        environ = EnvironBuilder(path=path, query_string=query).get_environ()
+        with socket.socket() as connection:
+            environ["gunicorn.socket"] = connection  # what gunicorn's worker hands every request
+            status = []
+            body = b"".join(app(environ, lambda answer, headers, exc_info=None: status.append(answer)))
+        return status[0], body
+
+    status, body = served("/api/v1/halls/demo/services")
+    assert status == "200 OK" and json.loads(body)["hall"] == "demo"
+    assert through_live == []
+    status, body = served("/socket.io/", "EIO=4&transport=polling")
+    assert status == "200 OK" and body.startswith(b"0{") and b'"sid"' in body
+    assert through_live == ["/socket.io/"]
 
 
 def test_a_long_polling_answer_has_a_length_instead_of_chunks(hall, server):
