@@ -1,16 +1,29 @@
-"""Flask-Login as Hall uses it: session protection only where there is a session to protect."""
+"""Flask-Login as Hall uses it: session protection only where there is a session to protect, and
+no search for a user where the request carries nothing to find one by."""
 from __future__ import annotations
 
-from flask import session
-from flask_login import LoginManager
+from flask import current_app, request, session
+from flask_login import LoginManager, user_accessed
 
 
 class SessionLoginManager(LoginManager):
-    """Skips session protection for a request without a session (kiosks, screens, bearer calls).
+    """Skips session protection for a request without a session (kiosks, screens, bearer calls),
+    and the whole search for a user for a request with neither cookie nor Authorization header.
 
     Flask-Login hashes the caller's address and browser (SHA-512) on every request that looks for
     its user, and compares the hash only with a session's stored one: an empty session has none.
+    Hall's users come from the session cookie, the remember-me cookie or a bearer token
+    (hall/auth.py's request loader reads only the Authorization header): a request with none of
+    them is anonymous, which is what the library finds after reading the session, parsing the
+    cookies and asking the request loader (a kiosk's or screen's every request).
     """
+
+    def _load_user(self) -> None:
+        environ = request.environ
+        if "HTTP_COOKIE" in environ or "HTTP_AUTHORIZATION" in environ:
+            return super()._load_user()
+        user_accessed.send(current_app._get_current_object())
+        return self._update_request_context_with_user()
 
     def _session_protection_failed(self) -> bool:
         return bool(session) and super()._session_protection_failed()

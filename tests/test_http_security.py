@@ -137,3 +137,15 @@ def test_a_views_own_security_header_is_kept_and_the_others_added_once(app):
     assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
     assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
     assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+
+
+def test_vary_on_cookie_keeps_what_the_view_said_it_varies_on():
+    from flask import Response
+
+    from hall.auth import vary_on_cookie
+
+    plain, own = Response("x"), Response("x", headers={"Vary": "Accept-Language"})
+    for response in (plain, own):
+        vary_on_cookie(response)
+    assert plain.headers.get_all("Vary") == ["Cookie"]
+    assert own.headers.get_all("Vary") == ["Accept-Language, Cookie"]

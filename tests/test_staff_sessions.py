@@ -101,3 +101,24 @@ def test_session_protection_guards_sessions_and_skips_requests_without_one(app, 
     assert protected == [1]
     with staff.session_transaction() as session:
         assert session["_fresh"] is False
+
+
+def test_a_request_with_neither_cookie_nor_token_is_anonymous_without_a_search_and_varies_on_cookie(
+        app, demo, monkeypatch):
+    """A kiosk's issue carries no cookie and no bearer token: it is anonymous without the request
+    loader being asked, and its answer still varies on Cookie; a token or a session still finds its staff."""
+    asked = []
+    loader = login._request_callback
+    monkeypatch.setattr(login, "_request_callback", lambda req: asked.append(1) or loader(req))
+    tickets = "/api/v1/halls/demo/tickets"
+    anonymous = app.test_client()
+    issued = anonymous.post(tickets, json={"service": "A"})
+    assert issued.status_code == 201 and asked == []
+    assert issued.headers["Vary"] == "Cookie" and "Set-Cookie" not in issued.headers
+    assert anonymous.post(tickets, json={"service": "A", "channel": "staff"}).status_code == 401
+    bearer = {"Authorization": f"Bearer {demo.token('staff1')}"}
+    assert anonymous.post(tickets, json={"service": "A", "channel": "staff"}, headers=bearer).status_code == 201
+    assert asked == [1]
+    staff = sign_in(app.test_client(), "staff1", demo.passwords["staff1"])
+    refused = staff.post(tickets, json={"service": "A", "channel": "staff"})  # a session call needs its CSRF token
+    assert refused.status_code == 400 and "csrf" in refused.get_json()["message"].lower()
