@@ -18,15 +18,24 @@ off, on, ...), so both variants share the process, the database and the machine'
   statement built once (number, token, contact) instead of an ORM `Ticket` load built per event
   (`notify-lookups`; runs after every call and finish);
 - hall/api/counters.py: a counter request's check of who the counter is open for reads that one column
-  (`counter_staff`) instead of loading the counter object (`guard-read`).
+  (`counter_staff`) instead of loading the counter object (`guard-read`);
+- hall/server/live.py LiveOrPlain (as hall/wsgi.py serves the app): a plain request goes past Engine.IO's
+  middleware, which builds a class for every request gunicorn hands it (`past-engineio`; the requests carry
+  a `gunicorn.socket` as gunicorn's do);
+- hall/session_login.py + hall/auth.py: a request with neither cookie nor Authorization header is anonymous
+  without Flask-Login's search (session, cookies, request loader) or parsing cookies; `Vary: Cookie` set at
+  once (`no-cookie-anonymous`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
-the difference. bench/issue_cpu.py gives the whole request and the engine's part of it.
+the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
+the view of a real issue at once (after the route's own authorisation), so the request path's cuts
+are not lost in the engine's noise. bench/issue_cpu.py gives the whole request and the engine's part of it.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import itertools
+import socket
 import statistics
 import sys
 import time
@@ -35,9 +44,11 @@ from unittest import mock
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,7 +57,10 @@ from bench.issue_cpu import demo_app  # noqa: E402
 from bench.issue_rate import ticket_body  # noqa: E402
 from bench.servers import database  # noqa: E402
 from hall import create_app, http_security  # noqa: E402
+from hall import queue  # noqa: E402
 from hall.api import counters as api_counters  # noqa: E402
+from hall.api import public as api_public  # noqa: E402
+from hall.queue.lookup import hall_by_slug  # noqa: E402
 from hall import database as hall_database  # noqa: E402
 from hall.auth import create_api_token  # noqa: E402
 from hall.auth import BearerAwareSessionInterface  # noqa: E402
@@ -54,6 +68,8 @@ from hall.extensions import db  # noqa: E402
 from hall.models import Hall, Service, Staff, Ticket  # noqa: E402
 from hall.queue.lookup import counter_by_number  # noqa: E402
 from hall.route_limiter import RouteLimiter  # noqa: E402
+from hall.server.live import LiveOrPlain  # noqa: E402
+from hall.session_login import SessionLoginManager  # noqa: E402
 from hall.visitor.notify import hooks as notify_hooks  # noqa: E402
 
 BATCH, ROUNDS = 150, 11
@@ -189,11 +205,37 @@ def guard_read(app: Flask) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def past_engineio(app: Flask) -> Iterator[None]:
+    served = app.wsgi_app
+    app.wsgi_app = served.live  # every request through Socket.IO's middleware, as before LiveOrPlain
+    try:
+        yield
+    finally:
+        app.wsgi_app = served
+
+
+@contextlib.contextmanager
+def no_cookie_anonymous(app: Flask) -> Iterator[None]:
+    def save_session(self, app, session, response):
+        if not session and not session.modified and session.accessed and not g.get("login_via_bearer"):
+            response.vary.add("Cookie")
+            return None
+        return saved_save(self, app, session, response)
+
+    saved_save = BearerAwareSessionInterface.save_session
+    with mock.patch.object(SessionLoginManager, "_load_user", LoginManager._load_user), \
+            mock.patch.object(BearerAwareSessionInterface, "open_session", SecureCookieSessionInterface.open_session), \
+            mock.patch.object(BearerAwareSessionInterface, "save_session", save_session):
+        yield
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
-#: headers, ping) and this one's.
+#: headers, ping, thin-runner, notify-lookups, guard-read) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
         "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner,
-        "notify-lookups": notify_lookups, "guard-read": guard_read}
+        "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
+        "no-cookie-anonymous": no_cookie_anonymous}
 
 
 @contextlib.contextmanager
@@ -205,8 +247,27 @@ def library_behaviour(app: Flask, cuts: list[str]) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def engine_answering_at_once(app: Flask) -> Iterator[None]:
+    """`queue.issue_ticket` of the issue route answering a real issue's view without issuing."""
+    with app.app_context():
+        view, record = queue.issue_ticket("demo", "A"), hall_by_slug("demo")
+        hall = SimpleNamespace(id=record.id, public_issue=record.public_issue,  # what authorising reads
+                               require_registered_kiosk=record.require_registered_kiosk)
+        db.session.commit()
+
+    def issue_ticket(_hall: str, _service: str, *, authorise, **_options) -> dict:
+        authorise(hall)
+        return dict(view)
+
+    with mock.patch.object(api_public, "issue_ticket", issue_ticket):
+        yield
+
+
 def compare(app: Flask, services: str, cuts: list[str], action: str = "issue") -> None:
+    app.wsgi_app = LiveOrPlain(app.wsgi_app, app.wsgi_app)  # as hall/wsgi.py serves it
     client = app.test_client()
+    client.environ_base["gunicorn.socket"] = socket.socket()  # as gunicorn hands every request
     visitors = itertools.count()
 
     def issue() -> None:
@@ -257,10 +318,14 @@ def main() -> None:
     parser.add_argument("--cuts", default=",".join(CUTS), help=f"the cuts switched off, of {', '.join(CUTS)}")
     parser.add_argument("--action", choices=["issue", "call"], default="issue",
                         help="time issues, or a counter's call-next + finish (of tickets issued untimed)")
+    parser.add_argument("--around", action="store_true",
+                        help="issues: time only the request around the engine (the engine answers at once)")
     args = parser.parse_args()
     cuts = args.cuts.split(",")
     if args.database == "sqlite":
-        compare(demo_app(), args.services, cuts, args.action)
+        app = demo_app()
+        with engine_answering_at_once(app) if args.around else contextlib.nullcontext():
+            compare(app, args.services, cuts, args.action)
         return
     with database("postgres") as url:
         compare(create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": True}), args.services, cuts,
