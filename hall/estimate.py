@@ -211,8 +211,11 @@ def read_pictures(days: dict[int, date]) -> dict[int, "HallPicture"]:
     """The pictures of several halls (hall id -> its business day) in one go: their hall rows and one
     statement for every kind of row, whatever the number of halls (a server process keeps them fresh so)."""
     now = clock.utcnow()
-    # the halls' rows are in the session from now on (get() reads none); a hall deleted meanwhile has no picture
-    found = {hall.id for hall in db.session.scalars(select(Hall).where(Hall.id.in_(list(days))))}
+    # the halls' rows are in the session from now on, so get() reads none: held here, since the session
+    # only holds them weakly (a server's reader, in a session of its own, read every hall again by itself);
+    # a hall deleted meanwhile has no picture
+    halls = db.session.scalars(select(Hall).where(Hall.id.in_(list(days)))).all()
+    found = {hall.id for hall in halls}
     days = {hall_id: day for hall_id, day in days.items() if hall_id in found}
     rows = _read_rows(days) if days else {}
     return {hall_id: HallPicture(hall_id, day, now, rows[hall_id]) for hall_id, day in days.items()}

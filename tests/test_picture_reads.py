@@ -48,3 +48,30 @@ def test_pictures_read_together_are_each_halls_picture_read_alone(any_app, froze
         assert any(stages == ["consult"] for counter in picture.counters.values() for _, stages, _ in counter.links)
         assert picture.per_hour and picture.stages
     db.session.commit()
+
+
+def test_a_read_of_several_halls_is_two_statements_in_a_session_of_its_own(any_app, frozen):
+    """The reader reads in a session holding nothing yet: the halls' rows and the pictures' rows, one
+    statement each, whatever the number of halls (no hall read again one by one)."""
+    from sqlalchemy import event
+
+    days = {}
+    for slug in ("north", "south", "east"):
+        create_demo_hall(slug)
+        hall = db.session.scalar(select(Hall).where(Hall.slug == slug))
+        days[hall.id] = today(hall)
+    db.session.commit()
+    db.session.remove()
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        pictures = read_pictures(days)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert set(pictures) == set(days)
+    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 2, statements
+    db.session.commit()
