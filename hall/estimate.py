@@ -363,16 +363,22 @@ class HallPicture:
                    if sid == line[0] and self.head_start_s.get(p, 0) > own)
 
     def estimate(self, line: tuple[int, str], ahead: int, priority: str = "normal") -> Estimate:
-        return self._estimate(line, ahead, priority, self._servers(line))
+        servers = self._servers(line)
+        return self._estimate(line, ahead, priority, servers, self._drain(line, ahead, servers))
 
     def estimates(self, line: tuple[int, str], first_ahead: int, count: int) -> list[Estimate]:
         """A normal ticket's estimate with `first_ahead`, `first_ahead + 1`, … people ahead (`count` of
-        them), each the one `estimate` gives: the counters' slots are worked out once for all."""
+        them), each the one `estimate` gives: the counters' slots are worked out once for all, and the
+        free slots of the places in turn (`free_slots`)."""
         servers = self._servers(line)
-        return [self._estimate(line, ahead, "normal", servers) for ahead in range(first_ahead, first_ahead + count)]
+        places = range(first_ahead, first_ahead + count)
+        firsts = ([free_in for free_in, _ in free_slots(servers, first_ahead, count)] if servers
+                  else [ahead * self.handling_s(line) for ahead in places])
+        return [self._estimate(line, ahead, "normal", servers, first) for ahead, first in zip(places, firsts)]
 
-    def _estimate(self, line: tuple[int, str], ahead: int, priority: str, servers: list[Server]) -> Estimate:
-        first = self._drain(line, ahead, servers)
+    def _estimate(self, line: tuple[int, str], ahead: int, priority: str, servers: list[Server],
+                  first: float) -> Estimate:
+        """The estimate with `ahead` people ahead, `first` seconds until a counter is free for them."""
         jumpers = self._jumpers(line, priority, first)
         wait = self._drain(line, ahead + jumpers, servers) if jumpers else first
         visitors = ahead + jumpers + 1
@@ -441,18 +447,28 @@ HAND_OUT = 64
 
 def hand_out(servers: list[Server], taken: int) -> tuple[float, float]:
     """`first_free_slot` by handing the visitors out one by one to the counter free first."""
-    heap = [(runs[0][0], runs[0][1], which, 0, 0) for which, runs in enumerate(servers) if runs]
+    heap = _first_slots(servers)
     heapq.heapify(heap)
     for _ in range(taken):
-        _, step, which, run, nth = heapq.heappop(heap)
-        runs = servers[which]
-        nth += 1
-        if nth >= runs[run][2]:
-            run, nth = run + 1, 0
-            if run == len(runs):
-                continue
-        heapq.heappush(heap, (runs[run][0] + nth * step, step, which, run, nth))
+        _hand_on(heap, servers)
     return heap[0][:2]
+
+
+def _first_slots(servers: list[Server]) -> list:
+    """Each counter's first slot, as `_hand_on`'s heap holds them."""
+    return [(runs[0][0], runs[0][1], which, 0, 0) for which, runs in enumerate(servers) if runs]
+
+
+def _hand_on(heap: list, servers: list[Server]) -> None:
+    """Give the earliest slot in the heap to a visitor: the same counter's next slot takes its place."""
+    _, step, which, run, nth = heapq.heappop(heap)
+    runs = servers[which]
+    nth += 1
+    if nth >= runs[run][2]:
+        run, nth = run + 1, 0
+        if run == len(runs):
+            return
+    heapq.heappush(heap, (runs[run][0] + nth * step, step, which, run, nth))
 
 
 def first_free_slot(servers: list[Server], taken: int) -> tuple[float, float]:
@@ -464,6 +480,15 @@ def first_free_slot(servers: list[Server], taken: int) -> tuple[float, float]:
     """
     if taken <= HAND_OUT:
         return hand_out(servers, taken)
+    high, before, ties = _counted(servers, taken)
+    ties.sort()
+    return high, ties[min(max(taken - before, 0), len(ties) - 1)] if ties else min(
+        step for runs in servers for _, step, _ in runs)
+
+
+def _counted(servers: list[Server], taken: int) -> tuple[float, int, list[float]]:
+    """The moment the slot after the `taken` earliest starts, the number of slots starting before it,
+    and the steps of those starting at it: by a bisection over time."""
     runs = [run for server in servers for run in server]
 
     def slots_up_to(moment: float) -> int:
@@ -491,8 +516,44 @@ def first_free_slot(servers: list[Server], taken: int) -> tuple[float, float]:
             ties.append(step)
         else:
             before += min(math.ceil(steps), count)
-    ties.sort()
-    return high, ties[min(max(taken - before, 0), len(ties) - 1)] if ties else min(s for _, s, _ in runs)
+    return high, before, ties
+
+
+def free_slots(servers: list[Server], first: int, count: int) -> list[tuple[float, float]]:
+    """`first_free_slot` for `first`, `first + 1`, … visitors taken (`count` of them) in one go: the
+    slots from the first of them on are handed out in turn, from the start of the day for a short
+    line, else from the moment the bisection finds for `first` (each counter's first slot at or after it)."""
+    if first <= HAND_OUT:
+        heap, skip = _first_slots(servers), first
+    else:
+        high, before, _ = _counted(servers, first)
+        heap, skip = _slots_from(servers, high), max(first - before, 0)
+    heapq.heapify(heap)
+    for _ in range(skip):
+        _hand_on(heap, servers)
+    slots = []
+    for _ in range(count):
+        slots.append(heap[0][:2])
+        _hand_on(heap, servers)
+    return slots
+
+
+def _slots_from(servers: list[Server], moment: float) -> list:
+    """Each counter's first slot starting at `moment` (to the float's precision: it counts as at it) or
+    after, as `_hand_on`'s heap holds them."""
+    heap = []
+    for which, runs in enumerate(servers):
+        for run, (start, step, count) in enumerate(runs):
+            steps = (moment - start) / step
+            nearest = round(steps)
+            if 0 <= nearest < count and abs(steps - nearest) <= 1e-9 * max(1.0, steps):
+                heap.append((moment, step, which, run, nearest))
+                break
+            nth = max(0, math.ceil(steps))
+            if nth < count:
+                heap.append((start + nth * step, step, which, run, nth))
+                break
+    return heap
 
 
 def estimate_ticket(ticket: Ticket, ahead: int | None = None, picture: HallPicture | None = None) -> Estimate:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 
-from hall.estimate import HAND_OUT, first_free_slot, hand_out, segments
+from hall.estimate import HAND_OUT, first_free_slot, free_slots, hand_out, segments
 
 
 def _server(pick: random.Random):
@@ -46,3 +46,21 @@ def test_no_slot_starts_in_a_planned_break_or_after_closing():
     assert segments(1500.0, 300.0, ((1000.0, 2800.0),)) == ((2800.0, 300.0, math.inf),)
     # a visitor called just before the break keeps the counter past its start: the break ends as planned
     assert segments(0.0, 700.0, ((1000.0, 1500.0),)) == ((0.0, 700.0, 2), (1500.0, 700.0, math.inf))
+
+
+def test_the_free_slots_of_places_in_turn_are_each_places_first_free_slot():
+    """What an issue's estimates for several places in line take (hall/estimate.py `free_slots`), in a
+    short line (handed out) and a long one (counted, then handed on)."""
+    pick = random.Random(7)
+    for _ in range(300):
+        servers = [_server(pick) for _ in range(pick.randint(1, 6))]
+        if not any(runs and runs[-1][2] == math.inf for runs in servers):
+            servers.append(segments(pick.uniform(0, 600), 300.0))
+        first = pick.choice([0, HAND_OUT - 2, HAND_OUT + 1, pick.randint(0, 3000)])
+        count = pick.randint(1, 8)
+        for taken, (start, step) in zip(range(first, first + count), free_slots(servers, first, count)):
+            expected_start, expected_step = hand_out(servers, taken)
+            assert abs(start - expected_start) <= 1e-9 * expected_start and step == expected_step, (servers, taken)
+    # three counters alike: the 20 000th place is the third counter's, the next ones the next round's
+    assert free_slots([segments(0.0, 300.0)] * 3, 20_000, 3) == [(6666 * 300.0, 300.0), (6667 * 300.0, 300.0),
+                                                                 (6667 * 300.0, 300.0)]
