@@ -497,7 +497,14 @@ def _counted(servers: list[Server], taken: int) -> tuple[float, int, list[float]
 
     low = min(start for start, _, _ in runs)  # one slot at least starts here
     high = min(start + taken * step for start, step, count in runs if count == math.inf)  # taken + 1 by then
+    narrow = min(step for _, step, _ in runs)
     for _ in range(100):  # the first moment with taken + 1 slots, to the float's precision
+        if high - low < narrow:  # at most one slot of each run starts in between: take it from those
+            moment = _nth_start_between(runs, low, high, taken + 1 - slots_up_to(low))
+            if moment is not None:
+                high = moment
+                break
+            narrow = 0.0  # not found so (float rounding): halve on to the float's precision
         middle = (low + high) / 2
         if middle in (low, high):
             break
@@ -517,6 +524,21 @@ def _counted(servers: list[Server], taken: int) -> tuple[float, int, list[float]
         else:
             before += min(math.ceil(steps), count)
     return high, before, ties
+
+
+def _nth_start_between(runs: list[Segment], low: float, high: float, nth: int) -> float | None:
+    """The `nth` earliest slot start after `low` and at or before `high`, where each run has one at
+    most; None if there are not that many."""
+    starts = []
+    for start, step, count in runs:
+        if start <= high:
+            last = min(math.floor((high - start) / step), count - 1)
+            if low < (at := start + last * step) <= high:
+                starts.append(at)
+    if not 1 <= nth <= len(starts):
+        return None
+    starts.sort()
+    return starts[nth - 1]
 
 
 def free_slots(servers: list[Server], first: int, count: int) -> list[tuple[float, float]]:
