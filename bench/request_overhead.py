@@ -24,7 +24,9 @@ off, on, ...), so both variants share the process, the database and the machine'
   a `gunicorn.socket` as gunicorn's do);
 - hall/session_login.py + hall/auth.py: a request with neither cookie nor Authorization header is anonymous
   without Flask-Login's search (session, cookies, request loader) or parsing cookies; `Vary: Cookie` set at
-  once (`no-cookie-anonymous`).
+  once (`no-cookie-anonymous`);
+- hall/qr.py: the kiosk's QR code of the status link with a fixed mask, its SVG written straight from the
+  modules, instead of qrcode's search of the eight masks and its SVG image (`qr`; `--route kiosk`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -49,6 +51,8 @@ from types import SimpleNamespace
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
+import qrcode
+import qrcode.image.svg
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -71,6 +75,7 @@ from hall.route_limiter import RouteLimiter  # noqa: E402
 from hall.server.live import LiveOrPlain  # noqa: E402
 from hall.session_login import SessionLoginManager  # noqa: E402
 from hall.visitor.notify import hooks as notify_hooks  # noqa: E402
+from kiosk import api as kiosk_api  # noqa: E402
 
 BATCH, ROUNDS = 150, 11
 
@@ -230,12 +235,23 @@ def no_cookie_anonymous(app: Flask) -> Iterator[None]:
         yield
 
 
+def qrcode_svg_image(data: str) -> str:
+    """The kiosk's QR code as it was: qrcode's best of eight masks, drawn by its SvgPathImage."""
+    return qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2).to_string(encoding="unicode")
+
+
+@contextlib.contextmanager
+def qr(app: Flask) -> Iterator[None]:
+    with mock.patch.object(kiosk_api, "qr_svg", qrcode_svg_image):
+        yield
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
 #: headers, ping, thin-runner, notify-lookups, guard-read) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
         "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner,
         "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
-        "no-cookie-anonymous": no_cookie_anonymous}
+        "no-cookie-anonymous": no_cookie_anonymous, "qr": qr}
 
 
 @contextlib.contextmanager
@@ -264,17 +280,22 @@ def engine_answering_at_once(app: Flask) -> Iterator[None]:
         yield
 
 
-def compare(app: Flask, services: str, cuts: list[str], action: str = "issue") -> None:
+def compare(app: Flask, services: str, cuts: list[str], action: str = "issue", route: str = "api") -> None:
     app.wsgi_app = LiveOrPlain(app.wsgi_app, app.wsgi_app)  # as hall/wsgi.py serves it
     client = app.test_client()
     client.environ_base["gunicorn.socket"] = socket.socket()  # as gunicorn hands every request
     visitors = itertools.count()
 
     def issue() -> None:
-        body = ticket_body(next(visitors))
+        n = next(visitors)
+        body = ticket_body(n)
         while body["service"] not in services:
-            body = ticket_body(next(visitors))
-        assert client.post("/api/v1/halls/demo/tickets", json=body).status_code == 201
+            n = next(visitors)
+            body = ticket_body(n)
+        if route == "kiosk":  # the kiosk page's own route: the answer carries the status link's QR code
+            body["idempotency_key"] = f"bench-{n:012d}"
+        path = "/api/v1/halls/demo/kiosk/tickets" if route == "kiosk" else "/api/v1/halls/demo/tickets"
+        assert client.post(path, json=body).status_code == 201
 
     with app.app_context():
         staff = {"Authorization": f"Bearer {create_api_token(db.session.scalar(select(Staff).where(Staff.login == 'staff1')))}"}
@@ -306,7 +327,7 @@ def compare(app: Flask, services: str, cuts: list[str], action: str = "issue") -
     saved = statistics.median(b - a for b, a in zip(off, on))  # each pair ran back to back
     pairs_lower = sum(a < b for b, a in zip(off, on))
     what = "call-next + finish" if action == "call" else "issue"
-    print(f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}, services {services}, cuts {','.join(cuts)}: without {before:.3f} ms"
+    print(f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}, {route} route, services {services}, cuts {','.join(cuts)}: without {before:.3f} ms"
           f" CPU per {what}, with them {after:.3f} ms ({after / before:.2f}x); median of the paired differences"
           f" {saved:.3f} ms, lower with the cuts in {pairs_lower} of {ROUNDS} pairs; batches of {BATCH}", flush=True)
 
@@ -318,6 +339,8 @@ def main() -> None:
     parser.add_argument("--cuts", default=",".join(CUTS), help=f"the cuts switched off, of {', '.join(CUTS)}")
     parser.add_argument("--action", choices=["issue", "call"], default="issue",
                         help="time issues, or a counter's call-next + finish (of tickets issued untimed)")
+    parser.add_argument("--route", choices=["api", "kiosk"], default="api",
+                        help="issues through the ticket API or the kiosk page's route (ticket + QR code)")
     parser.add_argument("--around", action="store_true",
                         help="issues: time only the request around the engine (the engine answers at once)")
     args = parser.parse_args()
@@ -325,11 +348,11 @@ def main() -> None:
     if args.database == "sqlite":
         app = demo_app()
         with engine_answering_at_once(app) if args.around else contextlib.nullcontext():
-            compare(app, args.services, cuts, args.action)
+            compare(app, args.services, cuts, args.action, args.route)
         return
     with database("postgres") as url:
         compare(create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": True}), args.services, cuts,
-                args.action)
+                args.action, args.route)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ import base64
 from datetime import timedelta
 from typing import Any, Literal
 
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user
 from pydantic import Field
@@ -24,6 +22,7 @@ from hall.api.schemas import Body
 from hall.devices import mark_seen
 from hall.extensions import csrf, db
 from hall.models import Device, PrintJob, Service, Ticket
+from hall.qr import qr_svg
 from hall.queue import issue_ticket
 from hall.queue.checkin import check_in
 from hall.queue.lookup import hall_by_slug, ticket_by_token
@@ -56,12 +55,6 @@ class PrintOutcome(Body):
     ok: bool
     fault: Literal[FAULT_KINDS] | None = None  # type: ignore[valid-type]
     message: str = Field(default="", max_length=500)
-
-
-def qr_svg(data: str) -> str:
-    """The QR code of `data` as an inline SVG the page scales to any size."""
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    return image.to_string(encoding="unicode")
 
 
 def issued_answer(view: dict[str, Any], device: Device | None) -> dict[str, Any]:

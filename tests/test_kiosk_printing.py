@@ -2,6 +2,7 @@
 the ticket valid whatever the printer does, and a retried tap never printing twice."""
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -159,6 +160,40 @@ def test_public_url_is_the_base_of_the_qr_link(app, kiosk, frozen):
         app.config["HALL"]["server"]["public_url"] = ""
     assert answer.json["status_url"] == f"https://hall.example.org/t/{answer.json['ticket']['token']}"
     assert answer.json["qr_svg"].startswith("<svg")
+
+
+def scanned(svg: str) -> str:
+    """What a phone reads off the kiosk's QR code: the SVG's squares drawn 8 pixels a module, decoded."""
+    from PIL import Image, ImageDraw
+    import zxingcpp
+
+    size = int(re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
+    image = Image.new("L", (size * 8, size * 8), 255)
+    draw = ImageDraw.Draw(image)
+    for x, y in re.findall(r"M(\d+),(\d+)H", svg):
+        draw.rectangle((int(x) * 8, int(y) * 8, int(x) * 8 + 7, int(y) * 8 + 7), fill=0)
+    [code] = zxingcpp.read_barcodes(image)
+    return code.text
+
+
+def test_the_qr_code_of_every_ticket_scans_as_its_status_link(app, kiosk, frozen):
+    client = app.test_client()
+    for n in range(5):
+        answer = tap(client, kiosk, key=f"tap-qr-{n:06d}").json
+        assert answer["qr_svg"].startswith("<svg") and scanned(answer["qr_svg"]) == answer["status_url"]
+
+
+def test_a_qr_svg_is_what_qrcodes_own_svg_image_draws_of_the_same_code():
+    import qrcode
+    import qrcode.image.svg
+
+    from hall.qr import BORDER, MASK_PATTERN, qr_svg
+
+    link = "https://hall.example.org/t/9fK2mQ7xZ0aLbT4nR8sVwE"
+    code = qrcode.QRCode(border=BORDER, mask_pattern=MASK_PATTERN, image_factory=qrcode.image.svg.SvgPathImage)
+    code.add_data(link)
+    code.make(fit=True)
+    assert qr_svg(link) == code.make_image().to_string(encoding="unicode")
 
 
 def test_print_preview_is_a_png_of_the_ticket(app, kiosk, frozen):
