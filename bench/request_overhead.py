@@ -26,7 +26,9 @@ off, on, ...), so both variants share the process, the database and the machine'
   without Flask-Login's search (session, cookies, request loader) or parsing cookies; `Vary: Cookie` set at
   once (`no-cookie-anonymous`);
 - hall/qr.py: the kiosk's QR code of the status link with a fixed mask, its SVG written straight from the
-  modules, instead of qrcode's search of the eight masks and its SVG image (`qr`; `--route kiosk`).
+  modules, instead of qrcode's search of the eight masks and its SVG image (`qr`; `--route kiosk`);
+- hall/queue/unit.py: an issue begun outside a transaction runs its write transaction on a connection of
+  its own (`WriteOnOwnConnection`: the engine's begin/commit) instead of the ORM session's (`own-connection`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -70,6 +72,8 @@ from hall.auth import create_api_token  # noqa: E402
 from hall.auth import BearerAwareSessionInterface  # noqa: E402
 from hall.extensions import db  # noqa: E402
 from hall.models import Hall, Service, Staff, Ticket  # noqa: E402
+from hall.database import WriteOnSession  # noqa: E402
+from hall.queue import unit  # noqa: E402
 from hall.queue.lookup import counter_by_number  # noqa: E402
 from hall.route_limiter import RouteLimiter  # noqa: E402
 from hall.server.live import LiveOrPlain  # noqa: E402
@@ -204,6 +208,12 @@ def notify_lookups(app: Flask) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def own_connection(app: Flask) -> Iterator[None]:
+    with mock.patch.object(unit, "write_transaction", WriteOnSession):
+        yield
+
+
+@contextlib.contextmanager
 def guard_read(app: Flask) -> Iterator[None]:
     with mock.patch.object(api_counters, "counter_staff",
                            lambda hall_id, number: counter_by_number(hall_id, number).staff_id):
@@ -251,7 +261,7 @@ def qr(app: Flask) -> Iterator[None]:
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
         "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner,
         "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
-        "no-cookie-anonymous": no_cookie_anonymous, "qr": qr}
+        "no-cookie-anonymous": no_cookie_anonymous, "qr": qr, "own-connection": own_connection}
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@ from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
+from flask_sqlalchemy.session import Session as FlaskSession
+
 from sqlalchemy import event, exc, text, util
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -162,6 +164,88 @@ def begin_write(session: Session, *, go_on: bool = False) -> Connection:
             return connection
         session.commit()
     return session.connection(execution_options={IMMEDIATE: True})
+
+
+#: `Session.info` key: the connection of the write transaction a `WriteOnOwnConnection` runs.
+_OWN_CONNECTION = "hall_own_connection"
+
+
+class HallSession(FlaskSession):
+    """`db.session`'s class: while a write transaction runs on a connection of its own
+    (`WriteOnOwnConnection`), what reads or writes through the session does so in that transaction."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and (own := self.info.get(_OWN_CONNECTION)) is not None:
+            return own
+        return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
+
+
+class WriteOnSession:
+    """A queue action's write transaction: the request's session transaction, begun or gone on with
+    (`begin_write(go_on=True)`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.connection = begin_write(session, go_on=True)
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def close(self) -> None:
+        pass
+
+
+class WriteOnOwnConnection:
+    """A queue action's write transaction on a connection of its own from the engine, for a request that
+    has no transaction open: one checkout, one BEGIN (SQLite: IMMEDIATE) and one COMMIT on the
+    `Connection`, without the ORM session's transaction around them (its begin, connection set-up,
+    commit and close cost as much as the action's statements' own Python).
+
+    What the action does through `db.session` meanwhile (a read, a flush) joins this transaction
+    (`HallSession`): the session's commit flushes and leaves the transaction to `commit`, its rollback
+    undoes it. The engine's events (SQLite's BEGIN IMMEDIATE and writer queue, the pool's checks, the
+    statement counts) and the outage's 503 (connection errors are SQLAlchemy's) are the same as
+    through the session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        connection = self.connection = session.get_bind().connect()
+        try:
+            connection.execution_options(**{IMMEDIATE: True})
+            self.transaction = connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        session.info[_OWN_CONNECTION] = connection
+
+    def commit(self) -> None:
+        if self.session.in_transaction():  # the action used the session: its changes are flushed
+            self.session.commit()
+        self.transaction.commit()
+
+    def rollback(self) -> None:
+        if self.session.in_transaction():
+            self.session.rollback()
+        if self.transaction.is_active:
+            self.transaction.rollback()
+
+    def close(self) -> None:
+        """Give the connection back (a transaction still open is rolled back); the session is its own again."""
+        self.session.info.pop(_OWN_CONNECTION, None)
+        if self.session.in_transaction():
+            self.session.rollback()
+        self.connection.close()
+
+
+def write_transaction(session: Session) -> WriteOnSession | WriteOnOwnConnection:
+    """The write transaction of a queue action: on a connection of its own when the request has none open,
+    else the request's session transaction goes on (one transaction and one connection per request)."""
+    if session.in_transaction():
+        return WriteOnSession(session)
+    return WriteOnOwnConnection(session)
 
 
 def upsert(session: Session, model, values: dict, keys: list[str], changes: dict):

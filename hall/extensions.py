@@ -7,6 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
+from hall.database import HallSession
 from hall.route_limiter import RouteLimiter
 from hall.session_login import SessionLoginManager
 
@@ -15,7 +16,7 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": HallSession})
 migrate = Migrate()
 socketio = SocketIO()
 login = SessionLoginManager()

@@ -114,7 +114,7 @@ def issue_within_limit(hall: Row, new: one_statement.Issue, daily_limit: int) ->
     "limit", or "unlocked" / "repeated" for the general path ("repeated" also for a key a ticket took
     during the call, whose INSERT then undid it all).
 
-    The session must have no transaction open: the session's (empty) transaction is ended after it.
+    The session must have no transaction open (the call runs on a connection of its own).
     """
     params: dict[str, Any] = {**new.params(), **{f"hall_{name}": getattr(hall, name) for name in
                                                  one_statement.CHECKED}, "daily_limit": daily_limit}

@@ -307,7 +307,7 @@ def issue(hall: Row, new: Issue) -> Row | None:
     (event_seq, seq, issued_at, ahead, expected, ticket_id), or None when it wrote nothing (the hall
     changed or is gone, or the idempotency key is taken): then take the general path.
 
-    The session must have no transaction open: the session's (empty) transaction is ended after it.
+    The session must have no transaction open (the call runs on a connection of its own).
     """
     params = {**new.params(), **{f"hall_{name}": getattr(hall, name) for name in CHECKED}}
 
@@ -329,15 +329,9 @@ def fix_estimate(hall_id: int, seq: int, ticket_id: int, estimated_wait_s: int, 
 
 
 def in_autocommit(statement: TextClause, params: dict[str, Any]) -> Row | None:
-    """Run one statement on the session's connection in autocommit (no BEGIN, no COMMIT round trip);
-    its row, for a statement that returns one. The session's (empty) transaction is ended after it,
-    and rolled back when the statement fails."""
-    session = db.session()
-    try:
-        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        row = run_driver(connection, statement, params).one_or_none()
-        session.commit()
-        return row
-    except BaseException:
-        session.rollback()
-        raise
+    """Run one statement in autocommit (no BEGIN, no COMMIT round trip); its row, for a statement that
+    returns one. On a connection of its own from the engine, not the session's: nothing else is in its
+    transaction, and the session's transaction machinery would cost more than the call's own Python."""
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        return run_driver(connection, statement, params).one_or_none()

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall import clock, pictures
-from hall.database import begin_write, run_driver
+from hall.database import WriteOnOwnConnection, WriteOnSession, begin_write, run_driver, write_transaction
 from hall.extensions import db
 from hall.fifo import FifoPlaces
 from hall.models import Hall, TicketEvent
@@ -338,20 +338,27 @@ def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = Tru
             yield action
         return
     with _in_turn(session, hall):
-        connection = begin_write(session, go_on=True)
-        try:
-            record = _take_lock_plain(connection, hall, public) if plain_hall else _take_lock(hall, public)
-            action = Action(hall=record, seq=record.event_seq, now=clock.utcnow(), connection=connection)
-            yield action
+        try:  # an issue begun outside a transaction runs on a connection of its own (`write_transaction`)
+            write = write_transaction(session) if plain_hall else WriteOnSession(session)
         except BaseException:
             _undo(session)
             raise
-        if action.event is None:
-            _undo(session)
-            return
-        hall_id = action.hall.id
-        _link_public_chain(action, record, guessed=public)
-        session.commit()
+        try:
+            try:
+                record = _take_lock_plain(write.connection, hall, public) if plain_hall else _take_lock(hall, public)
+                action = Action(hall=record, seq=record.event_seq, now=clock.utcnow(), connection=write.connection)
+                yield action
+            except BaseException:
+                _undo(session, write)
+                raise
+            if action.event is None:
+                _undo(session, write)
+                return
+            hall_id = action.hall.id
+            _link_public_chain(action, record, guessed=public)
+            write.commit()
+        finally:
+            write.close()
     written_kept(session)
     _after_commit(hall_id, action)
     publish(action.event)
@@ -371,9 +378,9 @@ def _link_public_chain(action: Action, record: Hall | Row, *, guessed: bool) -> 
         action.event["public_prev"] = record.public_prev_seq if guessed else record.public_seq
 
 
-def _undo(session: Session) -> None:
-    """Roll back an action; rows it wrote are read again."""
-    session.rollback()
+def _undo(session: Session, write: WriteOnSession | WriteOnOwnConnection | None = None) -> None:
+    """Roll back an action (its write transaction, or the session's); rows it wrote are read again."""
+    (write or session).rollback()
     forget_written(session)
 
 
