@@ -28,7 +28,8 @@ off, on, ...), so both variants share the process, the database and the machine'
 - hall/qr.py: the kiosk's QR code of the status link with a fixed mask, its SVG written straight from the
   modules, instead of qrcode's search of the eight masks and its SVG image (`qr`; `--route kiosk`);
 - hall/queue/unit.py: an issue begun outside a transaction runs its write transaction on a connection of
-  its own (`WriteOnOwnConnection`: the engine's begin/commit) instead of the ORM session's (`own-connection`).
+  its own (`WriteOnOwnConnection`: the engine's begin/commit) instead of the ORM session's, and the
+  PostgreSQL one-statement issue on an engine connection in autocommit, not the session's (`own-connection`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -73,7 +74,7 @@ from hall.auth import BearerAwareSessionInterface  # noqa: E402
 from hall.extensions import db  # noqa: E402
 from hall.models import Hall, Service, Staff, Ticket  # noqa: E402
 from hall.database import WriteOnSession  # noqa: E402
-from hall.queue import unit  # noqa: E402
+from hall.queue import one_statement, unit  # noqa: E402
 from hall.queue.lookup import counter_by_number  # noqa: E402
 from hall.route_limiter import RouteLimiter  # noqa: E402
 from hall.server.live import LiveOrPlain  # noqa: E402
@@ -207,9 +208,23 @@ def notify_lookups(app: Flask) -> Iterator[None]:
         yield
 
 
+def _in_session_autocommit(statement, params: dict):
+    """`one_statement.in_autocommit` as it was: on the session's connection, its transaction ended after."""
+    session = db.session()
+    try:
+        row = hall_database.run_driver(session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}),
+                                       statement, params).one_or_none()
+        session.commit()
+        return row
+    except BaseException:
+        session.rollback()
+        raise
+
+
 @contextlib.contextmanager
 def own_connection(app: Flask) -> Iterator[None]:
-    with mock.patch.object(unit, "write_transaction", WriteOnSession):
+    with mock.patch.object(unit, "write_transaction", WriteOnSession), \
+            mock.patch.object(one_statement, "in_autocommit", _in_session_autocommit):
         yield
 
 
