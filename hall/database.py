@@ -212,9 +212,8 @@ class WriteOnOwnConnection:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        connection = self.connection = session.get_bind().connect()
+        connection = self.connection = _writing(session.get_bind()).connect()
         try:
-            connection.execution_options(**{IMMEDIATE: True})
             self.transaction = connection.begin()
         except BaseException:
             connection.close()
@@ -243,9 +242,17 @@ class WriteOnOwnConnection:
 def write_transaction(session: Session) -> WriteOnSession | WriteOnOwnConnection:
     """The write transaction of a queue action: on a connection of its own when the request has none open,
     else the request's session transaction goes on (one transaction and one connection per request)."""
-    if session.in_transaction():
+    if session.in_transaction() or _OWN_CONNECTION in session.info:
         return WriteOnSession(session)
     return WriteOnOwnConnection(session)
+
+
+def _writing(engine: Engine) -> Engine:
+    """The engine's connections whose transactions begin IMMEDIATE (SQLite), an option set once for all."""
+    writing = engine.__dict__.get("hall_writing")
+    if writing is None:
+        writing = engine.__dict__["hall_writing"] = engine.execution_options(**{IMMEDIATE: True})
+    return writing
 
 
 def upsert(session: Session, model, values: dict, keys: list[str], changes: dict):

@@ -110,7 +110,7 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
 
 
 def _on_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
+    return db.engine.dialect.name == "postgresql"
 
 
 def _one_statement_here(hall_id: int) -> bool:

@@ -306,7 +306,7 @@ def _in_turn(session: Session, hall: int | str) -> Iterator[None]:
     running action needs cannot wait here for ever. SQLite needs none: the process's writers queue
     for its write lock (`hall.database`).
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if db.engine.dialect.name != "postgresql":
         yield
         return
     turns = current_app.extensions.setdefault("hall_turns", {})
