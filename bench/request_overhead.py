@@ -223,7 +223,7 @@ def _in_session_autocommit(statement, params: dict):
 
 @contextlib.contextmanager
 def own_connection(app: Flask) -> Iterator[None]:
-    with mock.patch.object(unit, "write_transaction", WriteOnSession), \
+    with mock.patch.object(unit, "write_transaction", lambda sessions, _engine: WriteOnSession(sessions())), \
             mock.patch.object(one_statement, "in_autocommit", _in_session_autocommit):
         yield
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import namedtuple
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -16,7 +17,7 @@ from sqlalchemy import event, exc, text, util
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Executable, Insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 #: Execution option that makes the next SQLite transaction BEGIN IMMEDIATE.
 IMMEDIATE = "hall_immediate"
@@ -166,8 +167,8 @@ def begin_write(session: Session, *, go_on: bool = False) -> Connection:
     return session.connection(execution_options={IMMEDIATE: True})
 
 
-#: `Session.info` key: the connection of the write transaction a `WriteOnOwnConnection` runs.
-_OWN_CONNECTION = "hall_own_connection"
+#: The connection of the write transaction a `WriteOnOwnConnection` runs in this context (thread, greenlet).
+_own_connection: ContextVar[Connection | None] = ContextVar("hall_own_connection", default=None)
 
 
 class HallSession(FlaskSession):
@@ -175,7 +176,7 @@ class HallSession(FlaskSession):
     (`WriteOnOwnConnection`), what reads or writes through the session does so in that transaction."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        if bind is None and (own := self.info.get(_OWN_CONNECTION)) is not None:
+        if bind is None and (own := _own_connection.get()) is not None:
             return own
         return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
 
@@ -202,49 +203,56 @@ class WriteOnOwnConnection:
     """A queue action's write transaction on a connection of its own from the engine, for a request that
     has no transaction open: one checkout, one BEGIN (SQLite: IMMEDIATE) and one COMMIT on the
     `Connection`, without the ORM session's transaction around them (its begin, connection set-up,
-    commit and close cost as much as the action's statements' own Python).
+    commit and close cost as much as the action's statements' own Python), nor a session at all unless
+    the action uses one.
 
-    What the action does through `db.session` meanwhile (a read, a flush) joins this transaction
+    What the action does through the session meanwhile (a read, a flush) joins this transaction
     (`HallSession`): the session's commit flushes and leaves the transaction to `commit`, its rollback
     undoes it. The engine's events (SQLite's BEGIN IMMEDIATE and writer queue, the pool's checks, the
     statement counts) and the outage's 503 (connection errors are SQLAlchemy's) are the same as
     through the session."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        connection = self.connection = _writing(session.get_bind()).connect()
+    def __init__(self, sessions: scoped_session, engine: Engine) -> None:
+        self.sessions = sessions
+        connection = self.connection = _writing(engine).connect()
         try:
             self.transaction = connection.begin()
         except BaseException:
             connection.close()
             raise
-        session.info[_OWN_CONNECTION] = connection
+        self.token = _own_connection.set(connection)
+
+    def _joined(self) -> Session | None:
+        """The session, where the action used it (it then joined this transaction)."""
+        session = self.sessions() if self.sessions.registry.has() else None
+        return session if session is not None and session.in_transaction() else None
 
     def commit(self) -> None:
-        if self.session.in_transaction():  # the action used the session: its changes are flushed
-            self.session.commit()
+        if (session := self._joined()) is not None:  # its changes are flushed
+            session.commit()
         self.transaction.commit()
 
     def rollback(self) -> None:
-        if self.session.in_transaction():
-            self.session.rollback()
+        if (session := self._joined()) is not None:
+            session.rollback()
         if self.transaction.is_active:
             self.transaction.rollback()
 
     def close(self) -> None:
         """Give the connection back (a transaction still open is rolled back); the session is its own again."""
-        self.session.info.pop(_OWN_CONNECTION, None)
-        if self.session.in_transaction():
-            self.session.rollback()
+        _own_connection.reset(self.token)
+        if (session := self._joined()) is not None:
+            session.rollback()
         self.connection.close()
 
 
-def write_transaction(session: Session) -> WriteOnSession | WriteOnOwnConnection:
-    """The write transaction of a queue action: on a connection of its own when the request has none open,
-    else the request's session transaction goes on (one transaction and one connection per request)."""
-    if session.in_transaction() or _OWN_CONNECTION in session.info:
-        return WriteOnSession(session)
-    return WriteOnOwnConnection(session)
+def write_transaction(sessions: scoped_session, engine: Engine) -> WriteOnSession | WriteOnOwnConnection:
+    """The write transaction of a queue action: on a connection of its own when the request has no
+    transaction open, else the request's session transaction goes on (one transaction and one connection
+    per request)."""
+    if _own_connection.get() is not None or sessions.registry.has() and sessions().in_transaction():
+        return WriteOnSession(sessions())
+    return WriteOnOwnConnection(sessions, engine)
 
 
 def _writing(engine: Engine) -> Engine:

@@ -52,6 +52,9 @@ def test_a_common_issue_does_not_begin_the_sessions_transaction(any_app, hall_id
         event.remove(db.session.registry(), "after_begin", listener)
     seq, tickets, events, _ = _state(hall_id)
     assert tickets == events == 4 and seq >= 4
+    with any_app.app_context():  # nor does it make a session
+        issue_ticket("demo", "A")
+        assert not db.session.registry.has()
 
 
 def test_what_an_action_writes_through_the_session_commits_and_undoes_with_it(any_app, hall_id):

@@ -147,9 +147,8 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
         return None
     day = today(record, now)
     picture = pictures.picture(record.id, day, record.layout_version)
-    session = db.session()
-    if session.in_transaction():  # what was read so far (authorisation, the picture)
-        session.commit()
+    if db.session.registry.has() and (session := db.session()).in_transaction():  # what was read so far
+        session.commit()  # (authorisation, the picture)
     new, expected = _new_issue(record.id, service, day, now, picture, channel=channel,
                                idempotency_key=idempotency_key, staff_id=staff_id, identity=identity)
     if identity and service.daily_limit_per_person:

@@ -210,6 +210,8 @@ _BATCH = "hall_sole_writer"
 
 
 def _batch(hall: int | str) -> _Batch | None:
+    if not db.session.registry.has():  # no session yet: none runs a batch
+        return None
     batch = db.session().info.get(_BATCH)
     return batch if batch is not None and batch.hall_id == hall else None
 
@@ -296,7 +298,7 @@ TURN_WAIT_S = 1.0
 
 
 @contextmanager
-def _in_turn(session: Session, hall: int | str) -> Iterator[None]:
+def _in_turn(hall: int | str) -> Iterator[None]:
     """On PostgreSQL, this process's actions of a hall take turns here, first come first served, so
     that one at a time waits for the hall's row lock: a row lock handed on wakes all its waiters to
     race for it again, and the unlucky ones waited several times the median (p99).
@@ -332,16 +334,16 @@ def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = Tru
     happened, e.g. nobody waiting) is rolled back, so the sequence has no gaps that clients
     would take for lost events.
     """
-    session = db.session()
     if (batch := _batch(hall)) is not None:
-        with _batched_action(session, batch) as action:
+        with _batched_action(db.session(), batch) as action:
             yield action
         return
-    with _in_turn(session, hall):
+    with _in_turn(hall):
         try:  # an issue begun outside a transaction runs on a connection of its own (`write_transaction`)
-            write = write_transaction(session) if plain_hall else WriteOnSession(session)
+            write = write_transaction(db.session, db.engine) if plain_hall else WriteOnSession(db.session())
         except BaseException:
-            _undo(session)
+            if db.session.registry.has():
+                _undo(db.session())
             raise
         try:
             try:
@@ -349,17 +351,18 @@ def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = Tru
                 action = Action(hall=record, seq=record.event_seq, now=clock.utcnow(), connection=write.connection)
                 yield action
             except BaseException:
-                _undo(session, write)
+                _undo(write)
                 raise
             if action.event is None:
-                _undo(session, write)
+                _undo(write)
                 return
             hall_id = action.hall.id
             _link_public_chain(action, record, guessed=public)
             write.commit()
         finally:
             write.close()
-    written_kept(session)
+    if db.session.registry.has():  # an issue on a connection of its own may have made no session
+        written_kept(db.session())
     _after_commit(hall_id, action)
     publish(action.event)
 
@@ -378,10 +381,11 @@ def _link_public_chain(action: Action, record: Hall | Row, *, guessed: bool) -> 
         action.event["public_prev"] = record.public_prev_seq if guessed else record.public_seq
 
 
-def _undo(session: Session, write: WriteOnSession | WriteOnOwnConnection | None = None) -> None:
+def _undo(write: Session | WriteOnSession | WriteOnOwnConnection) -> None:
     """Roll back an action (its write transaction, or the session's); rows it wrote are read again."""
-    (write or session).rollback()
-    forget_written(session)
+    write.rollback()
+    if db.session.registry.has():
+        forget_written(db.session())
 
 
 def _after_commit(hall_id: int, action: Action) -> None:
