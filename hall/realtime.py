@@ -90,7 +90,7 @@ def push_event(event: dict[str, Any]) -> None:
     if public:
         socketio.emit("hall_event", redact(event), to=public_room(slug))
     token = (event.get("ticket") or {}).get("token")
-    if token:
+    if token and event["kind"] != "issued":  # a ticket just issued has a new token: no phone follows it yet
         socketio.emit("ticket_event", for_phone(event), to=ticket_room(token))
     let_fan_out_run = getattr(socketio.server.manager, "let_fan_out_run", None)
     if let_fan_out_run:

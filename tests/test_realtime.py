@@ -61,6 +61,24 @@ def test_a_rolled_back_action_publishes_nothing_and_leaves_no_gap(app, demo):
     assert [e["seq"] for e in _events(client)] == [1]
 
 
+def test_a_phone_gets_its_tickets_events_and_an_issue_goes_to_no_ticket_room(app, demo, monkeypatch):
+    """A ticket's token is given out in the issue's answer, after its event: nobody can follow it yet,
+    so the issue is not sent to the ticket's room; its call is."""
+    rooms, emit = [], server_socketio.emit
+
+    def recorded(name, data, **options):
+        rooms.append(options.get("to"))
+        return emit(name, data, **options)
+
+    monkeypatch.setattr(server_socketio, "emit", recorded)
+    issued = queue.issue_ticket(demo.id, "A")
+    assert rooms and not [room for room in rooms if room.startswith("ticket:")]
+    phone = _client(app, ticket=issued["token"])
+    queue.open_counter(demo.id, 1)
+    queue.call_next(demo.id, 1)
+    assert [event["kind"] for event in _events(phone, "ticket_event")] == ["called"]
+
+
 def test_public_clients_get_redacted_events_and_a_snapshot_on_request(app, demo):
     client = _client(app)
     queue.issue_ticket(demo.id, "B")
