@@ -21,7 +21,9 @@ expiry) only ever lets a second message through, never none. Against the holder 
 sends, a process that lost its turn looks, `CHECK_AFTER` intervals after its last lost turn, at the
 seq the hall's last message carried (kept in Redis by each sender): if it is older than its events,
 it sends the counts itself. So a lobby is never left with stale counts for longer than a few intervals.
-With Redis away every process sends its own (as one process does without Redis).
+With Redis away every process sends its own (as one process does without Redis). Without Redis a
+process sends its own screens only, so with none of the hall's public screens connected it reads
+nothing.
 
 Other ways were weighed: "the process whose event came last sends" starves while two processes keep
 acting (each sees the other's event as the last), and one sending process per hall needs leases and
@@ -167,6 +169,11 @@ class WaitingPush:
             self.turns.give_back(slug)
         self._send(slug)
 
+    def _screens_here(self, slug: str) -> bool:
+        """Whether a screen in the hall's public room is connected to this process (one that connects
+        later gets a snapshot, counts included)."""
+        return bool(socketio.server.manager.rooms.get("/", {}).get(self.room(slug)))
+
     def _check(self, slug: str, hall: _HallState) -> None:
         """The holder of a turn this process lost sent a message newer than its events, or this process does."""
         while True:
@@ -185,6 +192,8 @@ class WaitingPush:
                     return
 
     def _send(self, slug: str) -> None:
+        if self.turns is None and not self._screens_here(slug):
+            return  # this process alone sends its own screens the counts: none of the hall's is here
         with self.app.app_context():
             try:
                 message = waiting_message(slug)

@@ -166,6 +166,29 @@ def test_the_waiting_counts_reach_public_screens_once_an_interval(app, demo):
     wait_for(lambda: any({s["service"]: s["waiting"] for s in m["services"]}["A"] == 2 for m in waiting()), timeout=5)
 
 
+def test_one_process_reads_no_waiting_counts_for_a_hall_none_of_whose_public_screens_it_holds(app, demo):
+    """Without Redis a process sends the waiting counts to its own screens only: while none of the hall's
+    public screens is connected, its issues read nothing for them; once one is, they do."""
+    time.sleep(1.1)  # what the tests before left on its way has come
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if threading.current_thread() is not threading.main_thread():  # the waiting counts' sender
+            reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        queue.issue_ticket(demo.id, "A")
+        time.sleep(1.5)  # past the interval
+        assert reads == []
+        public = _client(app)
+        queue.issue_ticket(demo.id, "A")
+        wait_for(lambda: any(m["name"] == "hall_waiting" for m in public.get_received()), timeout=5)
+        assert reads
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
 def test_a_client_of_an_unknown_hall_is_refused(app, demo):
     client = server_socketio.test_client(app, auth={"hall": "nowhere"})
     assert not client.is_connected()
