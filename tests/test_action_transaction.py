@@ -14,6 +14,7 @@ from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.models import Hall, Notice, Ticket, TicketEvent
 from hall.queue import issue_ticket
+from hall.queue.realname import simulated_id_number
 from hall.queue.unit import hall_action
 
 
@@ -52,8 +53,9 @@ def test_a_common_issue_does_not_begin_the_sessions_transaction(any_app, hall_id
         event.remove(db.session.registry(), "after_begin", listener)
     seq, tickets, events, _ = _state(hall_id)
     assert tickets == events == 4 and seq >= 4
-    with any_app.app_context():  # nor does it make a session
+    with any_app.app_context():  # nor does it make a session, nor a real-name one (its count is the action's)
         issue_ticket("demo", "A")
+        issue_ticket("demo", "C", id_number=simulated_id_number(1))
         assert not db.session.registry.has()
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy.engine import Connection
 
-from hall.database import prepared
+from hall.database import run_driver
 from hall.extensions import db
 from hall.models import Appointment, Service, Ticket
 from hall.queue.errors import Conflict, QueueError
@@ -136,22 +137,23 @@ def _taken_statement(_dialect: str):
     return select(taken_count(*(bindparam(name) for name in ("hall_id", "day", "id_hash", "service_id"))))
 
 
-def taken_today(service: Service, day: date, id_hash: str) -> int:
-    """`taken_count` of one ID for a service and business day (one statement)."""
-    connection = db.session.connection()
-    return connection.execute(prepared(connection, _taken_statement), {
-        "hall_id": service.hall_id, "day": day, "id_hash": id_hash, "service_id": service.id}).scalar() or 0
+def taken_today(service: Service, day: date, id_hash: str, connection: Connection | None = None) -> int:
+    """`taken_count` of one ID for a service and business day (one statement), on the given connection (the
+    action's) or the session's."""
+    return run_driver(connection or db.session.connection(), _taken_statement, {
+        "hall_id": service.hall_id, "day": day, "id_hash": id_hash, "service_id": service.id}).scalar_one() or 0
 
 
-def admit(service: Service, day: date, id_number: str | None) -> Identity | None:
-    """Inside the hall's write action: the identity a new ticket of `service` on `day` carries.
+def admit(service: Service, day: date, id_number: str | None, connection: Connection | None = None) -> Identity | None:
+    """Inside the hall's write action (on its `connection`, else the session's): the identity a new ticket
+    of `service` on `day` carries.
 
     Refuses a missing number where the service requires one, an invalid number, and an ID over the
     service's daily limit. A service without real-name tickets ignores the number and costs no query.
     """
     identity = identify(service, id_number)
     limit = service.daily_limit_per_person
-    if identity and limit and taken_today(service, day, identity.hash) >= limit:
+    if identity and limit and taken_today(service, day, identity.hash, connection) >= limit:
         raise limit_reached(service)
     return identity
 

@@ -101,7 +101,7 @@ def issue_ticket(hall: int | str, service_prefix: str, *, priority: str = "norma
         service = services_of(action.hall).service(service_prefix)
         if reason := closed_reason(service, action.hall, action.now):  # counts only up to a daily capacity
             raise ServiceClosed(f"service {service.prefix} is closed ({reason})", reason=reason)
-        identity = admit(service, today(action.hall, action.now), id_number)
+        identity = admit(service, today(action.hall, action.now), id_number, action.connection)
         _, view = add_ticket(action, service, priority=priority, channel=channel, idempotency_key=idempotency_key,
                              appointment_id=appointment_id, staff_id=staff_id, identity=identity)
     if not writing_alone(hall_id):  # a sole writer's batch goes on in its transaction
