@@ -21,7 +21,7 @@ from hall.api.public import kiosk_device, may_issue, service_view
 from hall.api.schemas import Body
 from hall.devices import mark_seen
 from hall.extensions import csrf, db
-from hall.models import Device, PrintJob, Service, Ticket
+from hall.models import Device, Hall, PrintJob, Service, Ticket
 from hall.qr import qr_svg
 from hall.queue import issue_ticket
 from hall.queue.checkin import check_in
@@ -59,14 +59,15 @@ class PrintOutcome(Body):
 
 def issued_answer(view: dict[str, Any], device: Device | None) -> dict[str, Any]:
     link = status_url(view["token"])
-    return {"ticket": view, "status_url": link, "qr_svg": qr_svg(link), "print": print_ticket(view["id"], device)}
+    return {"ticket": view, "status_url": link, "qr_svg": qr_svg(link),
+            "print": print_ticket(view["id"], device, retried=bool(view.get("repeated")))}
 
 
 @bp.get("/halls/<hall>/kiosk")
 def kiosk_state(hall: str):
     """Services with waiting count, estimated wait and open/closed; whether this kiosk is registered."""
     record = hall_by_slug(hall)
-    device = kiosk_device(record)
+    device = kiosk_device(record.id)
     mark_seen(device)
     services = db.session.scalars(select(Service).where(Service.hall_id == record.id, Service.active.is_(True))
                                   .order_by(Service.kiosk_order, Service.prefix)).all()
@@ -80,16 +81,24 @@ def kiosk_state(hall: str):
 
 @bp.post("/halls/<hall>/kiosk/tickets")
 def kiosk_issue(hall: str):
-    record = hall_by_slug(hall)
+    """A tap: a normal ticket is authorised on the hall the action reads (no read of its own before);
+    a priority one first checks the staff PIN, a password hash, outside the hall's lock."""
     data = body(KioskIssue)
-    may_issue(record, "kiosk")
-    if data.priority == "priority" and (refusal := priority_refusal(record, data.pin)):
-        return json_error(403, *refusal)
-    device = kiosk_device(record)
+    issued_in: list[int] = []  # the hall's id, as the action read it
+
+    def authorise(record: Hall) -> None:
+        may_issue(record, "kiosk")
+        issued_in.append(record.id)
+
+    if data.priority == "priority":
+        record = hall_by_slug(hall)
+        may_issue(record, "kiosk")
+        if refusal := priority_refusal(record, data.pin):
+            return json_error(403, *refusal)
     staff_id = current_user.id if current_user.is_authenticated else None
-    view = issue_ticket(record.id, data.service, priority=data.priority, channel="kiosk",
-                        idempotency_key=data.idempotency_key, staff_id=staff_id, id_number=data.id_number)
-    return jsonify(issued_answer(view, device)), 200 if view.get("repeated") else 201
+    view = issue_ticket(hall, data.service, priority=data.priority, channel="kiosk", idempotency_key=data.idempotency_key,
+                        staff_id=staff_id, id_number=data.id_number, authorise=authorise)
+    return jsonify(issued_answer(view, kiosk_device(issued_in[0]))), 200 if view.get("repeated") else 201
 
 
 @bp.post("/halls/<hall>/kiosk/check-in")
@@ -98,7 +107,7 @@ def kiosk_check_in(hall: str):
     data = body(KioskCheckIn)
     may_issue(record, "kiosk")
     view = check_in(record.id, data.code, idempotency_key=data.idempotency_key)
-    return jsonify(issued_answer(view, kiosk_device(record))), 200 if view.get("repeated") else 201
+    return jsonify(issued_answer(view, kiosk_device(record.id))), 200 if view.get("repeated") else 201
 
 
 @bp.get("/halls/<hall>/kiosk/tickets/<token>/print")

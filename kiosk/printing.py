@@ -125,12 +125,14 @@ def _new_job(ticket_id: int, device: Device | None) -> PrintJob | None:
     return job
 
 
-def print_ticket(ticket_id: int, device: Device | None) -> dict[str, Any]:
+def print_ticket(ticket_id: int, device: Device | None, *, retried: bool = True) -> dict[str, Any]:
     """Print a kiosk ticket once: a new job is delivered (server) or left for the agent.
 
-    A ticket that already has a job (the kiosk retried its tap) is not printed again.
+    A ticket that already has a job (the kiosk retried its tap) is not printed again. A ticket this
+    very request issued (`retried` false) has none to look for: a retry racing it finds the job
+    already inserted when it inserts its own.
     """
-    if (existing := _job_of(ticket_id)) is not None:
+    if retried and (existing := _job_of(ticket_id)) is not None:
         return job_view(existing)
     try:
         printer, problem = kiosk_printer(device), None

@@ -364,3 +364,25 @@ def test_an_issue_in_a_line_another_process_issues_in_writes_its_estimate_in_the
     event = db.session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == view["id"]))
     assert event.data == {"priority": "normal", "channel": "kiosk", "estimated_wait_s": view["estimated_wait_s"]}
     db.session.commit()
+
+
+def test_a_kiosk_tap_issues_as_the_api_does_with_no_read_of_its_own_before(app, demo):
+    """The kiosk page's route (ticket, QR code, print job) authorises on the hall the issue reads: the same
+    one transaction (on PostgreSQL the one call) as the ticket API, no read of the hall before it."""
+    client = app.test_client()
+    keys = iter(range(100))
+
+    def tap():
+        return client.post("/api/v1/halls/demo/kiosk/tickets",
+                           json={"service": "A", "idempotency_key": f"kiosk-tap-{next(keys):06d}"})
+
+    tap()
+    with cost() as seen:
+        response = tap()
+    assert response.status_code == 201 and response.get_json()["print"]["status"] == "disabled"
+    if db.engine.dialect.name != "postgresql":
+        assert_one_transaction(seen, CEILINGS["issue"])
+    else:
+        assert_one_transaction(seen, POSTGRES_CEILINGS["issue"])
+        assert seen.autocommit == [True]
+    assert not [s for s in seen.statements if s.startswith("SELECT") and " FROM halls " in s]

@@ -52,11 +52,12 @@ def hall_clock(hall: str):
                     "business_day": today(record).isoformat()})
 
 
-def kiosk_device(hall: Hall) -> Device | None:
+def kiosk_device(hall_id: int) -> Device | None:
+    """The registered, active kiosk of the hall whose token the request carries."""
     token = request.headers.get("X-Device-Token") or request.args.get("device")
     if not token:
         return None
-    return db.session.scalar(select(Device).where(Device.token == token, Device.hall_id == hall.id,
+    return db.session.scalar(select(Device).where(Device.token == token, Device.hall_id == hall_id,
                                                   Device.kind == "kiosk", Device.active.is_(True)))
 
 
@@ -71,9 +72,9 @@ def may_issue(hall: Hall, channel: str) -> None:
         return
     if channel == "staff":
         abort(401, description="staff tickets need a staff login")
-    if channel == "kiosk" and hall.require_registered_kiosk and kiosk_device(hall) is None:
+    if channel == "kiosk" and hall.require_registered_kiosk and kiosk_device(hall.id) is None:
         abort(403, description="this hall takes tickets only from registered kiosks")
-    if not hall.public_issue and kiosk_device(hall) is None:
+    if not hall.public_issue and kiosk_device(hall.id) is None:
         abort(403, description="this hall does not issue tickets to the public here")
 
 
