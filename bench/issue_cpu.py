@@ -4,7 +4,8 @@
     cd <other checkout> && PYTHONPATH=. python <this checkout>/bench/issue_cpu.py   # another one
 
 A fresh SQLite file with the demo hall; the request goes through Flask's test client with the rate
-limiter on, the engine call is `queue.issue_ticket` in an app context. Prints the median of 5 batches
+limiter on, the engine call is `queue.issue_ticket` in an app context; a kiosk tap is the kiosk page's
+own route (the ticket, its QR code and print job). Prints the median of 5 batches
 of 200 for service A and for the real-name service C. CPU time, so a busy machine skews it less than
 wall time; compare checkouts one after the other on the same machine.
 """
@@ -49,6 +50,12 @@ def main() -> None:
         body = {"service": service, **({"id_number": id_number(service)} if service == "C" else {})}
         assert client.post("/api/v1/halls/demo/tickets", json=body).status_code == 201
 
+    def kiosk_tap(service: str) -> None:
+        """The kiosk page's route: the ticket, its status link's QR code and its print job."""
+        body = {"service": service, "idempotency_key": f"bench-tap-{next(visitors):012d}",
+                **({"id_number": id_number(service)} if service == "C" else {})}
+        assert client.post("/api/v1/halls/demo/kiosk/tickets", json=body).status_code == 201
+
     def engine_alone(service: str) -> None:
         with app.app_context():
             queue.issue_ticket("demo", service, id_number=id_number(service))
@@ -67,7 +74,8 @@ def main() -> None:
     for service in ("A", "C"):
         whole, engine = per_ticket_ms(over_http, service), per_ticket_ms(engine_alone, service)
         print(f"service {service}: HTTP request {whole:.2f} ms CPU, engine call alone {engine:.2f} ms,"
-              f" the request around it {whole - engine:.2f} ms", flush=True)
+              f" the request around it {whole - engine:.2f} ms; a kiosk tap {per_ticket_ms(kiosk_tap, service):.2f} ms",
+              flush=True)
 
 
 if __name__ == "__main__":
