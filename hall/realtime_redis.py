@@ -6,10 +6,17 @@ cannot publish. This manager listens again every half second, tells each outage 
 (hall/outage.py), raises the monitor's `redis_unreachable` alarm at once, and when the
 listener is back tells this process's screens to ask what they missed (`catch_up`): the
 events published while Redis was away are lost for good, their calls are not (hall/replay.py).
+
+What a process sends the others goes through one publisher per process (a greenlet under gevent), which
+sends whatever has queued since its last round trip in one pipeline: an event's request does not
+wait on Redis (its own screens get it at once, from this process), and under load one round trip
+carries several events, in the order they were sent.
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from typing import Any, Callable
 
 import socketio
@@ -40,6 +47,10 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         super().__init__(url, channel=CHANNEL, redis_options={"socket_connect_timeout": CONNECT_TIMEOUT_S})
         self.outage = outage
         self.on_change = on_change or (lambda _down: None)
+        #: Messages for the other processes, encoded, in the order they were sent: the publisher's.
+        self.outbox: deque[str] = deque()
+        self.outbox_filled = threading.Event()
+        self.publisher: Any = None
 
     def _failed(self, error: Exception) -> None:
         self.connected = False
@@ -47,19 +58,39 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
             self.on_change(True)
 
     def _publish(self, data):
+        """Queue the message for the process's publisher: the sender (a request) does not wait on Redis,
+        and the messages queued meanwhile (other requests' events) go out together, in order."""
+        self.outbox.append(self.json.dumps(data))
+        if self.publisher is None:
+            self.publisher = self.server.start_background_task(self._publish_queued)
+        self.outbox_filled.set()
+
+    def _publish_queued(self) -> None:
+        """The publisher: sends the outbox in one round trip whenever it has messages, one batch after the other."""
+        while True:
+            self.outbox_filled.wait()
+            self.outbox_filled.clear()
+            while self.outbox:
+                batch = [self.outbox.popleft() for _ in range(len(self.outbox))]
+                self._send(batch)
+
+    def _send(self, messages: list[str]) -> None:
+        """Publish the messages in one round trip (lost, with the outage told once, if Redis is away)."""
         for attempt in (1, 2):  # a connection Redis dropped is opened again once
             try:
                 if not self.connected:
                     self._redis_connect()
-                published = self.redis.publish(self.channel, self.json.dumps(data))
+                pipeline = self.redis.pipeline(transaction=False)
+                for message in messages:
+                    pipeline.publish(self.channel, message)
+                pipeline.execute()
                 self._reachable()
-                return published
-            except Exception as error:  # redis-py raises several kinds; none may fail the request
+                return
+            except Exception as error:  # redis-py raises several kinds; none may stop the publisher
                 if attempt == 1:
                     self.connected = False
                 else:
                     self._failed(error)
-        return None
 
     def _redis_listen_with_retries(self):
         lost = False

@@ -420,3 +420,44 @@ def test_no_call_is_lost_for_good_while_redis_is_away(two_servers, redis_server,
     log = server.log()
     assert "Cannot publish to redis" not in log and "Cannot receive from redis" not in log
     assert log.count("redis unavailable") <= 2, f"one line per process and outage: {log[-3000:]}"
+
+
+@pytest.mark.redis
+def test_a_process_sends_the_others_its_events_in_order_without_waiting_on_redis(redis_server):
+    """The events a process sends the others go out in the order they were sent, several to a round trip,
+    and the sender (a request) returns at once, also while Redis does not answer."""
+    import redis
+
+    from hall.outage import OutageLog
+    from hall.realtime_redis import CHANNEL, HallRedisManager
+
+    listener = redis.Redis.from_url(redis_server.url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(CHANNEL)
+    listener.get_message(timeout=1)
+    pauser = redis.Redis.from_url(redis_server.url)
+    manager = HallRedisManager(redis_server.url, OutageLog("redis", quiet_s=0))
+    server = socketio.Server(client_manager=manager, async_mode="threading")
+
+    def seqs_heard(count: int) -> list[int]:
+        heard: list[int] = []
+        deadline = time.monotonic() + 10
+        while len(heard) < count and time.monotonic() < deadline:
+            message = listener.get_message(timeout=0.5)
+            if message:
+                heard.append(manager.json.loads(message["data"])["data"][0]["seq"])
+        return heard
+
+    try:
+        for seq in range(200):
+            server.emit("hall_event", {"seq": seq}, to="hall:demo:staff")
+        assert seqs_heard(200) == list(range(200))
+        pauser.execute_command("CLIENT", "PAUSE", 1500, "ALL")  # Redis takes commands but answers none
+        started = time.monotonic()
+        for seq in range(200, 210):
+            server.emit("hall_event", {"seq": seq}, to="hall:demo:staff")
+        assert time.monotonic() - started < 0.5
+        assert seqs_heard(10) == list(range(200, 210))  # sent once Redis answers again
+    finally:
+        pauser.execute_command("CLIENT", "UNPAUSE")
+        listener.close()
+        pauser.close()
