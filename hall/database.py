@@ -19,14 +19,27 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.orm import Session, scoped_session
 
+from hall.wal_checkpoints import Checkpointer, database_file, request_pragmas
+
 #: Execution option that makes the next SQLite transaction BEGIN IMMEDIATE.
 IMMEDIATE = "hall_immediate"
 
-def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
-    """Attach the SQLite pragmas and BEGIN handling; PostgreSQL's check of pooled connections."""
+def configure_engine(engine: Engine, busy_timeout_s: int) -> Checkpointer | None:
+    """Attach the SQLite pragmas and BEGIN handling; PostgreSQL's check of pooled connections.
+
+    A SQLite database file gets its log checkpointed off the request path (hall.wal_checkpoints):
+    the `Checkpointer` is returned (None for PostgreSQL and in-memory databases)."""
     if engine.dialect.name != "sqlite":
         check_pooled_connections(engine)
-        return
+        return None
+    path = database_file(engine.url.database)
+    # SQLite's busy handler waits by sleeping in growing steps, so threads of one process
+    # queueing for the write lock would hand it on late; they queue on this lock instead, and the
+    # busy timeout only arbitrates between processes. A plain lock, not first come first served
+    # (hall.fifo): handing the lock to a waiter the busy loop has not run yet leaves it idle
+    # meanwhile, and beside 2 000 screens that cost 1.4x the issue p99 (bench/RESULTS.md).
+    writer = threading.Lock()
+    checkpointer = Checkpointer(path, writer) if path else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -37,14 +50,10 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpointer:
+            for pragma in request_pragmas():
+                cursor.execute(pragma)
         cursor.close()
-
-    # SQLite's busy handler waits by sleeping in growing steps, so threads of one process
-    # queueing for the write lock would hand it on late; they queue on this lock instead, and the
-    # busy timeout only arbitrates between processes. A plain lock, not first come first served
-    # (hall.fifo): handing the lock to a waiter the busy loop has not run yet leaves it idle
-    # meanwhile, and beside 2 000 screens that cost 1.4x the issue p99 (bench/RESULTS.md).
-    writer = threading.Lock()
 
     def release(record) -> None:
         if record.info.pop(IMMEDIATE, False):
@@ -66,14 +75,21 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
             raise
 
     @event.listens_for(engine, "commit")
+    def _on_commit(connection) -> None:
+        release(connection.connection._connection_record)
+        if checkpointer:
+            checkpointer.wrote()
+
     @event.listens_for(engine, "rollback")
-    def _on_end(connection) -> None:
+    def _on_rollback(connection) -> None:
         release(connection.connection._connection_record)
 
     @event.listens_for(engine, "reset")
     def _on_reset(_dbapi_connection, record, _reset_state) -> None:
         # a connection given back to the pool mid-transaction must not keep the queue locked
         release(record)
+
+    return checkpointer
 
 
 _BEGIN, _BEGIN_IMMEDIATE = text("BEGIN"), text("BEGIN IMMEDIATE")

@@ -1,0 +1,163 @@
+"""SQLite's write-ahead log copied back into the database off the request path.
+
+With SQLite's default, the commit that takes the log past 1 000 pages runs the checkpoint itself
+under the hall's write lock: in a server process (gevent) that stalls the event loop, and every
+request in it, 5–12 ms now and then (more on a slow disk: a checkpoint syncs the log and the
+database). Here request connections leave it to a `Checkpointer`, one per process and database
+file, a watcher (a greenlet under gevent, a thread elsewhere) that runs the checkpoints in an OS
+thread (SQLite lets go of the GIL while it copies and syncs, so the loop goes on):
+
+- a PASSIVE checkpoint, which waits for no reader or writer, once the log holds `pages` pages not
+  yet copied back, and at least every `idle_s` while it holds any: a hall that stops writing is
+  left with its log all copied back;
+- SQLite starts the log again from its beginning only at a write that finds it all copied back,
+  which steady writes seldom leave room for; so once the log is `RESTART_PAGES` long, the watcher
+  takes this process's writer lock for one more PASSIVE checkpoint of the few frames written
+  since the last (the writers wait for it, under gevent without holding the loop);
+- request connections keep SQLite's own checkpoint at `BOUND_PAGES`, only for a watcher that fell
+  that far behind (a stopped process, another process writing without a gap), so the log stays
+  bounded whatever happens; `journal_size_limit = 0` cuts the file to the new log's length at each
+  restart, so the file is as long as the log and nothing keeps its peak on disk.
+
+The watcher ends after `stop_after_s` with nothing to do (a test run's many databases do not keep
+one each) and the next commit starts it again. Durability is SQLite's own: a checkpoint copies
+committed pages only, and a process killed during one loses nothing (the log is replayed).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import struct
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hall.server.live import gevent_patched
+
+#: Pages not yet copied back that make the watcher checkpoint (SQLite's own default threshold).
+PAGES = 1000
+#: A log with anything in it is checkpointed this long after it was last, even if no write comes.
+IDLE_S = 1.0
+#: A log this long is checkpointed once more holding this process's writers, so that it restarts.
+RESTART_PAGES = 4 * PAGES
+#: SQLite's own checkpoint in a request's commit, only if the watcher has fallen this far behind.
+BOUND_PAGES = 10 * PAGES
+#: How often the watcher looks at the log's length (a stat and a 32-byte read).
+TICK_S = 0.05
+#: The watcher ends after this long with nothing to copy; the next commit starts it again.
+STOP_AFTER_S = 5.0
+
+_WAL_HEADER = struct.Struct(">IIIIII")  # magic, version, page size, checkpoint seq, salt-1, salt-2
+_FRAME_HEADER = 24
+
+
+def request_pragmas() -> tuple[str, ...]:
+    """What every request connection sets: SQLite's checkpoint only past the bound, log cut on restart."""
+    return (f"PRAGMA wal_autocheckpoint={BOUND_PAGES}", "PRAGMA journal_size_limit=0")
+
+
+def database_file(database: str | None) -> str | None:
+    """The file a SQLAlchemy SQLite URL's database names, or None for an in-memory database."""
+    if not database or database == ":memory:" or "mode=memory" in database:
+        return None
+    if database.startswith("file:"):
+        database = database[len("file:"):].split("?", 1)[0]
+    return os.path.abspath(database)
+
+
+class Checkpointer:
+    """Checkpoints one database file's log in the background of this process (see the module)."""
+
+    def __init__(self, path: str, writer: Any, *, pages: int = PAGES, restart_pages: int = RESTART_PAGES,
+                 idle_s: float = IDLE_S, tick_s: float = TICK_S, stop_after_s: float = STOP_AFTER_S) -> None:
+        """`writer`: the lock this process's writers of the database take before BEGIN IMMEDIATE."""
+        self.path = path
+        self.log_path = path + "-wal"
+        self.writer = writer
+        self.pages = pages
+        self.restart_pages = restart_pages
+        self.idle_s = idle_s
+        self.tick_s = tick_s
+        self.stop_after_s = stop_after_s
+        #: checkpoints run, and of them those that held this process's writers (tests, benchmarks)
+        self.checkpoints = self.restarts = 0
+        self._running_in: int | None = None  # pid of the process whose watcher runs
+        self._connection: sqlite3.Connection | None = None
+
+    def wrote(self) -> None:
+        """Called after each commit: start the watcher if this process has none running."""
+        if self._running_in != os.getpid():
+            self._running_in = os.getpid()
+            self._connection = None  # a forked process opens its own
+            threading.Thread(target=self._watch, name="wal-checkpoints", daemon=True).start()
+
+    def _watch(self) -> None:
+        copied, salt = 0, None  # frames of the log (named by its salt) copied back by our last checkpoint
+        last = quiet_since = time.monotonic()
+        while True:
+            time.sleep(self.tick_s)
+            frames, log_salt = log_frames(self.log_path)
+            if log_salt != salt:  # the log started again from its beginning
+                copied, salt = 0, log_salt
+            now = time.monotonic()
+            if frames <= copied:
+                if now - quiet_since < self.stop_after_s:
+                    continue
+                self._running_in = None  # from here a commit starts another watcher
+                if log_frames(self.log_path) == (frames, log_salt):
+                    return
+                self._running_in = os.getpid()  # a commit came as it stopped: go on
+            elif frames - copied >= self.pages or now - last >= self.idle_s:
+                copied = self._checkpoint()
+                last = quiet_since = now
+                frames, log_salt = log_frames(self.log_path)
+                if log_salt == salt and copied < frames and frames >= self.restart_pages:
+                    copied = self._checkpoint_holding_writers()
+
+    def _checkpoint(self) -> int:
+        """A PASSIVE checkpoint in an OS thread; the log's frames copied back so far."""
+        copied = _off_the_loop(self._passive)
+        self.checkpoints += 1
+        return copied
+
+    def _checkpoint_holding_writers(self) -> int:
+        """The rest of the log copied back while this process's writers wait (cooperatively, under
+        gevent), so the next write starts the log again from its beginning."""
+        with self.writer:
+            self.restarts += 1
+            return self._checkpoint()
+
+    def _passive(self) -> int:
+        if self._connection is None:
+            self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+        _busy, _log, copied = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return max(copied, 0)
+
+
+def log_frames(log_path: str) -> tuple[int, Any]:
+    """Frames in a database's log file and the log's salt (new each time the log restarts)."""
+    try:
+        fd = os.open(log_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0, None
+    try:
+        size = os.fstat(fd).st_size
+        header = os.pread(fd, _WAL_HEADER.size, 0)
+    finally:
+        os.close(fd)
+    if len(header) < _WAL_HEADER.size:
+        return 0, None
+    _magic, _version, page_size, _seq, salt1, salt2 = _WAL_HEADER.unpack(header)
+    return (size - 32) // (page_size + _FRAME_HEADER), (salt1, salt2)
+
+
+def _off_the_loop(work: Callable[[], int]) -> int:
+    """`work()` in an OS thread of gevent's pool in a server process, so the loop goes on meanwhile
+    (SQLite lets go of the GIL while it copies); called in place elsewhere."""
+    if gevent_patched():
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(work)
+    return work()

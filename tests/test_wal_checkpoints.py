@@ -1,0 +1,154 @@
+"""SQLite's log checkpointed by a thread of the process, not inside a request's commit (hall.wal_checkpoints)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hall.database import IMMEDIATE, configure_engine
+from hall.wal_checkpoints import BOUND_PAGES, log_frames
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW = b"x" * 6000  # two pages and a bit per row
+
+
+def _engine(path: Path):
+    engine = create_engine(f"sqlite:///{path}")
+    checkpointer = configure_engine(engine, 5)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB)"))
+    return engine, checkpointer
+
+
+def _write(engine, rows: int) -> None:
+    for _ in range(rows):
+        with engine.connect().execution_options(**{IMMEDIATE: True}) as connection:
+            connection.execute(text("INSERT INTO rows (body) VALUES (:body)"), {"body": ROW})
+            connection.commit()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _wait_for(condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_a_commit_never_checkpoints_the_log_the_processs_thread_does(tmp_path):
+    database = tmp_path / "hall.db"
+    engine, checkpointer = _engine(database)
+    assert checkpointer is not None
+    checkpointer.pages, checkpointer.idle_s = 10**9, 10**9  # the thread holds off for now
+    with sqlite3.connect(database) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = _digest(database)
+
+    _write(engine, 600)  # ~1 800 pages: SQLite's own threshold (1 000) is crossed in a commit
+    frames, _salt = log_frames(f"{database}-wal")
+    assert 1000 < frames < BOUND_PAGES
+    assert _digest(database) == before, "a commit copied the log into the database"
+    assert checkpointer.checkpoints == 0
+
+    checkpointer.idle_s = 0.1  # now the thread's idle rule applies
+    assert _wait_for(lambda: checkpointer.checkpoints > 0, 3)
+    assert database.stat().st_size > 600 * len(ROW)
+    _write(engine, 1)  # the log, all copied back, starts again from its beginning
+    assert log_frames(f"{database}-wal")[0] < 10
+    with sqlite3.connect(database) as raw:
+        assert raw.execute("SELECT count(*) FROM rows").fetchone() == (601,)
+    engine.dispose()
+
+
+def test_the_log_stays_bounded_under_steady_writes(tmp_path):
+    database = tmp_path / "hall.db"
+    engine, checkpointer = _engine(database)
+    checkpointer.pages, checkpointer.restart_pages = 200, 400
+    most, salts, errors = 0, set(), []
+    stop = threading.Event()
+
+    def writer() -> None:
+        try:
+            while not stop.is_set():
+                _write(engine, 1)
+                time.sleep(0.001)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    writers = [threading.Thread(target=writer) for _ in range(2)]
+    for thread in writers:
+        thread.start()
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        frames, salt = log_frames(f"{database}-wal")
+        most = max(most, frames)
+        salts.add(salt)
+        time.sleep(0.005)
+    stop.set()
+    for thread in writers:
+        thread.join()
+
+    assert not errors
+    with sqlite3.connect(database) as raw:
+        written = raw.execute("SELECT count(*) FROM rows").fetchone()[0]
+    assert written * 2 > 5 * 400, "too few writes to say anything"
+    assert len(salts) > 3, "the log never started again"
+    assert checkpointer.restarts > 0
+    assert most <= 2000, f"the log reached {most} frames (restarts at 400, SQLite's own bound {BOUND_PAGES})"
+    engine.dispose()
+
+
+_KILLED_WRITER = """
+from gevent import monkey; monkey.patch_all()
+import sys, time
+from sqlalchemy import create_engine, text
+from hall.database import IMMEDIATE, configure_engine
+engine = create_engine("sqlite:///" + sys.argv[1])
+checkpointer = configure_engine(engine, 5)
+checkpointer.pages = 50
+with engine.begin() as connection:
+    connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB)"))
+n = 0
+while True:
+    n += 1
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection:
+        connection.execute(text("INSERT INTO rows (id, body) VALUES (:id, zeroblob(3000))"), {"id": n})
+        connection.commit()
+    print(n, checkpointer.checkpoints, flush=True)
+    time.sleep(0.0005)  # the loop goes round between requests, as a server's does
+"""
+
+
+def test_a_process_killed_while_its_thread_checkpoints_loses_no_committed_write(tmp_path):
+    database = tmp_path / "hall.db"
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(database)], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    committed = checkpoints = 0
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline and (committed < 300 or checkpoints < 5):
+            line = writer.stdout.readline()
+            if not line:
+                break
+            committed, checkpoints = map(int, line.split())
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    assert checkpoints >= 5, "the process's thread never checkpointed"
+    with sqlite3.connect(database) as raw:
+        ids = {row[0] for row in raw.execute("SELECT id FROM rows")}
+    assert set(range(1, committed + 1)) <= ids
