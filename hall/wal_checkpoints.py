@@ -25,6 +25,7 @@ committed pages only, and a process killed during one loses nothing (the log is 
 """
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import struct
@@ -34,6 +35,8 @@ from collections.abc import Callable
 from typing import Any
 
 from hall.server.live import gevent_patched
+
+log = logging.getLogger(__name__)
 
 #: Pages not yet copied back that make the watcher checkpoint (SQLite's own default threshold).
 PAGES = 1000
@@ -83,16 +86,34 @@ class Checkpointer:
         #: checkpoints run, and of them those that held this process's writers (tests, benchmarks)
         self.checkpoints = self.restarts = 0
         self._running_in: int | None = None  # pid of the process whose watcher runs
-        self._connection: sqlite3.Connection | None = None
 
     def wrote(self) -> None:
-        """Called after each commit: start the watcher if this process has none running."""
+        """Called at each commit: start the watcher if this process has none running.
+
+        Called before the driver's COMMIT, with the process's writer lock already given on: nothing
+        here may yield to another greenlet (gevent's Thread.start does), or a writer that comes
+        next would wait in SQLite's busy handler, holding the loop, for this COMMIT that cannot run."""
         if self._running_in != os.getpid():
             self._running_in = os.getpid()
-            self._connection = None  # a forked process opens its own
-            threading.Thread(target=self._watch, name="wal-checkpoints", daemon=True).start()
+            if gevent_patched():
+                import gevent
 
-    def _watch(self) -> None:
+                gevent.spawn(self._watch_until_quiet)
+            else:
+                threading.Thread(target=self._watch_until_quiet, name="wal-checkpoints", daemon=True).start()
+
+    def _watch_until_quiet(self) -> None:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._watch(connection)
+        except Exception:  # the next commit starts another watcher; SQLite's bound holds meanwhile
+            log.exception("checkpointing %s stopped", self.path)
+            self._running_in = None
+        finally:
+            connection.close()
+
+    def _watch(self, connection: sqlite3.Connection) -> None:
         copied, salt = 0, None  # frames of the log (named by its salt) copied back by our last checkpoint
         last = quiet_since = time.monotonic()
         while True:
@@ -109,31 +130,29 @@ class Checkpointer:
                     return
                 self._running_in = os.getpid()  # a commit came as it stopped: go on
             elif frames - copied >= self.pages or now - last >= self.idle_s:
-                copied = self._checkpoint()
+                copied = self._checkpoint(connection)
                 last = quiet_since = now
                 frames, log_salt = log_frames(self.log_path)
                 if log_salt == salt and copied < frames and frames >= self.restart_pages:
-                    copied = self._checkpoint_holding_writers()
+                    copied = self._checkpoint_holding_writers(connection)
 
-    def _checkpoint(self) -> int:
+    def _checkpoint(self, connection: sqlite3.Connection) -> int:
         """A PASSIVE checkpoint in an OS thread; the log's frames copied back so far."""
-        copied = _off_the_loop(self._passive)
+        copied = _off_the_loop(lambda: _passive(connection))
         self.checkpoints += 1
         return copied
 
-    def _checkpoint_holding_writers(self) -> int:
+    def _checkpoint_holding_writers(self, connection: sqlite3.Connection) -> int:
         """The rest of the log copied back while this process's writers wait (cooperatively, under
         gevent), so the next write starts the log again from its beginning."""
         with self.writer:
             self.restarts += 1
-            return self._checkpoint()
+            return self._checkpoint(connection)
 
-    def _passive(self) -> int:
-        if self._connection is None:
-            self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._connection.execute("PRAGMA synchronous=NORMAL")
-        _busy, _log, copied = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return max(copied, 0)
+
+def _passive(connection: sqlite3.Connection) -> int:
+    _busy, _log, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return max(copied, 0)
 
 
 def log_frames(log_path: str) -> tuple[int, Any]:

@@ -78,12 +78,12 @@ def test_the_log_stays_bounded_under_steady_writes(tmp_path):
     database = tmp_path / "hall.db"
     engine, checkpointer = _engine(database)
     checkpointer.pages, checkpointer.restart_pages = 200, 400
+    rows = iter(range(1200))  # ~3 700 frames: the log restarts at 400, SQLite's own bound is 10 000
     most, salts, errors = 0, set(), []
-    stop = threading.Event()
 
     def writer() -> None:
         try:
-            while not stop.is_set():
+            for _ in rows:
                 _write(engine, 1)
                 time.sleep(0.001)
         except Exception as error:  # noqa: BLE001 - reported below
@@ -92,63 +92,71 @@ def test_the_log_stays_bounded_under_steady_writes(tmp_path):
     writers = [threading.Thread(target=writer) for _ in range(2)]
     for thread in writers:
         thread.start()
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
+    while any(thread.is_alive() for thread in writers):
         frames, salt = log_frames(f"{database}-wal")
         most = max(most, frames)
         salts.add(salt)
         time.sleep(0.005)
-    stop.set()
-    for thread in writers:
-        thread.join()
 
     assert not errors
-    with sqlite3.connect(database) as raw:
-        written = raw.execute("SELECT count(*) FROM rows").fetchone()[0]
-    assert written * 2 > 5 * 400, "too few writes to say anything"
     assert len(salts) > 3, "the log never started again"
     assert checkpointer.restarts > 0
-    assert most <= 2000, f"the log reached {most} frames (restarts at 400, SQLite's own bound {BOUND_PAGES})"
+    assert most <= 2000, f"the log reached {most} frames"
     engine.dispose()
 
 
 _KILLED_WRITER = """
 from gevent import monkey; monkey.patch_all()
-import sys, time
+import itertools, sqlite3, sys, time
+import gevent
 from sqlalchemy import create_engine, text
 from hall.database import IMMEDIATE, configure_engine
 engine = create_engine("sqlite:///" + sys.argv[1])
-checkpointer = configure_engine(engine, 5)
+checkpointer = configure_engine(engine, 2)
 checkpointer.pages = 50
-with engine.begin() as connection:
-    connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB)"))
-n = 0
-while True:
-    n += 1
-    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection:
-        connection.execute(text("INSERT INTO rows (id, body) VALUES (:id, zeroblob(3000))"), {"id": n})
-        connection.commit()
-    print(n, checkpointer.checkpoints, flush=True)
-    time.sleep(0.0005)  # the loop goes round between requests, as a server's does
+with sqlite3.connect(sys.argv[1]) as raw:  # not through the engine: the writers' first commit starts the watcher
+    raw.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB)")
+ids = itertools.count(1)
+
+def writer():
+    try:
+        for n in ids:
+            with engine.connect().execution_options(**{IMMEDIATE: True}) as connection:
+                connection.execute(text("INSERT INTO rows (id, body) VALUES (:id, zeroblob(3000))"), {"id": n})
+                connection.commit()
+            print(n, checkpointer.checkpoints, flush=True)
+            time.sleep(0)  # the loop goes round between requests, as a server's does
+    except Exception as error:
+        print("failed", repr(error).replace(" ", "_"), flush=True)
+
+gevent.joinall([gevent.spawn(writer) for _ in range(4)])
 """
 
 
-def test_a_process_killed_while_its_thread_checkpoints_loses_no_committed_write(tmp_path):
+def test_a_process_killed_while_its_watcher_checkpoints_loses_no_committed_write(tmp_path):
+    """Four greenlets of a gevent process write side by side (none waits on another's COMMIT,
+    which would hold the loop in SQLite's busy handler), then the process is killed."""
     database = tmp_path / "hall.db"
     writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(database)], cwd=ROOT,
                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
-    committed = checkpoints = 0
-    deadline = time.monotonic() + 20
+    committed, failed, checkpoints = set(), [], 0
+    deadline = time.monotonic() + 60
     try:
-        while time.monotonic() < deadline and (committed < 300 or checkpoints < 5):
+        while time.monotonic() < deadline and (len(committed) < 300 or checkpoints < 5) and not failed:
             line = writer.stdout.readline()
             if not line:
                 break
-            committed, checkpoints = map(int, line.split())
+            first, second = line.split()
+            if first == "failed":
+                failed.append(second)
+            else:
+                committed.add(int(first))
+                checkpoints = int(second)
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait()
-    assert checkpoints >= 5, "the process's thread never checkpointed"
+    assert not failed
+    assert checkpoints >= 5, "the process's watcher never checkpointed"
     with sqlite3.connect(database) as raw:
         ids = {row[0] for row in raw.execute("SELECT id FROM rows")}
-    assert set(range(1, committed + 1)) <= ids
+    assert committed <= ids
