@@ -84,6 +84,9 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> Checkpointer | None
     def _on_rollback(connection) -> None:
         release(connection.connection._connection_record)
 
+    if checkpointer:
+        event.listen(engine, "engine_disposed", lambda _engine: checkpointer.disposed())
+
     @event.listens_for(engine, "reset")
     def _on_reset(_dbapi_connection, record, _reset_state) -> None:
         # a connection given back to the pool mid-transaction must not keep the queue locked

@@ -86,6 +86,7 @@ class Checkpointer:
         #: checkpoints run, and of them those that held this process's writers (tests, benchmarks)
         self.checkpoints = self.restarts = 0
         self._running_in: int | None = None  # pid of the process whose watcher runs
+        self._checkpointing = threading.Lock()  # held while a checkpoint's connection is open
 
     def wrote(self) -> None:
         """Called at each commit: start the watcher if this process has none running.
@@ -103,17 +104,20 @@ class Checkpointer:
                 threading.Thread(target=self._watch_until_quiet, name="wal-checkpoints", daemon=True).start()
 
     def _watch_until_quiet(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._watch(connection)
+            self._watch()
         except Exception:  # the next commit starts another watcher; SQLite's bound holds meanwhile
             log.exception("checkpointing %s stopped", self.path)
             self._running_in = None
-        finally:
-            connection.close()
 
-    def _watch(self, connection: sqlite3.Connection) -> None:
+    def disposed(self) -> None:
+        """The engine's pool was closed: once a checkpoint under way ends, no connection of ours is
+        open either, so the last one closed copied the log back and removed it, as SQLite does (a
+        copy of the database file alone, a backup or a test's template, is then whole)."""
+        with self._checkpointing:
+            pass
+
+    def _watch(self) -> None:
         copied, salt = 0, None  # frames of the log (named by its salt) copied back by our last checkpoint
         last = quiet_since = time.monotonic()
         while True:
@@ -130,28 +134,36 @@ class Checkpointer:
                     return
                 self._running_in = os.getpid()  # a commit came as it stopped: go on
             elif frames - copied >= self.pages or now - last >= self.idle_s:
-                copied = self._checkpoint(connection)
+                copied = self._checkpoint()
                 last = quiet_since = now
                 frames, log_salt = log_frames(self.log_path)
                 if log_salt == salt and copied < frames and frames >= self.restart_pages:
-                    copied = self._checkpoint_holding_writers(connection)
+                    copied = self._checkpoint_holding_writers()
 
-    def _checkpoint(self, connection: sqlite3.Connection) -> int:
+    def _checkpoint(self) -> int:
         """A PASSIVE checkpoint in an OS thread; the log's frames copied back so far."""
-        copied = _off_the_loop(lambda: _passive(connection))
+        with self._checkpointing:
+            copied = _off_the_loop(lambda: _passive(self.path))
         self.checkpoints += 1
         return copied
 
-    def _checkpoint_holding_writers(self, connection: sqlite3.Connection) -> int:
+    def _checkpoint_holding_writers(self) -> int:
         """The rest of the log copied back while this process's writers wait (cooperatively, under
         gevent), so the next write starts the log again from its beginning."""
         with self.writer:
             self.restarts += 1
-            return self._checkpoint(connection)
+            return self._checkpoint()
 
 
-def _passive(connection: sqlite3.Connection) -> int:
-    _busy, _log, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+def _passive(path: str) -> int:
+    """A connection of its own for each checkpoint: between two, this process holds none open beside
+    the engine's, so closing the engine's last one still lets SQLite finish the log itself."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA synchronous=NORMAL")
+        _busy, _log, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        connection.close()
     return max(copied, 0)
 
 

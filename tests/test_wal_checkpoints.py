@@ -74,6 +74,19 @@ def test_a_commit_never_checkpoints_the_log_the_processs_thread_does(tmp_path):
     engine.dispose()
 
 
+def test_a_disposed_engine_leaves_the_whole_database_in_its_file(tmp_path):
+    """As with SQLite alone, closing the last connection copies the log back: a copy of the file
+    without its log (a backup, a test's template) holds every commit, with a watcher running."""
+    database = tmp_path / "hall.db"
+    engine, checkpointer = _engine(database)
+    _write(engine, 50)
+    engine.dispose()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(database.read_bytes())
+    with sqlite3.connect(copy) as raw:
+        assert raw.execute("SELECT count(*) FROM rows").fetchone() == (50,)
+
+
 def test_the_log_stays_bounded_under_steady_writes(tmp_path):
     database = tmp_path / "hall.db"
     engine, checkpointer = _engine(database)
