@@ -22,7 +22,8 @@ from werkzeug.test import EnvironBuilder
 
 from hall.server import fanout
 from hall.server.fanout import FanOutManager, FrameTail, websocket_frame
-from hall.server.live import SEND_BUFFER_BYTES, LiveOrPlain, bounded_packet_queue
+from hall.extensions import socketio
+from hall.server.live import SEND_BUFFER_BYTES, LiveOrPlain, bounded_packet_queue, served_front
 from hall.server.long_polls import LongPolls
 from tests.crowd import Crowd
 from tests.display_support import DisplayHall, RedisServer, wait_for
@@ -349,6 +350,8 @@ def test_plain_requests_pass_the_live_chain_by_and_socketio_requests_still_go_th
         through_live.append(environ["PATH_INFO"])
         return socketio_middleware(environ, start_response)
 
+    served = served_front(socketio_middleware, socketio)  # what hall.wsgi puts in front (no gevent here)
+    assert (type(served), served.live, served.plain) == (LiveOrPlain, socketio_middleware, socketio_middleware.wsgi_app)
     app.wsgi_app = LiveOrPlain(live, socketio_middleware)
 
     def served(path: str, query: str = "") -> tuple[str, bytes]:

@@ -79,6 +79,16 @@ class LiveOrPlain:
         return self.plain(environ, start_response)
 
 
+def served_front(socketio_middleware: Any, socketio: SocketIO) -> LiveOrPlain:
+    """What a server process puts in front of the app: Socket.IO's requests through the live chain
+    (under gevent: long-polling answers with a length, websockets' socket limits), every other
+    request straight to Flask."""
+    live = socketio_middleware
+    if gevent_patched():
+        live = PollingAnswers(LiveSocketLimits(live, ping_cycle_s(socketio)))
+    return LiveOrPlain(live, socketio_middleware)
+
+
 class PollingAnswers:
     """WSGI middleware: an Engine.IO long-polling answer goes out with a Content-Length.
 
