@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from hall.server.live import gevent_patched
 
@@ -158,7 +159,9 @@ class Checkpointer:
 def _passive(path: str) -> int:
     """A connection of its own for each checkpoint: between two, this process holds none open beside
     the engine's, so closing the engine's last one still lets SQLite finish the log itself."""
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # mode=rw: a database removed meanwhile (a test's) is not created again, empty
+    connection = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None,
+                                 check_same_thread=False)
     try:
         connection.execute("PRAGMA synchronous=NORMAL")
         _busy, _log, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
