@@ -46,10 +46,22 @@ def _check_the_real_name_function() -> None:
     revision before it, it is gone and the tables stay; up again, it is back."""
     made = {"hall_issue_within_limit"} if db.engine.dialect.name == "postgresql" else set()
     assert _functions() == made
+    downgrade(revision="a4e7c2d9b613")  # the function again as that revision made it
+    if made:
+        assert _revision_module("a4e7c2d9b613").CREATE_FUNCTION.split("$function$")[1] in _function_bodies()
     downgrade(revision="8f4d2a6c1e93")
     assert _functions() == set() and {"halls", "tickets"} <= set(sa.inspect(db.engine).get_table_names())
     upgrade()
     assert _functions() == made
+
+
+def _function_bodies() -> set[str]:
+    with db.engine.connect() as conn:
+        return set(conn.scalars(sa.text("SELECT prosrc FROM pg_proc WHERE proname = 'hall_issue_within_limit'")))
+
+
+def _revision_module(revision: str):
+    return ScriptDirectory(str(ROOT / "migrations")).get_revision(revision).module
 
 
 def _latest_creation_of_the_real_name_function() -> tuple[str, str]:

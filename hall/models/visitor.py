@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hall.clock import utcnow
@@ -14,6 +14,9 @@ class Appointment(db.Model):
     """A booked slot; checked in at the kiosk it becomes an appointment-priority ticket."""
 
     __tablename__ = "appointments"
+    #: A service's appointments of a day: the booking's slot counts and the real-name daily limit's count
+    #: (`realname.taken_count`, run under the hall's lock), without reading every appointment ever booked.
+    __table_args__ = (Index("ix_appointments_service_day", "service_id", "day", "id_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)

@@ -6,9 +6,9 @@ do it: it sees the rows committed when it started, and it started before it wait
 PL/pgSQL function (VOLATILE, READ COMMITTED) each statement sees what was committed when it starts,
 so `hall_issue_within_limit` runs, in one round trip and one transaction:
 
-1. the hall's lock, the UPDATE of the common issue (`one_statement.LOCK`: the copy's re-check, the
-   idempotency key); nothing locked: outcome "unlocked", the issue takes the general path;
-2. once locked, a fresh look at the idempotency key (a ticket committed while it waited: "repeated",
+1. the hall's lock, the UPDATE of the common issue (`one_statement.LOCK`: the copy's re-check);
+   nothing locked: outcome "unlocked", the issue takes the general path;
+2. once locked, a look at the idempotency key (a ticket committed before or while it waited: "repeated",
    the general path gives that ticket) and at the visitor's count (`realname.taken_count`, the same
    expression `realname.taken_today` runs): at the limit "limit". Either way the seq bump is undone,
    so the hall's event seq keeps no gap;

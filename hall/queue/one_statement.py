@@ -18,9 +18,9 @@ lock; only rows it locks itself are read as they are now. Hence:
 - the number, the line's count and the issue time come from the upserts' RETURNING (the locked rows);
   `ticket_sequences.last_issued_at` keeps each prefix's issue times in the order of its numbers,
   although the clock was read before the lock;
-- an idempotency key already used is seen only if that ticket was committed before the statement
-  started; one committed meanwhile makes the ticket's INSERT fail on the unique key, which undoes
-  the whole statement (no number is lost), and the general path then finds that ticket;
+- an idempotency key already used makes the ticket's INSERT fail on the unique key (whether that ticket
+  was committed before the statement started or while it waited), which undoes the whole statement (no
+  number is lost), and the general path then finds that ticket;
 - the estimate needs the exact people ahead, known only once the line's row is locked. It is
   computed beforehand for the places in line this process expects (`window`: the count it knows of,
   widened by how far the line's last issues here landed from that, which other processes' issues
@@ -61,12 +61,12 @@ from hall.queue import unit
 CHECKED = ("slug", "active", "layout_version", "timezone", "reset_at", "public_issue", "require_registered_kiosk",
            "public_name_mode")
 
-#: The hall's lock: its event seq bumped where the copy still holds and the idempotency key is not yet
-#: taken (as of the statement's start), RETURNING the seq.
+#: The hall's lock: its event seq bumped where the copy still holds, RETURNING the seq. An idempotency key
+#: already taken is not looked up here: the ticket's INSERT fails on the unique key and undoes the whole
+#: statement. (A look-up here made PostgreSQL plan the real-name function's lock again at every call: with
+#: no key the planner folds it away, so a plan for those values always looked cheaper than the cached one.)
 LOCK = f"""UPDATE halls SET event_seq = event_seq + 1
   WHERE id = :hall_id AND {' AND '.join(f'{name} = :hall_{name}' for name in CHECKED)}
-    AND NOT EXISTS (SELECT 1 FROM tickets WHERE tickets.hall_id = :hall_id
-                    AND tickets.idempotency_key = CAST(:idempotency_key AS VARCHAR))
   RETURNING event_seq"""
 
 #: What follows the hall (a `hall` with its new event_seq): the number, the line, the ticket, its first
