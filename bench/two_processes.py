@@ -3,6 +3,7 @@
     python bench/two_processes.py                          # 10 halls, 1 and 2 processes, alternating
     python bench/two_processes.py --before /tmp/before     # + another checkout's Hall, same rounds
     python bench/two_processes.py --redis                  # + 2 processes sharing events through Redis
+                                                           #   (and, with --before, that checkout's too)
 
 On a fresh PostgreSQL with 10 halls, Hall served by 1 process and by 2 (one per port, the clients
 spread over them, as bench/issue_rate.py runs them) issues tickets for --seconds, alternately,
@@ -127,7 +128,11 @@ def main() -> None:
             redis_url = stack.enter_context(redis_server())
             variants["2 proc. + Redis"] = stack.enter_context(hall_servers(url, 2, HALL_REDIS_URL=redis_url))
         if args.before:
-            variants["before, 2 proc."] = stack.enter_context(hall_servers(url, 2, Path(args.before).resolve()))
+            before = Path(args.before).resolve()
+            variants["before, 2 proc."] = stack.enter_context(hall_servers(url, 2, before))
+            if args.redis:
+                own_redis = stack.enter_context(redis_server())  # not the other variant's: each hears only its own
+                variants["before + Redis"] = stack.enter_context(hall_servers(url, 2, before, HALL_REDIS_URL=own_redis))
         for urls in variants.values():
             issue_for(urls, HALLS, 1.5, 4)  # warm-up
         rounds: dict[str, list[Figures]] = {name: [] for name in variants}
@@ -143,11 +148,12 @@ def main() -> None:
           f" ({two.cpu_ms - one.cpu_ms:+.2f} ms: masters {two.master_ms - one.master_ms:+.2f},"
           f" workers {two.worker_ms - one.worker_ms:+.2f}); estimate rewrites {one.rewrites:.2f} -> {two.rewrites:.2f}"
           f" per issue; commits {one.commits:.2f} -> {two.commits:.2f} per issue", flush=True)
-    if args.before:
-        before = medians["before, 2 proc."]
-        print(f"RESULT 2 processes / before (2 processes): CPU per issue {two.cpu_ms / before.cpu_ms:.2f}x"
-              f" ({before.cpu_ms:.2f} -> {two.cpu_ms:.2f} ms); estimate rewrites {before.rewrites:.2f} ->"
-              f" {two.rewrites:.2f} per issue", flush=True)
+    pairs = [("2 processes", "1 process"), ("2 proc. + Redis", "2 processes"), ("2 processes", "before, 2 proc."),
+             ("2 proc. + Redis", "before + Redis")]
+    for now, then in [(a, b) for a, b in pairs[1:] if a in medians and b in medians]:
+        a, b = medians[now], medians[then]
+        print(f"RESULT {now} / {then}: CPU per issue {a.cpu_ms / b.cpu_ms:.2f}x ({b.cpu_ms:.2f} -> {a.cpu_ms:.2f} ms);"
+              f" estimate rewrites {b.rewrites:.2f} -> {a.rewrites:.2f} per issue", flush=True)
 
 
 if __name__ == "__main__":
