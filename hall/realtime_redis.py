@@ -51,6 +51,8 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         self.outbox: deque[str] = deque()
         self.outbox_filled = threading.Event()
         self.publisher: Any = None
+        #: Whether the publisher has a batch out of the outbox and not yet sent.
+        self.sending = False
 
     def _failed(self, error: Exception) -> None:
         self.connected = False
@@ -71,8 +73,20 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
             self.outbox_filled.wait()
             self.outbox_filled.clear()
             while self.outbox:
+                self.sending = True
                 batch = [self.outbox.popleft() for _ in range(len(self.outbox))]
                 self._send(batch)
+            self.sending = False
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait, at most `timeout_s`, until the publisher has sent everything queued; whether it has. A
+        process that stops gives the others its last events rather than leave their screens to find the gap."""
+        deadline = time.monotonic() + timeout_s
+        while self.outbox or self.sending:
+            if time.monotonic() >= deadline:
+                return False
+            self.server.sleep(0.01)
+        return True
 
     def _send(self, messages: list[str]) -> None:
         """Publish the messages in one round trip (lost, with the outage told once, if Redis is away)."""

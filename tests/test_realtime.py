@@ -461,3 +461,40 @@ def test_a_process_sends_the_others_its_events_in_order_without_waiting_on_redis
         pauser.execute_command("CLIENT", "UNPAUSE")
         listener.close()
         pauser.close()
+
+
+def test_a_stopping_process_sends_the_others_what_it_still_holds_or_waits_no_longer_than_told(redis_server):
+    """`drain` (a worker's exit) returns once every queued event reached Redis, and gives up after its time
+    when Redis does not answer."""
+    import redis
+
+    from hall.outage import OutageLog
+    from hall.realtime_redis import CHANNEL, HallRedisManager
+
+    listener = redis.Redis.from_url(redis_server.url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(CHANNEL)
+    listener.get_message(timeout=1)
+    pauser = redis.Redis.from_url(redis_server.url)
+    manager = HallRedisManager(redis_server.url, OutageLog("redis", quiet_s=0))
+    server = socketio.Server(client_manager=manager, async_mode="threading")
+    try:
+        server.emit("hall_event", {"seq": 0}, to="hall:demo:staff")  # the publisher is running
+        assert manager.drain(5)
+        pauser.execute_command("CLIENT", "PAUSE", 400, "ALL")
+        paused = time.monotonic()
+        for seq in range(1, 11):
+            server.emit("hall_event", {"seq": seq}, to="hall:demo:staff")
+        assert manager.drain(5)  # Redis answers again within the time: everything went out
+        assert time.monotonic() - paused >= 0.3  # it waited for Redis
+        heard = [manager.json.loads(message["data"])["data"][0]["seq"]
+                 for message in iter(lambda: listener.get_message(timeout=0.5), None)]
+        assert heard == list(range(11))
+        pauser.execute_command("CLIENT", "PAUSE", 3000, "ALL")
+        server.emit("hall_event", {"seq": 11}, to="hall:demo:staff")
+        started = time.monotonic()
+        assert not manager.drain(0.3)
+        assert time.monotonic() - started < 1.0
+    finally:
+        pauser.execute_command("CLIENT", "UNPAUSE")
+        listener.close()
+        pauser.close()

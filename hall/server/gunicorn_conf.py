@@ -24,13 +24,22 @@ def post_worker_init(worker) -> None:
     collect_old_objects_on_schedule()
 
 
+#: Seconds a stopping worker waits for its last events to reach Redis (the other processes' screens).
+DRAIN_S = 1.0
+
+
 def worker_exit(_server, worker) -> None:
-    """A worker that served ends without tearing the interpreter down object by object
-    (seconds on a busy machine): the database and the clients have nothing left to flush."""
+    """A worker that served sends the other processes the events it still holds, then ends without
+    tearing the interpreter down object by object (seconds on a busy machine): the database and the
+    clients have nothing left to flush."""
     import os
     import sys
 
+    from hall.extensions import socketio
+
     if worker.booted:
+        if drain := getattr(getattr(socketio.server, "manager", None), "drain", None):  # Redis between processes
+            drain(DRAIN_S)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
