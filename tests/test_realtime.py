@@ -4,7 +4,9 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import requests
@@ -422,50 +424,36 @@ def test_no_call_is_lost_for_good_while_redis_is_away(two_servers, redis_server,
     assert log.count("redis unavailable") <= 2, f"one line per process and outage: {log[-3000:]}"
 
 
-@pytest.mark.redis
-def test_a_process_sends_the_others_its_events_in_order_without_waiting_on_redis(redis_server):
-    """The events a process sends the others go out in the order they were sent, several to a round trip,
-    and the sender (a request) returns at once, also while Redis does not answer."""
-    import redis
+@dataclass
+class Publishing:
+    """A process's Redis manager behind a Socket.IO server, what another process hears of it, and a
+    client that can pause Redis."""
 
-    from hall.outage import OutageLog
-    from hall.realtime_redis import CHANNEL, HallRedisManager
+    manager: Any
+    server: socketio.Server
+    listener: Any
+    pauser: Any
 
-    listener = redis.Redis.from_url(redis_server.url).pubsub(ignore_subscribe_messages=True)
-    listener.subscribe(CHANNEL)
-    listener.get_message(timeout=1)
-    pauser = redis.Redis.from_url(redis_server.url)
-    manager = HallRedisManager(redis_server.url, OutageLog("redis", quiet_s=0))
-    server = socketio.Server(client_manager=manager, async_mode="threading")
+    def emit(self, seqs: range) -> None:
+        for seq in seqs:
+            self.server.emit("hall_event", {"seq": seq}, to="hall:demo:staff")
 
-    def seqs_heard(count: int) -> list[int]:
+    def pause(self, ms: int) -> None:
+        self.pauser.execute_command("CLIENT", "PAUSE", ms, "ALL")  # Redis takes commands but answers none
+
+    def seqs_heard(self, count: int, within_s: float = 10) -> list[int]:
+        """The seqs of the next `count` events heard, as many as came within `within_s`."""
         heard: list[int] = []
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + within_s
         while len(heard) < count and time.monotonic() < deadline:
-            message = listener.get_message(timeout=0.5)
+            message = self.listener.get_message(timeout=0.5)
             if message:
-                heard.append(manager.json.loads(message["data"])["data"][0]["seq"])
+                heard.append(self.manager.json.loads(message["data"])["data"][0]["seq"])
         return heard
 
-    try:
-        for seq in range(200):
-            server.emit("hall_event", {"seq": seq}, to="hall:demo:staff")
-        assert seqs_heard(200) == list(range(200))
-        pauser.execute_command("CLIENT", "PAUSE", 1500, "ALL")  # Redis takes commands but answers none
-        started = time.monotonic()
-        for seq in range(200, 210):
-            server.emit("hall_event", {"seq": seq}, to="hall:demo:staff")
-        assert time.monotonic() - started < 0.5
-        assert seqs_heard(10) == list(range(200, 210))  # sent once Redis answers again
-    finally:
-        pauser.execute_command("CLIENT", "UNPAUSE")
-        listener.close()
-        pauser.close()
 
-
-def test_a_stopping_process_sends_the_others_what_it_still_holds_or_waits_no_longer_than_told(redis_server):
-    """`drain` (a worker's exit) returns once every queued event reached Redis, and gives up after its time
-    when Redis does not answer."""
+@pytest.fixture
+def publishing(redis_server):
     import redis
 
     from hall.outage import OutageLog
@@ -476,25 +464,41 @@ def test_a_stopping_process_sends_the_others_what_it_still_holds_or_waits_no_lon
     listener.get_message(timeout=1)
     pauser = redis.Redis.from_url(redis_server.url)
     manager = HallRedisManager(redis_server.url, OutageLog("redis", quiet_s=0))
-    server = socketio.Server(client_manager=manager, async_mode="threading")
     try:
-        server.emit("hall_event", {"seq": 0}, to="hall:demo:staff")  # the publisher is running
-        assert manager.drain(5)
-        pauser.execute_command("CLIENT", "PAUSE", 400, "ALL")
-        paused = time.monotonic()
-        for seq in range(1, 11):
-            server.emit("hall_event", {"seq": seq}, to="hall:demo:staff")
-        assert manager.drain(5)  # Redis answers again within the time: everything went out
-        assert time.monotonic() - paused >= 0.3  # it waited for Redis
-        heard = [manager.json.loads(message["data"])["data"][0]["seq"]
-                 for message in iter(lambda: listener.get_message(timeout=0.5), None)]
-        assert heard == list(range(11))
-        pauser.execute_command("CLIENT", "PAUSE", 3000, "ALL")
-        server.emit("hall_event", {"seq": 11}, to="hall:demo:staff")
-        started = time.monotonic()
-        assert not manager.drain(0.3)
-        assert time.monotonic() - started < 1.0
+        yield Publishing(manager, socketio.Server(client_manager=manager, async_mode="threading"), listener, pauser)
     finally:
         pauser.execute_command("CLIENT", "UNPAUSE")
         listener.close()
         pauser.close()
+
+
+@pytest.mark.redis
+def test_a_process_sends_the_others_its_events_in_order_without_waiting_on_redis(publishing):
+    """The events a process sends the others go out in the order they were sent, several to a round trip,
+    and the sender (a request) returns at once, also while Redis does not answer."""
+    publishing.emit(range(200))
+    assert publishing.seqs_heard(200) == list(range(200))
+    publishing.pause(1500)
+    started = time.monotonic()
+    publishing.emit(range(200, 210))
+    assert time.monotonic() - started < 0.5
+    assert publishing.seqs_heard(10) == list(range(200, 210))  # sent once Redis answers again
+
+
+@pytest.mark.redis
+def test_a_stopping_process_sends_the_others_what_it_still_holds_or_waits_no_longer_than_told(publishing):
+    """`drain` (a worker's exit) returns once every queued event reached Redis, and gives up after its time
+    when Redis does not answer."""
+    publishing.emit(range(1))  # the publisher is running
+    assert publishing.manager.drain(5)
+    publishing.pause(400)
+    paused = time.monotonic()
+    publishing.emit(range(1, 11))
+    assert publishing.manager.drain(5)  # Redis answers again within the time: everything went out
+    assert time.monotonic() - paused >= 0.3  # it waited for Redis
+    assert publishing.seqs_heard(12, within_s=1) == list(range(11))  # each once, none more
+    publishing.pause(3000)
+    publishing.emit(range(11, 12))
+    started = time.monotonic()
+    assert not publishing.manager.drain(0.3)
+    assert time.monotonic() - started < 1.0
