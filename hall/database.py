@@ -186,6 +186,17 @@ def begin_write(session: Session, *, go_on: bool = False) -> Connection:
     return session.connection(execution_options={IMMEDIATE: True})
 
 
+def session_made(sessions: scoped_session) -> Session | None:
+    """The context's session if anything made it (an issue on a connection of its own may make none)."""
+    return sessions() if sessions.registry.has() else None
+
+
+def session_in_transaction(sessions: scoped_session) -> Session | None:
+    """The context's session if it was made and has a transaction open."""
+    session = session_made(sessions)
+    return session if session is not None and session.in_transaction() else None
+
+
 #: The connection of the write transaction a `WriteOnOwnConnection` runs in this context (thread, greenlet).
 _own_connection: ContextVar[Connection | None] = ContextVar("hall_own_connection", default=None)
 
@@ -243,8 +254,7 @@ class WriteOnOwnConnection:
 
     def _joined(self) -> Session | None:
         """The session, where the action used it (it then joined this transaction)."""
-        session = self.sessions() if self.sessions.registry.has() else None
-        return session if session is not None and session.in_transaction() else None
+        return session_in_transaction(self.sessions)
 
     def commit(self) -> None:
         if (session := self._joined()) is not None:  # its changes are flushed
@@ -269,7 +279,7 @@ def write_transaction(sessions: scoped_session, engine: Engine) -> WriteOnSessio
     """The write transaction of a queue action: on a connection of its own when the request has no
     transaction open, else the request's session transaction goes on (one transaction and one connection
     per request)."""
-    if _own_connection.get() is not None or sessions.registry.has() and sessions().in_transaction():
+    if _own_connection.get() is not None or session_in_transaction(sessions) is not None:
         return WriteOnSession(sessions())
     return WriteOnOwnConnection(sessions, engine)
 

@@ -11,7 +11,7 @@ from sqlalchemy import Row, bindparam, func, insert, select, true
 from sqlalchemy.engine import Connection
 
 from hall import clock, lines, pictures
-from hall.database import run_driver, upsert_in
+from hall.database import run_driver, session_in_transaction, upsert_in
 from hall.estimate import Estimate, HallPicture, estimate_ticket, people_ahead
 from hall.extensions import db
 from hall.models import CHANNELS, PRIORITIES, Hall, Stage, Ticket, TicketEvent, TicketSequence
@@ -147,7 +147,7 @@ def _issue_at_once(hall: int | str, service_prefix: str, *, priority: str, chann
         return None
     day = today(record, now)
     picture = pictures.picture(record.id, day, record.layout_version)
-    if db.session.registry.has() and (session := db.session()).in_transaction():  # what was read so far
+    if (session := session_in_transaction(db.session)) is not None:  # what was read so far
         session.commit()  # (authorisation, the picture)
     new, expected = _new_issue(record.id, service, day, now, picture, channel=channel,
                                idempotency_key=idempotency_key, staff_id=staff_id, identity=identity)

@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall import clock, pictures
-from hall.database import WriteOnOwnConnection, WriteOnSession, begin_write, run_driver, write_transaction
+from hall.database import (WriteOnOwnConnection, WriteOnSession, begin_write, run_driver, session_made,
+                           write_transaction)
 from hall.extensions import db
 from hall.fifo import FifoPlaces
 from hall.models import Hall, TicketEvent
@@ -210,9 +211,9 @@ _BATCH = "hall_sole_writer"
 
 
 def _batch(hall: int | str) -> _Batch | None:
-    if not db.session.registry.has():  # no session yet: none runs a batch
+    if (session := session_made(db.session)) is None:  # no session yet: none runs a batch
         return None
-    batch = db.session().info.get(_BATCH)
+    batch = session.info.get(_BATCH)
     return batch if batch is not None and batch.hall_id == hall else None
 
 
@@ -342,8 +343,8 @@ def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = Tru
         try:  # an issue begun outside a transaction runs on a connection of its own (`write_transaction`)
             write = write_transaction(db.session, db.engine) if plain_hall else WriteOnSession(db.session())
         except BaseException:
-            if db.session.registry.has():
-                _undo(db.session())
+            if (session := session_made(db.session)) is not None:
+                _undo(session)
             raise
         try:
             try:
@@ -361,8 +362,8 @@ def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = Tru
             write.commit()
         finally:
             write.close()
-    if db.session.registry.has():  # an issue on a connection of its own may have made no session
-        written_kept(db.session())
+    if (session := session_made(db.session)) is not None:  # an issue on a connection of its own may make none
+        written_kept(session)
     _after_commit(hall_id, action)
     publish(action.event)
 
@@ -384,8 +385,8 @@ def _link_public_chain(action: Action, record: Hall | Row, *, guessed: bool) -> 
 def _undo(write: Session | WriteOnSession | WriteOnOwnConnection) -> None:
     """Roll back an action (its write transaction, or the session's); rows it wrote are read again."""
     write.rollback()
-    if db.session.registry.has():
-        forget_written(db.session())
+    if (session := session_made(db.session)) is not None:
+        forget_written(session)
 
 
 def _after_commit(hall_id: int, action: Action) -> None:
