@@ -23,13 +23,13 @@ from flask_login import current_user
 from flask_socketio import join_room
 
 from hall.extensions import socketio
+from hall.greenlets import gevent_patched
 from hall.queue.errors import NotFound
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.unit import subscribe
 from hall.realtime_redis import message_queue_options
 from hall.realtime_waiting import Turns, WaitingPush
 from hall.replay import events_since, parse_since
-from hall.server.live import gevent_patched
 from hall.snapshot import hall_snapshot
 from hall.unavailable import survives_outage
 

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from hall.server.live import gevent_patched
+from hall.greenlets import gevent_patched
 
 log = logging.getLogger(__name__)
 

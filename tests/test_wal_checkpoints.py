@@ -49,6 +49,15 @@ def _wait_for(condition, timeout_s: float) -> bool:
     return condition()
 
 
+def test_the_database_layer_loads_nothing_of_the_server_package():
+    """hall.database and its checkpoints ask hall.greenlets whether gevent runs, not hall.server."""
+    loaded = subprocess.run([sys.executable, "-c", "import sys, hall.database, hall.wal_checkpoints; "
+                             "print(sorted(m for m in sys.modules if m.startswith('hall.server')))"],
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                            text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
 def test_a_commit_never_checkpoints_the_log_the_processs_thread_does(tmp_path):
     database = tmp_path / "hall.db"
     engine, checkpointer = _engine(database)

@@ -23,17 +23,10 @@ from typing import Any, Callable
 
 from flask_socketio import SocketIO
 
+from hall.greenlets import gevent_patched
+
 log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
-
-
-def gevent_patched() -> bool:
-    """True in a server process whose standard library gevent has patched (gunicorn's gevent worker)."""
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
-    return monkey.is_module_patched("socket")
 
 
 #: Bytes of kernel send buffer a websocket may use (Linux doubles the figure for its bookkeeping):
