@@ -9,7 +9,9 @@ thread (SQLite lets go of the GIL while it copies and syncs, so the loop goes on
 
 - a PASSIVE checkpoint, which waits for no reader or writer, once the log holds `pages` pages not
   yet copied back, and at least every `idle_s` while it holds any: a hall that stops writing is
-  left with its log all copied back;
+  left with its log all copied back. Only a log written since the last checkpoint began is
+  checkpointed again: what a reader's snapshot kept from being copied back waits for the next write
+  (a quiet hall costs no syncs);
 - SQLite starts the log again from its beginning only at a write that finds it all copied back,
   which steady writes seldom leave room for; so once the log is `RESTART_PAGES` long, the watcher
   takes this process's writer lock for one more PASSIVE checkpoint of the few frames written
@@ -120,21 +122,24 @@ class Checkpointer:
 
     def _watch(self) -> None:
         copied, salt = 0, None  # frames of the log (named by its salt) copied back by our last checkpoint
+        checked = None  # the log's state when our last checkpoint began: unchanged, nothing was written since
         last = quiet_since = time.monotonic()
         while True:
             time.sleep(self.tick_s)
-            frames, log_salt = log_frames(self.log_path)
+            state = log_state(self.log_path)
+            frames, log_salt, _written_at = state
             if log_salt != salt:  # the log started again from its beginning
                 copied, salt = 0, log_salt
             now = time.monotonic()
-            if frames <= copied:
+            if frames <= copied or state == checked:
                 if now - quiet_since < self.stop_after_s:
                     continue
                 self._running_in = None  # from here a commit starts another watcher
-                if log_frames(self.log_path) == (frames, log_salt):
+                if log_state(self.log_path) == state:
                     return
                 self._running_in = os.getpid()  # a commit came as it stopped: go on
             elif frames - copied >= self.pages or now - last >= self.idle_s:
+                checked = state
                 copied = self._checkpoint()
                 last = quiet_since = now
                 frames, log_salt = log_frames(self.log_path)
@@ -172,19 +177,26 @@ def _passive(path: str) -> int:
 
 def log_frames(log_path: str) -> tuple[int, Any]:
     """Frames in a database's log file and the log's salt (new each time the log restarts)."""
+    frames, salt, _written_at = log_state(log_path)
+    return frames, salt
+
+
+def log_state(log_path: str) -> tuple[int, Any, int]:
+    """`log_frames` and the file's modification time: any commit since changes one of the three (a
+    checkpoint writes the database file, not its log)."""
     try:
         fd = os.open(log_path, os.O_RDONLY)
     except FileNotFoundError:
-        return 0, None
+        return 0, None, 0
     try:
-        size = os.fstat(fd).st_size
+        stat = os.fstat(fd)
         header = os.pread(fd, _WAL_HEADER.size, 0)
     finally:
         os.close(fd)
     if len(header) < _WAL_HEADER.size:
-        return 0, None
+        return 0, None, stat.st_mtime_ns
     _magic, _version, page_size, _seq, salt1, salt2 = _WAL_HEADER.unpack(header)
-    return (size - 32) // (page_size + _FRAME_HEADER), (salt1, salt2)
+    return (stat.st_size - 32) // (page_size + _FRAME_HEADER), (salt1, salt2), stat.st_mtime_ns
 
 
 def _off_the_loop(work: Callable[[], int]) -> int:

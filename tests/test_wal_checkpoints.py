@@ -83,6 +83,29 @@ def test_a_commit_never_checkpoints_the_log_the_processs_thread_does(tmp_path):
     engine.dispose()
 
 
+def test_a_quiet_log_is_checkpointed_again_only_after_a_write(tmp_path):
+    """A reader's snapshot keeps a checkpoint from copying the whole log back: with nothing written
+    since, the watcher does not sync the files again and again (it did every `idle_s`)."""
+    database = tmp_path / "hall.db"
+    engine, checkpointer = _engine(database)
+    checkpointer.idle_s = 0.05
+    _write(engine, 2)
+    reader = sqlite3.connect(database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM rows").fetchone()  # its snapshot holds what follows in the log
+    _write(engine, 2)
+    assert _wait_for(lambda: checkpointer.checkpoints > 0, 3)
+    quiet = checkpointer.checkpoints
+    time.sleep(1.0)  # 20 idle periods with nothing written
+    assert checkpointer.checkpoints - quiet <= 1
+    reader.rollback()
+    quiet = checkpointer.checkpoints
+    _write(engine, 1)
+    assert _wait_for(lambda: checkpointer.checkpoints > quiet, 3), "a write was not checkpointed"
+    reader.close()
+    engine.dispose()
+
+
 def test_a_disposed_engine_leaves_the_whole_database_in_its_file(tmp_path):
     """As with SQLite alone, closing the last connection copies the log back: a copy of the file
     without its log (a backup, a test's template) holds every commit, with a watcher running."""
