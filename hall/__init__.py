@@ -10,6 +10,7 @@ from hall.app_class import HallFlask
 from hall.config import ROOT, flask_config, load_settings
 from hall.database import configure_engine
 from hall.extensions import babel, csrf, db, limiter, login, migrate, socketio
+from hall.wal_checkpoints import CheckpointSettings
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -27,7 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     with app.app_context():
-        configure_engine(db.engine, app.config["HALL"]["database"]["sqlite_busy_timeout_s"])
+        database = app.config["HALL"]["database"]
+        configure_engine(db.engine, database["sqlite_busy_timeout_s"], CheckpointSettings.of(database))
 
     from hall import auth, cli
     from hall.api import bp as api_bp

@@ -39,7 +39,16 @@ def _coerce(raw: str, default: Any, name: str) -> Any:
 
 
 #: Settings that must be whole numbers of at least a minimum: (section, key) → the minimum.
-_WHOLE_AT_LEAST = {("database", "issues_at_the_lock"): 1}
+_WHOLE_AT_LEAST = {("database", "issues_at_the_lock"): 1, ("database", "checkpoint_pages"): 1,
+                   ("database", "checkpoint_restart_pages"): 1, ("database", "checkpoint_bound_pages"): 1}
+#: Settings that must be a number of seconds above 0.
+_POSITIVE_SECONDS = (("database", "checkpoint_quiet_s"),)
+#: Settings that must grow in this order: section → keys, smallest first.
+_INCREASING = {"database": ("checkpoint_pages", "checkpoint_restart_pages", "checkpoint_bound_pages")}
+
+
+def _named(section: str, key: str, value: Any) -> str:
+    return f"[{section}] {key} (HALL_{section.upper()}_{key.upper()}) is {value!r}"
 
 
 def _check(settings: dict[str, dict[str, Any]]) -> None:
@@ -47,8 +56,17 @@ def _check(settings: dict[str, dict[str, Any]]) -> None:
     for (section, key), least in _WHOLE_AT_LEAST.items():
         value = settings.get(section, {}).get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ConfigError(f"[{section}] {key} (HALL_{section.upper()}_{key.upper()}) is {value!r}: it must be"
-                              f" a whole number of at least {least}")
+            raise ConfigError(f"{_named(section, key, value)}: it must be a whole number of at least {least}")
+    for section, key in _POSITIVE_SECONDS:
+        value = settings.get(section, {}).get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(f"{_named(section, key, value)}: it must be a number of seconds above 0")
+    for section, keys in _INCREASING.items():
+        table = settings.get(section, {})
+        for smaller, larger in zip(keys, keys[1:]):
+            if not table[smaller] < table[larger]:
+                raise ConfigError(f"{_named(section, larger, table[larger])}: it must be more than"
+                                  f" {smaller} ({table[smaller]})")
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:

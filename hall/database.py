@@ -19,16 +19,17 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.orm import Session, scoped_session
 
-from hall.wal_checkpoints import Checkpointer, database_file, request_pragmas
+from hall.wal_checkpoints import Checkpointer, CheckpointSettings, database_file, request_pragmas
 
 #: Execution option that makes the next SQLite transaction BEGIN IMMEDIATE.
 IMMEDIATE = "hall_immediate"
 
-def configure_engine(engine: Engine, busy_timeout_s: int) -> Checkpointer | None:
+def configure_engine(engine: Engine, busy_timeout_s: int,
+                     checkpoints: CheckpointSettings = CheckpointSettings()) -> Checkpointer | None:
     """Attach the SQLite pragmas and BEGIN handling; PostgreSQL's check of pooled connections.
 
-    A SQLite database file gets its log checkpointed off the request path (hall.wal_checkpoints):
-    the `Checkpointer` is returned (None for PostgreSQL and in-memory databases)."""
+    A SQLite database file gets its log checkpointed off the request path (hall.wal_checkpoints,
+    at `checkpoints`): the `Checkpointer` is returned (None for PostgreSQL and in-memory databases)."""
     if engine.dialect.name != "sqlite":
         check_pooled_connections(engine)
         return None
@@ -39,7 +40,7 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> Checkpointer | None
     # (hall.fifo): handing the lock to a waiter the busy loop has not run yet leaves it idle
     # meanwhile, and beside 2 000 screens that cost 1.4x the issue p99 (bench/RESULTS.md).
     writer = threading.Lock()
-    checkpointer = Checkpointer(path, writer) if path else None
+    checkpointer = Checkpointer(path, writer, checkpoints) if path else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -51,7 +52,7 @@ def configure_engine(engine: Engine, busy_timeout_s: int) -> Checkpointer | None
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if checkpointer:
-            for pragma in request_pragmas():
+            for pragma in request_pragmas(checkpoints):
                 cursor.execute(pragma)
         cursor.close()
 

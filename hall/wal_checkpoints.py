@@ -8,19 +8,20 @@ file, a watcher (a greenlet under gevent, a thread elsewhere) that runs the chec
 thread (SQLite lets go of the GIL while it copies and syncs, so the loop goes on):
 
 - a PASSIVE checkpoint, which waits for no reader or writer, once the log holds `pages` pages not
-  yet copied back, and at least every `idle_s` while it holds any: a hall that stops writing is
+  yet copied back, and `idle_s` after the last while it holds any: a hall that stops writing is
   left with its log all copied back. Only a log written since the last checkpoint began is
   checkpointed again: what a reader's snapshot kept from being copied back waits for the next write
   (a quiet hall costs no syncs);
 - SQLite starts the log again from its beginning only at a write that finds it all copied back,
-  which steady writes seldom leave room for; so once the log is `RESTART_PAGES` long, the watcher
+  which steady writes seldom leave room for; so once the log is `restart_pages` long, the watcher
   takes this process's writer lock for one more PASSIVE checkpoint of the few frames written
   since the last (the writers wait for it, under gevent without holding the loop);
-- request connections keep SQLite's own checkpoint at `BOUND_PAGES`, only for a watcher that fell
+- request connections keep SQLite's own checkpoint at `bound_pages`, only for a watcher that fell
   that far behind (a stopped process, another process writing without a gap), so the log stays
   bounded whatever happens; `journal_size_limit = 0` cuts the file to the new log's length at each
   restart, so the file is as long as the log and nothing keeps its peak on disk.
 
+The three lengths and `idle_s` are `[database] checkpoint_*` settings (config.toml, `CheckpointSettings`).
 The watcher ends after `stop_after_s` with nothing to do (a test run's many databases do not keep
 one each) and the next commit starts it again. Durability is SQLite's own: a checkpoint copies
 committed pages only, and a process killed during one loses nothing (the log is replayed).
@@ -33,7 +34,8 @@ import sqlite3
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -41,14 +43,6 @@ from hall.greenlets import gevent_patched
 
 log = logging.getLogger(__name__)
 
-#: Pages not yet copied back that make the watcher checkpoint (SQLite's own default threshold).
-PAGES = 1000
-#: A log with anything in it is checkpointed this long after it was last, even if no write comes.
-IDLE_S = 1.0
-#: A log this long is checkpointed once more holding this process's writers, so that it restarts.
-RESTART_PAGES = 4 * PAGES
-#: SQLite's own checkpoint in a request's commit, only if the watcher has fallen this far behind.
-BOUND_PAGES = 10 * PAGES
 #: How often the watcher looks at the log's length (a stat and a 32-byte read).
 TICK_S = 0.05
 #: The watcher ends after this long with nothing to copy; the next commit starts it again.
@@ -58,9 +52,29 @@ _WAL_HEADER = struct.Struct(">IIIIII")  # magic, version, page size, checkpoint 
 _FRAME_HEADER = 24
 
 
-def request_pragmas() -> tuple[str, ...]:
+@dataclass(frozen=True)
+class CheckpointSettings:
+    """When the log is checkpointed: `[database] checkpoint_*` in config.toml (the same defaults)."""
+
+    #: pages not yet copied back that make the watcher checkpoint (SQLite's own default threshold)
+    pages: int = 1000
+    #: a log this long is checkpointed once more holding this process's writers, so that it restarts
+    restart_pages: int = 4000
+    #: SQLite's own checkpoint in a request's commit, only if the watcher has fallen this far behind
+    bound_pages: int = 10000
+    #: a log written since its last checkpoint is checkpointed this long after it, even if no write comes
+    quiet_s: float = 1.0
+
+    @classmethod
+    def of(cls, database: Mapping[str, Any]) -> CheckpointSettings:
+        """From the settings' `[database]` section."""
+        return cls(pages=database["checkpoint_pages"], restart_pages=database["checkpoint_restart_pages"],
+                   bound_pages=database["checkpoint_bound_pages"], quiet_s=database["checkpoint_quiet_s"])
+
+
+def request_pragmas(settings: CheckpointSettings) -> tuple[str, ...]:
     """What every request connection sets: SQLite's checkpoint only past the bound, log cut on restart."""
-    return (f"PRAGMA wal_autocheckpoint={BOUND_PAGES}", "PRAGMA journal_size_limit=0")
+    return (f"PRAGMA wal_autocheckpoint={settings.bound_pages}", "PRAGMA journal_size_limit=0")
 
 
 def database_file(database: str | None) -> str | None:
@@ -75,15 +89,15 @@ def database_file(database: str | None) -> str | None:
 class Checkpointer:
     """Checkpoints one database file's log in the background of this process (see the module)."""
 
-    def __init__(self, path: str, writer: Any, *, pages: int = PAGES, restart_pages: int = RESTART_PAGES,
-                 idle_s: float = IDLE_S, tick_s: float = TICK_S, stop_after_s: float = STOP_AFTER_S) -> None:
+    def __init__(self, path: str, writer: Any, settings: CheckpointSettings, *, tick_s: float = TICK_S,
+                 stop_after_s: float = STOP_AFTER_S) -> None:
         """`writer`: the lock this process's writers of the database take before BEGIN IMMEDIATE."""
         self.path = path
         self.log_path = path + "-wal"
         self.writer = writer
-        self.pages = pages
-        self.restart_pages = restart_pages
-        self.idle_s = idle_s
+        self.pages = settings.pages
+        self.restart_pages = settings.restart_pages
+        self.idle_s = settings.quiet_s
         self.tick_s = tick_s
         self.stop_after_s = stop_after_s
         #: checkpoints run, and of them those that held this process's writers (tests, benchmarks)

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
+from hall import create_app
 from hall.config import ROOT, ConfigError, load_settings
+from hall.extensions import db
+from hall.wal_checkpoints import CheckpointSettings
 
 CONFIG = ROOT / "config.toml"
 
@@ -25,3 +29,39 @@ def test_issues_at_the_lock_in_the_file_are_checked_too(tmp_path):
     edited.write_text(CONFIG.read_text().replace("issues_at_the_lock = 2", "issues_at_the_lock = 0"))
     with pytest.raises(ConfigError, match=r"\[database\] issues_at_the_lock .* is 0"):
         load_settings(edited, environ={})
+
+
+CHECKPOINTS = ("HALL_DATABASE_CHECKPOINT_PAGES", "HALL_DATABASE_CHECKPOINT_RESTART_PAGES",
+               "HALL_DATABASE_CHECKPOINT_BOUND_PAGES", "HALL_DATABASE_CHECKPOINT_QUIET_S")
+
+
+def test_the_checkpoint_settings_default_to_sqlite_s_threshold_and_follow_the_environment():
+    database = load_settings(CONFIG, environ={})["database"]
+    assert CheckpointSettings.of(database) == CheckpointSettings(1000, 4000, 10000, 1.0) == CheckpointSettings()
+    overridden = load_settings(CONFIG, environ=dict(zip(CHECKPOINTS, ("500", "2000", "8000", "0.25"))))
+    assert CheckpointSettings.of(overridden["database"]) == CheckpointSettings(500, 2000, 8000, 0.25)
+
+
+@pytest.mark.parametrize("name, value", [(CHECKPOINTS[0], "0"), (CHECKPOINTS[1], "-4000"), (CHECKPOINTS[2], "1e4"),
+                                         (CHECKPOINTS[3], "0"), (CHECKPOINTS[3], "-1"), (CHECKPOINTS[3], "soon")])
+def test_checkpoint_settings_out_of_range_are_refused_by_name(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings(CONFIG, environ={name: value})
+
+
+@pytest.mark.parametrize("environ, refused", [
+    ({CHECKPOINTS[0]: "4000"}, r"\[database\] checkpoint_restart_pages .* is 4000: it must be more than checkpoint_pages"),
+    ({CHECKPOINTS[1]: "20000"}, r"\[database\] checkpoint_bound_pages .* is 10000: it must be more than"),
+])
+def test_checkpoint_lengths_out_of_order_are_refused(environ, refused):
+    with pytest.raises(ConfigError, match=refused):
+        load_settings(CONFIG, environ=environ)
+
+
+def test_a_server_s_request_connections_keep_sqlite_s_own_checkpoint_at_the_bound_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("HALL_DATABASE_CHECKPOINT_BOUND_PAGES", "12345")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hall.db'}", "TESTING": True})
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 12345
+        db.session.remove()
+        db.engine.dispose()

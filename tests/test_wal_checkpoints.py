@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hall.database import IMMEDIATE, configure_engine
-from hall.wal_checkpoints import BOUND_PAGES, log_frames
+from hall.wal_checkpoints import CheckpointSettings, log_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW = b"x" * 6000  # two pages and a bit per row
@@ -69,7 +69,7 @@ def test_a_commit_never_checkpoints_the_log_the_processs_thread_does(tmp_path):
 
     _write(engine, 600)  # ~1 800 pages: SQLite's own threshold (1 000) is crossed in a commit
     frames, _salt = log_frames(f"{database}-wal")
-    assert 1000 < frames < BOUND_PAGES
+    assert 1000 < frames < CheckpointSettings().bound_pages
     assert _digest(database) == before, "a commit copied the log into the database"
     assert checkpointer.checkpoints == 0
 

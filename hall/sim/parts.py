@@ -32,6 +32,7 @@ from hall.models import Hall, Service, Ticket
 from hall.sim.layout import layout_of
 from hall.sim.profile import Profile
 from hall.sim.run import run_day
+from hall.wal_checkpoints import CheckpointSettings
 
 #: What a simulated day writes: rows with ids (copied under new ids; parents first) ...
 WITH_IDS = ("staff_sessions", "tickets", "stages", "feedback", "complaint_cases", "ticket_events")
@@ -100,7 +101,8 @@ def simulate_part(path: str, settings: dict[str, Any], hall_id: int, warm_up: tu
     app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", **settings)
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine, settings["HALL"]["database"]["sqlite_busy_timeout_s"])
+        database = settings["HALL"]["database"]
+        configure_engine(db.engine, database["sqlite_busy_timeout_s"], CheckpointSettings.of(database))
         hall = db.session.get(Hall, hall_id)
         layout = layout_of(hall)
         if warm_up is not None:

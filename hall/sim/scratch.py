@@ -17,6 +17,7 @@ from flask import Flask
 
 from hall.database import configure_engine
 from hall.extensions import db
+from hall.wal_checkpoints import CheckpointSettings
 
 
 @contextmanager
@@ -28,7 +29,8 @@ def scratch_database(settings: dict[str, Any]) -> Iterator[Flask]:
     db.init_app(app)
     try:
         with app.app_context():
-            configure_engine(db.engine, settings["database"]["sqlite_busy_timeout_s"])
+            configure_engine(db.engine, settings["database"]["sqlite_busy_timeout_s"],
+                             CheckpointSettings.of(settings["database"]))
             db.create_all()
             try:
                 yield app
