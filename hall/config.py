@@ -42,7 +42,7 @@ def _coerce(raw: str, default: Any, name: str) -> Any:
 _WHOLE_AT_LEAST = {("database", "issues_at_the_lock"): 1, ("database", "checkpoint_pages"): 1,
                    ("database", "checkpoint_restart_pages"): 1, ("database", "checkpoint_bound_pages"): 1}
 #: Settings that must be a number of seconds above 0.
-_POSITIVE_SECONDS = (("database", "checkpoint_quiet_s"),)
+_POSITIVE_SECONDS = (("database", "checkpoint_quiet_s"), ("database", "turn_wait_s"))
 #: Settings that must grow in this order: section → keys, smallest first.
 _INCREASING = {"database": ("checkpoint_pages", "checkpoint_restart_pages", "checkpoint_bound_pages")}
 

@@ -65,3 +65,14 @@ def test_a_server_s_request_connections_keep_sqlite_s_own_checkpoint_at_the_boun
         assert db.session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 12345
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_turn_wait_defaults_to_a_second_and_follows_the_environment():
+    assert load_settings(CONFIG, environ={})["database"]["turn_wait_s"] == 1.0
+    assert load_settings(CONFIG, environ={"HALL_DATABASE_TURN_WAIT_S": "0.25"})["database"]["turn_wait_s"] == 0.25
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_turn_wait_not_above_zero_is_refused_by_name(value):
+    with pytest.raises(ConfigError, match="HALL_DATABASE_TURN_WAIT_S"):
+        load_settings(CONFIG, environ={"HALL_DATABASE_TURN_WAIT_S": value})

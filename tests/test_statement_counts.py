@@ -253,7 +253,7 @@ def _issues_waiting_behind_a_held_lock(app, hall_id: int, monkeypatch, issues: i
     action holds the hall's lock; once it is released, each gets a number of its own."""
     holding, release = threading.Event(), threading.Event()
     for turn_wait_s, on_the_lock in cases:
-        monkeypatch.setattr(queue_unit, "TURN_WAIT_S", turn_wait_s)
+        monkeypatch.setitem(app.config["HALL"]["database"], "turn_wait_s", turn_wait_s)
         holding.clear(), release.clear()
         holder = threading.Thread(target=hold_hall_lock, args=(app, hall_id, holding, release))
         holder.start()

@@ -280,10 +280,10 @@ def _places_at_the_lock() -> int:
 @contextmanager
 def _at_the_lock(hall_id: int) -> Iterator[None]:
     """Wait in this process for one of the hall's places at the lock, first come first served; past
-    `unit.TURN_WAIT_S` the issue goes on regardless (as an action does when its turn does not come)."""
+    `unit.turn_wait_s()` the issue goes on regardless (as an action does when its turn does not come)."""
     places = current_app.extensions.setdefault("hall_issue_places", {})
     place = places.get(hall_id) or places.setdefault(hall_id, FifoPlaces(_places_at_the_lock()))
-    had = place.acquire(timeout=unit.TURN_WAIT_S)
+    had = place.acquire(timeout=unit.turn_wait_s())
     try:
         yield
     finally:

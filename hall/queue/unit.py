@@ -294,8 +294,10 @@ def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
     batch.done(session, action)
 
 
-#: Longest wait for a turn in this process before an action goes on to the hall's row lock regardless.
-TURN_WAIT_S = 1.0
+def turn_wait_s() -> float:
+    """Longest wait for a turn in this process before an action goes on to the hall's row lock
+    regardless (`[database] turn_wait_s`)."""
+    return current_app.config["HALL"]["database"]["turn_wait_s"]
 
 
 @contextmanager
@@ -305,7 +307,7 @@ def _in_turn(hall: int | str) -> Iterator[None]:
     race for it again, and the unlucky ones waited several times the median (p99).
 
     Actions name a hall by id or by slug (issues): each name has its turns. A turn not had within
-    `TURN_WAIT_S` goes on to the row lock all the same, so a request that already holds rows the
+    `turn_wait_s()` goes on to the row lock all the same, so a request that already holds rows the
     running action needs cannot wait here for ever. SQLite needs none: the process's writers queue
     for its write lock (`hall.database`).
     """
@@ -314,7 +316,7 @@ def _in_turn(hall: int | str) -> Iterator[None]:
         return
     turns = current_app.extensions.setdefault("hall_turns", {})
     turn = turns.get(hall) or turns.setdefault(hall, FifoPlaces(reentrant=True))
-    had = turn.acquire(timeout=TURN_WAIT_S)
+    had = turn.acquire(timeout=turn_wait_s())
     try:
         yield
     finally:
