@@ -32,6 +32,7 @@ def configure_engine(engine: Engine, busy_timeout_s: int,
     at `checkpoints`): the `Checkpointer` is returned (None for PostgreSQL and in-memory databases)."""
     if engine.dialect.name != "sqlite":
         check_pooled_connections(engine)
+        keep_prepared_statements(engine)
         return None
     path = database_file(engine.url.database)
     # SQLite's busy handler waits by sleeping in growing steps, so threads of one process
@@ -129,6 +130,38 @@ def check_pooled_connections(engine: Engine) -> None:
         if (time.monotonic() - idle_since > PING_AFTER_IDLE_S or _has_input(dbapi_connection)) \
                 and not _answers_ping(dialect, dbapi_connection):
             raise exc.DisconnectionError("the database closed this connection")
+
+
+def keep_prepared_statements(engine: Engine) -> None:
+    """Let a connection's rollback keep the statements psycopg prepared on it.
+
+    psycopg forgets every statement it prepared on a connection at each ROLLBACK, and sends DEALLOCATE ALL
+    (a second round trip), in case the transaction undid DDL the statements depend on. Hall runs no DDL
+    in a request's or a background reader's transaction, and a read-only transaction ends with a rollback:
+    so each background read (pictures, waiting counts) wiped a warm pooled connection's statements, and
+    the next issues on it were parsed and planned again (about ten times each: psycopg prepares at the
+    sixth run, PostgreSQL then makes five plans for the values at hand before it settles on one). Plans
+    live in the server session, not in the transaction: PostgreSQL re-plans a statement whose tables
+    changed, so keeping them across a rollback is sound. DDL that psycopg sees on a connection (DROP,
+    ALTER) still clears them."""
+    rollback = engine.dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        prepared = getattr(dbapi_connection, "_prepared", None)  # psycopg's PrepareManager
+        if prepared is None:
+            rollback(dbapi_connection)
+            return
+        prepared.clear = _nothing_cleared
+        try:
+            rollback(dbapi_connection)
+        finally:
+            del prepared.clear
+
+    engine.dialect.do_rollback = do_rollback
+
+
+def _nothing_cleared() -> bool:
+    return False
 
 
 def _has_input(dbapi_connection: Any) -> bool:
@@ -346,6 +379,9 @@ class DriverStatement:
         self.names = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
         self.processors = [processors.get(name) for name in self.names]
         self.positional = compiled.positional
+        # psycopg prepares a statement at its sixth run on a connection; these run at every issue or call,
+        # so at the first (psycopg's prepare_threshold None still prepares nothing)
+        self.options = {"prepare": True} if dialect.driver == "psycopg" else {}
         columns = compiled._result_columns
         self.row = namedtuple("DriverRow", [column.keyname for column in columns], rename=True) if columns else None
         self.results = [column.type._cached_result_processor(dialect, None) for column in columns]
@@ -363,7 +399,7 @@ class DriverStatement:
             if connection._has_events or connection.engine._has_events:
                 for listener in connection.dispatch.before_cursor_execute:
                     sql, sent = listener(connection, cursor, sql, sent, None, False)
-            cursor.execute(sql, sent)
+            cursor.execute(sql, sent, **self.options)
             if connection._has_events or connection.engine._has_events:
                 connection.dispatch.after_cursor_execute(connection, cursor, sql, sent, None, False)
             rows = cursor.fetchall() if cursor.description is not None else []

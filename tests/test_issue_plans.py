@@ -1,5 +1,6 @@
 """What an issue costs the PostgreSQL server: the hall's lock keeps one plan per connection; the
-real-name limit's count reads one day's appointments.
+issue's statements are prepared at their first run on a connection and stay prepared; the real-name
+limit's count reads one day's appointments.
 
 PostgreSQL plans a statement it runs again and again on a connection (a prepared statement, or one in a
 PL/pgSQL function such as the real-name issue's) once in general, unless a plan for the values at hand
@@ -15,6 +16,7 @@ from datetime import date
 import pytest
 from sqlalchemy import literal_column, select, text
 
+from hall.database import run_driver
 from hall.extensions import db
 from hall.models import Hall, Service
 from hall.queue import one_statement, realname
@@ -51,6 +53,32 @@ def test_the_halls_lock_is_planned_once_per_connection_not_at_every_issue(pg_dem
     # PostgreSQL always makes 5 custom plans before it weighs a generic one.
     assert custom <= 5 and generic >= RUNS - 5, (
         f"{custom} of {RUNS} runs of the hall's lock were planned for their values ({generic} ran the cached plan)")
+
+
+def _prepared_on(dbapi_connection) -> list[str]:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements", prepare=False)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_issues_statements_are_prepared_at_their_first_run_and_stay_through_rollbacks(pg_app):
+    """psycopg prepares a statement at its sixth run on a connection and forgot them all at every rollback,
+    which ends each read-only transaction (a background read of the pictures took a warm connection and
+    left it cold): the issue's statements were parsed and planned again on a third to a half of the issues.
+    """
+    statement = text("SELECT CAST(:n AS integer) + 1 AS m")
+    with db.engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        connection.execute(text("SELECT 1"))  # a read in a transaction, as a background reader's
+        assert run_driver(connection, statement, {"n": 1}).scalar_one() == 2
+        assert any("+ 1 AS m" in sql for sql in _prepared_on(raw)), "not prepared at its first run"
+        connection.rollback()
+        assert any("+ 1 AS m" in sql for sql in _prepared_on(raw)), "a rollback dropped it"
+        connection.execute(text("SELECT 1"))  # and left open: the pool rolls it back when it is returned
+    with db.engine.connect() as connection:
+        assert connection.connection.dbapi_connection is raw  # the pool hands out the last returned first
+        assert any("+ 1 AS m" in sql for sql in _prepared_on(raw)), "the pool's rollback dropped it"
+        assert run_driver(connection, statement, {"n": 2}).scalar_one() == 3
 
 
 def test_the_daily_limits_count_reads_one_days_appointments_of_the_service_not_all(pg_demo):
