@@ -82,12 +82,15 @@ def kiosk_state(hall: str):
 @bp.post("/halls/<hall>/kiosk/tickets")
 def kiosk_issue(hall: str):
     """A tap: a normal ticket is authorised on the hall the action reads (no read of its own before);
-    a priority one first checks the staff PIN, a password hash, outside the hall's lock."""
+    a priority one is authorised once, on its own read of the hall, before its staff PIN is checked
+    (a password hash, outside the hall's lock)."""
     data = body(KioskIssue)
     issued_in: list[int] = []  # the hall's id, as the action read it
+    authorised_in: int | None = None  # the hall a priority tap was authorised in, on its own read
 
     def authorise(record: Hall) -> None:
-        may_issue(record, "kiosk")
+        if record.id != authorised_in:
+            may_issue(record, "kiosk")
         issued_in.append(record.id)
 
     if data.priority == "priority":
@@ -95,6 +98,7 @@ def kiosk_issue(hall: str):
         may_issue(record, "kiosk")
         if refusal := priority_refusal(record, data.pin):
             return json_error(403, *refusal)
+        authorised_in = record.id
     staff_id = current_user.id if current_user.is_authenticated else None
     view = issue_ticket(hall, data.service, priority=data.priority, channel="kiosk", idempotency_key=data.idempotency_key,
                         staff_id=staff_id, id_number=data.id_number, authorise=authorise)

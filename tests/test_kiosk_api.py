@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hall.extensions import db
 from hall.models import Device, Service, Ticket
@@ -100,3 +100,32 @@ def test_kiosk_check_in_prints_and_answers_with_the_qr(app, demo, kiosk, frozen,
     assert "预约客户".encode("gb18030") in path.read_bytes()
     used = client.post("/api/v1/halls/demo/kiosk/check-in", json={**body, "idempotency_key": "scan-0000002"})
     assert used.json["error"] == "appointment_used"
+
+
+def test_a_priority_tap_reads_the_kiosk_no_more_often_than_a_normal_one(app, demo, kiosk, frozen):
+    """In a hall that takes tickets only from registered kiosks, a priority tap is authorised once (before
+    its PIN is checked), not again inside the issue: the kiosk is read as often as for a normal tap."""
+    demo.hall.require_registered_kiosk = True
+    set_kiosk_pin(demo.hall, "2468")
+    db.session.commit()
+    client = app.test_client()
+    keys = iter(range(100))
+
+    def kiosk_reads(**body) -> int:
+        reads = []
+
+        def on_statement(_conn, _cursor, statement, *_):
+            words = statement.split()
+            if words[0] == "SELECT" and "devices" in words[words.index("FROM") + 1:][:1]:
+                reads.append(statement)
+        event.listen(db.engine, "before_cursor_execute", on_statement)
+        try:
+            answer = take(client, kiosk.token, idempotency_key=f"tap-{next(keys):08d}", **body)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", on_statement)
+        assert answer.status_code == 201, answer.json
+        return len(reads)
+
+    take(client, kiosk.token, idempotency_key="tap-warm-up")
+    normal = kiosk_reads()
+    assert kiosk_reads(priority="priority", pin="2468") == normal  # one more before: authorised again in the issue
