@@ -8,7 +8,8 @@ With --database, every scenario runs Hall and the floor (bench/floor.py: Flask d
 per request, served by the same gunicorn settings, on the same database) alternately, A B A B …,
 for --rounds rounds of --seconds each, and prints medians and Hall's rate as a fraction of the
 floor's. Scenarios: SQLite one hall; PostgreSQL one hall and 10 halls with 1 and 2 processes
-(one server process per port, the clients spread over them). Then, on one process, a hall with
+(one server process per port, the clients spread over them), and 10 halls with 2 processes sharing
+their events through Redis as a real deployment of several processes does (the floor unchanged). Then, on one process, a hall with
 --waiting tickets already waiting against a nearly empty one, all their counters open (issuing,
 and the estimate it gives, must not slow down).
 
@@ -44,6 +45,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.fanout import redis_server  # noqa: E402
 from bench.servers import database, flask_command  # noqa: E402
 from hall.queue.realname import simulated_id_number  # noqa: E402
 from hall.config import load_settings  # noqa: E402
@@ -393,14 +395,19 @@ def line(figures: dict) -> str:
             + ("" if figures["opened_per_s"] is None else f" opened {figures['opened_per_s']:.1f} conn/s"))
 
 
-def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args) -> None:
+def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args, redis: bool = False) -> None:
+    """Hall against the floor (and `--before`'s Hall); `redis`: Hall's processes share their events through a
+    Redis of their own (each Hall its own), as `hall serve --workers N` runs them; the floor has nothing to share."""
     if not any(part in label for part in args.only):
         return
     with contextlib.ExitStack() as stack:
-        servers = {"hall": stack.enter_context(hall_servers(url, processes)),
+        def shared(**env: str) -> dict[str, str]:
+            return {**env, "HALL_REDIS_URL": stack.enter_context(redis_server())} if redis else env
+
+        servers = {"hall": stack.enter_context(hall_servers(url, processes, **shared())),
                    "floor": stack.enter_context(floor_servers(url, processes))}
         if args.before:
-            servers["before"] = stack.enter_context(hall_servers(url, processes, Path(args.before).resolve()))
+            servers["before"] = stack.enter_context(hall_servers(url, processes, Path(args.before).resolve(), **shared()))
         for urls in servers.values():
             issue_for(urls, halls, 1.5, 4)  # warm-up
         figures = alternate(label, [(name, lambda urls=urls: cpu_measured(
@@ -448,6 +455,7 @@ def run_database(kind: str, args) -> None:
             compare_with_floor(url, f"{kind} 1 hall, 2 processes", ["demo"], 2, args)
             compare_with_floor(url, f"{kind} 10 halls, 1 process", ["demo"] + halls[1:], 1, args)
             compare_with_floor(url, f"{kind} 10 halls, 2 processes", ["demo"] + halls[1:], 2, args)
+            compare_with_floor(url, f"{kind} 10 halls, 2 processes, Redis", ["demo"] + halls[1:], 2, args, redis=True)
         compare_queue_lengths(url, f"{kind} queue length", args)
 
 
