@@ -4,6 +4,11 @@
     python bench/two_processes.py --before /tmp/before     # + another checkout's Hall, same rounds
     python bench/two_processes.py --redis                  # + 2 processes sharing events through Redis
                                                            #   (and, with --before, that checkout's too)
+    python bench/two_processes.py --redis --screens 20     # each variant with 20 lobby screens connected
+
+With --screens M, M lean lobby screens (tests/crowd.py, a process of their own per variant) are connected
+to each variant throughout, screen k of hall k (in turn) on process k: each hall's screens on one process,
+as a deployment has them. Without it, no screen is connected: a process then never even listens to Redis.
 
 On a fresh PostgreSQL with 10 halls, Hall served by 1 process and by 2 (one per port, the clients
 spread over them, as bench/issue_rate.py runs them) issues tickets for --seconds, alternately,
@@ -37,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.issue_rate import _PROCESS_GROUPS, hall_servers, issue_for, server_processes_cpu_s  # noqa: E402
 from bench.fanout import redis_server  # noqa: E402
 from bench.servers import database, flask_command  # noqa: E402
+from tests.crowd import Crowd  # noqa: E402
 
 HALLS = ["demo"] + [f"hall{n}" for n in range(1, 10)]
 #: Seconds PostgreSQL may take to publish a backend's statistics (it flushes them at most once a second).
@@ -117,6 +123,7 @@ def main() -> None:
     parser.add_argument("--redis", action="store_true",
                         help="also run 2 processes sharing their events through Redis, as `hall serve --workers 2`")
     parser.add_argument("--before", metavar="CHECKOUT", help="also run another checkout's Hall, 2 processes")
+    parser.add_argument("--screens", type=int, default=0, help="lobby screens connected to each variant")
     args = parser.parse_args()
     with database("postgres") as url, contextlib.ExitStack() as stack:
         for slug in HALLS[1:]:
@@ -134,6 +141,9 @@ def main() -> None:
                 own_redis = stack.enter_context(redis_server())  # not the other variant's: each hears only its own
                 variants["before + Redis"] = stack.enter_context(hall_servers(url, 2, before, HALL_REDIS_URL=own_redis))
         for urls in variants.values():
+            if args.screens:
+                crowd = Crowd(urls, args.screens, 0.0, 120, "--lean", *(f"--hall={slug}" for slug in HALLS))
+                stack.callback(crowd.close)
             issue_for(urls, HALLS, 1.5, 4)  # warm-up
         rounds: dict[str, list[Figures]] = {name: [] for name in variants}
         for n in range(args.rounds):

@@ -2,8 +2,9 @@
 
     python -m tests.crowd --url http://127.0.0.1:5000 [--url …] --screens 300 [--polling 0.2]
 
-Screens are spread over the given addresses (one per server process) and connect like a
-display does: `auth={"hall": slug}`, a `snapshot` after every (re)connect, then `hall_event`s.
+Screens are spread over the given addresses (one per server process) and the given halls
+(`--hall`, repeatable; default demo) and connect like a display does: `auth={"hall": slug}`, a
+`snapshot` after every (re)connect, then `hall_event`s.
 A share of them (`--polling`) stays on HTTP long-polling, like a browser that cannot upgrade.
 With `--lean` the websocket screens are LeanScreens (the protocol spoken directly, a few µs per
 event) rather than python-socketio clients, with `--lean-polling` the long-polling ones are
@@ -443,12 +444,14 @@ async def serve_commands(screens: list[Screen]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     polling_every = round(1 / args.polling) if args.polling > 0 else 0
-    screens = [(LeanPollingScreen(url, args.hall, args.connect_timeout) if args.lean_polling
-                else Screen(url, args.hall, ["polling"], args.connect_timeout))
+    halls = args.hall or ["demo"]
+    screens = [(LeanPollingScreen(url, slug, args.connect_timeout) if args.lean_polling
+                else Screen(url, slug, ["polling"], args.connect_timeout))
                if polling_every and index % polling_every == 0
-               else LeanScreen(url, args.hall, args.connect_timeout) if args.lean
-               else Screen(url, args.hall, ["websocket"], args.connect_timeout)
-               for index, url in ((index, args.url[index % len(args.url)]) for index in range(args.screens))]
+               else LeanScreen(url, slug, args.connect_timeout) if args.lean
+               else Screen(url, slug, ["websocket"], args.connect_timeout)
+               for index, url, slug in ((index, args.url[index % len(args.url)], halls[index % len(halls)])
+                                        for index in range(args.screens))]
     started = time.monotonic()
     connected = await connect_all(screens, args.at_once, args.attempts)
     answer({"ready": connected, "seconds": round(time.monotonic() - started, 2)})
@@ -458,7 +461,8 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", action="append", required=True)
-    parser.add_argument("--hall", default="demo")
+    parser.add_argument("--hall", action="append",
+                        help="the screens' hall (repeatable: screen k is of the k-th hall in turn, on the k-th address)")
     parser.add_argument("--screens", type=int, default=100)
     parser.add_argument("--polling", type=float, default=0.0, help="share of screens on long-polling")
     parser.add_argument("--at-once", type=int, default=50, help="connections opened at the same time")
