@@ -127,6 +127,8 @@ class FanOutManager(socketio.Manager):
     def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
              callback: Any = None, to: Any = None, **kwargs: Any) -> None:
         room = to or room
+        if callback is None and isinstance(room, str) and not self.rooms.get(namespace, {}).get(room):
+            return  # nobody in the room here (a hall none of whose screens is on this process): nothing to build
         if callback is not None or namespace not in self.rooms:
             super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
             return
