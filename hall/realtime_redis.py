@@ -11,13 +11,23 @@ What a process sends the others goes through one publisher per process (a greenl
 sends whatever has queued since its last round trip in one pipeline: an event's request does not
 wait on Redis (its own screens get it at once, from this process), and under load one round trip
 carries several events, in the order they were sent.
+
+A hall's rooms (its public and staff screens) get their events on a channel of the hall's own, which
+a process listens to from the moment a screen of that hall joins it: a process hears only the halls
+whose screens it holds (a hall's screens are usually on one or two processes), not every event of
+every hall. The screen's connect is answered only once Redis has confirmed the subscription, so every
+event committed after the snapshot the screen then asks for reaches it. Everything else (a visitor's
+ticket room, a staff member's room, disconnects) goes on the common channel every process hears.
+A process does not decode the messages it hears of its own (python-socketio would drop them anyway).
 """
 from __future__ import annotations
 
+import contextlib
+import re
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import socketio
 from flask import Flask
@@ -32,8 +42,10 @@ from hall.unavailable import DATABASE_ERRORS, note_failure
 
 #: Seconds between attempts to listen again while Redis is away.
 RETRY_S = 0.5
-#: Channel of Flask-SocketIO's own Redis manager: processes of either kind understand each other.
+#: Channel of Flask-SocketIO's own Redis manager, heard by every process: what is not for one hall's rooms.
 CHANNEL = "flask-socketio"
+#: A hall's rooms (hall.realtime.public_room / staff_room): their events go on the hall's channel.
+HALL_ROOM = re.compile(r"hall:(?P<slug>.+):(?:public|staff)")
 #: A Redis that does not answer a connection within this long counts as away (a request waits no longer).
 CONNECT_TIMEOUT_S = 1.0
 
@@ -47,12 +59,16 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         super().__init__(url, channel=CHANNEL, redis_options={"socket_connect_timeout": CONNECT_TIMEOUT_S})
         self.outage = outage
         self.on_change = on_change or (lambda _down: None)
-        #: Messages for the other processes, encoded, in the order they were sent: the publisher's.
-        self.outbox: deque[str] = deque()
+        #: Messages for the other processes, with their channel, encoded, in the order they were sent: the publisher's.
+        self.outbox: deque[tuple[str, str]] = deque()
         self.outbox_filled = threading.Event()
         self.publisher: Any = None
         #: Whether the publisher has a batch out of the outbox and not yet sent.
         self.sending = False
+        #: The halls' channels this process listens to, each with whether Redis confirmed it (set by the listener).
+        self.hall_channels: dict[str, threading.Event] = {}
+        #: The listener's subscription (None until it is connected).
+        self.listening: Any = None
 
     def _failed(self, error: Exception) -> None:
         self.connected = False
@@ -62,7 +78,8 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
     def _publish(self, data):
         """Queue the message for the process's publisher: the sender (a request) does not wait on Redis,
         and the messages queued meanwhile (other requests' events) go out together, in order."""
-        self.outbox.append(self.json.dumps(data))
+        self.outbox.append((self.channel_of(data.get("room")) if data.get("method") == "emit" else self.channel,
+                            self.json.dumps(data)))
         if self.publisher is None:
             self.publisher = self.server.start_background_task(self._publish_queued)
         self.outbox_filled.set()
@@ -88,15 +105,15 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
             self.server.sleep(0.01)
         return True
 
-    def _send(self, messages: list[str]) -> None:
+    def _send(self, messages: list[tuple[str, str]]) -> None:
         """Publish the messages in one round trip (lost, with the outage told once, if Redis is away)."""
         for attempt in (1, 2):  # a connection Redis dropped is opened again once
             try:
                 if not self.connected:
                     self._redis_connect()
                 pipeline = self.redis.pipeline(transaction=False)
-                for message in messages:
-                    pipeline.publish(self.channel, message)
+                for channel, message in messages:
+                    pipeline.publish(channel, message)
                 pipeline.execute()
                 self._reachable()
                 return
@@ -106,20 +123,73 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
                 else:
                     self._failed(error)
 
+    def channel_of(self, room: Any) -> str:
+        """The channel of a message to `room`: its hall's for a hall's room, else the common one."""
+        hall = HALL_ROOM.fullmatch(room) if isinstance(room, str) else None
+        return self.channel if hall is None else f"{self.channel}:hall:{hall['slug']}"
+
+    def enter_room(self, sid, namespace, room, eio_sid=None):
+        """A screen of this process joins a room: a hall's room is heard from the other processes from
+        now on (returns once Redis confirmed it, or after CONNECT_TIMEOUT_S: Redis away, the screen is
+        told to catch up once it is back)."""
+        here = self.is_connected(sid, namespace) or self.is_pre_connected(sid, namespace)
+        super().enter_room(sid, namespace, room, eio_sid=eio_sid)
+        channel = self.channel_of(room)
+        if here and channel != self.channel:
+            self.hear(channel)
+
+    def hear(self, channel: str) -> bool:
+        """Listen to a hall's channel (kept for the life of the process); whether Redis confirmed it."""
+        confirmed = self.hall_channels.get(channel)
+        if confirmed is None:
+            confirmed = self.hall_channels[channel] = threading.Event()
+            listening = self.listening
+            if listening is not None:  # else the listener subscribes to it when it connects
+                try:
+                    listening.subscribe(channel)
+                except Exception as error:  # Redis away: the listener subscribes again once it is back
+                    self._failed(error)
+        return confirmed.wait(CONNECT_TIMEOUT_S)
+
+    def _listen(self) -> Iterator[bytes]:
+        """The messages of the channels listened to that other processes sent, as Redis gave them."""
+        own, callback = (self.json.dumps(pair)[1:-1].encode()  # as the server's JSON module writes them
+                         for pair in ({"host_id": self.host_id}, {"method": "callback"}))
+        for message in self._redis_listen_with_retries():
+            kind = message["type"]
+            if kind == "message":
+                data = message["data"]
+                if own not in data or callback in data:  # a callback names the process it goes back to
+                    yield data
+            elif kind == "subscribe":
+                confirmed = self.hall_channels.get(message["channel"].decode())
+                if confirmed is not None:
+                    confirmed.set()
+
     def _redis_listen_with_retries(self):
         lost = False
         while True:
             try:
+                self.listening = None
+                for confirmed in self.hall_channels.values():
+                    confirmed.clear()
                 self._redis_connect()
-                self.pubsub.subscribe(self.channel)
+                listening = self.redis.pubsub()  # its own: the publisher may connect again meanwhile
+                listening.subscribe(self.channel)
+                self.listening = listening  # a hall heard from now on subscribes itself …
+                if self.hall_channels:  # … the ones before are subscribed here
+                    listening.subscribe(*list(self.hall_channels))
                 self._reachable()
                 if lost:  # what other processes published meanwhile is gone: this process's screens ask for it
                     self.emit("catch_up", {}, namespace="/", ignore_queue=True)
                     lost = False
-                yield from self.pubsub.listen()
+                yield from listening.listen()
             except Exception as error:
                 lost = True
                 self._failed(error)
+                if self.listening is not None:
+                    with contextlib.suppress(Exception):
+                        self.listening.close()
                 time.sleep(RETRY_S)
 
     def _reachable(self) -> None:

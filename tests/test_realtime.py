@@ -457,13 +457,13 @@ def publishing(redis_server):
     import redis
 
     from hall.outage import OutageLog
-    from hall.realtime_redis import CHANNEL, HallRedisManager
+    from hall.realtime_redis import HallRedisManager
 
+    manager = HallRedisManager(redis_server.url, OutageLog("redis", quiet_s=0))
     listener = redis.Redis.from_url(redis_server.url).pubsub(ignore_subscribe_messages=True)
-    listener.subscribe(CHANNEL)
+    listener.subscribe(manager.channel_of("hall:demo:staff"))  # the hall's channel, not the common CHANNEL
     listener.get_message(timeout=1)
     pauser = redis.Redis.from_url(redis_server.url)
-    manager = HallRedisManager(redis_server.url, OutageLog("redis", quiet_s=0))
     try:
         yield Publishing(manager, socketio.Server(client_manager=manager, async_mode="threading"), listener, pauser)
     finally:
@@ -502,3 +502,83 @@ def test_a_stopping_process_sends_the_others_what_it_still_holds_or_waits_no_lon
     started = time.monotonic()
     assert not publishing.manager.drain(0.3)
     assert time.monotonic() - started < 1.0
+
+
+class _Process:
+    """A server process's Redis manager, as the server runs it (listening), with one screen that joins rooms,
+    and what its listener decoded and handed on."""
+
+    def __init__(self, url: str) -> None:
+        import json
+
+        from hall.outage import OutageLog
+        from hall.realtime_redis import HallRedisManager
+
+        self.manager = HallRedisManager(url, OutageLog("redis", quiet_s=0))
+        self.server = socketio.Server(client_manager=self.manager, async_mode="threading")
+        self.decoded = 0
+        self.handled: list[tuple[str, int]] = []
+        self.manager.json = SimpleNamespace(dumps=json.dumps, loads=self._loads)
+        self.manager._handle_emit = self._record
+        self.manager.initialize()  # the listener, as a server's first connection starts it
+        self.sid = self.manager.connect("screen", "/")
+
+    def _record(self, message: dict) -> None:
+        if message["host_id"] != self.manager.host_id:  # heard from Redis, not handled here as it was sent
+            self.handled.append((message["room"], message["data"][0]["seq"]))
+
+    def _loads(self, data):
+        import json
+
+        self.decoded += 1
+        return json.loads(data)
+
+    def emit(self, room: str, seq: int) -> None:
+        self.server.emit("hall_event", {"seq": seq}, to=room)
+
+
+@pytest.fixture
+def processes(redis_server):
+    yield _Process(redis_server.url), _Process(redis_server.url)
+
+
+@pytest.mark.redis
+def test_a_process_hears_only_the_halls_its_screens_are_in_and_decodes_none_of_its_own_events(processes):
+    """Each hall has its channel: a process hears a hall's events only once one of its screens joined one of the
+    hall's rooms (and from the moment the join returns), the rest on the common channel; its own events it
+    gets from Redis too (it listens to the hall) but does not decode them."""
+    import redis
+
+    sender, receiver = processes
+    receiver.manager.enter_room(receiver.sid, "/", "hall:demo:public")
+    counter = redis.Redis.from_url(sender.manager.redis_url)
+    channel = receiver.manager.channel_of("hall:demo:public")
+    assert channel == receiver.manager.channel_of("hall:demo:staff") != receiver.manager.channel
+    assert dict(counter.pubsub_numsub(channel)) == {channel.encode(): 1}  # subscribed once the join returned
+    sender.emit("hall:south:public", 1)  # a hall none of whose screens the receiver holds
+    sender.emit("hall:demo:staff", 2)
+    receiver.emit("hall:demo:public", 3)  # its own
+    sender.emit("hall:demo:public", 4)
+    sender.emit("ticket:abc", 5)  # a visitor's phone may be on any process
+    wait_for(lambda: len(receiver.handled) >= 3, timeout=5)
+    time.sleep(0.3)
+    assert receiver.handled == [("hall:demo:staff", 2), ("hall:demo:public", 4), ("ticket:abc", 5)]
+    assert receiver.decoded == 3
+    counter.close()
+
+
+@pytest.mark.redis
+def test_a_process_listens_to_its_halls_again_when_redis_is_back(processes, redis_server):
+    """Redis restarted: the listener subscribes to the halls it heard again, and their events come once more."""
+    import redis
+
+    sender, receiver = processes
+    receiver.manager.enter_room(receiver.sid, "/", "hall:north:staff")
+    redis_server.stop()
+    redis_server.start()
+    channel = receiver.manager.channel_of("hall:north:staff")
+    counter = redis.Redis.from_url(redis_server.url)
+    wait_for(lambda: dict(counter.pubsub_numsub(channel)) == {channel.encode(): 1}, timeout=5)
+    sender.emit("hall:north:staff", 7)
+    wait_for(lambda: receiver.handled == [("hall:north:staff", 7)], timeout=5)
+    counter.close()
