@@ -151,6 +151,29 @@ def test_events_emitted_meanwhile_go_out_together_and_before_what_is_sent_after_
         assert [pkt.data for pkt in phone.poll()] == [events[6][1:], "1"], "the event before the disconnect"
 
 
+def test_an_event_for_a_room_nobody_in_this_process_is_in_builds_nothing():
+    """Another hall's event (one heard from another process, or a staff room with no counter screen here) is
+    dropped before its packet is encoded, and the room with a screen in it still gets its event."""
+    import socketio
+
+    server = socketio.Server(async_mode="threading", client_manager=FanOutManager())
+    server.manager.enter_room(server.manager.connect("screen", "/"), "/", "hall:demo:public")
+    built, sent = [], []
+
+    class Counted(server.packet_class):
+        def encode(self):
+            built.append(self.data[1])
+            return super().encode()
+
+    server.packet_class = Counted
+    server._send_eio_packet = lambda eio_sid, pkt: sent.append((eio_sid, pkt.data))  # no Engine.IO session here
+    server.emit("hall_event", {"seq": 1}, to="hall:north:public")
+    server.emit("hall_event", {"seq": 2}, to="hall:demo:staff")
+    server.emit("hall_event", {"seq": 3}, to="hall:demo:public")
+    assert built == [{"seq": 3}]
+    assert sent == [("screen", '2["hall_event",{"seq":3}]')]
+
+
 def messages_of(screen: WebSocketScreen) -> list[str]:
     """The Socket.IO packets the screen's socket holds now (after the handshake answer), as sent."""
     from wsproto import ConnectionType
