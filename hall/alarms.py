@@ -14,7 +14,7 @@ the monitor also scans before it renders its state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -45,24 +45,30 @@ def _settings() -> dict[str, Any]:
     return current_app.config["HALL"].get("monitor", {})
 
 
-def _waits(hall: Hall, now: datetime) -> list[Condition]:
+def _waits(hall: Hall, now: datetime, services: dict[int, Service]) -> list[Condition]:
+    """Tickets waiting longer than their service's limit. Only those queued before the shortest limit of
+    the hall's services are read: a scan's cost follows the tickets over a limit, not the waiting line."""
+    if not services:
+        return []
+    shortest = timedelta(seconds=min(service.wait_limit_s for service in services.values()))
     rows = db.session.execute(
-        select(Ticket.id, Ticket.number, Ticket.queued_at, Service.prefix, Service.wait_limit_s)
-        .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.hall_id == hall.id, Ticket.status == "waiting", Ticket.business_day == today(hall, now))).all()
+        select(Ticket.id, Ticket.number, Ticket.queued_at, Ticket.service_id)
+        .where(Ticket.hall_id == hall.id, Ticket.status == "waiting", Ticket.business_day == today(hall, now),
+               Ticket.queued_at < now - shortest)).all()
     return [Condition("wait_over_limit", f"ticket:{tid}", f"{number} waits over {limit // 60} min",
-                      {"number": number, "service": prefix, "since": clock.iso(queued), "limit_s": limit})
-            for tid, number, queued, prefix, limit in rows if (now - queued).total_seconds() > limit]
+                      {"number": number, "service": services[service_id].prefix, "since": clock.iso(queued),
+                       "limit_s": limit})
+            for tid, number, queued, service_id in rows
+            if (now - queued).total_seconds() > (limit := services[service_id].wait_limit_s)]
 
 
-def _stages(hall: Hall, now: datetime) -> list[Condition]:
+def _stages(hall: Hall, now: datetime, services: dict[int, Service]) -> list[Condition]:
     rows = db.session.execute(
         select(Stage.id, Stage.started_at, Stage.code, Ticket.number, Ticket.service_id, Ticket.stage_position,
                Counter.number)
         .join(Ticket, Ticket.id == Stage.ticket_id).join(Counter, Counter.id == Stage.counter_id)
         .where(Ticket.hall_id == hall.id, Ticket.status == "serving", Stage.finished_at.is_(None),
                Stage.started_at.is_not(None))).all()
-    services = {s.id: s for s in db.session.scalars(select(Service).where(Service.hall_id == hall.id))}
     found = []
     for stage_id, started, code, number, service_id, position, counter in rows:
         limit = services[service_id].stage_at(position).limit_s
@@ -110,8 +116,9 @@ def _complaints(hall: Hall, now: datetime) -> list[Condition]:
 
 
 def current_conditions(hall: Hall, now: datetime) -> dict[tuple[str, str], Condition]:
-    found = _waits(hall, now) + _stages(hall, now) + _paused(hall, now) + _displays(hall, now) + _redis(hall, now) + \
-        _complaints(hall, now)
+    services = {s.id: s for s in db.session.scalars(select(Service).where(Service.hall_id == hall.id))}
+    found = _waits(hall, now, services) + _stages(hall, now, services) + _paused(hall, now) + _displays(hall, now) + \
+        _redis(hall, now) + _complaints(hall, now)
     return {(c.kind, c.subject): c for c in found}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hall import queue
 from hall.alarms import acknowledge, listed_alarms, scan_hall
@@ -114,3 +114,29 @@ def test_monitor_api_roles_and_errors(app, demo, frozen):
     assert client.post("/api/v1/halls/demo/notices", headers=boss, json={"text_zh": "通知"}).status_code == 201
     assert client.post("/api/v1/halls/demo/alarms/999/acknowledge", headers=boss).status_code == 404
     assert client.post("/api/v1/halls/demo/notices", headers=staff, json={"text_zh": "x"}).status_code == 403
+
+
+def test_a_scan_reads_only_the_tickets_queued_before_the_shortest_wait_limit(demo, frozen):
+    """The housekeeping round scans every hall every few seconds: its read of waiting tickets must follow
+    the tickets over a limit, not the length of the waiting line."""
+    for _ in range(20):
+        queue.issue_ticket(demo.id, "A")
+    shortest = min(s.wait_limit_s for s in db.session.scalars(select(Service).where(Service.hall_id == demo.id)))
+    reads = []
+
+    def remember_ticket_reads(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if "FROM tickets" in statement and "tickets.queued_at" in statement and "status" in statement:
+            reads.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", remember_ticket_reads)
+    try:
+        frozen.advance(seconds=shortest)  # none past a limit yet
+        _seen_displays(demo, frozen)
+        assert scan_hall(demo.id) is None
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember_ticket_reads)
+    assert len(reads) == 1
+    with db.engine.connect() as connection:  # what that statement read: no row, though 20 are waiting
+        assert connection.exec_driver_sql(*reads[0]).all() == []
+    frozen.advance(seconds=1)
+    assert [a["kind"] for a in scan_hall(demo.id)["raised"]] == ["wait_over_limit"] * 20
