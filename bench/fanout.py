@@ -1,12 +1,13 @@
 """Fan-out: M connected lobby screens of one hall while counters call and kiosks issue.
 
     python bench/fanout.py --screens 100 --screens 500 --screens 1000 --screens 2000 \
-        [--workers 1 --workers 2] [--polling 0.1 | --polling 1] [--database sqlite|postgres] [--pace 0 --pace 5] [--pin] [--root OTHER_CHECKOUT]
+        [--workers 1 --workers 2] [--polling 0.1 | --polling 1] [--database sqlite|postgres] [--pace 0 --pace 5] [--pin] [--polling-origin] [--root OTHER_CHECKOUT]
 
 For each number of processes and each M: a real `flask hall serve` (N > 1: with Redis), M
 screens in one process per core (tests/crowd.py: lean websocket screens, a --polling share of
 them on long-polling, lean too unless --polling-client socketio; with --polling 1 all of them are,
-and the server's CPU per delivered event is its CPU per long-polling screen per event), then a
+and the server's CPU per delivered event is its CPU per long-polling screen per event; with
+--polling-origin they send an Origin header, as browsers' long-polling clients do), then a
 counter calls --calls tickets, one every --interval s; then, with the screens still connected, one load phase of --seconds per --pace:
 --clients API clients at once (16: kiosks and --callers counters that finish and call the next
 every --call-every s). Pace 0: the kiosks issue back to back, so the server is saturated and the
@@ -247,6 +248,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     server = LiveServer(db_url, root=args.root, **env).start(timeout=180)
     lean = ["--lean"] if args.screen_client == "lean" else []
     lean += ["--lean-polling"] if args.polling_client == "lean" else []
+    lean += ["--origin"] if args.polling_origin else []
     try:
         crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20", *lean,
                       processes=args.screen_processes)
@@ -344,8 +346,12 @@ def main() -> None:
     parser.add_argument("--polling-client", choices=["lean", "socketio"], default="lean",
                         help="long-polling screens: the protocol spoken directly over HTTP/1.1 (tens of µs per"
                              " poll) or python-socketio clients (~0.5 ms per poll of the screens' CPU)")
+    parser.add_argument("--polling-origin", action="store_true",
+                        help="lean long-polling screens send an Origin header (the server's own), as browsers do")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server runs")
     args = parser.parse_args()
+    if args.polling_origin and args.polling_client != "lean":
+        parser.error("--polling-origin needs --polling-client lean")
     with database(args.database, args.root) as db_url:
         headers = staff_headers(db_url, args.root)
         for workers in args.workers or [1, 2]:

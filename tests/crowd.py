@@ -223,14 +223,17 @@ class LeanPollingScreen(LeanClient):
     LeanScreen does on a websocket: one kept-alive connection for its polls, one for its POSTs
     (connect, snapshot request, pongs), a snapshot after every connect, a reconnect after a drop.
     A few tens of µs per poll where python-socketio's client costs ~0.5 ms: the crowd then takes
-    less of the machine than the server it measures."""
+    less of the machine than the server it measures. With `origin`, every request carries the
+    server's own origin in an Origin header, as a browser's long-polling client sends it."""
 
     transports = ["polling"]
     OPEN = "/socket.io/?EIO=4&transport=polling"
     KEPT_ALIVE_S = 1.0  # below gunicorn's keep-alive (2 s)
 
-    def __init__(self, url: str, slug: str, wait_timeout: float) -> None:
+    def __init__(self, url: str, slug: str, wait_timeout: float, *, origin: bool = False) -> None:
         super().__init__(url, slug, wait_timeout)
+        self.headers = f"Host: {self.host}:{self.port}\r\n" + (f"Origin: http://{self.host}:{self.port}\r\n"
+                                                                 if origin else "")
         #: the polls' connection, then the POSTs' (opened again when idle long enough for the
         #: server's keep-alive to have closed it)
         self.connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
@@ -261,9 +264,8 @@ class LeanPollingScreen(LeanClient):
     async def _request(self, connection, method: str, path: str, body: str = "") -> str:
         reader, writer = connection
         data = body.encode()
-        writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                     f"Content-Length: {len(data)}\r\n\r\n".encode() + data if method == "POST" else
-                     f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        writer.write(f"{method} {path} HTTP/1.1\r\n{self.headers}Content-Length: {len(data)}\r\n\r\n".encode() + data
+                     if method == "POST" else f"{method} {path} HTTP/1.1\r\n{self.headers}\r\n".encode())
         head = await reader.readuntil(b"\r\n\r\n")
         length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
         if not head.startswith(b"HTTP/1.1 200") or not length:
@@ -445,7 +447,7 @@ async def serve_commands(screens: list[Screen]) -> None:
 async def main(args: argparse.Namespace) -> None:
     polling_every = round(1 / args.polling) if args.polling > 0 else 0
     halls = args.hall or ["demo"]
-    screens = [(LeanPollingScreen(url, slug, args.connect_timeout) if args.lean_polling
+    screens = [(LeanPollingScreen(url, slug, args.connect_timeout, origin=args.origin) if args.lean_polling
                 else Screen(url, slug, ["polling"], args.connect_timeout))
                if polling_every and index % polling_every == 0
                else LeanScreen(url, slug, args.connect_timeout) if args.lean
@@ -472,6 +474,8 @@ if __name__ == "__main__":
                         help="websocket screens speak the protocol themselves (LeanScreen) instead of python-socketio")
     parser.add_argument("--lean-polling", action="store_true",
                         help="long-polling screens speak the protocol themselves (LeanPollingScreen)")
+    parser.add_argument("--origin", action="store_true",
+                        help="lean long-polling screens send the server's origin in an Origin header, as browsers do")
     args = parser.parse_args()
     for noisy in ("engineio.client", "asyncio"):  # "queue empty", "unclosed session" on every drop
         logging.getLogger(noisy).setLevel(logging.CRITICAL)

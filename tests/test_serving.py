@@ -456,6 +456,46 @@ def test_one_kept_alive_connection_carries_polls_posts_and_other_requests_in_tur
     connection.close()
 
 
+def test_browser_polls_with_an_origin_are_answered_from_the_connection_and_foreign_origins_refused(hall, server):
+    """A poll carrying the page's Origin (as a browser's long-polling client sends it) is answered by
+    the connection's greenlet, with Engine.IO's CORS headers; another origin is refused as before."""
+    number = hall.issue(server)
+    port = int(server.url.rsplit(":", 1)[1])
+    own, foreign = f"http://127.0.0.1:{port}", "http://elsewhere.example"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    polling = "/socket.io/?EIO=4&transport=polling"
+
+    def send(method: str, path: str, origin: str, body: str | None = None) -> http.client.HTTPResponse:
+        connection.request(method, path, body=body, headers={"Origin": origin})
+        return connection.getresponse()
+
+    def answered_here(answer: http.client.HTTPResponse) -> bytes:
+        body = answer.read()
+        assert answer.status == 200 and answer.getheader("Content-Length") == str(len(body))
+        assert answer.getheader("Access-Control-Allow-Origin") == own
+        assert answer.getheader("Server") is None, "answered through gunicorn and Engine.IO"
+        return body
+
+    sid = json.loads(send("GET", polling, own).read()[1:])["sid"]
+    poll = f"{polling}&sid={sid}"
+    assert send("POST", poll, own, '40{"hall": "demo"}').read() == b"OK"
+    assert answered_here(send("GET", poll, own)).startswith(b"40")  # after a POST: parsed by gunicorn
+    assert send("POST", poll, own, '421["snapshot", {"hall": "demo"}]').read() == b"OK"
+    assert answered_here(send("GET", poll, own)).startswith(b"431")
+    connection.request("GET", poll, headers={"Origin": own})  # right after a poll: read by its greenlet
+    called = hall.call_number(server, 1, number)["number"]
+    for _ in range(20):
+        if called.encode() in answered_here(connection.getresponse()):
+            break
+        connection.request("GET", poll, headers={"Origin": own})
+    else:
+        raise AssertionError("no call in 20 polls")
+    refused = send("GET", poll, foreign)
+    assert (refused.status, refused.read()) == (400, b'"Not an accepted origin."')
+    assert refused.getheader("Access-Control-Allow-Origin") is None
+    connection.close()
+
+
 def test_only_a_plain_poll_of_an_open_long_polling_session_is_answered_beside_gunicorn():
     """What the connection's greenlet answers itself; anything else goes through gunicorn and Engine.IO."""
     import engineio
@@ -466,7 +506,7 @@ def test_only_a_plain_poll_of_an_open_long_polling_session_is_answered_beside_gu
     session.connected = True
     polls = LongPolls(eio)
     plain = b"GET /socket.io/?EIO=4&transport=polling&t=P1&sid=s1 HTTP/1.1\r\nHost: hall\r\nAccept-Encoding: gzip\r\n\r\n"
-    assert polls.of_head(plain) == (session, "gzip")
+    assert polls.of_head(plain)[:3] == (session, "gzip", [("Access-Control-Allow-Credentials", "true")])
     for other in (plain.replace(b"sid=s1", b"sid=s2"), plain.replace(b"GET", b"POST"),
                   plain + b"GET / HTTP/1.1\r\n\r\n", plain[:-2], plain.replace(b"HTTP/1.1", b"HTTP/1.0"),
                   plain.replace(b"Host: hall", b"Origin: http://elsewhere"), plain.replace(b"Host", b"Connection: close\r\nHost"),
@@ -475,6 +515,49 @@ def test_only_a_plain_poll_of_an_open_long_polling_session_is_answered_beside_gu
         assert polls.of_head(other) is None, other
     session.upgrading = True  # Engine.IO answers it (a NOOP), as every poll during an upgrade
     assert polls.of_head(plain) is None
+
+
+def test_a_poll_with_an_origin_is_answered_beside_gunicorn_once_engineio_would_accept_the_origin():
+    """Engine.IO's CORS check on what gunicorn gives it (Host, X-Forwarded-*, the request's scheme):
+    an accepted origin is answered here with Engine.IO's CORS headers, a refused one is left to it."""
+    import engineio
+    from engineio import socket as eio_socket
+
+    eio = engineio.Server(async_mode="threading")  # cors_allowed_origins None: the server's own origin
+    session = eio.sockets["s1"] = eio_socket.Socket(eio, "s1")
+    session.connected = True
+    polls = LongPolls(eio, scheme_headers=("X-FORWARDED-PROTO", "X-FORWARDED-SSL"))
+    query = "EIO=4&transport=polling&t=P1&sid=s1"
+    credentials = ("Access-Control-Allow-Credentials", "true")  # Engine.IO's default
+
+    def parsed(*headers: tuple[str, str], scheme: str = "http"):  # as gunicorn parsed it
+        return SimpleNamespace(method="GET", path="/socket.io/", version=(1, 1), query=query, scheme=scheme,
+                               headers=[(name.upper(), value) for name, value in headers])
+
+    same = polls.of_request(parsed(("Host", "hall:8000"), ("Origin", "http://hall:8000")))
+    assert same.session is session and same.cors == [("Access-Control-Allow-Origin", "http://hall:8000"), credentials]
+    for refused in (parsed(("Host", "hall:8000"), ("Origin", "http://elsewhere")),
+                    parsed(("Host", "hall:8000"), ("Origin", "http://hall:8000"), scheme="https"),
+                    parsed(("Origin", "http://hall:8000")),
+                    parsed(("Host", "hall:8000"), ("Origin", "http://hall:8000"), ("Origin", "http://hall:8000"))):
+        assert polls.of_request(refused) is None, refused.headers
+    proxied = polls.of_request(parsed(("Host", "hall"), ("X-Forwarded-Proto", "https"), ("Origin", "https://hall"),
+                                      scheme="https"))
+    assert proxied.cors == [("Access-Control-Allow-Origin", "https://hall"), credentials]
+
+    head = (f"GET /socket.io/?{query} HTTP/1.1\r\nHost: hall\r\nX-Forwarded-Proto: https\r\n"
+            "Origin: https://hall\r\n\r\n").encode()
+    assert polls.of_head(head, proxied).cors == proxied.cors  # the next poll on the same connection
+    assert polls.of_head(head) is None  # its scheme is not known here: gunicorn parses it
+    assert polls.of_head(head.replace(b"Proto: https", b"Proto: http"), proxied) is None  # says another
+    assert polls.of_head(head.replace(b"https://hall", b"http://elsewhere"), proxied) is None
+
+    eio.cors_allowed_origins = ["http://kiosk.example"]
+    listed = polls.of_request(parsed(("Host", "hall"), ("Origin", "http://kiosk.example")))
+    assert listed.cors == [("Access-Control-Allow-Origin", "http://kiosk.example"), credentials]
+    assert polls.of_request(parsed(("Host", "hall"), ("Origin", "http://hall"))) is None
+    eio.cors_allowed_origins = []  # CORS handling off: no check, no CORS headers
+    assert polls.of_request(parsed(("Host", "hall"), ("Origin", "http://elsewhere"))).cors == []
 
 
 def calls_polled(connection: http.client.HTTPConnection, poll: str) -> list[str]:

@@ -6,7 +6,7 @@ screens): gunicorn's request parsing and WSGI environ, the middlewares, Engine.I
 dispatch, then the answer's headers and body in two sends — against 6–10 µs to write an event to
 a websocket screen.
 
-Here a plain poll (GET of an open long-polling session: no Origin, no Upgrade, no body, HTTP/1.1
+Here a plain poll (GET of an open long-polling session: no Upgrade, no body, HTTP/1.1
 keep-alive) is answered by the connection's own greenlet: it waits for the session's packets as
 Engine.IO does (`Socket.handle_get_request`, so pings, acks, the upgrade's NOOP and the close
 are all as before), and writes headers and body in one send. It then reads the connection's next
@@ -15,36 +15,53 @@ anything else (the screen's POSTs, a page, an API call) is handed back to gunico
 (`unreader.unread`), which serves it as usual. Each screen still has its own greenlet and its
 own bounded queue (hall/server/live.py), so a stalled screen only holds its own connection, and
 a send to it that cannot go out within one ping cycle ends that connection alone.
+
+A poll with an Origin header (a browser's, cross-origin or not) is plain too once Engine.IO's own
+check accepts its origin, on the environ gunicorn would give it (`_cors_allowed_origins`: Host,
+X-Forwarded-Proto/-Host and the request's scheme); its answer carries Engine.IO's CORS headers. One
+whose origin Engine.IO refuses goes through Engine.IO, which refuses it as before (400). The scheme
+is gunicorn's: the parsed request's, or for a request read here, the previous one's on the
+connection if its scheme headers (gunicorn's `secure_scheme_headers`) say the same; otherwise
+gunicorn parses it first.
 """
 from __future__ import annotations
 
 import time
 from email.utils import formatdate
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from engineio.exceptions import EngineIOError
 
 #: A request head longer than this is no plain poll (a poll's is ~200 bytes): gunicorn reads it.
 MAX_HEAD_BYTES = 8192
-#: Headers after which a poll is not plain: Engine.IO's own path answers it (CORS, upgrades, bodies).
-NOT_PLAIN = frozenset({"origin", "upgrade", "content-length", "transfer-encoding", "expect"})
+#: Headers after which a poll is not plain: Engine.IO's own path answers it (upgrades, bodies).
+NOT_PLAIN = frozenset({"upgrade", "content-length", "transfer-encoding", "expect"})
+#: The request headers Engine.IO's CORS check and headers read (as environ keys).
+CORS_HEADERS = {name: "HTTP_" + name.upper().replace("-", "_")
+                for name in ("origin", "host", "x-forwarded-proto", "x-forwarded-host", "access-control-request-headers")}
 
 
 class Poll(NamedTuple):
-    """A plain long-poll: the Engine.IO session it waits on and the encodings the client accepts."""
+    """A plain long-poll: the Engine.IO session it waits on, the encodings the client accepts, the
+    CORS headers of its answer, and its scheme with what its scheme headers said (for the next)."""
     session: Any
     accept_encoding: str
+    cors: list[tuple[str, str]]
+    scheme: str | None = None
+    scheme_says: tuple[str | None, ...] = ()
 
 
 class LongPolls:
     """Answers the plain long-polls of one Engine.IO server (`eio`) on gunicorn connections."""
 
-    def __init__(self, eio: Any, path: str = "/socket.io/", keepalive_s: float = 2.0) -> None:
+    def __init__(self, eio: Any, path: str = "/socket.io/", keepalive_s: float = 2.0,
+                 scheme_headers: Iterable[str] = ()) -> None:
         """`keepalive_s`: how long a connection may stay silent between requests (gunicorn's
-        keepalive; 0: one request per connection)."""
+        keepalive; 0: one request per connection); `scheme_headers`: gunicorn's secure_scheme_headers."""
         self.eio = eio
         self.path = path
         self.keepalive_s = keepalive_s
+        self.scheme_headers = tuple(name.lower() for name in scheme_headers)
         self.write_timeout_s = float(eio.ping_interval + eio.ping_timeout)
         self.request_start = f"GET {path}?".encode()
         self._date = (0, "")
@@ -56,10 +73,13 @@ class LongPolls:
         if req.method != "GET" or req.path != self.path or req.version != (1, 1):
             return None
         headers = {name.lower(): value for name, value in req.headers}
-        return self._poll(req.query, headers)
+        if len(headers) != len(req.headers):
+            return None  # a header given twice: gunicorn's environ joins them, Engine.IO reads that
+        return self._poll(req.query, headers, req.scheme)
 
-    def of_head(self, data: bytes) -> Poll | None:
-        """The poll these bytes (one whole request head, nothing after it) are, if a plain one."""
+    def of_head(self, data: bytes, previous: Poll | None = None) -> Poll | None:
+        """The poll these bytes (one whole request head, nothing after it) are, if a plain one;
+        `previous`: the last poll on the connection, whose scheme this one has if it says the same."""
         head, end, rest = data.partition(b"\r\n\r\n")
         if not end or rest or not head.startswith(self.request_start):
             return None
@@ -70,12 +90,20 @@ class LongPolls:
         headers = {}
         for line in lines:
             name, colon, value = line.partition(":")
-            if not colon or name != name.strip():
-                return None  # malformed: gunicorn's parser gives the right error
+            if not colon or name != name.strip() or name.lower() in headers:
+                return None  # malformed or given twice: gunicorn's parser and environ decide
             headers[name.lower()] = value.strip()
-        return self._poll(parts[1][len(self.path) + 1:], headers)
+        scheme = None
+        if previous is not None and self._scheme_says(headers) == previous.scheme_says:
+            scheme = previous.scheme
+        return self._poll(parts[1][len(self.path) + 1:], headers, scheme)
 
-    def _poll(self, query: str, headers: dict[str, str]) -> Poll | None:
+    def _scheme_says(self, headers: dict[str, str]) -> tuple[str | None, ...]:
+        return tuple(headers.get(name) for name in self.scheme_headers)
+
+    def _poll(self, query: str, headers: dict[str, str], scheme: str | None) -> Poll | None:
+        """`scheme`: the request's as gunicorn sets it; None if not known (a poll with an Origin is then
+        not plain: gunicorn parses it)."""
         if not NOT_PLAIN.isdisjoint(headers) or headers.get("connection", "keep-alive").lower() != "keep-alive":
             return None
         fields = {}
@@ -88,7 +116,24 @@ class LongPolls:
         if (session is None or not session.connected or session.upgrading or session.upgraded
                 or session.closing or session.closed):
             return None  # Engine.IO's own answer (an error, a NOOP)
-        return Poll(session, headers.get("accept-encoding", ""))
+        cors = self._cors(headers, scheme)
+        if cors is None:
+            return None
+        return Poll(session, headers.get("accept-encoding", ""), cors, scheme, self._scheme_says(headers))
+
+    def _cors(self, headers: dict[str, str], scheme: str | None) -> list[tuple[str, str]] | None:
+        """Engine.IO's CORS headers for the answer, on the environ gunicorn would give it; None if
+        Engine.IO answers it itself: its origin is refused, or the check needs what is not known here."""
+        eio = self.eio
+        environ = {"REQUEST_METHOD": "GET", "wsgi.url_scheme": scheme}
+        environ.update((key, headers[name]) for name, key in CORS_HEADERS.items() if name in headers)
+        if "HTTP_ORIGIN" in environ and eio.cors_allowed_origins != []:
+            if scheme is None or callable(eio.cors_allowed_origins):  # it may read more of the environ
+                return None
+            origin, allowed = environ["HTTP_ORIGIN"], eio._cors_allowed_origins(environ)
+            if origin and allowed is not None and origin not in allowed:
+                return None  # Engine.IO refuses it (400), as it always has
+        return eio._cors_headers(environ)
 
     # -- answering them
 
@@ -106,7 +151,7 @@ class LongPolls:
             if not alive() or not self.keepalive_s:  # stopping, or gunicorn closes after each request
                 raise StopIteration()
             data = self._next_head(sock)
-            poll = self.of_head(data)
+            poll = self.of_head(data, poll)
             if poll is None:
                 unreader.unread(data)
                 return
@@ -131,7 +176,7 @@ class LongPolls:
                     body = getattr(eio, "_" + encoding)(body)
                     headers = [*headers, ("Content-Encoding", encoding)]
                     break
-        head = "".join(f"{name}: {value}\r\n" for name, value in (*headers, *eio._cors_headers({"REQUEST_METHOD": "GET"})))
+        head = "".join(f"{name}: {value}\r\n" for name, value in (*headers, *poll.cors))
         sock.settimeout(self.write_timeout_s)
         try:
             sock.sendall(f"HTTP/1.1 {answer['status']}\r\n{head}Date: {self._http_date()}\r\n"
@@ -178,7 +223,8 @@ def answer_long_polls_directly(worker: Any) -> None:
 
     if socketio.server is None:  # an app without Socket.IO (the benchmarks' floor app) has no polls
         return
-    polls = LongPolls(socketio.server.eio, keepalive_s=float(worker.cfg.keepalive))
+    polls = LongPolls(socketio.server.eio, keepalive_s=float(worker.cfg.keepalive),
+                      scheme_headers=worker.cfg.secure_scheme_headers)
     handle_request = worker.handle_request
 
     def handle_plain_polls_first(listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
