@@ -224,3 +224,40 @@ def test_bearer_calls_set_no_session_cookie(client, staff1):
     response = post(client, "/api/v1/halls/demo/counters/1/open", headers=staff1)
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     assert_error(post(client, "/api/v1/halls/demo/counters/1/pause"), 401)
+
+
+def test_an_issue_answers_the_bytes_and_headers_flasks_own_encoding_gives(app, client):
+    """The issue route writes its answer with ujson (`plain_json`): same body, byte for byte, and same
+    headers as `jsonify` of the same view (Chinese names escaped, keys sorted, compact)."""
+    from flask import jsonify
+
+    for service in ("A", "C"):  # C: real-name, the answer carries the masked ID number
+        response = post(client, "/api/v1/halls/demo/tickets", json={"service": service, **issue_args(service)})
+        assert response.status_code == 201
+        with app.test_request_context():
+            expected = jsonify(response.get_json())
+        assert response.data == expected.data
+        assert "\\u" in response.get_data(as_text=True)  # the service's Chinese name, escaped as Flask does
+    clock = client.get("/api/v1/halls/demo/clock")  # an answer of the same blueprint through jsonify
+    assert [(k, v) for k, v in response.headers if k != "Content-Length"] == \
+        [(k, v) for k, v in clock.headers if k != "Content-Length"]
+    assert response.headers["Content-Length"] == str(len(response.data))
+
+
+def test_plain_json_writes_what_jsonify_writes(app):
+    from flask import jsonify
+
+    from hall.api import plain_json
+
+    view = {"text": 'quote " backslash \\ slash / </script> tab \t nl \n \x00 \x1f \u2028 \ud83d\ude00 号',
+            "numbers": [0, -1, 2 ** 63, 10 ** 30], "flags": [True, False, None], "z": {"b": [], "a": {}},
+            "中文": "名字", "": ""}
+    with app.test_request_context():
+        answer, status = plain_json(view, 201)
+        assert status == 201 and answer.data == jsonify(view).data
+        assert answer.mimetype == "application/json"
+        app.debug = True  # not compact: Flask indents, and so does the answer
+        try:
+            assert plain_json(view, 200)[0].data == jsonify(view).data
+        finally:
+            app.debug = False

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from hall import clock
-from hall.api import bp, body
+from hall.api import bp, body, plain_json
 from hall.api.schemas import IssueTicket
 from hall.estimate import HallPicture, estimate_new_ticket, estimate_ticket, people_ahead, stage_plan
 from hall.extensions import db
@@ -91,7 +91,7 @@ def create_ticket(hall: str):
     view = issue_ticket(hall, data.service, priority=data.priority, channel=data.channel,
                         idempotency_key=data.idempotency_key, staff_id=staff_id, id_number=data.id_number,
                         authorise=authorise)
-    return jsonify(view), 200 if view.get("repeated") else 201
+    return plain_json(view, 200 if view.get("repeated") else 201)
 
 
 def public_ticket_view(ticket: Ticket) -> dict:
