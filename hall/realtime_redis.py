@@ -12,11 +12,12 @@ sends whatever has queued since its last round trip in one pipeline: an event's 
 wait on Redis (its own screens get it at once, from this process), and under load one round trip
 carries several events, in the order they were sent.
 
-A hall's rooms (its public and staff screens) get their events on a channel of the hall's own, which
-a process listens to from the moment a screen of that hall joins it: a process hears only the halls
-whose screens it holds (a hall's screens are usually on one or two processes), not every event of
-every hall. The screen's connect is answered only once Redis has confirmed the subscription, so every
-event committed after the snapshot the screen then asks for reaches it. Everything else (a visitor's
+A hall's rooms (its public screens, its staff screens) get their events on a channel of the room's own,
+which a process listens to from the moment one of its screens joins that room: a process hears only
+the halls whose screens it holds (a hall's screens are usually on one or two processes), and of those
+only what its screens get (an issue goes to the staff room alone: a process holding only the hall's
+lobby displays does not hear it). The screen's connect is answered only once Redis has confirmed the
+subscription, so every event committed after the snapshot the screen then asks for reaches it. Everything else (a visitor's
 ticket room, a staff member's room, disconnects) goes on the common channel every process hears.
 A process does not decode the messages it hears of its own (python-socketio would drop them anyway).
 """
@@ -44,8 +45,8 @@ from hall.unavailable import DATABASE_ERRORS, note_failure
 RETRY_S = 0.5
 #: Channel of Flask-SocketIO's own Redis manager, heard by every process: what is not for one hall's rooms.
 CHANNEL = "flask-socketio"
-#: A hall's rooms (hall.realtime.public_room / staff_room): their events go on the hall's channel.
-HALL_ROOM = re.compile(r"hall:(?P<slug>.+):(?:public|staff)")
+#: A hall's rooms (hall.realtime.public_room / staff_room): their events go on a channel of the room's own.
+HALL_ROOM = re.compile(r"hall:.+:(?:public|staff)")
 #: A Redis that does not answer a connection within this long counts as away (a request waits no longer).
 CONNECT_TIMEOUT_S = 1.0
 
@@ -65,8 +66,8 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         self.publisher: Any = None
         #: Whether the publisher has a batch out of the outbox and not yet sent.
         self.sending = False
-        #: The halls' channels this process listens to, each with whether Redis confirmed it (set by the listener).
-        self.hall_channels: dict[str, threading.Event] = {}
+        #: The rooms' channels this process listens to, each with whether Redis confirmed it (set by the listener).
+        self.room_channels: dict[str, threading.Event] = {}
         #: The listener's subscription (None until it is connected).
         self.listening: Any = None
 
@@ -124,9 +125,8 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
                     self._failed(error)
 
     def channel_of(self, room: Any) -> str:
-        """The channel of a message to `room`: its hall's for a hall's room, else the common one."""
-        hall = HALL_ROOM.fullmatch(room) if isinstance(room, str) else None
-        return self.channel if hall is None else f"{self.channel}:hall:{hall['slug']}"
+        """The channel of a message to `room`: the room's own for a hall's room, else the common one."""
+        return f"{self.channel}:{room}" if isinstance(room, str) and HALL_ROOM.fullmatch(room) else self.channel
 
     def enter_room(self, sid, namespace, room, eio_sid=None):
         """A screen of this process joins a room: a hall's room is heard from the other processes from
@@ -139,10 +139,10 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
             self.hear(channel)
 
     def hear(self, channel: str) -> bool:
-        """Listen to a hall's channel (kept for the life of the process); whether Redis confirmed it."""
-        confirmed = self.hall_channels.get(channel)
+        """Listen to a hall's room's channel (kept for the life of the process); whether Redis confirmed it."""
+        confirmed = self.room_channels.get(channel)
         if confirmed is None:
-            confirmed = self.hall_channels[channel] = threading.Event()
+            confirmed = self.room_channels[channel] = threading.Event()
             listening = self.listening
             if listening is not None:  # else the listener subscribes to it when it connects
                 try:
@@ -162,7 +162,7 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
                 if own not in data or callback in data:  # a callback names the process it goes back to
                     yield data
             elif kind == "subscribe":
-                confirmed = self.hall_channels.get(message["channel"].decode())
+                confirmed = self.room_channels.get(message["channel"].decode())
                 if confirmed is not None:
                     confirmed.set()
 
@@ -171,14 +171,14 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         while True:
             try:
                 self.listening = None
-                for confirmed in self.hall_channels.values():
+                for confirmed in self.room_channels.values():
                     confirmed.clear()
                 self._redis_connect()
                 listening = self.redis.pubsub()  # its own: the publisher may connect again meanwhile
                 listening.subscribe(self.channel)
                 self.listening = listening  # a hall heard from now on subscribes itself …
-                if self.hall_channels:  # … the ones before are subscribed here
-                    listening.subscribe(*list(self.hall_channels))
+                if self.room_channels:  # … the ones before are subscribed here
+                    listening.subscribe(*list(self.room_channels))
                 self._reachable()
                 if lost:  # what other processes published meanwhile is gone: this process's screens ask for it
                     self.emit("catch_up", {}, namespace="/", ignore_queue=True)
