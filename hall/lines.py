@@ -50,9 +50,10 @@ def _leave_statement(_dialect: str):
             .values(waiting=table.c.waiting - 1))
 
 
-def leave(ticket: Ticket) -> None:
-    """The ticket leaves its line (called, cancelled, closed): call before its status or stage changes."""
-    run_driver(db.session.connection(), _leave_statement, {f"line_{k}": v for k, v in _line_of(ticket).items()})
+def leave(ticket: Ticket, connection: Connection | None = None) -> None:
+    """The ticket leaves its line (called, cancelled, closed): call before its status or stage changes.
+    `ticket` may be a row with the same names; `connection` that of the action (else the session's)."""
+    run_driver(connection or db.session.connection(), _leave_statement, {f"line_{k}": v for k, v in _line_of(ticket).items()})
 
 
 def close_days(hall_id: int, last_day: date) -> None:

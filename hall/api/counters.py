@@ -29,15 +29,36 @@ def one_transaction(view: Callable) -> Callable:
     return wrapped
 
 
-def _guard(hall: str, number: int) -> int:
-    """The hall id, once the caller may act at this counter: its own staff or a supervisor."""
-    record = current_user.hall  # role_required saw that it is the hall of the path
+def _hall_of(hall: str) -> int:
+    """The id of the hall of the path (role_required saw that it is the caller's), if it is active."""
+    record = current_user.hall
     if not record.active:
         raise NotFound(f"unknown hall {hall!r}")
-    staff_id = counter_staff(record.id, number)
-    if staff_id not in (None, current_user.id) and not current_user.has_role("supervisor"):
-        abort(403, description=f"counter {number} is open for another staff member")
     return record.id
+
+
+def _staff_check(number: int) -> Callable[[int | None], None]:
+    """Whether the caller may act at a counter open for a staff member: its own staff, or a supervisor."""
+
+    def check(staff_id: int | None) -> None:
+        if staff_id not in (None, current_user.id) and not current_user.has_role("supervisor"):
+            abort(403, description=f"counter {number} is open for another staff member")
+
+    return check
+
+
+def _guard(hall: str, number: int) -> int:
+    """The hall id, once the caller may act at this counter (read before the action: a counter status
+    action reads the counter itself; the ticket actions check it in their own read, `staff_check`)."""
+    hall_id = _hall_of(hall)
+    _staff_check(number)(counter_staff(hall_id, number))
+    return hall_id
+
+
+def _checked(hall: str, number: int) -> dict:
+    """A ticket action's hall id and the staff check it makes on the counter it reads under the hall's lock."""
+    return {"hall_id": _hall_of(hall), "counter_number": number, "staff_id": current_user.id,
+            "staff_check": _staff_check(number)}
 
 
 def _ticket_or_204(event: dict | None):
@@ -57,7 +78,7 @@ def _ticket_action(path: str, action: Callable) -> None:
     @one_transaction
     @role_required("staff")
     def view(hall: str, number: int):
-        return _ticket_or_204(action(_guard(hall, number), number, staff_id=current_user.id))
+        return _ticket_or_204(action(**_checked(hall, number)))
 
     bp.add_url_rule(f"/halls/<hall>/counters/<int:number>/{path}", f"counter_{path.replace('-', '_')}", view,
                     methods=["POST"])
@@ -88,8 +109,7 @@ for _path, _action in (("open", queue.open_counter), ("pause", queue.pause_count
 def counter_finish(hall: str, number: int):
     data = body(Finish)
     notice = data.missing.model_dump() if data.missing else None
-    return _ticket_or_204(queue.finish(_guard(hall, number), number, outcome=data.outcome, notice=notice,
-                                       staff_id=current_user.id))
+    return _ticket_or_204(queue.finish(**_checked(hall, number), outcome=data.outcome, notice=notice))
 
 
 @bp.post("/halls/<hall>/counters/<int:number>/transfer")
@@ -97,9 +117,8 @@ def counter_finish(hall: str, number: int):
 @role_required("staff")
 def counter_transfer(hall: str, number: int):
     data = body(Transfer)
-    return _ticket_or_204(queue.transfer(_guard(hall, number), number, service=data.service, stage=data.stage,
-                                         counter=data.counter, keep_place=data.keep_place, note=data.note,
-                                         staff_id=current_user.id))
+    return _ticket_or_204(queue.transfer(**_checked(hall, number), service=data.service, stage=data.stage,
+                                         counter=data.counter, keep_place=data.keep_place, note=data.note))
 
 
 @bp.post("/halls/<hall>/counters/<int:number>/call")
@@ -107,7 +126,7 @@ def counter_transfer(hall: str, number: int):
 @role_required("staff")
 def counter_call_number(hall: str, number: int):
     data = body(CallNumber)
-    return _ticket_or_204(queue.call_ticket(_guard(hall, number), number, data.number, staff_id=current_user.id))
+    return _ticket_or_204(queue.call_ticket(**_checked(hall, number), number=data.number))
 
 
 @bp.post("/halls/<hall>/tickets/<ticket_number>/reinstate")

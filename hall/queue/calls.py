@@ -1,26 +1,35 @@
 """Counter actions on tickets: call, recall, start, finish, no-show, reinstate, transfer."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, or_, select
+from sqlalchemy import Select
 
 from hall import lines
 from hall.extensions import db
 from hall.models import OUTCOMES, Counter, Ticket
+from hall.queue import call_rows
 from hall.queue.errors import Conflict, NotFound, QueueError
 from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
 from hall.queue.rows import write
 from hall.queue.rules import today
 from hall.queue.stages import close_stage, current_stage, mark_called, queue_at_stage, release_counter
-from hall.queue.unit import Action, hall_action, kept_in_batch
+from hall.queue.unit import Action, hall_action, kept_in_batch, writing_alone
 from hall.queue.views import counter_view, ticket_view
 
+#: Says whether the caller may act at a counter open for this staff member (None: nobody); raises if not.
+#: A counter request's check, made on the counter the action reads under the hall's lock (no read before).
+StaffCheck = Callable[[int | None], None]
 
-def _counter(hall_id: int, number: int) -> Counter:
+
+def _counter(hall_id: int, number: int, staff_check: StaffCheck | None = None) -> Counter:
     """The counter read again under the hall's lock, with what its view and its line need."""
-    return counter_by_number(hall_id, number, fresh=True)
+    counter = counter_by_number(hall_id, number, fresh=True)
+    if staff_check is not None:
+        staff_check(counter.staff_id)
+    return counter
 
 
 def _held_ticket(counter: Counter, *statuses: str) -> Ticket:
@@ -62,17 +71,8 @@ def _call(action: Action, ticket: Ticket, counter: Counter, staff_id: int | None
 
 
 def counter_line(counter: Counter, day) -> Select:
-    """Waiting tickets a counter may call, best first: tickets sent to this counter first, then
-    the counter's services in its priority order, then virtual arrival (class head start)."""
-    served = [and_(Ticket.service_id == link.service_id,
-                   Ticket.stage_code.in_(link.stages) if link.stages is not None else True)
-              for link in counter.services]
-    rank = case({link.service_id: link.rank for link in counter.services}, value=Ticket.service_id, else_=999)
-    targeted = Ticket.target_counter_id == counter.id
-    return (select(Ticket)
-            .where(Ticket.hall_id == counter.hall_id, Ticket.status == "waiting", Ticket.business_day == day,
-                   or_(targeted, and_(Ticket.target_counter_id.is_(None), or_(false(), *served))))
-            .order_by(case((targeted, 0), else_=1), rank, Ticket.sort_at, Ticket.id))
+    """Waiting tickets a counter may call, best first (see `call_rows.line_statement`)."""
+    return call_rows.line_statement(counter.services, counter.id, counter.hall_id, day)
 
 
 def _next_candidate(counter: Counter, day) -> Ticket | None:
@@ -81,8 +81,31 @@ def _next_candidate(counter: Counter, day) -> Ticket | None:
     return db.session.scalar(statement)
 
 
-def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any] | None:
+def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None,
+              staff_check: StaffCheck | None = None) -> dict[str, Any] | None:
     """Call the next ticket to a counter; None when nobody waits for it."""
+    if writing_alone(hall_id):  # a sole writer's batch goes on with the objects it has loaded
+        return _call_next_loaded(hall_id, counter_number, staff_id)
+    with hall_action(hall_id, plain_hall=True) as action:
+        connection = action.connection
+        counter = call_rows.counter_row(connection, hall_id, counter_number)
+        if staff_check is not None:
+            staff_check(counter.staff_id)
+        if counter.status != "open" or counter.current_ticket_id:
+            _ensure_free(counter)
+        layout = call_rows.counter_layout(connection, counter.id, action.hall.layout_version)
+        row = call_rows.next_ticket(connection, layout, hall_id, today(action.hall, action.now))
+        if row is None:
+            return None
+        staff = _staff(counter, staff_id)
+        call_rows.write_call(connection, row, counter, staff, action.now)
+        action.log("called", ticket_id=row.id, counter_id=counter.id, staff_id=staff)
+        ticket = call_rows.CalledTicket(row, call_rows.service_of(action.hall, row.service_id), counter, action.now)
+        return action.publish("called", ticket=ticket_view(ticket, action.hall.public_name_mode),
+                              counter=call_rows.counter_view_of(counter, layout, row.id))
+
+
+def _call_next_loaded(hall_id: int, counter_number: int, staff_id: int | None) -> dict[str, Any] | None:
     with hall_action(hall_id) as action:
         counter = _counter(hall_id, counter_number)
         _ensure_free(counter)
@@ -92,10 +115,11 @@ def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None)
         return _call(action, ticket, counter, staff_id)
 
 
-def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int | None = None) -> dict[str, Any]:
+def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int | None = None,
+                staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Call a given number (a visitor who comes back); a recent no-show is reinstated first."""
     with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number)
+        counter = _counter(hall_id, counter_number, staff_check)
         _ensure_free(counter)
         ticket = ticket_by_number(hall_id, number, today(action.hall, action.now))
         if ticket.status == "no_show":
@@ -106,10 +130,11 @@ def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int
         return _call(action, ticket, counter, staff_id)
 
 
-def recall(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
+def recall(hall_id: int, counter_number: int, *, staff_id: int | None = None,
+           staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Repeat the call on the displays; the queue does not change."""
-    with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number)
+    with hall_action(hall_id, plain_hall=True) as action:
+        counter = _counter(hall_id, counter_number, staff_check)
         ticket = _held_ticket(counter, "called")
         ticket.recall_count += 1
         action.log("recalled", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
@@ -117,10 +142,11 @@ def recall(hall_id: int, counter_number: int, *, staff_id: int | None = None) ->
         return _publish(action, "recalled", ticket, counter)
 
 
-def start(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
+def start(hall_id: int, counter_number: int, *, staff_id: int | None = None,
+          staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """The visitor arrived at the counter: handling time starts."""
-    with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number)
+    with hall_action(hall_id, plain_hall=True) as action:
+        counter = _counter(hall_id, counter_number, staff_check)
         ticket = _held_ticket(counter, "called")
         write(ticket, status="serving")
         write(current_stage(ticket), started_at=action.now)
@@ -129,15 +155,15 @@ def start(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> 
 
 
 def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: dict | None = None,
-           staff_id: int | None = None) -> dict[str, Any]:
+           staff_id: int | None = None, staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Finish the current stage. Done moves the case to the next stage of its flow (or closes
     it); incomplete materials or rejection close the case with the outcome and notice."""
     if outcome not in OUTCOMES:
         raise QueueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     if outcome == "incomplete" and not notice:
         raise QueueError("an incomplete-materials outcome needs a notice of what is missing")
-    with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number)
+    with hall_action(hall_id, plain_hall=True) as action:
+        counter = _counter(hall_id, counter_number, staff_check)
         ticket = _held_ticket(counter, "called", "serving")
         stage = close_stage(ticket, outcome, action.now, notice=notice)
         release_counter(counter, ticket)
@@ -153,10 +179,11 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
         return _publish(action, kind, ticket, counter, finished_stage=stage.code)
 
 
-def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None) -> dict[str, Any]:
+def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None,
+            staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """The called visitor did not come; reinstatable within the hall's grace time."""
-    with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number)
+    with hall_action(hall_id, plain_hall=True) as action:
+        counter = _counter(hall_id, counter_number, staff_check)
         ticket = _held_ticket(counter, "called")
         close_stage(ticket, "no_show", action.now, finished=False)
         write(ticket, status="no_show", closed_at=action.now)
@@ -187,12 +214,12 @@ def reinstate(hall_id: int, number: str, *, staff_id: int | None = None) -> dict
 
 def transfer(hall_id: int, counter_number: int, *, service: str | None = None, stage: str | None = None,
              counter: int | None = None, keep_place: bool = True, note: str = "",
-             staff_id: int | None = None) -> dict[str, Any]:
+             staff_id: int | None = None, staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Send the current ticket to another service, stage or counter under the same number."""
     if service is None and stage is None and counter is None:
         raise QueueError("name a service, a stage or a counter to transfer to")
-    with hall_action(hall_id) as action:
-        source = _counter(hall_id, counter_number)
+    with hall_action(hall_id, plain_hall=True) as action:
+        source = _counter(hall_id, counter_number, staff_check)
         ticket = _held_ticket(source, "called", "serving")
         target_service = service_by_prefix(hall_id, service) if service else ticket.service
         codes = [s.code for s in target_service.stages]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, bindparam, inspect, null, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
@@ -51,6 +52,12 @@ def write(row: Any, **values: Any) -> None:
     for name, value in values.items():
         set_committed_value(row, name, value)
     session.info.setdefault(_WRITTEN, set()).add(row)
+
+
+def write_row(connection: Connection, table, row_id: int, **values: Any) -> None:
+    """One UPDATE by primary key of a row the action holds as a row, not as a loaded object (no JSON
+    column among the values)."""
+    run_driver(connection, _statement(table, tuple(values), ()), {"_id": row_id, **values})
 
 
 def forget_written(session: Session) -> None:

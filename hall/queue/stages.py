@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Connection
 
 from hall import lines
 from hall.database import run_driver
@@ -30,7 +31,14 @@ def mark_called(ticket: Ticket, counter_id: int, staff_id: int | None, now: date
     if "stages" in ticket.__dict__:
         write(current_stage(ticket), **called)
         return
-    run_driver(db.session.connection(), _MARK_CALLED, {**called, "ticket": ticket.id})
+    mark_called_by_id(db.session.connection(), ticket.id, counter_id, staff_id, now)
+
+
+def mark_called_by_id(connection: Connection, ticket_id: int, counter_id: int, staff_id: int | None,
+                      now: datetime) -> None:
+    """Mark the current stage of a ticket called, in one statement."""
+    run_driver(connection, _MARK_CALLED, {"called_at": now, "counter_id": counter_id, "staff_id": staff_id,
+                                          "ticket": ticket_id})
 
 
 def close_stage(ticket: Ticket, outcome: str, now: datetime, *, finished: bool = True,

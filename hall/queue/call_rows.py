@@ -1,0 +1,164 @@
+"""Calling the next ticket to a counter on rows, not ORM objects.
+
+A call-next reads the counter, picks its best waiting ticket and writes the call: loading the counter
+with its staff, services and their stages as ORM objects (one statement whose rows are services times
+stages), building the candidate query from those objects and loading the ticket as an ORM object cost
+more than the statements themselves. Here the counter is one row (with its staff member's name), its
+links to services (which change only with the hall's layout, so `layout_version` tags a process's copy)
+give a candidate statement compiled once per counter layout, the ticket is one row, and the writes are
+driver statements by id on the action's connection. The event, the answer and the rows written are the
+ORM path's (tests/test_call_rows.py compares them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, bindparam, case, false, or_, select
+from sqlalchemy.engine import Connection
+
+from hall import lines
+from hall.clock import iso
+from hall.database import DriverStatement, run_driver
+from hall.models import Counter, CounterService, Service, Staff, Ticket
+from hall.queue.errors import NotFound
+from hall.queue.layout import ServiceCopy, services_of
+from hall.queue.rows import write_row
+from hall.queue.stages import mark_called_by_id
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A service a counter serves (`CounterService`'s names), with its prefix for the counter's view."""
+
+    service_id: int
+    rank: int
+    stages: list[str] | None
+    prefix: str
+
+
+def line_statement(links: tuple[Link, ...] | list[Any], counter_id: Any, hall_id: Any, day: Any) -> Select:
+    """Waiting tickets a counter may call, best first: tickets sent to this counter first, then the
+    counter's services in its priority order, then virtual arrival (class head start). The counter, hall
+    and day are values or bound parameters."""
+    served = [and_(Ticket.service_id == link.service_id,
+                   or_(false(), *(Ticket.stage_code == code for code in link.stages))
+                   if link.stages is not None else True)
+              for link in links]
+    rank = case({link.service_id: link.rank for link in links}, value=Ticket.service_id, else_=999)
+    targeted = Ticket.target_counter_id == counter_id
+    return (select(Ticket)
+            .where(Ticket.hall_id == hall_id, Ticket.status == "waiting", Ticket.business_day == day,
+                   or_(targeted, and_(Ticket.target_counter_id.is_(None), or_(false(), *served))))
+            .order_by(case((targeted, 0), else_=1), rank, Ticket.sort_at, Ticket.id))
+
+
+@dataclass(frozen=True, slots=True)
+class CounterLayout:
+    """A counter's links as of its hall's `layout_version`, and its candidate statement compiled once."""
+
+    counter_id: int
+    version: int
+    links: tuple[Link, ...]
+    candidate: DriverStatement
+
+
+def _counter_statement(_dialect: str) -> Select:
+    counters, staff = Counter.__table__, Staff.__table__
+    return (select(counters.c.id, counters.c.number, counters.c.name, counters.c.zone, counters.c.status,
+                   counters.c.status_since, counters.c.staff_id, counters.c.current_ticket_id,
+                   staff.c.name.label("staff_name"))
+            .select_from(counters.outerjoin(staff, staff.c.id == counters.c.staff_id))
+            .where(counters.c.hall_id == bindparam("hall"), counters.c.number == bindparam("number"),
+                   counters.c.active.is_(True)))
+
+
+def _links_statement(_dialect: str) -> Select:
+    return (select(CounterService.service_id, CounterService.rank, CounterService.stages, Service.prefix)
+            .join(Service, Service.id == CounterService.service_id)
+            .where(CounterService.counter_id == bindparam("counter"))
+            .order_by(CounterService.rank, CounterService.id))
+
+
+def counter_row(connection: Connection, hall_id: int, number: int) -> Any:
+    """An active counter of a hall as a row (with `staff_name`); NotFound as `counter_by_number`."""
+    row = run_driver(connection, _counter_statement, {"hall": hall_id, "number": number}).one_or_none()
+    if row is None:
+        raise NotFound(f"unknown counter {number!r}")
+    return row
+
+
+def counter_layout(connection: Connection, counter_id: int, version: int) -> CounterLayout:
+    """The counter's links and candidate statement, read again when its hall's layout moved."""
+    kept: dict[int, CounterLayout] = current_app.extensions.setdefault("hall_counter_layouts", {})
+    layout = kept.get(counter_id)
+    if layout is None or layout.version != version:
+        links = tuple(Link(*row) for row in run_driver(connection, _links_statement, {"counter": counter_id}).all())
+        statement = (line_statement(links, bindparam("counter"), bindparam("hall"), bindparam("day"))
+                     .limit(1).with_for_update(skip_locked=True))
+        candidate = DriverStatement(statement, connection.dialect, ["counter", "hall", "day"])
+        layout = kept[counter_id] = CounterLayout(counter_id, version, links, candidate)
+    return layout
+
+
+def next_ticket(connection: Connection, layout: CounterLayout, hall_id: int, day: date) -> Any:
+    """The counter's best waiting ticket as a row of every ticket column (PostgreSQL: locked, skipping
+    tickets another transaction holds), or None."""
+    return layout.candidate.execute(connection, {"counter": layout.counter_id, "hall": hall_id,
+                                                 "day": day}).one_or_none()
+
+
+class _CounterNumber:
+    """What a ticket's view reads of the counter it is at."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+class CalledTicket:
+    """A ticket row as the call has just written it, with its service's copy: the names match `Ticket`'s,
+    so `ticket_view` takes it."""
+
+    def __init__(self, row: Any, service: ServiceCopy, counter: Any, now: datetime) -> None:
+        self.__dict__.update(row._asdict())
+        self.service = service
+        self.status, self.counter_id, self.called_at, self.target_counter_id, self.recall_count = (
+            "called", counter.id, now, None, 0)
+        self.counter, self.target_counter = _CounterNumber(counter.number), None
+
+
+def counter_view_of(counter: Any, layout: CounterLayout, current_ticket_id: int | None) -> dict[str, Any]:
+    """`views.counter_view` of a counter row and its layout, holding `current_ticket_id`."""
+    return {
+        "id": counter.id,
+        "number": counter.number,
+        "name": counter.name,
+        "zone": counter.zone,
+        "status": counter.status,
+        "status_since": iso(counter.status_since),
+        "staff": counter.staff_name,
+        "services": [link.prefix for link in layout.links],
+        "current_ticket_id": current_ticket_id,
+    }
+
+
+_TICKETS, _COUNTERS = Ticket.__table__, Counter.__table__
+
+
+def write_call(connection: Connection, ticket: Any, counter: Any, staff_id: int | None, now: datetime) -> None:
+    """The call's rows: the ticket leaves its line, is called to the counter (its current stage too), and
+    the counter holds it; the same statements as the ORM path's `rows.write`s."""
+    lines.leave(ticket, connection)
+    write_row(connection, _TICKETS, ticket.id, status="called", counter_id=counter.id, called_at=now,
+              target_counter_id=None, recall_count=0)
+    mark_called_by_id(connection, ticket.id, counter.id, staff_id, now)
+    write_row(connection, _COUNTERS, counter.id, current_ticket_id=ticket.id)
+
+
+def service_of(hall: Any, service_id: int) -> ServiceCopy:
+    """The ticket's service as the process's copy of the hall's layout has it."""
+    return services_of(hall).by_id[service_id]
