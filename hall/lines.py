@@ -79,11 +79,13 @@ def waiting_per_service():
             .group_by(LineCount.service_id).subquery("line_waiting"))
 
 
-def record_handling(service_id: int, stage_code: str, seconds: float) -> None:
+def record_handling(service_id: int, stage_code: str, seconds: float,
+                    connection: Connection | None = None) -> None:
     """Move the weighted handling time of a stage by one finished stage (one statement): the first
-    stages are averaged plainly (a new stage learns fast), later ones with the configured weight."""
+    stages are averaged plainly (a new stage learns fast), later ones with the configured weight.
+    `connection`: the action's (else the session's)."""
     alpha = float(current_app.config["HALL"]["queue"]["estimate_alpha"])
-    run_driver(db.session.connection(), _handling_statement, {
+    run_driver(connection or db.session.connection(), _handling_statement, {
         "service_id": service_id, "stage_code": stage_code, "seconds": seconds, "alpha": alpha,
         "plain_samples": 1 / alpha, "at": clock.utcnow()})
 

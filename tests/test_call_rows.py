@@ -1,6 +1,9 @@
-"""A call-next works on rows (hall.queue.call_rows): its answer, its event and the rows it writes are what
-the ORM objects say afterwards, and the counter's copy of its links follows the hall's layout."""
+"""A call-next and a finish work on rows (hall.queue.call_rows): their answers, their events and the rows
+they write are what the ORM objects say afterwards, and the counter's copy of its links follows the hall's
+layout."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -69,4 +72,45 @@ def test_a_counters_copy_of_its_services_follows_the_halls_layout(demo, frozen):
     db.session.commit()  # the hall's layout moves
     called = queue.call_next(demo.id, 1)
     assert called["ticket"]["number"] == certificate and called["counter"]["services"] == ["A", "C"]
+    db.session.commit()
+
+
+def _stages(ticket_id: int) -> list[Stage]:
+    return db.session.scalars(select(Stage).where(Stage.ticket_id == ticket_id).order_by(Stage.id)).all()
+
+
+def test_a_finishs_answer_and_rows_are_the_objects_views(demo, frozen, events):
+    queue.open_counter(demo.id, 3, staff_id=demo.staff("staff3").id)  # B's accept stage
+    queue.open_counter(demo.id, 5, staff_id=demo.staff("staff5").id)  # B's inspect and review stages
+    declaration = queue.issue_ticket(demo.id, "B")
+    queue.issue_ticket(demo.id, "B")
+    queue.call_next(demo.id, 3)
+    frozen.advance(minutes=1)
+    queue.start(demo.id, 3)
+    frozen.advance(minutes=4)
+
+    moved = queue.finish(demo.id, 3)  # on to the inspect stage, at the back of its line
+    assert moved["kind"] == "stage_finished" and moved["finished_stage"] == "accept"
+    assert moved["ticket"]["status"] == "waiting" and moved["ticket"]["stage"]["code"] == "inspect"
+    assert (moved["ticket"], moved["counter"]) == _as_loaded(moved) and events[-1] == moved
+    assert moved["counter"]["current_ticket_id"] is None
+    accepted, inspect = _stages(declaration["id"])
+    assert (accepted.outcome, accepted.finished_at - accepted.started_at) == ("done", timedelta(minutes=4))
+    assert (inspect.code, inspect.position, inspect.queued_at, inspect.called_at) == ("inspect", 1, frozen.now, None)
+    ticket = db.session.get(Ticket, declaration["id"])
+    assert ticket.sort_at == frozen.now and ticket.counter_id == moved["counter"]["id"]
+    assert queue.call_next(demo.id, 5)["ticket"]["number"] == declaration["number"]  # its line holds it
+
+    notice = {"items": ["发票 Invoice"], "note": "请补充发票原件"}
+    closed = queue.finish(demo.id, 5, outcome="incomplete", notice=notice)
+    assert closed["kind"] == "finished" and closed["ticket"]["notice"] == notice
+    assert (closed["ticket"], closed["counter"]) == _as_loaded(closed)
+    assert _stages(declaration["id"])[-1].notice == notice
+    logged = db.session.scalars(select(TicketEvent).where(TicketEvent.seq == closed["seq"])).one()
+    assert (logged.kind, logged.data) == ("finished", {"stage": "inspect", "outcome": "incomplete", "notice": notice})
+
+    queue.call_next(demo.id, 3)
+    done = queue.finish(demo.id, 3, outcome="rejected")
+    assert done["ticket"]["notice"] is None and _stages(done["ticket"]["id"])[-1].notice is None
+    assert (done["ticket"], done["counter"]) == _as_loaded(done)
     db.session.commit()

@@ -12,20 +12,22 @@ ORM path's (tests/test_call_rows.py compares them).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, case, false, or_, select
+from sqlalchemy import Select, and_, bindparam, case, false, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from hall import lines
 from hall.clock import iso
 from hall.database import DriverStatement, run_driver
-from hall.models import Counter, CounterService, Service, Staff, Ticket
+from hall.models import Counter, CounterService, Service, Staff, Stage, Ticket
 from hall.queue.errors import NotFound
 from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.rows import write_row
+from hall.queue.rules import sort_key
 from hall.queue.stages import mark_called_by_id
 
 
@@ -111,7 +113,7 @@ def next_ticket(connection: Connection, layout: CounterLayout, hall_id: int, day
 
 
 class _CounterNumber:
-    """What a ticket's view reads of the counter it is at."""
+    """What a ticket's view reads of a counter it names."""
 
     __slots__ = ("number",)
 
@@ -119,16 +121,21 @@ class _CounterNumber:
         self.number = number
 
 
-class CalledTicket:
-    """A ticket row as the call has just written it, with its service's copy: the names match `Ticket`'s,
-    so `ticket_view` takes it."""
+class TicketRow:
+    """A ticket's columns as the action has just written them, with its service's copy and the numbers of
+    the counters it names: the names match `Ticket`'s, so `ticket_view` takes it."""
 
-    def __init__(self, row: Any, service: ServiceCopy, counter: Any, now: datetime) -> None:
-        self.__dict__.update(row._asdict())
+    def __init__(self, values: dict[str, Any], service: ServiceCopy, counter: Any) -> None:
+        self.__dict__.update(values)
         self.service = service
-        self.status, self.counter_id, self.called_at, self.target_counter_id, self.recall_count = (
-            "called", counter.id, now, None, 0)
-        self.counter, self.target_counter = _CounterNumber(counter.number), None
+        self.counter = _CounterNumber(counter.number) if self.counter_id == counter.id else None
+        self.target_counter = _CounterNumber(counter.number) if self.target_counter_id == counter.id else None
+
+
+def called_ticket(row: Any, service: ServiceCopy, counter: Any, now: datetime) -> TicketRow:
+    """The ticket row as the call has just written it."""
+    return TicketRow({**row._asdict(), "status": "called", "counter_id": counter.id, "called_at": now,
+                      "target_counter_id": None, "recall_count": 0}, service, counter)
 
 
 def counter_view_of(counter: Any, layout: CounterLayout, current_ticket_id: int | None) -> dict[str, Any]:
@@ -162,3 +169,71 @@ def write_call(connection: Connection, ticket: Any, counter: Any, staff_id: int 
 def service_of(hall: Any, service_id: int) -> ServiceCopy:
     """The ticket's service as the process's copy of the hall's layout has it."""
     return services_of(hall).by_id[service_id]
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A counter (as `counter_row`'s row) with the ticket it holds and that ticket's current stage, as rows
+    (`ticket` and `stage` None when it holds none)."""
+
+    counter: Any
+    ticket: Any
+    stage: Any
+
+
+def _held_statement(_dialect: str) -> Select:
+    counters, tickets, stages = Counter.__table__, Ticket.__table__, Stage.__table__
+    last = stages.alias("last_stage")
+    current = select(func.max(last.c.id)).where(last.c.ticket_id == tickets.c.id).scalar_subquery()
+    return (_counter_statement(_dialect)
+            .add_columns(*(c.label(f"ticket_{c.name}") for c in tickets.c),
+                         *(c.label(f"stage_{c.name}") for c in stages.c))
+            .outerjoin(tickets, tickets.c.id == counters.c.current_ticket_id)
+            .outerjoin(stages, stages.c.id == current))
+
+
+def _part(row: dict[str, Any], prefix: str) -> Any:
+    values = {name[len(prefix):]: value for name, value in row.items() if name.startswith(prefix)}
+    return SimpleNamespace(**values) if values["id"] is not None else None
+
+
+def held(connection: Connection, hall_id: int, number: int) -> Held:
+    """An active counter of a hall, the ticket it holds and that ticket's current stage, in one statement;
+    NotFound as `counter_by_number`."""
+    row = run_driver(connection, _held_statement, {"hall": hall_id, "number": number}).one_or_none()
+    if row is None:
+        raise NotFound(f"unknown counter {number!r}")
+    values = row._asdict()
+    counter = SimpleNamespace(**{name: value for name, value in values.items()
+                                 if not name.startswith(("ticket_", "stage_")) or name == "current_ticket_id"})
+    return Held(counter, _part(values, "ticket_"), _part(values, "stage_"))
+
+
+_STAGES = Stage.__table__
+_INSERT_STAGE = insert(_STAGES)
+
+
+def close_stage(connection: Connection, stage: Any, outcome: str, now: datetime, *, finished: bool = True,
+                notice: dict | None = None) -> None:
+    """`stages.close_stage` on the stage's row."""
+    if not finished:
+        write_row(connection, _STAGES, stage.id, outcome=outcome, notice=notice)
+        return
+    started = stage.started_at or stage.called_at or now
+    write_row(connection, _STAGES, stage.id, outcome=outcome, notice=notice, started_at=started, finished_at=now)
+    if outcome != "transferred":
+        lines.record_handling(stage.service_id, stage.code, (now - started).total_seconds(), connection)
+
+
+def queue_at_next_stage(connection: Connection, ticket: Any, service: ServiceCopy, now: datetime) -> dict[str, Any]:
+    """`stages.queue_at_stage` of the service's next stage, at the back of its line; returns what moved."""
+    position = ticket.stage_position + 1
+    code = service.stages[position].code
+    moved = dict(service_id=service.id, stage_position=position, stage_code=code, status="waiting", queued_at=now,
+                 called_at=None, recall_count=0, sort_at=sort_key(now, ticket.priority))
+    write_row(connection, _TICKETS, ticket.id, **moved)
+    run_driver(connection, _INSERT_STAGE, {"ticket_id": ticket.id, "hall_id": ticket.hall_id,
+                                          "business_day": ticket.business_day, "service_id": service.id,
+                                          "position": position, "code": code, "queued_at": now})
+    lines.join_line(connection, ticket.hall_id, ticket.business_day, service.id, code)
+    return moved

@@ -13,7 +13,7 @@ from hall.models import OUTCOMES, Counter, Ticket
 from hall.queue import call_rows
 from hall.queue.errors import Conflict, NotFound, QueueError
 from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
-from hall.queue.rows import write
+from hall.queue.rows import write, write_row
 from hall.queue.rules import today
 from hall.queue.stages import close_stage, current_stage, mark_called, queue_at_stage, release_counter
 from hall.queue.unit import Action, hall_action, kept_in_batch, writing_alone
@@ -100,7 +100,7 @@ def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None,
         staff = _staff(counter, staff_id)
         call_rows.write_call(connection, row, counter, staff, action.now)
         action.log("called", ticket_id=row.id, counter_id=counter.id, staff_id=staff)
-        ticket = call_rows.CalledTicket(row, call_rows.service_of(action.hall, row.service_id), counter, action.now)
+        ticket = call_rows.called_ticket(row, call_rows.service_of(action.hall, row.service_id), counter, action.now)
         return action.publish("called", ticket=ticket_view(ticket, action.hall.public_name_mode),
                               counter=call_rows.counter_view_of(counter, layout, row.id))
 
@@ -162,8 +162,39 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
         raise QueueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     if outcome == "incomplete" and not notice:
         raise QueueError("an incomplete-materials outcome needs a notice of what is missing")
+    if writing_alone(hall_id):  # a sole writer's batch goes on with the objects it has loaded
+        return _finish_loaded(hall_id, counter_number, outcome, notice, staff_id)
     with hall_action(hall_id, plain_hall=True) as action:
-        counter = _counter(hall_id, counter_number, staff_check)
+        connection = action.connection
+        at = call_rows.held(connection, hall_id, counter_number)
+        counter, ticket, stage = at.counter, at.ticket, at.stage
+        if staff_check is not None:
+            staff_check(counter.staff_id)
+        if ticket is None or ticket.status not in ("called", "serving"):
+            _held_ticket(counter, "called", "serving")  # says why not
+        call_rows.close_stage(connection, stage, outcome, action.now, notice=notice)
+        write_row(connection, Counter.__table__, counter.id, current_ticket_id=None)
+        service = call_rows.service_of(action.hall, ticket.service_id)
+        if outcome == "done" and ticket.stage_position + 1 < len(service.stages):
+            moved = call_rows.queue_at_next_stage(connection, ticket, service, action.now)
+            kind = "stage_finished"
+        else:
+            moved = dict(status="done", closed_at=action.now, outcome=outcome, notice=notice)
+            write_row(connection, Ticket.__table__, ticket.id, **moved)
+            kind = "finished"
+        action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
+                   stage=stage.code, outcome=outcome, notice=notice)
+        layout = call_rows.counter_layout(connection, counter.id, action.hall.layout_version)
+        view = ticket_view(call_rows.TicketRow({**vars(ticket), **moved}, service, counter),
+                           action.hall.public_name_mode)
+        return action.publish(kind, ticket=view, counter=call_rows.counter_view_of(counter, layout, None),
+                              finished_stage=stage.code)
+
+
+def _finish_loaded(hall_id: int, counter_number: int, outcome: str, notice: dict | None,
+                   staff_id: int | None) -> dict[str, Any]:
+    with hall_action(hall_id) as action:
+        counter = _counter(hall_id, counter_number)
         ticket = _held_ticket(counter, "called", "serving")
         stage = close_stage(ticket, outcome, action.now, notice=notice)
         release_counter(counter, ticket)

@@ -42,22 +42,21 @@ def write(row: Any, **values: Any) -> None:
     Relationship attributes may be given too (`counter=...`): they are set on the object, their
     foreign key column must be among the values written."""
     mapper = inspect(row).mapper
-    columns = {name: value for name, value in values.items() if name in mapper.columns}
-    # None in a JSON column is SQL NULL, as the ORM writes it (a bound None would be JSON 'null')
-    nulls = tuple(name for name, value in columns.items() if value is None and isinstance(mapper.columns[name].type, JSON))
-    for name in nulls:
-        del columns[name]
     session = db.session()
-    run_driver(session.connection(), _statement(mapper.local_table, tuple(columns), nulls), {"_id": row.id, **columns})
+    write_row(session.connection(), mapper.local_table, row.id,
+              **{name: value for name, value in values.items() if name in mapper.columns})
     for name, value in values.items():
         set_committed_value(row, name, value)
     session.info.setdefault(_WRITTEN, set()).add(row)
 
 
 def write_row(connection: Connection, table, row_id: int, **values: Any) -> None:
-    """One UPDATE by primary key of a row the action holds as a row, not as a loaded object (no JSON
-    column among the values)."""
-    run_driver(connection, _statement(table, tuple(values), ()), {"_id": row_id, **values})
+    """One UPDATE by primary key of a table's row, with column values (an action's row it holds as a row, or
+    a loaded object's: `write`)."""
+    # None in a JSON column is SQL NULL, as the ORM writes it (a bound None would be JSON 'null')
+    nulls = tuple(name for name, value in values.items() if value is None and isinstance(table.c[name].type, JSON))
+    columns = {name: value for name, value in values.items() if name not in nulls}
+    run_driver(connection, _statement(table, tuple(columns), nulls), {"_id": row_id, **columns})
 
 
 def forget_written(session: Session) -> None:
