@@ -23,7 +23,10 @@ seq the hall's last message carried (kept in Redis by each sender): if it is old
 it sends the counts itself. So a lobby is never left with stale counts for longer than a few intervals.
 With Redis away every process sends its own (as one process does without Redis). Without Redis a
 process sends its own screens only, so with none of the hall's public screens connected it reads
-nothing.
+nothing. With Redis, the turn is taken only if some process listens to the hall's public room (its
+channel, hall/realtime_redis.py: a process listens from the moment one of its screens joins it, before
+that screen asks for its snapshot), in the same round trip: with no public screen of the hall anywhere,
+nothing is read or sent, and a screen that connects later gets the counts with its snapshot.
 
 Other ways were weighed: "the process whose event came last sends" starves while two processes keep
 acting (each sees the other's event as the last), and one sending process per hall needs leases and
@@ -56,6 +59,13 @@ TURN_EXPIRES = 3
 CHECK_AFTER = 2
 #: How long Redis keeps the seq of a hall's last message (a later check with none sends its own).
 SENT_KEPT_S = 3600
+#: The turn (KEYS[1], expiring after ARGV[2] ms) if any process listens to the channel ARGV[1]: 1 taken,
+#: 0 held by another process, -1 nobody listens.
+TAKE_IF_LISTENED = """
+if redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2] == 0 then return -1 end
+if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
 
 
 def waiting_message(slug: str) -> dict[str, Any]:
@@ -73,6 +83,7 @@ class Turns:
         self.redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                           socket_timeout=CONNECT_TIMEOUT_S)
         self.expires_ms = max(1, int(interval_s * TURN_EXPIRES * 1000))
+        self.take_if_listened = self.redis.register_script(TAKE_IF_LISTENED)
 
     @staticmethod
     def turn_key(slug: str) -> str:
@@ -82,12 +93,14 @@ class Turns:
     def sent_key(slug: str) -> str:
         return f"hall:{slug}:waiting:sent"
 
-    def take(self, slug: str) -> bool:
-        """Take the hall's turn; False when another process holds it. Redis away: this process sends."""
+    def take(self, slug: str, channel: str) -> bool | None:
+        """Take the hall's turn; False when another process holds it, None when no process listens to
+        `channel` (the hall's public room's: nothing to send). Redis away: this process sends."""
         try:
-            return bool(self.redis.set(self.turn_key(slug), 1, nx=True, px=self.expires_ms))
+            taken = self.take_if_listened(keys=[self.turn_key(slug)], args=[channel, self.expires_ms])
         except redis.RedisError:
             return True
+        return None if taken < 0 else bool(taken)
 
     def give_back(self, slug: str) -> None:
         """Before reading: any event from now on takes a turn of its own."""
@@ -146,7 +159,15 @@ class WaitingPush:
         while True:
             with self.lock:
                 asked = hall.noted  # events up to here committed before the attempt
-            if self.turns is None or self.turns.take(slug):
+            taken = True if self.turns is None else self.turns.take(slug, self._channel(slug))
+            if taken is None:  # no public screen of the hall on any process: nothing to send this interval
+                socketio.sleep(self.interval_s)  # (still `taking`: the events meanwhile ask once, after it)
+                with self.lock:
+                    hall.taking = hall.noted != asked
+                    if not hall.taking:
+                        return
+                continue
+            if taken:
                 with self.lock:
                     hall.taking, hall.holding = False, True
                 self._send_later(slug, hall)
@@ -168,6 +189,10 @@ class WaitingPush:
         if self.turns is not None:
             self.turns.give_back(slug)
         self._send(slug)
+
+    def _channel(self, slug: str) -> str:
+        """The Redis channel the hall's public room's events go on (hall/realtime_redis.py)."""
+        return socketio.server.manager.channel_of(self.room(slug))
 
     def _screens_here(self, slug: str) -> bool:
         """Whether a screen in the hall's public room is connected to this process (one that connects

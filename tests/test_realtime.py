@@ -585,3 +585,24 @@ def test_a_process_listens_to_its_halls_again_when_redis_is_back(processes, redi
     sender.emit("hall:north:staff", 7)
     wait_for(lambda: receiver.handled == [("hall:north:staff", 7)], timeout=5)
     counter.close()
+
+
+@pytest.mark.redis
+def test_a_halls_waiting_turn_is_taken_only_while_some_process_listens_to_its_public_room(redis_server):
+    """No public screen of the hall on any process (nobody listens to its public room's channel): no turn, so
+    nothing is read or sent; once one listens, the turn is taken, and then held."""
+    import redis
+
+    from hall.realtime_waiting import Turns
+
+    turns = Turns(redis_server.url, 1.0)
+    channel = "flask-socketio:hall:east:public"
+    assert turns.take("east", channel) is None
+    assert turns.redis.get(turns.turn_key("east")) is None
+    screen = redis.Redis.from_url(redis_server.url).pubsub()
+    screen.subscribe(channel)
+    wait_for(lambda: screen.get_message(timeout=0.1) is not None)
+    assert turns.take("east", channel) is True
+    assert turns.take("east", channel) is False  # held
+    screen.close()
+    turns.redis.close()
