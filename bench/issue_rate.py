@@ -13,6 +13,9 @@ their events through Redis as a real deployment of several processes does (the f
 --waiting tickets already waiting against a nearly empty one, all their counters open (issuing,
 and the estimate it gives, must not slow down).
 
+`TAIL` lines give each contender's p99 over its p50 (floor included) and the p99 of each server process:
+a tail in the floor's proportion to its median comes from the shared cores, not from a wait of Hall's own.
+
 Each round also takes the CPU (user + system) the servers' processes used, per issue (`cpu … ms/issue`),
 and on PostgreSQL the CPU of the database server's processes (the cluster's postmaster, its backends and
 background workers, including those that ended meanwhile) per issue (`db … ms/issue`): PostgreSQL runs on
@@ -63,6 +66,7 @@ class Round:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     services: list[str] = field(default_factory=list)  # the service of each latency, in the same order
+    processes: list[int] = field(default_factory=list)  # the server process (its index) of each latency
     numbers: list[tuple[str, str]] = field(default_factory=list)
     #: CPU seconds (user + system) the servers' processes used during the round.
     server_cpu_s: float = 0.0
@@ -200,6 +204,7 @@ def issue_for(urls: list[str], halls: list[str], seconds: float, clients: int) -
                     result.issued += 1
                     result.latencies.append(elapsed)
                     result.services.append(body["service"])
+                    result.processes.append(n % len(urls))
                     result.numbers.append((hall, response.json()["number"]))
                 else:
                     result.failed += 1
@@ -346,6 +351,21 @@ def by_service(rounds: list[Round]) -> str:
                      for service, xs in sorted(latencies.items()))
 
 
+def tail_shape(rounds: list[Round]) -> str:
+    """p50, p99 and p99 over p50 of all issues, then the p99 of each server process: a tail in the same
+    proportion to the median as the floor's is the machine's (cores shared by servers, database and
+    clients), not a wait of Hall's own; one process's p99 above the other's is an imbalance between them."""
+    latencies = [x for r in rounds for x in r.latencies]
+    by_process: dict[int, list[float]] = {}
+    for r in rounds:
+        for process, latency in zip(r.processes, r.latencies):
+            by_process.setdefault(process, []).append(latency)
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    return (f"p50 {1000 * p50:6.1f} p99 {1000 * p99:7.1f} ms p99/p50 {p99 / p50:4.2f}  " + "  ".join(
+        f"process {process + 1} p99 {1000 * percentile(xs, 99):7.1f} ms (n {len(xs)})"
+        for process, xs in sorted(by_process.items())))
+
+
 def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -> dict[str, dict]:
     """Run the contenders in turn, round after round; print each round; return each one's medians."""
     results: dict[str, list[Round]] = {name: [] for name, _ in contenders}
@@ -357,7 +377,8 @@ def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -
                   f" {result.failed} failed{_refusals(result)}; servers' CPU"
                   f" {1000 * result.server_cpu_s / max(result.issued, 1):.2f} ms/issue{_database(result)}{_opened(result)})",
                   flush=True)
-    return {name: {**summary(rounds_of), "by_service": by_service(rounds_of)} for name, rounds_of in results.items()}
+    return {name: {**summary(rounds_of), "by_service": by_service(rounds_of), "tail": tail_shape(rounds_of)}
+            for name, rounds_of in results.items()}
 
 
 def _database(result: Round) -> str:
@@ -426,6 +447,8 @@ def compare_with_floor(url: str, label: str, halls: list[str], processes: int, a
               flush=True)
     for name in [n for n in ("hall", "before") if n in figures]:
         print(f"SERVICES {label:34} {name:6} {figures[name]['by_service']}", flush=True)
+    for name, of in figures.items():
+        print(f"TAIL {label:34} {name:6} {of['tail']}", flush=True)
 
 
 def compare_queue_lengths(url: str, label: str, args) -> None:
