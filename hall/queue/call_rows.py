@@ -12,8 +12,8 @@ ORM path's (tests/test_call_rows.py compares them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -21,7 +21,6 @@ from sqlalchemy import Select, and_, bindparam, case, false, func, insert, or_, 
 from sqlalchemy.engine import Connection
 
 from hall import lines
-from hall.clock import iso
 from hall.database import DriverStatement, run_driver
 from hall.models import Counter, CounterService, Service, Staff, Stage, Ticket
 from hall.queue.errors import NotFound
@@ -29,6 +28,7 @@ from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.rows import write_row
 from hall.queue.rules import sort_key
 from hall.queue.stages import mark_called_by_id
+from hall.queue.views import counter_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +140,7 @@ def called_ticket(row: Any, service: ServiceCopy, counter: Any, now: datetime) -
 
 def counter_view_of(counter: Any, layout: CounterLayout, current_ticket_id: int | None) -> dict[str, Any]:
     """`views.counter_view` of a counter row and its layout, holding `current_ticket_id`."""
-    return {
-        "id": counter.id,
-        "number": counter.number,
-        "name": counter.name,
-        "zone": counter.zone,
-        "status": counter.status,
-        "status_since": iso(counter.status_since),
-        "staff": counter.staff_name,
-        "services": [link.prefix for link in layout.links],
-        "current_ticket_id": current_ticket_id,
-    }
+    return counter_fields(counter, counter.staff_name, [link.prefix for link in layout.links], current_ticket_id)
 
 
 _TICKETS, _COUNTERS = Ticket.__table__, Counter.__table__

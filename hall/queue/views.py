@@ -62,6 +62,14 @@ def notify_view(ticket: Ticket) -> dict[str, str] | None:
 
 
 def counter_view(counter: Counter) -> dict[str, Any]:
+    return counter_fields(counter, counter.staff.name if counter.staff else None,
+                          [link.service.prefix for link in counter.services], counter.current_ticket_id)
+
+
+def counter_fields(counter: Any, staff: str | None, services: list[str],
+                   current_ticket_id: int | None) -> dict[str, Any]:
+    """A counter's view from its columns (an object or a row with the names of `Counter`'s), its staff member's
+    name, its services' prefixes and the ticket it holds."""
     return {
         "id": counter.id,
         "number": counter.number,
@@ -69,7 +77,7 @@ def counter_view(counter: Counter) -> dict[str, Any]:
         "zone": counter.zone,
         "status": counter.status,
         "status_since": iso(counter.status_since),
-        "staff": counter.staff.name if counter.staff else None,
-        "services": [link.service.prefix for link in counter.services],
-        "current_ticket_id": counter.current_ticket_id,
+        "staff": staff,
+        "services": services,
+        "current_ticket_id": current_ticket_id,
     }
