@@ -114,3 +114,26 @@ def test_a_finishs_answer_and_rows_are_the_objects_views(demo, frozen, events):
     assert done["ticket"]["notice"] is None and _stages(done["ticket"]["id"])[-1].notice is None
     assert (done["ticket"], done["counter"]) == _as_loaded(done)
     db.session.commit()
+
+
+def test_a_counter_renumbered_or_closed_for_good_is_read_again(demo):
+    """A process knows a counter's layout by its number: once the number is another's, or nobody's, the
+    counter is read again by its number (a renumbering does not move the hall's layout)."""
+    queue.open_counter(demo.id, 1, staff_id=demo.staff("staff1").id)
+    for _ in range(3):
+        queue.issue_ticket(demo.id, "A")
+    queue.call_next(demo.id, 1)
+    queue.finish(demo.id, 1)
+    counter = db.session.scalar(select(Counter).where(Counter.hall_id == demo.id, Counter.number == 1))
+    counter.number = 7
+    db.session.commit()
+    with pytest.raises(queue.NotFound, match="unknown counter 1"):
+        queue.call_next(demo.id, 1)
+    assert queue.call_next(demo.id, 7)["counter"]["number"] == 7
+    queue.finish(demo.id, 7)
+    counter = db.session.get(Counter, counter.id)
+    counter.active = False
+    db.session.commit()
+    with pytest.raises(queue.NotFound, match="unknown counter 7"):
+        queue.call_next(demo.id, 7)
+    db.session.commit()

@@ -59,12 +59,14 @@ def line_statement(links: tuple[Link, ...] | list[Any], counter_id: Any, hall_id
 
 @dataclass(frozen=True, slots=True)
 class CounterLayout:
-    """A counter's links as of its hall's `layout_version`, and its candidate statement compiled once."""
+    """A counter's links as of its hall's `layout_version`, and its statements compiled once: its best
+    waiting ticket (`candidate`), and the counter's row with that ticket's (`calling`)."""
 
     counter_id: int
     version: int
     links: tuple[Link, ...]
     candidate: DriverStatement
+    calling: DriverStatement
 
 
 def _counter_statement(_dialect: str) -> Select:
@@ -92,24 +94,51 @@ def counter_row(connection: Connection, hall_id: int, number: int) -> Any:
     return row
 
 
+def _kept() -> tuple[dict[int, CounterLayout], dict[tuple[int, int], int]]:
+    """This process's counter layouts by counter id, and counter ids by (hall id, number)."""
+    extensions = current_app.extensions
+    if "hall_counter_layouts" not in extensions:
+        extensions["hall_counter_layouts"] = ({}, {})
+    return extensions["hall_counter_layouts"]
+
+
 def counter_layout(connection: Connection, counter_id: int, version: int) -> CounterLayout:
-    """The counter's links and candidate statement, read again when its hall's layout moved."""
-    kept: dict[int, CounterLayout] = current_app.extensions.setdefault("hall_counter_layouts", {})
-    layout = kept.get(counter_id)
+    """The counter's links and statements, read and compiled again when its hall's layout moved."""
+    layouts, _numbers = _kept()
+    layout = layouts.get(counter_id)
     if layout is None or layout.version != version:
         links = tuple(Link(*row) for row in run_driver(connection, _links_statement, {"counter": counter_id}).all())
-        statement = (line_statement(links, bindparam("counter"), bindparam("hall"), bindparam("day"))
-                     .limit(1).with_for_update(skip_locked=True))
-        candidate = DriverStatement(statement, connection.dialect, ["counter", "hall", "day"])
-        layout = kept[counter_id] = CounterLayout(counter_id, version, links, candidate)
+        best = line_statement(links, bindparam("counter"), bindparam("hall"), bindparam("day")).limit(1) \
+            .with_for_update(skip_locked=True)
+        tickets = Ticket.__table__
+        calling = (_counter_statement(connection.dialect.name)
+                   .add_columns(*(column.label(f"ticket_{column.name}") for column in tickets.c))
+                   .outerjoin(tickets, tickets.c.id == best.with_only_columns(tickets.c.id).correlate(None).scalar_subquery())
+                   .where(Counter.__table__.c.id == bindparam("counter")))
+        layout = layouts[counter_id] = CounterLayout(
+            counter_id, version, links, DriverStatement(best, connection.dialect, ["counter", "hall", "day"]),
+            DriverStatement(calling, connection.dialect, ["counter", "hall", "number", "day"]))
     return layout
 
 
-def next_ticket(connection: Connection, layout: CounterLayout, hall_id: int, day: date) -> Any:
-    """The counter's best waiting ticket as a row of every ticket column (PostgreSQL: locked, skipping
-    tickets another transaction holds), or None."""
-    return layout.candidate.execute(connection, {"counter": layout.counter_id, "hall": hall_id,
-                                                 "day": day}).one_or_none()
+def counter_and_next(connection: Connection, hall_id: int, number: int, version: int,
+                     day: date) -> tuple[Any, Any, CounterLayout]:
+    """An active counter of a hall (as `counter_row`), its best waiting ticket (every ticket column; None
+    when nobody waits for it; PostgreSQL: locked, skipping tickets another transaction holds) and its
+    layout. One statement once this process knows the counter's layout; NotFound as `counter_by_number`."""
+    layouts, numbers = _kept()
+    layout = layouts.get(numbers.get((hall_id, number)))
+    if layout is not None and layout.version == version:
+        row = layout.calling.execute(connection, {"counter": layout.counter_id, "hall": hall_id, "number": number,
+                                                  "day": day}).one_or_none()
+        if row is not None:  # else the number is another counter's now, or none's
+            counter, ticket, _stage = _split(row._asdict())
+            return counter, ticket, layout
+    counter = counter_row(connection, hall_id, number)
+    layout = counter_layout(connection, counter.id, version)
+    numbers[(hall_id, number)] = counter.id
+    ticket = layout.candidate.execute(connection, {"counter": counter.id, "hall": hall_id, "day": day}).one_or_none()
+    return counter, SimpleNamespace(**ticket._asdict()) if ticket is not None else None, layout
 
 
 class _CounterNumber:
@@ -134,7 +163,7 @@ class TicketRow:
 
 def called_ticket(row: Any, service: ServiceCopy, counter: Any, now: datetime) -> TicketRow:
     """The ticket row as the call has just written it."""
-    return TicketRow({**row._asdict(), "status": "called", "counter_id": counter.id, "called_at": now,
+    return TicketRow({**vars(row), "status": "called", "counter_id": counter.id, "called_at": now,
                       "target_counter_id": None, "recall_count": 0}, service, counter)
 
 
@@ -184,7 +213,15 @@ def _held_statement(_dialect: str) -> Select:
 
 def _part(row: dict[str, Any], prefix: str) -> Any:
     values = {name[len(prefix):]: value for name, value in row.items() if name.startswith(prefix)}
-    return SimpleNamespace(**values) if values["id"] is not None else None
+    return SimpleNamespace(**values) if values.get("id") is not None else None
+
+
+def _split(row: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """A counter row joined to a ticket's (`ticket_` columns) and a stage's (`stage_`): the three as
+    namespaces, the ticket or the stage None when the join found none."""
+    counter = SimpleNamespace(**{name: value for name, value in row.items()
+                                 if not name.startswith(("ticket_", "stage_")) or name == "current_ticket_id"})
+    return counter, _part(row, "ticket_"), _part(row, "stage_")
 
 
 def held(connection: Connection, hall_id: int, number: int) -> Held:
@@ -193,10 +230,7 @@ def held(connection: Connection, hall_id: int, number: int) -> Held:
     row = run_driver(connection, _held_statement, {"hall": hall_id, "number": number}).one_or_none()
     if row is None:
         raise NotFound(f"unknown counter {number!r}")
-    values = row._asdict()
-    counter = SimpleNamespace(**{name: value for name, value in values.items()
-                                 if not name.startswith(("ticket_", "stage_")) or name == "current_ticket_id"})
-    return Held(counter, _part(values, "ticket_"), _part(values, "stage_"))
+    return Held(*_split(row._asdict()))
 
 
 _STAGES = Stage.__table__

@@ -88,13 +88,12 @@ def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None,
         return _call_next_loaded(hall_id, counter_number, staff_id)
     with hall_action(hall_id, plain_hall=True) as action:
         connection = action.connection
-        counter = call_rows.counter_row(connection, hall_id, counter_number)
+        counter, row, layout = call_rows.counter_and_next(connection, hall_id, counter_number,
+                                                          action.hall.layout_version, today(action.hall, action.now))
         if staff_check is not None:
             staff_check(counter.staff_id)
         if counter.status != "open" or counter.current_ticket_id:
             _ensure_free(counter)
-        layout = call_rows.counter_layout(connection, counter.id, action.hall.layout_version)
-        row = call_rows.next_ticket(connection, layout, hall_id, today(action.hall, action.now))
         if row is None:
             return None
         staff = _staff(counter, staff_id)
