@@ -111,9 +111,10 @@ def counter_layout(connection: Connection, counter_id: int, version: int) -> Cou
         best = line_statement(links, bindparam("counter"), bindparam("hall"), bindparam("day")).limit(1) \
             .with_for_update(skip_locked=True)
         tickets = Ticket.__table__
+        best_id = best.with_only_columns(tickets.c.id).correlate(None).scalar_subquery()
         calling = (_counter_statement(connection.dialect.name)
                    .add_columns(*(column.label(f"ticket_{column.name}") for column in tickets.c))
-                   .outerjoin(tickets, tickets.c.id == best.with_only_columns(tickets.c.id).correlate(None).scalar_subquery())
+                   .outerjoin(tickets, tickets.c.id == best_id)
                    .where(Counter.__table__.c.id == bindparam("counter")))
         layout = layouts[counter_id] = CounterLayout(
             counter_id, version, links, DriverStatement(best, connection.dialect, ["counter", "hall", "day"]),
