@@ -83,7 +83,7 @@ def test_the_issues_statements_are_prepared_at_their_first_run_and_stay_through_
 
 def test_the_daily_limits_count_reads_one_days_appointments_of_the_service_not_all(pg_demo):
     """The real-name limit's count runs under the hall's lock: with a year of appointments booked it must
-    not read them all (18 ms at 60 000 without the index)."""
+    not read them all (18 ms at 60 000 without the index), nor all of a busy day's tickets."""
     service = db.session.execute(select(Service.id, Service.hall_id).where(Service.hall_id == pg_demo.id,
                                                                            Service.prefix == "C")).one()
     db.session.execute(text(
@@ -91,7 +91,14 @@ def test_the_daily_limits_count_reads_one_days_appointments_of_the_service_not_a
         " id_hash) SELECT :hall_id, :service_id, DATE '2026-01-01' + g / 20, TIME '09:00', 'v', '1', 'c' || g,"
         " 'checked_in', now(), md5(g::text) FROM generate_series(1, 5000) g"),
         {"hall_id": service.hall_id, "service_id": service.id})
+    db.session.execute(text(  # a busy day: one ticket in 50 is a real-name one
+        "INSERT INTO tickets (hall_id, service_id, business_day, seq, number, token, priority, channel, status,"
+        " stage_position, stage_code, issued_at, queued_at, sort_at, recall_count, id_hash)"
+        " SELECT :hall_id, :service_id, DATE '2026-03-02', g, 'C' || g, 'plans' || g, 'normal', 'kiosk', 'waiting', 0,"
+        " 'main', now(), now(), now(), 0, CASE WHEN g % 50 = 0 THEN md5(g::text) END FROM generate_series(1, 5000) g"),
+        {"hall_id": service.hall_id, "service_id": service.id})
     db.session.execute(text("ANALYZE appointments"))
+    db.session.execute(text("ANALYZE tickets"))
     count = select(realname.taken_count(*(literal_column(f"${n}") for n in range(1, 5))))  # as the function's body
     sql = str(count.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
     db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))  # as the function's cached plan
@@ -101,3 +108,5 @@ def test_the_daily_limits_count_reads_one_days_appointments_of_the_service_not_a
     db.session.execute(text("DEALLOCATE taken"))
     db.session.rollback()
     assert "Seq Scan on appointments" not in plan, plan
+    # ix_tickets_identity holds real-name tickets only (id_hash IS NOT NULL, which `id_hash = $3` implies)
+    assert "ix_tickets_identity" in plan, plan

@@ -28,6 +28,7 @@ def _check_round_trip(url: str) -> None:
             context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
             assert compare_metadata(context, db.metadata) == [], "models differ from the migrations"
         _check_the_real_name_function()
+        _check_the_ticket_indexes()
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
@@ -53,6 +54,26 @@ def _check_the_real_name_function() -> None:
     assert _functions() == set() and {"halls", "tickets"} <= set(sa.inspect(db.engine).get_table_names())
     upgrade()
     assert _functions() == made
+
+
+def _ticket_indexes() -> dict[str, str]:
+    """The tickets table's indexes (those made by name, not by a key), each with its definition."""
+    query = ("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tickets'"
+             if db.engine.dialect.name == "postgresql" else
+             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' AND sql IS NOT NULL")
+    with db.engine.connect() as conn:
+        return {name: definition.upper() for name, definition in conn.execute(sa.text(query))}
+
+
+def _check_the_ticket_indexes() -> None:
+    """5e1c7a9d3b24 drops ix_tickets_day (the day's numbers' key serves it) and keeps only real-name tickets
+    in ix_tickets_identity; its downgrade makes both as they were."""
+    indexes = _ticket_indexes()
+    assert "ix_tickets_day" not in indexes and "ID_HASH IS NOT NULL" in indexes["ix_tickets_identity"]
+    downgrade(revision="9d4b2f7e1a36")
+    indexes = _ticket_indexes()
+    assert "ix_tickets_day" in indexes and "WHERE" not in indexes["ix_tickets_identity"]
+    upgrade()
 
 
 def _function_bodies() -> set[str]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hall.clock import utcnow
@@ -37,10 +37,12 @@ class Ticket(db.Model):
         UniqueConstraint("hall_id", "business_day", "number"),
         UniqueConstraint("hall_id", "idempotency_key"),
         Index("ix_tickets_line", "hall_id", "status", "sort_at"),
-        Index("ix_tickets_day", "hall_id", "business_day"),
         #: Today's priority tickets of a hall (the estimate's arrival rates) without reading its normal ones.
         Index("ix_tickets_priority", "hall_id", "business_day", "priority"),
-        Index("ix_tickets_identity", "hall_id", "business_day", "id_hash"),
+        #: One ID's tickets of a day (the real-name limit): tickets with no identity are not in it. (A hall's
+        #: tickets of a day are read through the unique key of their numbers, which starts with the same two.)
+        Index("ix_tickets_identity", "hall_id", "business_day", "id_hash",
+              postgresql_where=text("id_hash IS NOT NULL"), sqlite_where=text("id_hash IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
