@@ -29,7 +29,9 @@ off, on, ...), so both variants share the process, the database and the machine'
   modules, instead of qrcode's search of the eight masks and its SVG image (`qr`; `--route kiosk`);
 - hall/queue/unit.py: an issue begun outside a transaction runs its write transaction on a connection of
   its own (`WriteOnOwnConnection`: the engine's begin/commit) instead of the ORM session's, and the
-  PostgreSQL one-statement issue on an engine connection in autocommit, not the session's (`own-connection`).
+  PostgreSQL one-statement issue on an engine connection in autocommit, not the session's (`own-connection`);
+- hall/api plain_json: the issue's answer written by ujson's encoder (the same bytes) instead of Flask's
+  `jsonify` (the stdlib's encoder) (`json-answer`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -51,7 +53,7 @@ from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 import qrcode
@@ -271,12 +273,19 @@ def qr(app: Flask) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def json_answer(app: Flask) -> Iterator[None]:
+    with mock.patch.object(api_public, "plain_json", lambda view, status: (jsonify(view), status)):
+        yield
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
 #: headers, ping, thin-runner, notify-lookups, guard-read) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
         "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner,
         "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
-        "no-cookie-anonymous": no_cookie_anonymous, "qr": qr, "own-connection": own_connection}
+        "no-cookie-anonymous": no_cookie_anonymous, "qr": qr, "own-connection": own_connection,
+        "json-answer": json_answer}
 
 
 @contextlib.contextmanager
