@@ -24,6 +24,7 @@ A process does not decode the messages it hears of its own (python-socketio woul
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import threading
 import time
@@ -32,6 +33,7 @@ from typing import Any, Callable, Iterator
 
 import socketio
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import select
 
 from hall.alarms import scan_hall
@@ -49,6 +51,17 @@ CHANNEL = "flask-socketio"
 HALL_ROOM = re.compile(r"hall:.+:(?:public|staff)")
 #: A Redis that does not answer a connection within this long counts as away (a request waits no longer).
 CONNECT_TIMEOUT_S = 1.0
+
+
+class MessageJSON:
+    """The JSON of the messages between processes: the stdlib's, with Flask's handling of dates, decimals and
+    the like, without the app context Flask-SocketIO's own JSON wrapper pushes for every message."""
+
+    @staticmethod
+    def dumps(message: Any) -> str:
+        return json.dumps(message, default=DefaultJSONProvider.default)
+
+    loads = staticmethod(json.loads)
 
 
 class HallRedisManager(socketio.RedisManager, FanOutManager):
@@ -70,6 +83,10 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         self.room_channels: dict[str, threading.Event] = {}
         #: The listener's subscription (None until it is connected).
         self.listening: Any = None
+
+    def set_server(self, server: Any) -> None:
+        super().set_server(server)
+        self.json = MessageJSON
 
     def _failed(self, error: Exception) -> None:
         self.connected = False

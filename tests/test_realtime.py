@@ -606,3 +606,25 @@ def test_a_halls_waiting_turn_is_taken_only_while_some_process_listens_to_its_pu
     assert turns.take("east", channel) is False  # held
     screen.close()
     turns.redis.close()
+
+
+@pytest.mark.redis
+def test_a_process_encodes_its_messages_to_the_others_without_an_app_context_each(publishing):
+    """Flask-SocketIO's JSON pushes an app context for every message it encodes; the messages between processes
+    are the stdlib's JSON (dates as Flask writes them), heard as sent."""
+    from datetime import datetime, timezone
+
+    from flask import Flask, appcontext_pushed
+    from flask_socketio import SocketIO
+
+    app = Flask(__name__)
+    SocketIO(app, client_manager=publishing.manager, async_mode="threading")
+    pushed = []
+    appcontext_pushed.connect(pushed.append, app)
+    at = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+    for seq in range(5):
+        publishing.manager.emit("hall_event", {"seq": seq, "at": at}, namespace="/", room="hall:demo:staff")
+    assert publishing.seqs_heard(5) == list(range(5))
+    assert pushed == []
+    message = publishing.manager.json.dumps({"at": at})
+    assert publishing.manager.json.loads(message) == {"at": "Tue, 01 Dec 2026 03:00:00 GMT"}  # as Flask's JSON
