@@ -164,6 +164,9 @@ def test_counter_routes_refuse_anonymous_wrong_counter_and_unknown(client, demo,
     post(client, f"{base}/open", headers=staff1)
     staff2 = {"Authorization": f"Bearer {demo.token('staff2')}"}
     assert_error(post(client, f"{base}/call-next", headers=staff2), 403, "another staff member")
+    unfinished = {"outcome": "incomplete", "missing": None}  # the counter is refused before the body is judged
+    assert_error(post(client, "/api/v1/halls/demo/counters/99/finish", unfinished, staff1), 404, "unknown counter")
+    assert_error(post(client, f"{base}/finish", unfinished, staff2), 403, "another staff member")
     supervisor = {"Authorization": f"Bearer {demo.token('supervisor')}"}
     assert post(client, f"{base}/pause", headers=supervisor).status_code == 200
 

@@ -153,14 +153,19 @@ def start(hall_id: int, counter_number: int, *, staff_id: int | None = None,
         return _publish(action, "started", ticket, counter)
 
 
-def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: dict | None = None,
-           staff_id: int | None = None, staff_check: StaffCheck | None = None) -> dict[str, Any]:
-    """Finish the current stage. Done moves the case to the next stage of its flow (or closes
-    it); incomplete materials or rejection close the case with the outcome and notice."""
+def _check_outcome(outcome: str, notice: dict | None) -> None:
+    """A finish's outcome and notice, checked once the counter is known (an unknown or foreign counter
+    answers 404/403 first, whatever the body says)."""
     if outcome not in OUTCOMES:
         raise QueueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     if outcome == "incomplete" and not notice:
         raise QueueError("an incomplete-materials outcome needs a notice of what is missing")
+
+
+def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: dict | None = None,
+           staff_id: int | None = None, staff_check: StaffCheck | None = None) -> dict[str, Any]:
+    """Finish the current stage. Done moves the case to the next stage of its flow (or closes
+    it); incomplete materials or rejection close the case with the outcome and notice."""
     if writing_alone(hall_id):  # a sole writer's batch goes on with the objects it has loaded
         return _finish_loaded(hall_id, counter_number, outcome, notice, staff_id)
     with hall_action(hall_id, plain_hall=True) as action:
@@ -169,6 +174,7 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
         counter, ticket, stage = at.counter, at.ticket, at.stage
         if staff_check is not None:
             staff_check(counter.staff_id)
+        _check_outcome(outcome, notice)
         if ticket is None or ticket.status not in ("called", "serving"):
             _held_ticket(counter, "called", "serving")  # says why not
         call_rows.close_stage(connection, stage, outcome, action.now, notice=notice)
@@ -194,6 +200,7 @@ def _finish_loaded(hall_id: int, counter_number: int, outcome: str, notice: dict
                    staff_id: int | None) -> dict[str, Any]:
     with hall_action(hall_id) as action:
         counter = _counter(hall_id, counter_number)
+        _check_outcome(outcome, notice)
         ticket = _held_ticket(counter, "called", "serving")
         stage = close_stage(ticket, outcome, action.now, notice=notice)
         release_counter(counter, ticket)
