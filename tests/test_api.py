@@ -167,6 +167,7 @@ def test_counter_routes_refuse_anonymous_wrong_counter_and_unknown(client, demo,
     unfinished = {"outcome": "incomplete", "missing": None}  # the counter is refused before the body is judged
     assert_error(post(client, "/api/v1/halls/demo/counters/99/finish", unfinished, staff1), 404, "unknown counter")
     assert_error(post(client, f"{base}/finish", unfinished, staff2), 403, "another staff member")
+    assert_error(post(client, "/api/v1/halls/demo/counters/99/transfer", {}, staff1), 404, "unknown counter")
     supervisor = {"Authorization": f"Bearer {demo.token('supervisor')}"}
     assert post(client, f"{base}/pause", headers=supervisor).status_code == 200
 

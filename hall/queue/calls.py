@@ -253,10 +253,10 @@ def transfer(hall_id: int, counter_number: int, *, service: str | None = None, s
              counter: int | None = None, keep_place: bool = True, note: str = "",
              staff_id: int | None = None, staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Send the current ticket to another service, stage or counter under the same number."""
-    if service is None and stage is None and counter is None:
-        raise QueueError("name a service, a stage or a counter to transfer to")
     with hall_action(hall_id, plain_hall=True) as action:
         source = _counter(hall_id, counter_number, staff_check)
+        if service is None and stage is None and counter is None:
+            raise QueueError("name a service, a stage or a counter to transfer to")
         ticket = _held_ticket(source, "called", "serving")
         target_service = service_by_prefix(hall_id, service) if service else ticket.service
         codes = [s.code for s in target_service.stages]
