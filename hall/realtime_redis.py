@@ -10,14 +10,17 @@ events published while Redis was away are lost for good, their calls are not (ha
 What a process sends the others goes through one publisher per process (a greenlet under gevent), which
 sends whatever has queued since its last round trip in one pipeline: an event's request does not
 wait on Redis (its own screens get it at once, from this process), and under load one round trip
-carries several events, in the order they were sent.
+carries several events, in the order they were sent. Other writes that need no answer (the waiting
+counts' record of what was sent, hall/realtime_waiting.py) ride in the same round trip (`send_later`).
 
 A hall's rooms (its public screens, its staff screens) get their events on a channel of the room's own,
 which a process listens to from the moment one of its screens joins that room: a process hears only
 the halls whose screens it holds (a hall's screens are usually on one or two processes), and of those
 only what its screens get (an issue goes to the staff room alone: a process holding only the hall's
 lobby displays does not hear it). The screen's connect is answered only once Redis has confirmed the
-subscription, so every event committed after the snapshot the screen then asks for reaches it. Everything else (a visitor's
+subscription, so every event committed after the snapshot the screen then asks for reaches it. When the last
+of a room's screens here leaves, the process stops listening to the room's channel (and, for a public room,
+stops counting as a listener for the hall's waiting counts' turn). Everything else (a visitor's
 ticket room, a staff member's room, disconnects) goes on the common channel every process hears.
 A process does not decode the messages it hears of its own (python-socketio would drop them anyway).
 """
@@ -73,8 +76,9 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         super().__init__(url, channel=CHANNEL, redis_options={"socket_connect_timeout": CONNECT_TIMEOUT_S})
         self.outage = outage
         self.on_change = on_change or (lambda _down: None)
-        #: Messages for the other processes, with their channel, encoded, in the order they were sent: the publisher's.
-        self.outbox: deque[tuple[str, str]] = deque()
+        #: Redis commands for the publisher (PUBLISH of a message for the other processes, with its channel,
+        #: encoded; writes whose answer nobody waits for), in the order they were sent.
+        self.outbox: deque[tuple[Any, ...]] = deque()
         self.outbox_filled = threading.Event()
         self.publisher: Any = None
         #: Whether the publisher has a batch out of the outbox and not yet sent.
@@ -96,8 +100,13 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
     def _publish(self, data):
         """Queue the message for the process's publisher: the sender (a request) does not wait on Redis,
         and the messages queued meanwhile (other requests' events) go out together, in order."""
-        self.outbox.append((self.channel_of(data.get("room")) if data.get("method") == "emit" else self.channel,
-                            self.json.dumps(data)))
+        channel = self.channel_of(data.get("room")) if data.get("method") == "emit" else self.channel
+        self.send_later("PUBLISH", channel, self.json.dumps(data))
+
+    def send_later(self, *command: Any) -> None:
+        """Queue a Redis command whose answer nobody waits for: it goes out with the publisher's next round
+        trip, after the messages published before it (lost, as they are, while Redis is away)."""
+        self.outbox.append(command)
         if self.publisher is None:
             self.publisher = self.server.start_background_task(self._publish_queued)
         self.outbox_filled.set()
@@ -123,15 +132,15 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
             self.server.sleep(0.01)
         return True
 
-    def _send(self, messages: list[tuple[str, str]]) -> None:
-        """Publish the messages in one round trip (lost, with the outage told once, if Redis is away)."""
+    def _send(self, commands: list[tuple[Any, ...]]) -> None:
+        """Send the commands in one round trip (lost, with the outage told once, if Redis is away)."""
         for attempt in (1, 2):  # a connection Redis dropped is opened again once
             try:
                 if not self.connected:
                     self._redis_connect()
                 pipeline = self.redis.pipeline(transaction=False)
-                for channel, message in messages:
-                    pipeline.publish(channel, message)
+                for command in commands:
+                    pipeline.execute_command(*command)
                 pipeline.execute()
                 self._reachable()
                 return

@@ -30,8 +30,10 @@ nothing is read or sent, and a screen that connects later gets the counts with i
 
 Other ways were weighed: "the process whose event came last sends" starves while two processes keep
 acting (each sees the other's event as the last), and one sending process per hall needs leases and
-failover. A turn costs one `SET` per event of a process that does not hold it, next to the `PUBLISH`
-each event costs already.
+failover. A turn costs one round trip (the take) per event of a process that does not hold it, next to
+the `PUBLISH` each event costs already; a sent message two: the take and the give-back, which must be
+answered before the read (the order above). The record of what was sent needs no answer: it goes with
+the message's own `PUBLISH`, in the process's publisher's round trip (hall/realtime_redis.py `send_later`).
 """
 from __future__ import annotations
 
@@ -78,12 +80,14 @@ def waiting_message(slug: str) -> dict[str, Any]:
 class Turns:
     """The halls' turns to send their waiting counts, shared by the server processes through Redis."""
 
-    def __init__(self, url: str, interval_s: float) -> None:
+    def __init__(self, url: str, interval_s: float, send_later: Callable[..., Any]) -> None:
+        """`send_later`: queues a Redis command whose answer nobody waits for (the message queue's publisher)."""
         # a Redis that does not answer within the message queue's own limit is away: this process sends its own
         self.redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                           socket_timeout=CONNECT_TIMEOUT_S)
         self.expires_ms = max(1, int(interval_s * TURN_EXPIRES * 1000))
         self.take_if_listened = self.redis.register_script(TAKE_IF_LISTENED)
+        self.send_later = send_later
 
     @staticmethod
     def turn_key(slug: str) -> str:
@@ -110,10 +114,9 @@ class Turns:
             pass  # the turn expires
 
     def sent(self, slug: str, seq: int) -> None:
-        try:
-            self.redis.set(self.sent_key(slug), seq, ex=SENT_KEPT_S)
-        except redis.RedisError:
-            pass  # a process that lost a turn sends its own
+        """Record the seq the hall's message carried, with the message (lost with it while Redis is away: a
+        process that lost a turn then sends its own)."""
+        self.send_later("SET", self.sent_key(slug), seq, "EX", SENT_KEPT_S)
 
     def last_sent(self, slug: str) -> int:
         """The seq the hall's last message carried (0 when unknown)."""

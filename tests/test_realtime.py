@@ -1,6 +1,7 @@
 """Realtime push: events only after commit, public redaction, snapshots, and several processes over Redis."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -361,6 +362,61 @@ def test_a_turn_whose_holder_never_sends_leaves_the_counts_late_not_wrong(two_se
         stuck.close()
 
 
+class _Monitor:
+    """Every command Redis runs (MONITOR), with the connection it came on, as a thread records them."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.commands: list[tuple[str, str]] = []
+        self.started = threading.Event()
+        self.thread = threading.Thread(target=self._record, daemon=True)
+        self.thread.start()
+        assert self.started.wait(5)
+
+    def _record(self) -> None:
+        with self.client.monitor() as monitor:
+            self.started.set()
+            with contextlib.suppress(Exception):  # the connection closed: done
+                for command in monitor.listen():
+                    self.commands.append((f"{command['client_address']}:{command['client_port']}", command["command"]))
+
+    def close(self) -> list[tuple[str, str]]:
+        self.client.connection_pool.disconnect()
+        self.thread.join(5)
+        return self.commands
+
+
+@pytest.mark.redis
+def test_a_waiting_message_costs_its_sender_two_round_trips_the_record_of_it_goes_with_it(two_servers, waiting_screens,
+                                                                                        redis_server):
+    """The turn is taken (one script) and given back (DEL, answered before the counts are read); the record of
+    the seq the message carried goes in the same round trip as the message's PUBLISH, on the publisher's connection."""
+    hall, first, _second, _server = two_servers
+
+    def issue_and_wait() -> None:
+        hall.issue(first, "A")
+        after = _waiting_now(hall, first)
+        for screen in waiting_screens:
+            wait_for(lambda: screen.shows(after), timeout=5)
+
+    issue_and_wait()  # the turn's script is loaded (a first EVALSHA may be answered NOSCRIPT)
+    monitor = _Monitor(redis_server.url)
+    try:
+        issue_and_wait()
+        time.sleep(0.2)
+    finally:
+        commands = monitor.close()
+    turn = [c for c in commands if "hall:demo:waiting:turn" in c[1] and c[0] != "lua:"]
+    assert [command.split()[0] for _, command in turn] == ["EVALSHA", "DEL"]
+    assert turn[0][0] == turn[1][0]  # the turns' own connection
+    publisher = [command for connection, command in commands if connection != turn[0][0] and connection != "lua:"]
+    message = next(n for n, command in enumerate(publisher) if "hall_waiting" in command)
+    assert [c.split()[:2] for c in publisher[message + 1:message + 2]] == [["SET", "hall:demo:waiting:sent"]]
+    assert not any(command.startswith("SET") for connection, command in commands if connection == turn[0][0])
+
+
 def _open_alarms(hall, server) -> list[str]:
     state = requests.get(f"{server.url}/api/v1/halls/demo/monitor", headers=hall.headers, timeout=10).json()
     return [a["kind"] for a in state["alarms"] if a["cleared_at"] is None]
@@ -595,7 +651,7 @@ def test_a_halls_waiting_turn_is_taken_only_while_some_process_listens_to_its_pu
 
     from hall.realtime_waiting import Turns
 
-    turns = Turns(redis_server.url, 1.0)
+    turns = Turns(redis_server.url, 1.0, send_later=None)
     channel = "flask-socketio:hall:east:public"
     assert turns.take("east", channel) is None
     assert turns.redis.get(turns.turn_key("east")) is None
