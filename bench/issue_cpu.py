@@ -1,9 +1,10 @@
 """CPU per issued ticket in one process: the whole HTTP request and the engine call alone.
 
     python bench/issue_cpu.py                      # this checkout
+    python bench/issue_cpu.py --database postgres  # on a throw-away PostgreSQL (the one-call issue)
     cd <other checkout> && PYTHONPATH=. python <this checkout>/bench/issue_cpu.py   # another one
 
-A fresh SQLite file with the demo hall; the request goes through Flask's test client with the rate
+A fresh SQLite file (or PostgreSQL database) with the demo hall; the request goes through Flask's test client with the rate
 limiter on, the engine call is `queue.issue_ticket` in an app context; a kiosk tap is the kiosk page's
 own route (the ticket, its QR code and print job). Prints the median of 5 batches
 of 200 for service A and for the real-name service C. CPU time, so a busy machine skews it less than
@@ -11,6 +12,7 @@ wall time; compare checkouts one after the other on the same machine.
 """
 from __future__ import annotations
 
+import argparse
 import itertools
 import statistics
 import tempfile
@@ -24,13 +26,14 @@ from hall import create_app, queue
 from hall.demo import create_demo_hall
 from hall.extensions import db
 from hall.queue.realname import simulated_id_number
+from tests.pg import PostgresServer
 
 BATCH, BATCHES = 200, 5
 
 
-def demo_app() -> Flask:
-    """The app on a fresh SQLite file holding the demo hall, with the rate limiter on."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tempfile.mkdtemp()}/cpu.db", "RATELIMIT_ENABLED": True})
+def demo_app(url: str) -> Flask:
+    """The app on a fresh database at `url` holding the demo hall, with the rate limiter on."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": True})
     with app.app_context():
         upgrade()
         create_demo_hall("demo")
@@ -39,7 +42,19 @@ def demo_app() -> Flask:
 
 
 def main() -> None:
-    app = demo_app()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    if parser.parse_args().database == "sqlite":
+        measure(demo_app(f"sqlite:///{tempfile.mkdtemp()}/cpu.db"))
+        return
+    server = PostgresServer()
+    try:
+        measure(demo_app(server.start()))
+    finally:
+        server.stop()
+
+
+def measure(app: Flask) -> None:
     client = app.test_client()
     visitors = itertools.count()
 

@@ -7,7 +7,8 @@ import select
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -218,6 +219,26 @@ def begin_write(session: Session, *, go_on: bool = False) -> Connection:
             return connection
         session.commit()
     return session.connection(execution_options={IMMEDIATE: True})
+
+
+@contextmanager
+def autocommit(connection: Connection) -> Iterator[Connection]:
+    """Run `connection`'s statements each in a transaction of its own (no BEGIN, no COMMIT sent): the
+    driver's own autocommit flag turned on, and off again before the connection goes back to the pool.
+
+    SQLAlchemy's way, the connection's `isolation_level="AUTOCOMMIT"` option, is a connection
+    characteristic: set through the dialect's isolation-level machinery at each use and reset the same way
+    at the checkin (about a fifth of the Python of a PostgreSQL issue's one call, whose statement runs on
+    the DBAPI cursor anyway: `DriverStatement`). Same pool, so the connection budget is unchanged; what
+    the driver flag leaves out (the isolation level itself) is never set by Hall. A connection invalidated
+    meanwhile (the server gone) is not reset: the pool drops it."""
+    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection.set_autocommit(True)
+    try:
+        yield connection
+    finally:
+        if not connection.invalidated:
+            dbapi_connection.set_autocommit(False)
 
 
 def session_made(sessions: scoped_session) -> Session | None:

@@ -165,6 +165,39 @@ def test_a_halls_first_issue_in_a_new_process_is_one_call_too(pg_app, pg_demo, s
             db.engine.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("service", ["A", "C"])  # C: the real-name function's one call
+def test_a_one_call_issue_sets_no_isolation_level_and_gives_its_connection_back_transactional(pg_app, pg_demo,
+                                                                                             service):
+    """The one call runs in autocommit by the driver's flag alone: no connection option is set for it (SQLAlchemy's
+    isolation level, set at the use and reset at the checkin, cost a fifth of the call's Python), and the
+    connection goes back to the pool out of autocommit, so the next request's transaction is one."""
+    client, visitors = pg_app.test_client(), iter(range(100))
+
+    def issue():
+        return client.post("/api/v1/halls/demo/tickets",
+                           json={"service": service, "id_number": simulated_id_number(next(visitors))})
+
+    issue()  # the line and its day exist, this process has the hall's copies
+    options_set: list[dict] = []
+
+    def on_options(_connection, options: dict) -> None:
+        options_set.append(options)
+
+    event.listen(db.engine, "set_connection_execution_options", on_options)
+    try:
+        with cost() as seen:
+            assert issue().status_code == 201
+    finally:
+        event.remove(db.engine, "set_connection_execution_options", on_options)
+    assert seen.autocommit == [True] and seen.checkouts == 1 and options_set == []
+    with db.engine.connect() as connection:  # the issue's (the pool hands out the last given back)
+        assert connection.connection.dbapi_connection.autocommit is False
+        connection.execute(text("UPDATE halls SET name_en = 'undone' WHERE slug = 'demo'"))
+        connection.rollback()
+        assert connection.scalar(text("SELECT name_en FROM halls WHERE slug = 'demo'")) != "undone"
+
+
 def test_with_the_picture_reader_no_issue_of_a_hall_in_use_reads_its_picture(app, demo):
     """A server process's picture reader keeps the estimate picture of a hall in use younger than the
     max age, on its own connection: after the hall's first issue, no issue reads the picture (those

@@ -50,7 +50,7 @@ from flask import current_app
 from sqlalchemy import JSON, Row, TextClause, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
-from hall.database import run_driver
+from hall.database import autocommit, run_driver
 from hall.extensions import db
 from hall.fifo import FifoPlaces
 from hall.models import Hall
@@ -332,6 +332,5 @@ def in_autocommit(statement: TextClause, params: dict[str, Any]) -> Row | None:
     """Run one statement in autocommit (no BEGIN, no COMMIT round trip); its row, for a statement that
     returns one. On a connection of its own from the engine, not the session's: nothing else is in its
     transaction, and the session's transaction machinery would cost more than the call's own Python."""
-    with db.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
+    with db.engine.connect() as connection, autocommit(connection):
         return run_driver(connection, statement, params).one_or_none()
