@@ -128,6 +128,24 @@ def test_the_number_never_leaks(client, demo, events, caplog):
     assert WITH_X not in everything and WITH_X[:17] not in everything and hashed not in everything
 
 
+def test_the_keyed_hash_is_hmac_sha256_under_a_key_derived_once_per_secret(app):
+    """The hash stored for an ID is HMAC-SHA256 of the normalised number under [real_name] secret, or under a
+    key derived from SECRET_KEY; the key is made once per secret, not at every issue, and follows a new one."""
+    import hashlib
+    import hmac
+
+    realname._keyed.cache_clear()
+    spaced = WITH_X[:6] + " " + WITH_X[6:-1] + WITH_X[-1].lower()
+    derived = hmac.new(app.config["SECRET_KEY"].encode(), b"hall real-name id", hashlib.sha256).digest()
+    assert app.config["HALL"]["real_name"]["secret"] == ""
+    assert [realname.keyed_hash(number) for number in (WITH_X, spaced, VALID)] == \
+        [hmac.new(derived, number.encode(), hashlib.sha256).hexdigest() for number in (WITH_X, WITH_X, VALID)]
+    assert realname.identity_of(spaced).hash == realname.keyed_hash(WITH_X)
+    assert realname._keyed.cache_info().misses == 1
+    app.config["HALL"]["real_name"]["secret"] = "own secret"
+    assert realname.keyed_hash(WITH_X) == hmac.new(b"own secret", WITH_X.encode(), hashlib.sha256).hexdigest()
+
+
 def test_reports_exports_hold_no_id(app, demo, scripted):
     boss = sign_in(app.test_client(), "supervisor", demo.passwords["supervisor"])
     exported = boss.get(f"/reports/demo/export.xlsx?from={DAY}&to={DAY}").get_data() + \

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any
 
@@ -65,7 +66,11 @@ def check_digit(first17: str) -> str:
 
 def id_number_problem(id_number: str, today: date | None = None) -> str | None:
     """Why an 18-character resident ID number is not valid, or None when it is."""
-    number = normalise(id_number)
+    return _problem(normalise(id_number), today)
+
+
+def _problem(number: str, today: date | None = None) -> str | None:
+    """`id_number_problem` of a number already `normalise`d."""
     if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         return "length"
     if int(number[:2]) not in _PROVINCES or number[2:6] == "0000":
@@ -83,7 +88,10 @@ def id_number_problem(id_number: str, today: date | None = None) -> str | None:
 
 def mask(id_number: str) -> str:
     """3201**********123X: the region and the last four, enough to match the card in hand."""
-    number = normalise(id_number)
+    return _masked(normalise(id_number))
+
+
+def _masked(number: str) -> str:
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
@@ -94,25 +102,34 @@ def simulated_id_number(n: int) -> str:
     return first17 + check_digit(first17)
 
 
-def _secret() -> bytes:
-    own = current_app.config["HALL"]["real_name"]["secret"]
-    if own:
-        return own.encode()
+@lru_cache(maxsize=8)
+def _keyed(own: str, secret_key: str) -> hmac.HMAC:
+    """The real-name hash with its key and nothing hashed yet, made once per key (each hash copies it):
+    the key and the HMAC's key schedule cost more than hashing a number."""
     # Derived from the app's secret key, so a deployment that sets that one is covered too.
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"hall real-name id", hashlib.sha256).digest()
+    key = own.encode() if own else hmac.new(secret_key.encode(), b"hall real-name id", hashlib.sha256).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def keyed_hash(id_number: str) -> str:
-    return hmac.new(_secret(), normalise(id_number).encode(), hashlib.sha256).hexdigest()
+    return _hash(normalise(id_number))
+
+
+def _hash(number: str) -> str:
+    config = current_app.config
+    hasher = _keyed(config["HALL"]["real_name"]["secret"], config["SECRET_KEY"]).copy()
+    hasher.update(number.encode())
+    return hasher.hexdigest()
 
 
 def identity_of(id_number: str) -> Identity:
     """Validate an ID number and keep only its keyed hash and masked form."""
-    problem = id_number_problem(id_number)
+    number = normalise(id_number)
+    problem = _problem(number)
     if problem:
         # The message names the problem, never the number (it would end up in logs).
         raise InvalidIdNumber(f"not a valid resident ID number ({problem.replace('_', ' ')})", problem=problem)
-    return Identity(hash=keyed_hash(id_number), masked=mask(id_number))
+    return Identity(hash=_hash(number), masked=_masked(number))
 
 
 def appointment_identity(appointment: Appointment) -> Identity | None:

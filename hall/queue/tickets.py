@@ -217,16 +217,17 @@ def _written(row: Row, new: one_statement.Issue, service: ServiceCopy, expected:
         id=row.ticket_id, service=service, hall_id=new.hall_id, service_id=service.id, business_day=new.day,
         seq=row.seq, number=f"{service.prefix}{row.seq:03d}", token=new.token, priority="normal",
         channel=new.channel, status="waiting", stage_position=0, stage_code=new.stage_code,
-        issued_at=row.issued_at, queued_at=row.issued_at, sort_at=sort_key(row.issued_at, "normal"),
+        issued_at=row.issued_at, queued_at=row.issued_at, sort_at=row.issued_at - new.head_start,
         idempotency_key=new.idempotency_key, appointment_id=None, id_hash=new.id_hash, id_masked=new.id_masked,
         visitor_masked=None, estimated_wait_s=estimate.wait_s)
     return _with_estimate(ticket_view(ticket, name_mode), row.ahead, estimate), fix_estimate
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewTicket:
     """A ticket as an issue has just written it (the names match `Ticket`'s, for its view and its
-    place in line), with its service's copy; `id` is None until it is inserted."""
+    place in line), with its service's copy; `id` is None until it is inserted. Not frozen: a frozen
+    dataclass sets each of its fields through `object.__setattr__`, a tenth of the one-call issue's Python."""
 
     id: int | None
     hall_id: int
