@@ -109,12 +109,12 @@ class BearerAwareSessionInterface(SecureCookieSessionInterface):
 
 
 def vary_on_cookie(response) -> None:
-    """`Vary: Cookie` on a response; set at once when the view set no Vary (werkzeug's `vary.add`
+    """`Vary: Cookie` on a response; added at once when the view set no Vary (werkzeug's `vary.add`
     parses and rewrites the header, a fifth of the request's own work on an anonymous API call)."""
     if "Vary" in response.headers:
         response.vary.add("Cookie")
     else:
-        response.headers["Vary"] = "Cookie"
+        response.headers.add("Vary", "Cookie")
 
 
 def _mark_bearer_login(_app, user=None) -> None:

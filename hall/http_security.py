@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g
+from flask.globals import _cv_app, _cv_request
 
 from hall.validation import BoundedIntConverter
 
@@ -32,27 +33,29 @@ def content_security_policy(nonce: str | None, frameable: bool) -> str:
     return "; ".join(directives)
 
 
-#: The policy of a response without inline styles (every API call), by frameable: built once.
-_POLICY_WITHOUT_NONCE = {frameable: content_security_policy(None, frameable) for frameable in (False, True)}
-
-
 #: Headers every response gets unless its view set them, by whether the page may be framed.
 _ALWAYS = {False: (("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
                    ("Referrer-Policy", "same-origin")),
            True: (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"))}
 
+#: What a response without inline styles gets (every API call), by frameable and whether it is
+#: styled (not an image or sound): built once.
+_WITHOUT_NONCE = {(frameable, styled): ((("Content-Security-Policy", content_security_policy(None, frameable)),)
+                                        if styled else ()) + _ALWAYS[frameable]
+                  for frameable in (False, True) for styled in (False, True)}
+
 
 def add_security_headers(response: Response) -> Response:
     """The headers above, those the view set itself kept: one look at the response's headers (each
-    `setdefault` would scan them again, four times per response)."""
-    frameable = request.blueprint in FRAMEABLE_BLUEPRINTS
+    `setdefault` would scan them again, four times per response), the request and `g` found once
+    (each proxy lookup costs as much as setting a header)."""
+    frameable = _cv_request.get().request.blueprint in FRAMEABLE_BLUEPRINTS
+    styled = not response.mimetype.startswith(("image/", "audio/"))  # the browser's own viewer styles these
+    nonce = _cv_app.get().g.get("csp_nonce") if styled else None
+    wanted = _WITHOUT_NONCE[frameable, styled] if nonce is None else \
+        (("Content-Security-Policy", content_security_policy(nonce, frameable)), *_ALWAYS[frameable])
     headers = response.headers
     present = {name.lower() for name, _ in headers}
-    wanted = _ALWAYS[frameable]
-    if not response.mimetype.startswith(("image/", "audio/")):  # the browser's own viewer styles these
-        nonce = g.get("csp_nonce")
-        wanted = (("Content-Security-Policy", content_security_policy(nonce, frameable) if nonce
-                   else _POLICY_WITHOUT_NONCE[frameable]), *wanted)
     for name, value in wanted:
         if name.lower() not in present:
             headers.add(name, value)

@@ -25,5 +25,13 @@ class SessionLoginManager(LoginManager):
         user_accessed.send(current_app._get_current_object())
         return self._update_request_context_with_user()
 
+    def _update_remember_cookie(self, response):
+        """Nothing to set or clear with an empty session (every call without a session cookie): the
+        library looks its keys up to find that out. Looking at the session marks it accessed, as the
+        library's look does (the answer varies on Cookie)."""
+        if not session and not current_app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+            return response
+        return super()._update_remember_cookie(response)
+
     def _session_protection_failed(self) -> bool:
         return bool(session) and super()._session_protection_failed()
