@@ -31,7 +31,12 @@ off, on, ...), so both variants share the process, the database and the machine'
   its own (`WriteOnOwnConnection`: the engine's begin/commit) instead of the ORM session's, and the
   PostgreSQL one-statement issue on an engine connection in autocommit, not the session's (`own-connection`);
 - hall/api plain_json: the issue's answer written by ujson's encoder (the same bytes) instead of Flask's
-  `jsonify` (the stdlib's encoder) (`json-answer`).
+  `jsonify` (the stdlib's encoder) (`json-answer`);
+- the per-request hooks (`request-hooks`): hall/app_class.py HallResponse sends an answer werkzeug's header
+  copy would leave unchanged (JSON answers) without that copy and its second check of every value; the
+  API's CSRF hook lets a call without cookies through before looking up its caller; Flask-Login's
+  remember-cookie hook returns at once for an empty session; the security headers find the request and
+  `g` once and take the nonce-less policy built once.
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -55,7 +60,7 @@ from types import SimpleNamespace
 
 from flask import Flask, Response, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 import qrcode
 import qrcode.image.svg
 from sqlalchemy import select
@@ -67,12 +72,15 @@ from bench.issue_rate import ticket_body  # noqa: E402
 from bench.servers import database  # noqa: E402
 from hall import create_app, http_security  # noqa: E402
 from hall import queue  # noqa: E402
+import hall.api as hall_api  # noqa: E402
 from hall.api import counters as api_counters  # noqa: E402
+from hall.app_class import HallResponse  # noqa: E402
+from hall.extensions import csrf  # noqa: E402
 from hall.api import public as api_public  # noqa: E402
 from hall.queue.lookup import hall_by_slug  # noqa: E402
 from hall import database as hall_database  # noqa: E402
 from hall.auth import create_api_token  # noqa: E402
-from hall.auth import BearerAwareSessionInterface  # noqa: E402
+from hall.auth import BearerAwareSessionInterface, csrf_exempt_for_bearer  # noqa: E402
 from hall.extensions import db  # noqa: E402
 from hall.models import Hall, Service, Staff, Ticket  # noqa: E402
 from hall.database import WriteOnSession  # noqa: E402
@@ -279,13 +287,52 @@ def json_answer(app: Flask) -> Iterator[None]:
         yield
 
 
+def security_headers_by_proxy(response: Response) -> Response:
+    """`add_security_headers` as it was: the request and `g` through their proxies."""
+    frameable = request.blueprint in http_security.FRAMEABLE_BLUEPRINTS
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}
+    wanted = http_security._ALWAYS[frameable]
+    if not response.mimetype.startswith(("image/", "audio/")):
+        nonce = g.get("csp_nonce")
+        wanted = (("Content-Security-Policy", http_security.content_security_policy(nonce, frameable)), *wanted)
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
+    return response
+
+
+def protect_cookie_sessions_always() -> None:
+    """The API's CSRF hook as it was: the caller looked up for every write, cookies or not."""
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"} and not csrf_exempt_for_bearer() \
+            and current_user.is_authenticated:
+        csrf.protect()
+
+
+@contextlib.contextmanager
+def request_hooks(app: Flask) -> Iterator[None]:
+    api_hooks = app.before_request_funcs["api"]
+    saved = list(api_hooks)
+    api_hooks[:] = [protect_cookie_sessions_always if hook is hall_api.protect_cookie_sessions else hook
+                    for hook in api_hooks]
+    try:
+        with _hooks_replaced(app, lambda hook: security_headers_by_proxy
+                             if hook is http_security.add_security_headers else hook), \
+                mock.patch.object(HallResponse, "get_wsgi_response", Response.get_wsgi_response), \
+                mock.patch.object(SessionLoginManager, "_update_remember_cookie",
+                                  LoginManager._update_remember_cookie):
+            yield
+    finally:
+        api_hooks[:] = saved
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
 #: headers, ping, thin-runner, notify-lookups, guard-read) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
         "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner,
         "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
         "no-cookie-anonymous": no_cookie_anonymous, "qr": qr, "own-connection": own_connection,
-        "json-answer": json_answer}
+        "json-answer": json_answer, "request-hooks": request_hooks}
 
 
 @contextlib.contextmanager
