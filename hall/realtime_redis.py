@@ -85,6 +85,12 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
         self.sending = False
         #: The rooms' channels this process listens to, each with whether Redis confirmed it (set by the listener).
         self.room_channels: dict[str, threading.Event] = {}
+        #: SUBSCRIBEs sent on the listener's subscription and not yet answered, per channel: a join is confirmed
+        #: by the answer to the last one (the answer to one sent before an UNSUBSCRIBE confirms nothing).
+        self.unanswered: dict[str, int] = {}
+        #: Held while the rooms' channels, their answers or the subscription change: a join and a leave of the same
+        #: room go to Redis in the order they were decided in.
+        self.subscribing = threading.Lock()
         #: The listener's subscription (None until it is connected).
         self.listening: Any = None
 
@@ -165,17 +171,37 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
             self.hear(channel)
 
     def hear(self, channel: str) -> bool:
-        """Listen to a hall's room's channel (kept for the life of the process); whether Redis confirmed it."""
-        confirmed = self.room_channels.get(channel)
-        if confirmed is None:
-            confirmed = self.room_channels[channel] = threading.Event()
-            listening = self.listening
-            if listening is not None:  # else the listener subscribes to it when it connects
-                try:
-                    listening.subscribe(channel)
-                except Exception as error:  # Redis away: the listener subscribes again once it is back
-                    self._failed(error)
+        """Listen to a hall's room's channel (while a screen here is in the room); whether Redis confirmed it."""
+        with self.subscribing:
+            confirmed = self.room_channels.get(channel)
+            if confirmed is None:
+                confirmed = self.room_channels[channel] = threading.Event()
+                listening = self.listening
+                if listening is not None:  # else the listener subscribes to it when it connects
+                    self.unanswered[channel] = self.unanswered.get(channel, 0) + 1
+                    self._tell(listening.subscribe, channel)
         return confirmed.wait(CONNECT_TIMEOUT_S)
+
+    def basic_leave_room(self, sid, namespace, room):
+        """A screen leaves a room (or disconnects): the last of a hall's room here stops listening to its channel."""
+        super().basic_leave_room(sid, namespace, room)
+        channel = self.channel_of(room)
+        if channel not in self.room_channels:
+            return
+        with self.subscribing:
+            if channel in self.room_channels and not any(room in rooms for rooms in self.rooms.values()):
+                del self.room_channels[channel]  # a screen joining from now on subscribes again, after this
+                listening = self.listening
+                if listening is not None:  # else the listener, when it connects, subscribes only the rooms held
+                    self._tell(listening.unsubscribe, channel)
+
+    def _tell(self, subscription: Callable[[str], Any], channel: str) -> None:
+        """(Un)subscribe the listener's subscription to a channel. Redis away: the listener subscribes again to
+        the rooms held once it is back."""
+        try:
+            subscription(channel)
+        except Exception as error:
+            self._failed(error)
 
     def _listen(self) -> Iterator[bytes]:
         """The messages of the channels listened to that other processes sent, as Redis gave them."""
@@ -188,23 +214,36 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
                 if own not in data or callback in data:  # a callback names the process it goes back to
                     yield data
             elif kind == "subscribe":
-                confirmed = self.room_channels.get(message["channel"].decode())
-                if confirmed is not None:
-                    confirmed.set()
+                self._answered(message["channel"].decode())
+
+    def _answered(self, channel: str) -> None:
+        """Redis answered a SUBSCRIBE: once it answered the last one sent, the channel's joins are confirmed."""
+        with self.subscribing:
+            unanswered = self.unanswered.pop(channel, 0) - 1
+            if unanswered > 0:
+                self.unanswered[channel] = unanswered
+                return
+            confirmed = self.room_channels.get(channel)
+        if confirmed is not None:
+            confirmed.set()
 
     def _redis_listen_with_retries(self):
         lost = False
         while True:
             try:
-                self.listening = None
-                for confirmed in self.room_channels.values():
-                    confirmed.clear()
+                with self.subscribing:
+                    self.listening = None
+                    for confirmed in self.room_channels.values():
+                        confirmed.clear()
+                    self.unanswered.clear()
                 self._redis_connect()
                 listening = self.redis.pubsub()  # its own: the publisher may connect again meanwhile
                 listening.subscribe(self.channel)
-                self.listening = listening  # a hall heard from now on subscribes itself …
-                if self.room_channels:  # … the ones before are subscribed here
-                    listening.subscribe(*list(self.room_channels))
+                with self.subscribing:
+                    self.listening = listening  # a room joined from now on subscribes itself …
+                    if self.room_channels:  # … the ones held are subscribed here
+                        self.unanswered.update(dict.fromkeys(self.room_channels, 1))
+                        listening.subscribe(*self.room_channels)
                 self._reachable()
                 if lost:  # what other processes published meanwhile is gone: this process's screens ask for it
                     self.emit("catch_up", {}, namespace="/", ignore_queue=True)

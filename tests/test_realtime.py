@@ -626,21 +626,67 @@ def test_a_process_hears_only_the_rooms_its_screens_are_in_and_decodes_none_of_i
     counter.close()
 
 
-@pytest.mark.redis
-def test_a_process_listens_to_its_halls_again_when_redis_is_back(processes, redis_server):
-    """Redis restarted: the listener subscribes to the rooms it heard again, and their events come once more."""
+def _listeners(url: str, *rooms: str) -> list[int]:
+    """How many processes listen to each room's channel."""
     import redis
 
+    from hall.realtime_redis import CHANNEL
+
+    counter = redis.Redis.from_url(url)
+    try:
+        return [count for _channel, count in counter.pubsub_numsub(*(f"{CHANNEL}:{room}" for room in rooms))]
+    finally:
+        counter.close()
+
+
+@pytest.mark.redis
+def test_a_process_listens_to_the_halls_it_still_holds_again_when_redis_is_back(processes, redis_server):
+    """Redis restarted: the listener subscribes again to the rooms its screens are in (not to one they left
+    before or during the outage), and their events come once more."""
     sender, receiver = processes
-    receiver.manager.enter_room(receiver.sid, "/", "hall:north:staff")
+    for room in ("hall:north:staff", "hall:south:public", "hall:west:public"):
+        receiver.manager.enter_room(receiver.sid, "/", room)
+    receiver.manager.leave_room(receiver.sid, "/", "hall:south:public")
     redis_server.stop()
+    receiver.manager.leave_room(receiver.sid, "/", "hall:west:public")  # while Redis is away
     redis_server.start()
-    channel = receiver.manager.channel_of("hall:north:staff")
-    counter = redis.Redis.from_url(redis_server.url)
-    wait_for(lambda: dict(counter.pubsub_numsub(channel)) == {channel.encode(): 1}, timeout=5)
+    wait_for(lambda: _listeners(redis_server.url, "hall:north:staff") == [1], timeout=5)
+    assert _listeners(redis_server.url, "hall:south:public", "hall:west:public") == [0, 0]
+    sender.emit("hall:west:public", 6)
     sender.emit("hall:north:staff", 7)
     wait_for(lambda: receiver.handled == [("hall:north:staff", 7)], timeout=5)
-    counter.close()
+
+
+@pytest.mark.redis
+def test_a_process_stops_hearing_a_room_when_its_last_screen_there_leaves_and_hears_it_again_at_the_next_join(
+        processes, redis_server):
+    """A room's channel is listened to while a screen of this process is in the room: not after the last one
+    left or disconnected (so nobody counts as a listener for the hall's waiting turn either). A screen joining
+    right after a leave (the UNSUBSCRIBE still on its way) gets every event sent once its join returned."""
+    sender, receiver = processes
+    room = "hall:lately:public"  # of no other test's processes (their listeners stay on)
+    other = receiver.manager.connect("screen 2", "/")
+    receiver.manager.enter_room(receiver.sid, "/", room)
+    receiver.manager.enter_room(other, "/", room)
+    receiver.manager.leave_room(receiver.sid, "/", room)
+    assert _listeners(redis_server.url, room) == [1]  # one screen still in the room
+    receiver.manager.disconnect(other, "/", ignore_queue=True)
+    wait_for(lambda: _listeners(redis_server.url, room) == [0], timeout=5)
+    sender.emit(room, 0)  # nobody here listens
+    assert sender.manager.drain(5)
+    for seq in range(1, 31):
+        receiver.manager.enter_room(receiver.sid, "/", room)
+        sender.emit(room, seq)
+        assert sender.manager.drain(5)  # published (Redis handed it to the listeners) before the screen leaves
+        receiver.manager.leave_room(receiver.sid, "/", room)
+    receiver.manager.enter_room(receiver.sid, "/", room)
+    sender.emit(room, 31)
+    wait_for(lambda: len(receiver.handled) >= 31, timeout=5)
+    time.sleep(0.3)
+    heard = [seq for _room, seq in receiver.handled]
+    assert heard[-1] == 31 and 0 not in heard and sorted(set(heard)) == heard
+    assert set(range(1, 31)) - set(heard) == set(), "an event sent once a join returned was not heard"
+    assert _listeners(redis_server.url, room) == [1]
 
 
 @pytest.mark.redis
