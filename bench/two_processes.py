@@ -22,7 +22,12 @@ spread over them, as bench/issue_rate.py runs them) issues tickets for --seconds
   Counted from PostgreSQL's own statistics (`pg_stat_user_tables.n_tup_upd` of `tickets`: an issue
   only inserts tickets; nothing else updates them in this run);
 - transactions PostgreSQL committed per issue (`pg_stat_database.xact_commit`: each autocommit
-  statement counts one; the picture readers' and the waiting counts' reads count too).
+  statement counts one; the picture readers' and the waiting counts' reads count too);
+- with Redis: the Redis server's CPU per issue, and the commands it ran (INFO commandstats) per
+  waiting-counts message sent (one `DEL`, the turn given back, per message): the turns' scripts (EVALSHA),
+  DEL, SET (the record of what was sent), GET (a lost turn's check), PUBLISH, and all commands per issue.
+  Which of them share a round trip is not in Redis's counters: since the record of what was sent goes in
+  the publisher's pipeline, a message costs its sender the EVALSHA and the DEL as round trips of their own.
 Then the medians, and the 2-process figures over the 1-process ones.
 """
 from __future__ import annotations
@@ -38,6 +43,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import redis  # noqa: E402
 
 from bench.issue_rate import _PROCESS_GROUPS, hall_servers, issue_for, server_processes_cpu_s  # noqa: E402
 from bench.fanout import redis_server  # noqa: E402
@@ -78,6 +85,24 @@ class DatabaseFigures:
         return updated, commits
 
 
+#: The Redis commands counted per waiting-counts message (bench docstring).
+REDIS_COMMANDS = ("evalsha", "del", "set", "get", "publish")
+
+
+class RedisFigures:
+    """The Redis server's CPU seconds and its commands run so far (INFO), over a connection of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url)
+
+    def __call__(self) -> tuple[float, dict[str, int]]:
+        cpu = self.client.info("cpu")
+        stats = self.client.info("commandstats")
+        calls = {name.removeprefix("cmdstat_"): figures["calls"] for name, figures in stats.items()}
+        calls["all"] = sum(calls.values())
+        return cpu["used_cpu_user"] + cpu["used_cpu_sys"], calls
+
+
 @dataclass
 class Figures:
     issued: int
@@ -86,33 +111,51 @@ class Figures:
     worker_ms: float
     rewrites: float
     commits: float
+    redis_ms: float = 0.0  # the Redis server's CPU per issue
+    per_message: dict[str, float] | None = None  # Redis commands per waiting-counts message (REDIS_COMMANDS)
+    commands: float = 0.0  # Redis commands per issue
 
     @property
     def cpu_ms(self) -> float:
         return self.master_ms + self.worker_ms
 
 
-def measured(urls: list[str], figures: DatabaseFigures, seconds: float, clients: int) -> Figures:
+def measured(urls: list[str], figures: DatabaseFigures, seconds: float, clients: int,
+             redis_figures: RedisFigures | None = None) -> Figures:
     time.sleep(STATS_DELAY_S)
     updated, commits = figures()
+    redis_cpu, calls = redis_figures() if redis_figures else (0.0, {})
     masters, workers = process_cpu_s(urls)
     result = issue_for(urls, HALLS, seconds, clients)
     masters_after, workers_after = process_cpu_s(urls)
     time.sleep(STATS_DELAY_S)
     updated_after, commits_after = figures()
+    redis_cpu_after, calls_after = redis_figures() if redis_figures else (0.0, {})
     n = max(result.issued, 1)
+    ran = {name: calls_after.get(name, 0) - calls.get(name, 0) for name in (*REDIS_COMMANDS, "all")}
+    messages = max(ran["del"], 1)
     return Figures(result.issued, result.rate, 1000 * (masters_after - masters) / n,
-                   1000 * (workers_after - workers) / n, (updated_after - updated) / n, (commits_after - commits) / n)
+                   1000 * (workers_after - workers) / n, (updated_after - updated) / n, (commits_after - commits) / n,
+                   1000 * (redis_cpu_after - redis_cpu) / n,
+                   {name: ran[name] / messages for name in REDIS_COMMANDS} if redis_figures else None,
+                   ran["all"] / n)
 
 
 def show(label: str, f: Figures) -> str:
-    return (f"{label:16} {f.rate:7.1f}/s  cpu {f.cpu_ms:.2f} ms/issue (masters {f.master_ms:.2f}, workers"
-            f" {f.worker_ms:.2f})  estimate rewrites {f.rewrites:.2f}/issue  commits {f.commits:.2f}/issue")
+    shown = (f"{label:16} {f.rate:7.1f}/s  cpu {f.cpu_ms:.2f} ms/issue (masters {f.master_ms:.2f}, workers"
+             f" {f.worker_ms:.2f})  estimate rewrites {f.rewrites:.2f}/issue  commits {f.commits:.2f}/issue")
+    if f.per_message is not None:
+        shown += (f"  redis {f.redis_ms:.3f} ms/issue, {f.commands:.2f} commands/issue, per waiting message: "
+                  + " ".join(f"{name} {count:.2f}" for name, count in f.per_message.items()))
+    return shown
 
 
 def median(rounds: list[Figures]) -> Figures:
-    return Figures(*(statistics.median(getattr(r, name) for r in rounds)
-                     for name in ("issued", "rate", "master_ms", "worker_ms", "rewrites", "commits")))
+    plain = [statistics.median(getattr(r, name) for r in rounds)
+             for name in ("issued", "rate", "master_ms", "worker_ms", "rewrites", "commits", "redis_ms", "commands")]
+    per_message = None if rounds[0].per_message is None else {
+        name: statistics.median(r.per_message[name] for r in rounds) for name in REDIS_COMMANDS}
+    return Figures(*plain[:6], redis_ms=plain[6], per_message=per_message, commands=plain[7])
 
 
 def main() -> None:
@@ -129,17 +172,20 @@ def main() -> None:
         for slug in HALLS[1:]:
             flask_command(url, "hall", "demo", "--slug", slug, "--history-days", "0")
         figures = DatabaseFigures(url)
+        redis_figures: dict[str, RedisFigures] = {}
         variants = {"1 process": stack.enter_context(hall_servers(url, 1)),
                     "2 processes": stack.enter_context(hall_servers(url, 2))}
         if args.redis:
             redis_url = stack.enter_context(redis_server())
             variants["2 proc. + Redis"] = stack.enter_context(hall_servers(url, 2, HALL_REDIS_URL=redis_url))
+            redis_figures["2 proc. + Redis"] = RedisFigures(redis_url)
         if args.before:
             before = Path(args.before).resolve()
             variants["before, 2 proc."] = stack.enter_context(hall_servers(url, 2, before))
             if args.redis:
                 own_redis = stack.enter_context(redis_server())  # not the other variant's: each hears only its own
                 variants["before + Redis"] = stack.enter_context(hall_servers(url, 2, before, HALL_REDIS_URL=own_redis))
+                redis_figures["before + Redis"] = RedisFigures(own_redis)
         for urls in variants.values():
             if args.screens:
                 crowd = Crowd(urls, args.screens, 0.0, 120, "--lean", *(f"--hall={slug}" for slug in HALLS))
@@ -148,7 +194,7 @@ def main() -> None:
         rounds: dict[str, list[Figures]] = {name: [] for name in variants}
         for n in range(args.rounds):
             for name, urls in variants.items():
-                rounds[name].append(measured(urls, figures, args.seconds, args.clients))
+                rounds[name].append(measured(urls, figures, args.seconds, args.clients, redis_figures.get(name)))
                 print(f"  round {n + 1} {show(name, rounds[name][-1])}", flush=True)
     medians = {name: median(of) for name, of in rounds.items()}
     for name, m in medians.items():
@@ -163,6 +209,11 @@ def main() -> None:
         a, b = medians[now], medians[then]
         print(f"RESULT {now} / {then}: CPU per issue {a.cpu_ms / b.cpu_ms:.2f}x ({b.cpu_ms:.2f} -> {a.cpu_ms:.2f} ms);"
               f" estimate rewrites {b.rewrites:.2f} -> {a.rewrites:.2f} per issue", flush=True)
+    if "2 proc. + Redis" in medians and "before + Redis" in medians:
+        a, b = medians["2 proc. + Redis"], medians["before + Redis"]
+        print(f"RESULT Redis now / before: Redis CPU per issue {b.redis_ms:.3f} -> {a.redis_ms:.3f} ms"
+              f" ({a.redis_ms / max(b.redis_ms, 1e-9):.2f}x); commands per issue {b.commands:.2f} -> {a.commands:.2f}"
+              f" ({a.commands / max(b.commands, 1e-9):.2f}x)", flush=True)
 
 
 if __name__ == "__main__":
