@@ -369,3 +369,29 @@ def test_a_sole_writers_action_that_fails_after_writing_undoes_the_batch(demo, f
             queue.issue_ticket(demo.id, "A")  # the batch was undone: it cannot go on as if nothing happened
     assert _events(demo) == before
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_a_sole_writers_loaded_objects_follow_the_counter_actions_written_on_rows(demo, frozen):
+    """call-next, start, finish and no-show write rows by id: the batch's session reads the objects they
+    touched again, so what the simulator (or a rating between actions) reads of them is what was written."""
+    from hall.models import Counter
+    from hall.queue.stages import current_stage
+
+    open_all(demo, 1)
+    counter = db.session.scalar(select(Counter).where(Counter.hall_id == demo.id, Counter.number == 1))
+    with queue.sole_writer(demo.id):
+        first = db.session.get(Ticket, queue.issue_ticket(demo.id, "A")["id"])
+        second = db.session.get(Ticket, queue.issue_ticket(demo.id, "A")["id"])
+        assert (first.status, len(first.stages), counter.current_ticket_id) == ("waiting", 1, None)
+        queue.call_next(demo.id, 1)
+        assert (first.status, current_stage(first).counter_id, counter.current_ticket_id) == \
+            ("called", counter.id, first.id)
+        queue.start(demo.id, 1)
+        assert (first.status, current_stage(first).started_at) == ("serving", frozen())
+        frozen.advance(minutes=3)
+        queue.finish(demo.id, 1)
+        assert (first.status, current_stage(first).outcome, counter.current_ticket_id) == ("done", "done", None)
+        queue.call_next(demo.id, 1)
+        queue.no_show(demo.id, 1)
+        assert (second.status, current_stage(second).outcome, counter.current_ticket_id) == \
+            ("no_show", "no_show", None)

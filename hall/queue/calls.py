@@ -16,7 +16,7 @@ from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_nu
 from hall.queue.rows import write, write_row
 from hall.queue.rules import today
 from hall.queue.stages import close_stage, current_stage, mark_called, queue_at_stage, release_counter
-from hall.queue.unit import Action, hall_action, kept_in_batch, writing_alone
+from hall.queue.unit import Action, hall_action
 from hall.queue.views import counter_view, ticket_view
 
 #: Says whether the caller may act at a counter open for this staff member (None: nobody); raises if not.
@@ -75,17 +75,9 @@ def counter_line(counter: Counter, day) -> Select:
     return call_rows.line_statement(counter.services, counter.id, counter.hall_id, day)
 
 
-def _next_candidate(counter: Counter, day) -> Ticket | None:
-    statement = kept_in_batch(counter.hall_id, ("line", counter.id, day),
-                              lambda: counter_line(counter, day).limit(1).with_for_update(skip_locked=True))
-    return db.session.scalar(statement)
-
-
 def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None,
               staff_check: StaffCheck | None = None) -> dict[str, Any] | None:
     """Call the next ticket to a counter; None when nobody waits for it."""
-    if writing_alone(hall_id):  # a sole writer's batch goes on with the objects it has loaded
-        return _call_next_loaded(hall_id, counter_number, staff_id)
     with hall_action(hall_id, plain_hall=True) as action:
         connection = action.connection
         counter, row, layout = call_rows.counter_and_next(connection, hall_id, counter_number,
@@ -102,16 +94,6 @@ def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None,
         ticket = call_rows.called_ticket(row, call_rows.service_of(action.hall, row.service_id), counter, action.now)
         return action.publish("called", ticket=ticket_view(ticket, action.hall.public_name_mode),
                               counter=call_rows.counter_view_of(counter, layout, row.id))
-
-
-def _call_next_loaded(hall_id: int, counter_number: int, staff_id: int | None) -> dict[str, Any] | None:
-    with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number)
-        _ensure_free(counter)
-        ticket = _next_candidate(counter, today(action.hall, action.now))
-        if ticket is None:
-            return None
-        return _call(action, ticket, counter, staff_id)
 
 
 def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int | None = None,
@@ -166,8 +148,6 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
            staff_id: int | None = None, staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Finish the current stage. Done moves the case to the next stage of its flow (or closes
     it); incomplete materials or rejection close the case with the outcome and notice."""
-    if writing_alone(hall_id):  # a sole writer's batch goes on with the objects it has loaded
-        return _finish_loaded(hall_id, counter_number, outcome, notice, staff_id)
     with hall_action(hall_id, plain_hall=True) as action:
         connection = action.connection
         at = call_rows.held(connection, hall_id, counter_number)
@@ -194,26 +174,6 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
                            action.hall.public_name_mode)
         return action.publish(kind, ticket=view, counter=call_rows.counter_view_of(counter, layout, None),
                               finished_stage=stage.code)
-
-
-def _finish_loaded(hall_id: int, counter_number: int, outcome: str, notice: dict | None,
-                   staff_id: int | None) -> dict[str, Any]:
-    with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number)
-        _check_outcome(outcome, notice)
-        ticket = _held_ticket(counter, "called", "serving")
-        stage = close_stage(ticket, outcome, action.now, notice=notice)
-        release_counter(counter, ticket)
-        stages = ticket.service.stages
-        if outcome == "done" and ticket.stage_position + 1 < len(stages):
-            queue_at_stage(ticket, ticket.service, ticket.stage_position + 1, action.now, keep_place=False)
-            kind = "stage_finished"
-        else:
-            write(ticket, status="done", closed_at=action.now, outcome=outcome, notice=notice)
-            kind = "finished"
-        action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
-                   stage=stage.code, outcome=outcome, notice=notice)
-        return _publish(action, kind, ticket, counter, finished_stage=stage.code)
 
 
 def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None,

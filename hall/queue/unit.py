@@ -32,7 +32,7 @@ from hall.extensions import db
 from hall.fifo import FifoPlaces
 from hall.models import Hall, TicketEvent
 from hall.queue.errors import NotFound
-from hall.queue.rows import forget_written, written_kept
+from hall.queue.rows import expire_noted, forget_written, noting_rows, written_kept
 
 log = logging.getLogger(__name__)
 
@@ -280,14 +280,16 @@ def _batched_action(session: Session, batch: _Batch) -> Iterator[Action]:
     session.flush()  # what the writer did between actions (a rating) is not the action's
     writes_before = batch.writes
     action = Action(hall=batch.hall, seq=batch.seq + 1, now=clock.utcnow(), connection=session.connection())
-    try:
-        yield action
-    except BaseException as error:
-        batch.drop(session, writes_before, error)
-        raise
-    if action.event is None:
-        batch.drop(session, writes_before, None)
-        return
+    with noting_rows(action.connection):
+        try:
+            yield action
+        except BaseException as error:
+            batch.drop(session, writes_before, error)
+            raise
+        if action.event is None:
+            batch.drop(session, writes_before, None)
+            return
+        expire_noted(session, action.connection)  # rows the action wrote by id: their objects are read again
     session.flush()  # what the action left to the ORM is written before the next one reads by statement
     written_kept(session)
     _after_commit(batch.hall_id, action)
