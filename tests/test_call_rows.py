@@ -1,4 +1,4 @@
-"""A call-next and a finish work on rows (hall.queue.call_rows): their answers, their events and the rows
+"""A call-next, a recall, a start, a finish and a no-show work on rows (hall.queue.call_rows): their answers, their events and the rows
 they write are what the ORM objects say afterwards, and the counter's copy of its links follows the hall's
 layout."""
 from __future__ import annotations
@@ -136,4 +136,48 @@ def test_a_counter_renumbered_or_closed_for_good_is_read_again(demo):
     db.session.commit()
     with pytest.raises(queue.NotFound, match="unknown counter 7"):
         queue.call_next(demo.id, 7)
+    db.session.commit()
+
+
+def _logged(event: dict) -> TicketEvent:
+    return db.session.scalars(select(TicketEvent).where(TicketEvent.seq == event["seq"])).one()
+
+
+def test_a_recall_start_and_no_show_answer_and_rows_are_the_objects_views(demo, frozen, events):
+    staff = demo.staff("staff1")
+    queue.open_counter(demo.id, 1, staff_id=staff.id)
+    real_name = queue.issue_ticket(demo.id, "A", id_number=resident_id())
+    plain = queue.issue_ticket(demo.id, "A")
+    queue.call_next(demo.id, 1)
+    frozen.advance(seconds=30)
+
+    for count in (1, 2):
+        recalled = queue.recall(demo.id, 1, staff_id=staff.id)
+        assert recalled["kind"] == "recalled" and recalled["ticket"]["number"] == real_name["number"]
+        assert recalled["ticket"]["recall_count"] == count and recalled["counter"]["current_ticket_id"] == real_name["id"]
+        assert (recalled["ticket"], recalled["counter"]) == _as_loaded(recalled) and events[-1] == recalled
+        logged = _logged(recalled)
+        assert (logged.kind, logged.staff_id, logged.data) == ("recalled", staff.id, {"recall_count": count})
+
+    frozen.advance(seconds=30)
+    started = queue.start(demo.id, 1)
+    assert started["ticket"]["status"] == "serving" and started["counter"]["current_ticket_id"] == real_name["id"]
+    assert (started["ticket"], started["counter"]) == _as_loaded(started) and events[-1] == started
+    assert _stages(real_name["id"])[-1].started_at == frozen.now
+    assert (_logged(started).kind, _logged(started).staff_id) == ("started", staff.id)
+    with pytest.raises(queue.Conflict, match="is serving, not called"):
+        queue.start(demo.id, 1)
+    queue.finish(demo.id, 1)
+    with pytest.raises(queue.Conflict, match="has no current ticket"):
+        queue.recall(demo.id, 1)
+
+    queue.call_next(demo.id, 1)
+    frozen.advance(minutes=2)
+    missed = queue.no_show(demo.id, 1)
+    assert missed["ticket"]["number"] == plain["number"] and missed["ticket"]["status"] == "no_show"
+    assert missed["ticket"]["closed_at"] and missed["counter"]["current_ticket_id"] is None
+    assert (missed["ticket"], missed["counter"]) == _as_loaded(missed) and events[-1] == missed
+    stage = _stages(plain["id"])[-1]
+    assert (stage.outcome, stage.finished_at, stage.notice) == ("no_show", None, None)
+    assert queue.reinstate(demo.id, plain["number"])["ticket"]["status"] == "waiting"
     db.session.commit()

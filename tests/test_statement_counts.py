@@ -34,7 +34,7 @@ from tests.conftest import make_app
 #: the counter's check, the counter and the ticket read apart). A finish: BEGIN, the token, the lock, the counter with the ticket it holds and that
 #: ticket's stage (one statement), the stage, its handling time, the counter, the ticket and the event (12
 #: before: the check, the counter, the ticket and the stage read apart).
-CEILINGS = {"issue": 8, "call_next": 9, "finish": 9}
+CEILINGS = {"issue": 8, "call_next": 9, "finish": 9, "recall": 6, "start": 7, "no_show": 8}
 #: On PostgreSQL an issue is one call in autocommit, no BEGIN or COMMIT sent: a common one (service A) one
 #: statement (the lock, the number, the line, the ticket, its stage and its event; 5 round trips before:
 #: BEGIN, the lock, the number and line, the rows, COMMIT), a real-name one (C) one call of the function
@@ -241,6 +241,28 @@ def test_calling_the_next_ticket_is_one_short_transaction(app, demo):
             lock = next(n for n, s in enumerate(seen.statements) if s.startswith("UPDATE halls"))
             reads = [n for n, s in enumerate(seen.statements) if " FROM counters" in s]
             assert len(reads) == 1 and reads[0] > lock, "\n".join(seen.statements)
+
+
+def test_recall_start_and_no_show_are_one_short_transaction(app, demo):
+    """The counter with its ticket and that ticket's stage is one read, under the hall's lock."""
+    client = app.test_client()
+    staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
+    client.post("/api/v1/halls/demo/counters/1/open", headers=staff)
+    for _ in range(4):
+        queue.issue_ticket(demo.id, "A")
+    for path in ("call-next", "recall", "start", "finish"):  # this process has the counter's copy of its services
+        client.post(f"/api/v1/halls/demo/counters/1/{path}", headers=staff)
+    for actions in (("call-next", "recall", "start", "finish"), ("call-next", "no-show")):
+        for action in actions:
+            with cost() as seen:
+                response = client.post(f"/api/v1/halls/demo/counters/1/{action}", headers=staff)
+            assert response.status_code == 200, response.json
+            ceiling = CEILINGS.get(action.replace("-", "_"))
+            if action in ("recall", "start", "no-show"):
+                assert_one_transaction(seen, ceiling)
+                lock = next(n for n, s in enumerate(seen.statements) if s.startswith("UPDATE halls"))
+                reads = [n for n, s in enumerate(seen.statements) if " FROM counters" in s or " FROM tickets" in s]
+                assert len(reads) == 1 and reads[0] > lock, "\n".join(seen.statements)
 
 
 def hold_hall_lock(app, hall_id: int, holding: threading.Event, release: threading.Event) -> None:

@@ -9,15 +9,17 @@ from sqlalchemy import Select
 
 from hall import lines
 from hall.extensions import db
-from hall.models import OUTCOMES, Counter, Ticket
+from hall.models import OUTCOMES, Counter, Stage, Ticket
 from hall.queue import call_rows
 from hall.queue.errors import Conflict, NotFound, QueueError
 from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
 from hall.queue.rows import write, write_row
 from hall.queue.rules import today
-from hall.queue.stages import close_stage, current_stage, mark_called, queue_at_stage, release_counter
+from hall.queue.stages import close_stage, mark_called, queue_at_stage, release_counter
 from hall.queue.unit import Action, hall_action
 from hall.queue.views import counter_view, ticket_view
+
+_TICKETS, _COUNTERS, _STAGES = Ticket.__table__, Counter.__table__, Stage.__table__
 
 #: Says whether the caller may act at a counter open for this staff member (None: nobody); raises if not.
 #: A counter request's check, made on the counter the action reads under the hall's lock (no read before).
@@ -111,28 +113,55 @@ def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int
         return _call(action, ticket, counter, staff_id)
 
 
+def _holding(action: Action, hall_id: int, counter_number: int, staff_check: StaffCheck | None) -> call_rows.Held:
+    """The counter (read under the hall's lock, the staff check made on it), its ticket and stage, as rows."""
+    at = call_rows.held(action.connection, hall_id, counter_number)
+    if staff_check is not None:
+        staff_check(at.counter.staff_id)
+    return at
+
+
+def _must_hold(at: call_rows.Held, *statuses: str) -> None:
+    """The counter holds a ticket in one of the statuses; else the Conflict `_held_ticket` says."""
+    if at.ticket is None or at.ticket.status not in statuses:
+        _held_ticket(at.counter, *statuses)
+
+
+def _publish_held(action: Action, kind: str, at: call_rows.Held, moved: dict[str, Any],
+                  current_ticket_id: int | None, **extra: Any) -> dict[str, Any]:
+    """Publish the action on a held ticket: its view with what the action `moved`, the counter holding
+    `current_ticket_id` (the ORM views' fields: tests/test_call_rows.py)."""
+    ticket, counter = at.ticket, at.counter
+    service = call_rows.service_of(action.hall, ticket.service_id)
+    layout = call_rows.counter_layout(action.connection, counter.id, action.hall.layout_version)
+    view = ticket_view(call_rows.TicketRow({**vars(ticket), **moved}, service, counter), action.hall.public_name_mode)
+    return action.publish(kind, ticket=view, counter=call_rows.counter_view_of(counter, layout, current_ticket_id),
+                          **extra)
+
+
 def recall(hall_id: int, counter_number: int, *, staff_id: int | None = None,
            staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Repeat the call on the displays; the queue does not change."""
     with hall_action(hall_id, plain_hall=True) as action:
-        counter = _counter(hall_id, counter_number, staff_check)
-        ticket = _held_ticket(counter, "called")
-        ticket.recall_count += 1
-        action.log("recalled", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
-                   recall_count=ticket.recall_count)
-        return _publish(action, "recalled", ticket, counter)
+        at = _holding(action, hall_id, counter_number, staff_check)
+        _must_hold(at, "called")
+        moved = {"recall_count": at.ticket.recall_count + 1}
+        write_row(action.connection, _TICKETS, at.ticket.id, **moved)
+        action.log("recalled", ticket_id=at.ticket.id, counter_id=at.counter.id,
+                   staff_id=_staff(at.counter, staff_id), **moved)
+        return _publish_held(action, "recalled", at, moved, at.ticket.id)
 
 
 def start(hall_id: int, counter_number: int, *, staff_id: int | None = None,
           staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """The visitor arrived at the counter: handling time starts."""
     with hall_action(hall_id, plain_hall=True) as action:
-        counter = _counter(hall_id, counter_number, staff_check)
-        ticket = _held_ticket(counter, "called")
-        write(ticket, status="serving")
-        write(current_stage(ticket), started_at=action.now)
-        action.log("started", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
-        return _publish(action, "started", ticket, counter)
+        at = _holding(action, hall_id, counter_number, staff_check)
+        _must_hold(at, "called")
+        write_row(action.connection, _TICKETS, at.ticket.id, status="serving")
+        write_row(action.connection, _STAGES, at.stage.id, started_at=action.now)
+        action.log("started", ticket_id=at.ticket.id, counter_id=at.counter.id, staff_id=_staff(at.counter, staff_id))
+        return _publish_held(action, "started", at, {"status": "serving"}, at.ticket.id)
 
 
 def _check_outcome(outcome: str, notice: dict | None) -> None:
@@ -150,43 +179,37 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
     it); incomplete materials or rejection close the case with the outcome and notice."""
     with hall_action(hall_id, plain_hall=True) as action:
         connection = action.connection
-        at = call_rows.held(connection, hall_id, counter_number)
-        counter, ticket, stage = at.counter, at.ticket, at.stage
-        if staff_check is not None:
-            staff_check(counter.staff_id)
+        at = _holding(action, hall_id, counter_number, staff_check)
         _check_outcome(outcome, notice)
-        if ticket is None or ticket.status not in ("called", "serving"):
-            _held_ticket(counter, "called", "serving")  # says why not
+        _must_hold(at, "called", "serving")
+        counter, ticket, stage = at.counter, at.ticket, at.stage
         call_rows.close_stage(connection, stage, outcome, action.now, notice=notice)
-        write_row(connection, Counter.__table__, counter.id, current_ticket_id=None)
+        write_row(connection, _COUNTERS, counter.id, current_ticket_id=None)
         service = call_rows.service_of(action.hall, ticket.service_id)
         if outcome == "done" and ticket.stage_position + 1 < len(service.stages):
             moved = call_rows.queue_at_next_stage(connection, ticket, service, action.now)
             kind = "stage_finished"
         else:
             moved = dict(status="done", closed_at=action.now, outcome=outcome, notice=notice)
-            write_row(connection, Ticket.__table__, ticket.id, **moved)
+            write_row(connection, _TICKETS, ticket.id, **moved)
             kind = "finished"
         action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id),
                    stage=stage.code, outcome=outcome, notice=notice)
-        layout = call_rows.counter_layout(connection, counter.id, action.hall.layout_version)
-        view = ticket_view(call_rows.TicketRow({**vars(ticket), **moved}, service, counter),
-                           action.hall.public_name_mode)
-        return action.publish(kind, ticket=view, counter=call_rows.counter_view_of(counter, layout, None),
-                              finished_stage=stage.code)
+        return _publish_held(action, kind, at, moved, None, finished_stage=stage.code)
 
 
 def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None,
             staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """The called visitor did not come; reinstatable within the hall's grace time."""
     with hall_action(hall_id, plain_hall=True) as action:
-        counter = _counter(hall_id, counter_number, staff_check)
-        ticket = _held_ticket(counter, "called")
-        close_stage(ticket, "no_show", action.now, finished=False)
-        write(ticket, status="no_show", closed_at=action.now)
-        release_counter(counter, ticket)
-        action.log("no_show", ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
-        return _publish(action, "no_show", ticket, counter)
+        at = _holding(action, hall_id, counter_number, staff_check)
+        _must_hold(at, "called")
+        call_rows.close_stage(action.connection, at.stage, "no_show", action.now, finished=False)
+        moved = {"status": "no_show", "closed_at": action.now}
+        write_row(action.connection, _TICKETS, at.ticket.id, **moved)
+        write_row(action.connection, _COUNTERS, at.counter.id, current_ticket_id=None)
+        action.log("no_show", ticket_id=at.ticket.id, counter_id=at.counter.id, staff_id=_staff(at.counter, staff_id))
+        return _publish_held(action, "no_show", at, moved, None)
 
 
 def _reinstate(action: Action, ticket: Ticket, staff_id: int | None) -> None:
