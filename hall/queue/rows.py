@@ -87,11 +87,12 @@ _NOTED = "hall_rows_written_by_id"
 @contextmanager
 def noting_rows(connection: Connection) -> Iterator[None]:
     """Note the rows `write_row` writes on the connection meanwhile (a sole writer's batch action)."""
-    connection.info[_NOTED] = set()
+    info = connection.info  # the pooled connection's: still there once an undone action closed `connection`
+    info[_NOTED] = set()
     try:
         yield
     finally:
-        connection.info.pop(_NOTED, None)
+        info.pop(_NOTED, None)
 
 
 def expire_noted(session: Session, connection: Connection) -> None:
