@@ -49,6 +49,7 @@ import contextlib
 import itertools
 import socket
 import statistics
+import tempfile
 import sys
 import time
 from datetime import date
@@ -427,7 +428,7 @@ def main() -> None:
     args = parser.parse_args()
     cuts = args.cuts.split(",")
     if args.database == "sqlite":
-        app = demo_app()
+        app = demo_app(f"sqlite:///{tempfile.mkdtemp()}/overhead.db")
         with engine_answering_at_once(app) if args.around else contextlib.nullcontext():
             compare(app, args.services, cuts, args.action, args.route)
         return
