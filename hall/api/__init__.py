@@ -36,9 +36,12 @@ def _parsed_json():
 
 def body(model: type[Model]) -> Model:
     """The request's JSON body validated against a model (an empty body means {})."""
-    if request.content_length and not request.is_json:
+    if not request.content_length:  # parsed from the headers at each look: looked at once
+        data = {}
+    elif not request.is_json:
         abort(415, description="send the body as application/json")
-    data = _parsed_json() if request.content_length else {}
+    else:
+        data = _parsed_json()
     if data is None:
         abort(400, description="the body is not valid JSON")
     if not isinstance(data, dict):
