@@ -156,6 +156,18 @@ class HallRedisManager(socketio.RedisManager, FanOutManager):
                 else:
                     self._failed(error)
 
+    def _handle_emit(self, message: dict[str, Any]) -> None:
+        """An event for this process's screens (sent here, or heard from another process): python-socketio's
+        emit looked for bytes in it once (the message's `binary`; JSON from another process holds none), so its
+        packet is built without walking the data again."""
+        if message.get("binary") or message.get("callback") is not None:
+            super()._handle_emit(message)
+            return
+        data = message["data"]
+        FanOutManager.emit(self, message["event"], data[0] if len(data) == 1 else tuple(data),
+                           namespace=message.get("namespace"), room=message.get("room"),
+                           skip_sid=message.get("skip_sid"), binary=False)
+
     def channel_of(self, room: Any) -> str:
         """The channel of a message to `room`: the room's own for a hall's room, else the common one."""
         return f"{self.channel}:{room}" if isinstance(room, str) and HALL_ROOM.fullmatch(room) else self.channel

@@ -125,7 +125,8 @@ class FanOutManager(socketio.Manager):
         return send_after_pending_events
 
     def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
-             callback: Any = None, to: Any = None, **kwargs: Any) -> None:
+             callback: Any = None, to: Any = None, binary: bool | None = None, **kwargs: Any) -> None:
+        """`binary`: whether the data holds bytes, when the caller knows (None: the packet looks)."""
         room = to or room
         if callback is None and isinstance(room, str) and not self.rooms.get(namespace, {}).get(room):
             return  # nobody in the room here (a hall none of whose screens is on this process): nothing to build
@@ -133,7 +134,8 @@ class FanOutManager(socketio.Manager):
             super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
             return
         arguments = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *arguments]).encode()
+        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *arguments],
+                                           binary=binary).encode()
         if isinstance(encoded, list):  # binary attachments: several packets, python-socketio's own way
             super().emit(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
             return
