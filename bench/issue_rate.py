@@ -25,6 +25,21 @@ when both are held by their server's CPU (the floor at 16 clients is often held 
 
     git archive <commit> | tar -x -C /tmp/before
     python bench/issue_rate.py --database sqlite --before /tmp/before   # + that commit's Hall, same rounds
+
+Why the contenders' comparison is fair (an A/A run, `--before` a copy of this checkout, shows no side
+winning consistently: bench/RESULTS.md, "issue_rate.py's slot bias"):
+- each contender has a database of its own (`--before`'s with its own checkout's schema and the same
+  halls, the floor an empty one; on PostgreSQL in the same cluster, whose CPU is counted): no Hall
+  meets a line, a per-process copy of a hall or a table the other one moved or grew meanwhile;
+- only the contender whose round it is runs: the others' servers are stopped (SIGSTOP, `--pause`) from
+  the end of their round to the start of their next, so nothing they do in the background (picture
+  reads, housekeeping, waiting counts, SQLite's WAL checkpoints, a burst's trailing work) takes the
+  cores or the database from it. What they left to do runs at their own next round, on their own
+  account;
+- the order within a round rotates (`--order`): each contender comes first, second and last, and after
+  each of the others, equally often over a multiple of their number of rounds (3 with `--before`).
+ROUNDS lines give the ratios round by round, to check that on a run's own figures.
+`--shared-database --order fixed --pause no` is the old set-up, kept to show the bias.
 """
 from __future__ import annotations
 
@@ -33,6 +48,7 @@ import contextlib
 import itertools
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,11 +65,12 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fanout import redis_server  # noqa: E402
-from bench.servers import database, flask_command  # noqa: E402
+from bench.servers import database, flask_command, prepared_sibling, sibling_database  # noqa: E402
 from hall.queue.realname import simulated_id_number  # noqa: E402
 from hall.config import load_settings  # noqa: E402
 from hall.reports.stats import percentile  # noqa: E402
 from hall.server.launch import gunicorn_command  # noqa: E402
+from hall.server.gunicorn_conf import timeout as GUNICORN_TIMEOUT_S  # noqa: E402
 from tests.live import ROOT, LiveServer, free_port  # noqa: E402
 
 
@@ -126,7 +143,7 @@ def database_cpu_s(postmaster: int) -> float:
 
 
 class SessionCounter:
-    """Connections PostgreSQL has accepted into the benchmark's database so far (`pg_stat_database.sessions`),
+    """Connections PostgreSQL has accepted into the benchmark's databases so far (`pg_stat_database.sessions`),
     read over one connection of its own: a pool that closes connections at peaks and opens new ones shows
     here (each costs the server a process fork and the client a handshake)."""
 
@@ -140,8 +157,8 @@ class SessionCounter:
     def __call__(self) -> int:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
-            return connection.exec_driver_sql(
-                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()").scalar_one()
+            return connection.exec_driver_sql(  # every contender's database of the cluster
+                "SELECT coalesce(sum(sessions), 0) FROM pg_stat_database").scalar_one()
 
 
 #: Counts the database's connections (set for a PostgreSQL run).
@@ -366,19 +383,58 @@ def tail_shape(rounds: list[Round]) -> str:
         for process, xs in sorted(by_process.items())))
 
 
-def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int) -> dict[str, dict]:
-    """Run the contenders in turn, round after round; print each round; return each one's medians."""
+def pause(urls: list[str], stop: bool) -> None:
+    """Stop (SIGSTOP) or resume (SIGCONT) every process serving these addresses (each server's session)."""
+    for group in {_PROCESS_GROUPS[url] for url in urls}:
+        os.killpg(group, signal.SIGSTOP if stop else signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def alone(servers: dict[str, list[str]], name: str, paused: bool) -> Iterator[None]:
+    """Only `name`'s servers run meanwhile (`paused`): the others are stopped, so nothing they do in the
+    background (picture reads, housekeeping, waiting counts, WAL checkpoints, a burst's trailing work)
+    takes the cores or the database from it; their own trailing work runs at their next round, on
+    their own account."""
+    if not paused:
+        yield
+        return
+    pause(servers[name], stop=False)
+    try:
+        yield
+    finally:
+        pause(servers[name], stop=True)
+
+
+def order_of_round(names: list[str], n: int, rotate: bool) -> list[str]:
+    """Round n's order: the contenders rotated by n (each one first, second, … as often as the others,
+    and after each of the others), or the same every round."""
+    k = n % len(names) if rotate else 0
+    return names[k:] + names[:k]
+
+
+def alternate(label: str, contenders: list[tuple[str, callable]], rounds: int, rotate: bool = True,
+              paused: dict[str, list[str]] | None = None) -> dict[str, dict]:
+    """Run the contenders in turn, round after round, in an order rotated each round (`rotate`); with
+    `paused` (each contender's addresses), the others' servers stopped during each one's round. Print
+    each round; return each one's medians."""
     results: dict[str, list[Round]] = {name: [] for name, _ in contenders}
+    runs = dict(contenders)
     for n in range(rounds):
-        for name, run in contenders:
-            result = run()
+        for name in order_of_round(list(runs), n, rotate):
+            with alone(paused or {}, name, paused is not None):
+                result = runs[name]()
             results[name].append(result)
             print(f"  {label} round {n + 1} {name:10} {result.rate:7.1f}/s  ({result.issued} in {result.seconds:.1f} s,"
                   f" {result.failed} failed{_refusals(result)}; servers' CPU"
                   f" {1000 * result.server_cpu_s / max(result.issued, 1):.2f} ms/issue{_database(result)}{_opened(result)})",
                   flush=True)
-    return {name: {**summary(rounds_of), "by_service": by_service(rounds_of), "tail": tail_shape(rounds_of)}
-            for name, rounds_of in results.items()}
+    return {name: {**summary(rounds_of), "by_service": by_service(rounds_of), "tail": tail_shape(rounds_of),
+                   "rates": [r.rate for r in rounds_of]} for name, rounds_of in results.items()}
+
+
+def per_round(figures: dict, of: str, over: str) -> str:
+    """`of`'s rate over `over`'s, round by round: a slot or order bias shows as ratios on one side in every round."""
+    return " ".join(f"{a / b:4.2f}" for a, b in zip(figures[of]["rates"], figures[over]["rates"]) if b)
 
 
 def _database(result: Round) -> str:
@@ -416,24 +472,34 @@ def line(figures: dict) -> str:
             + ("" if figures["opened_per_s"] is None else f" opened {figures['opened_per_s']:.1f} conn/s"))
 
 
-def compare_with_floor(url: str, label: str, halls: list[str], processes: int, args, redis: bool = False) -> None:
-    """Hall against the floor (and `--before`'s Hall); `redis`: Hall's processes share their events through a
-    Redis of their own (each Hall its own), as `hall serve --workers N` runs them; the floor has nothing to share."""
+def compare_with_floor(databases: dict[str, str], label: str, halls: list[str], processes: int, args,
+                       redis: bool = False) -> None:
+    """Hall against the floor (and `--before`'s Hall), each on its database of `databases`; `redis`: Hall's
+    processes share their events through a Redis of their own (each Hall its own), as `hall serve --workers N`
+    runs them; the floor has nothing to share."""
     if not any(part in label for part in args.only):
         return
     with contextlib.ExitStack() as stack:
         def shared(**env: str) -> dict[str, str]:
             return {**env, "HALL_REDIS_URL": stack.enter_context(redis_server())} if redis else env
 
-        servers = {"hall": stack.enter_context(hall_servers(url, processes, **shared())),
-                   "floor": stack.enter_context(floor_servers(url, processes))}
+        servers = {"hall": stack.enter_context(hall_servers(databases["hall"], processes, **shared())),
+                   "floor": stack.enter_context(floor_servers(databases["floor"], processes))}
         if args.before:
-            servers["before"] = stack.enter_context(hall_servers(url, processes, Path(args.before).resolve(), **shared()))
-        for urls in servers.values():
-            issue_for(urls, halls, 1.5, 4)  # warm-up
+            servers["before"] = stack.enter_context(hall_servers(
+                databases["before"], processes, Path(args.before).resolve(), **shared()))
+        paused = servers if pausable(args, len(servers)) else None
+        if paused:
+            for urls in servers.values():
+                pause(urls, stop=True)
+                # stopped servers do not act on SIGTERM: resumed first (the stack unwinds backwards)
+                stack.callback(pause, urls, stop=False)
+        for name, urls in servers.items():
+            with alone(paused or {}, name, paused is not None):
+                issue_for(urls, halls, 1.5, 4)  # warm-up
         figures = alternate(label, [(name, lambda urls=urls: cpu_measured(
             urls, lambda: issue_for(urls, halls, args.seconds, args.clients))) for name, urls in servers.items()],
-            args.rounds)
+            args.rounds, rotate=args.order == "rotate", paused=paused)
     hall, floor = figures["hall"], figures["floor"]
     print(f"RESULT {label:34} hall {line(hall)} | floor {floor['rate']:7.1f}/s p99 {floor['p99']:6.1f} ms"
           f" cpu {floor['cpu_ms']:.2f} ms/issue{_db(floor)} | hall/floor {100 * hall['rate'] / floor['rate']:5.1f} %"
@@ -445,6 +511,8 @@ def compare_with_floor(url: str, label: str, halls: list[str], processes: int, a
               f" | hall/before {hall['rate'] / before['rate']:4.2f}x, CPU per issue {hall['cpu_ms'] / before['cpu_ms']:4.2f}x"
               + ("" if hall["db_cpu_ms"] is None else f", database's {hall['db_cpu_ms'] / before['db_cpu_ms']:4.2f}x"),
               flush=True)
+    print(f"ROUNDS {label:34} hall/floor {per_round(figures, 'hall', 'floor')}"
+          + (f" | hall/before {per_round(figures, 'hall', 'before')}" if args.before else ""), flush=True)
     for name in [n for n in ("hall", "before") if n in figures]:
         print(f"SERVICES {label:34} {name:6} {figures[name]['by_service']}", flush=True)
     for name, of in figures.items():
@@ -466,6 +534,38 @@ def compare_queue_lengths(url: str, label: str, args) -> None:
           f" {line(full)} | full/empty {100 * full['rate'] / empty['rate']:5.1f} %", flush=True)
 
 
+#: Seconds a round takes beyond --seconds (the database's statistics delay, the threads' start and end).
+_ROUND_OVERHEAD_S = 2.5
+
+
+def pausable(args, contenders: int) -> bool:
+    """Whether idle contenders' servers are stopped during the others' rounds (`--pause`): only when the
+    longest stop stays well inside gunicorn's worker timeout (a worker stopped longer is killed by its
+    arbiter once both run again)."""
+    if args.pause == "no":
+        return False
+    stopped_s = (contenders - 1) * (args.seconds + _ROUND_OVERHEAD_S)
+    if stopped_s < GUNICORN_TIMEOUT_S - 5:
+        return True
+    print(f"  (idle servers not paused: a {stopped_s:.0f} s stop would pass gunicorn's {GUNICORN_TIMEOUT_S} s timeout;"
+          " shorter --seconds pause them)", flush=True)
+    return False
+
+
+def contenders_databases(url: str, kind: str, halls: list[str], args) -> dict[str, str]:
+    """Each contender's database: Hall's is `url`; the floor gets an empty one beside it, `--before`'s Hall one
+    with its own checkout's schema and the same halls (`--shared-database`: all on `url`, as before)."""
+    if args.shared_database:
+        return {"hall": url, "floor": url, "before": url}
+    databases = {"hall": url, "floor": sibling_database(url, "floor_bench")}
+    if args.before:
+        root = Path(args.before).resolve()
+        databases["before"] = prepared_sibling(url, "before_bench", root)
+        for slug in halls:
+            flask_command(databases["before"], "hall", "demo", "--slug", slug, "--history-days", "0", root=root)
+    return databases
+
+
 def run_database(kind: str, args) -> None:
     halls = [f"hall{n}" for n in range(1, 11)] if kind == "postgres" else ["hall1"]
     global _sessions
@@ -473,12 +573,14 @@ def run_database(kind: str, args) -> None:
         _sessions = SessionCounter(url) if kind == "postgres" else None
         for slug in halls[1:] + ["empty", "full"]:
             flask_command(url, "hall", "demo", "--slug", slug, "--history-days", "0")
-        compare_with_floor(url, f"{kind} 1 hall, 1 process", ["demo"], 1, args)
+        databases = contenders_databases(url, kind, halls[1:], args)
+        compare_with_floor(databases, f"{kind} 1 hall, 1 process", ["demo"], 1, args)
         if kind == "postgres":
-            compare_with_floor(url, f"{kind} 1 hall, 2 processes", ["demo"], 2, args)
-            compare_with_floor(url, f"{kind} 10 halls, 1 process", ["demo"] + halls[1:], 1, args)
-            compare_with_floor(url, f"{kind} 10 halls, 2 processes", ["demo"] + halls[1:], 2, args)
-            compare_with_floor(url, f"{kind} 10 halls, 2 processes, Redis", ["demo"] + halls[1:], 2, args, redis=True)
+            compare_with_floor(databases, f"{kind} 1 hall, 2 processes", ["demo"], 2, args)
+            compare_with_floor(databases, f"{kind} 10 halls, 1 process", ["demo"] + halls[1:], 1, args)
+            compare_with_floor(databases, f"{kind} 10 halls, 2 processes", ["demo"] + halls[1:], 2, args)
+            compare_with_floor(databases, f"{kind} 10 halls, 2 processes, Redis", ["demo"] + halls[1:], 2, args,
+                               redis=True)
         compare_queue_lengths(url, f"{kind} queue length", args)
 
 
@@ -497,6 +599,13 @@ def main() -> None:
     parser.add_argument("--before", metavar="CHECKOUT",
                         help="also run the Hall of another checkout (e.g. `git archive` of an older commit) in the"
                              " same rounds, and print its rate and this one's against it")
+    parser.add_argument("--order", choices=["rotate", "fixed"], default="rotate",
+                        help="contenders' order within a round: rotated each round (default), or always hall, floor,"
+                             " before (the old, biased order)")
+    parser.add_argument("--pause", choices=["yes", "no"], default="yes",
+                        help="stop the idle contenders' servers during each one's round (default yes)")
+    parser.add_argument("--shared-database", action="store_true",
+                        help="all contenders on one database and the same halls (the old, biased set-up)")
     args = parser.parse_args()
     args.only = args.only or [""]
     if not args.database:

@@ -54,6 +54,26 @@ def database(kind: str, root: Path = ROOT) -> Iterator[str]:
         server.stop()
 
 
+def sibling_database(url: str, name: str) -> str:
+    """An empty database beside `url`'s: another file in its folder (SQLite), or another database of the
+    same PostgreSQL cluster. Gone with `url`'s (the folder or the cluster ends with `database()`)."""
+    if url.startswith("sqlite:"):
+        return f"sqlite:///{Path(url.split('///', 1)[1]).with_name(name + '.db')}"
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def prepared_sibling(url: str, name: str, root: Path = ROOT) -> str:
+    """`sibling_database` with `root`'s schema and demo hall."""
+    sibling = sibling_database(url, name)
+    _prepare(sibling, root)
+    return sibling
+
+
 @contextlib.contextmanager
 def served(kind: str) -> Iterator[LiveServer]:
     """A real `flask hall serve` on a fresh database of the given kind (`.url`, `.env`)."""
