@@ -65,7 +65,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fanout import redis_server  # noqa: E402
-from bench.servers import database, flask_command, prepared_sibling, sibling_database  # noqa: E402
+from bench.servers import (copied_database, database, flask_command, prepared_sibling, same_schema,  # noqa: E402
+                           sibling_database)
 from hall.queue.realname import simulated_id_number  # noqa: E402
 from hall.config import load_settings  # noqa: E402
 from hall.reports.stats import percentile  # noqa: E402
@@ -158,7 +159,7 @@ class SessionCounter:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
             return connection.exec_driver_sql(  # every contender's database of the cluster
-                "SELECT coalesce(sum(sessions), 0) FROM pg_stat_database").scalar_one()
+                "SELECT coalesce(sum(sessions), 0)::int FROM pg_stat_database").scalar_one()
 
 
 #: Counts the database's connections (set for a PostgreSQL run).
@@ -552,14 +553,17 @@ def pausable(args, contenders: int) -> bool:
     return False
 
 
-def contenders_databases(url: str, kind: str, halls: list[str], args) -> dict[str, str]:
-    """Each contender's database: Hall's is `url`; the floor gets an empty one beside it, `--before`'s Hall one
-    with its own checkout's schema and the same halls (`--shared-database`: all on `url`, as before)."""
+def contenders_databases(url: str, halls: list[str], args) -> dict[str, str]:
+    """Each contender's database: Hall's is `url`; the floor gets an empty one beside it, `--before`'s Hall a copy
+    of `url`'s if both checkouts hold the same migrations, else one with its own checkout's schema and the same
+    halls (`--shared-database`: all on `url`, as before)."""
     if args.shared_database:
         return {"hall": url, "floor": url, "before": url}
     databases = {"hall": url, "floor": sibling_database(url, "floor_bench")}
-    if args.before:
-        root = Path(args.before).resolve()
+    root = Path(args.before).resolve() if args.before else None
+    if root and same_schema(ROOT, root):
+        databases["before"] = copied_database(url, "before_bench")
+    elif root:
         databases["before"] = prepared_sibling(url, "before_bench", root)
         for slug in halls:
             flask_command(databases["before"], "hall", "demo", "--slug", slug, "--history-days", "0", root=root)
@@ -570,10 +574,10 @@ def run_database(kind: str, args) -> None:
     halls = [f"hall{n}" for n in range(1, 11)] if kind == "postgres" else ["hall1"]
     global _sessions
     with database(kind) as url:
-        _sessions = SessionCounter(url) if kind == "postgres" else None
         for slug in halls[1:] + ["empty", "full"]:
             flask_command(url, "hall", "demo", "--slug", slug, "--history-days", "0")
-        databases = contenders_databases(url, kind, halls[1:], args)
+        databases = contenders_databases(url, halls[1:], args)  # (a copy needs `url` unconnected)
+        _sessions = SessionCounter(url) if kind == "postgres" else None
         compare_with_floor(databases, f"{kind} 1 hall, 1 process", ["demo"], 1, args)
         if kind == "postgres":
             compare_with_floor(databases, f"{kind} 1 hall, 2 processes", ["demo"], 2, args)

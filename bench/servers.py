@@ -74,6 +74,29 @@ def prepared_sibling(url: str, name: str, root: Path = ROOT) -> str:
     return sibling
 
 
+def same_schema(root: Path, other: Path) -> bool:
+    """Whether two checkouts hold the same migrations (so one's database serves the other as it is)."""
+    def migrations(checkout: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in (checkout / "migrations" / "versions").glob("*.py")}
+    return migrations(root) == migrations(other)
+
+
+def copied_database(url: str, name: str) -> str:
+    """A copy of `url`'s database beside it (PostgreSQL: its template; nothing may be connected to it)."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        copy = sibling_database(url, name)
+        with sqlite3.connect(url.split("///", 1)[1]) as source, sqlite3.connect(copy.split("///", 1)[1]) as target:
+            source.backup(target)
+        return copy
+    engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {url.rsplit('/', 1)[1]}")
+    engine.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 @contextlib.contextmanager
 def served(kind: str) -> Iterator[LiveServer]:
     """A real `flask hall serve` on a fresh database of the given kind (`.url`, `.env`)."""
