@@ -1,12 +1,13 @@
-"""CPU per call-next and per finish in one process: the engine call alone and the whole HTTP request.
+"""CPU per counter action in one process (call-next, recall, start, finish): the engine call alone and the
+whole HTTP request.
 
     python bench/call_cpu.py                                   # this checkout, SQLite
     python bench/call_cpu.py --database postgres               # a throw-away PostgreSQL
     python bench/call_cpu.py --against /tmp/before --rounds 4  # this checkout and another, alternating
 
 One database with the demo hall (this checkout's schema); each round is a fresh process of a checkout
-(A B A B ...): it issues tickets of service A, then times counter 1's call-next and finish, each alone,
-`--calls` times through the engine (`queue.call_next` / `queue.finish` in an app context) and as many times
+(A B A B ...): it issues tickets of service A, then times counter 1's call-next, recall, start and finish,
+each alone, `--calls` times through the engine (`queue.call_next` ... in an app context) and as many times
 through the API (Flask's test client, a staff bearer token). CPU time (`time.process_time`), so a busy
 machine skews it less than wall time. Prints each round's medians, then the median of each checkout's
 rounds and the ratio this checkout / the other.
@@ -23,7 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ("engine_call_ms", "engine_finish_ms", "http_call_ms", "http_finish_ms")
+#: A visit at the counter: (figure's name, API path, engine function's name in `hall.queue`), in order.
+ACTIONS = (("call", "call-next", "call_next"), ("recall", "recall", "recall"), ("start", "start", "start"),
+           ("finish", "finish", "finish"))
+FIGURES = tuple(f"{way}_{name}_ms" for way in ("engine", "http") for name, _path, _function in ACTIONS)
 
 
 def measure(url: str, calls: int) -> dict[str, float]:
@@ -60,13 +64,16 @@ def measure(url: str, calls: int) -> dict[str, float]:
         assert client.post(f"/api/v1/halls/demo/counters/1/{path}", headers=headers).status_code == 200
         return time.process_time() - started
 
-    engine(queue.call_next), engine(queue.finish), http("call-next"), http("finish")  # warm-up
+    ways = {"engine": lambda _path, function: engine(getattr(queue, function)),
+            "http": lambda path, _function: http(path)}
+    for act in ways.values():  # warm-up
+        for _name, path, function in ACTIONS:
+            act(path, function)
     spent: dict[str, list[float]] = {name: [] for name in FIGURES}
     for _ in range(calls):
-        spent["engine_call_ms"].append(engine(queue.call_next))
-        spent["engine_finish_ms"].append(engine(queue.finish))
-        spent["http_call_ms"].append(http("call-next"))
-        spent["http_finish_ms"].append(http("finish"))
+        for way, act in ways.items():
+            for name, path, function in ACTIONS:
+                spent[f"{way}_{name}_ms"].append(act(path, function))
     return {name: statistics.median(values) * 1000 for name, values in spent.items()}
 
 
@@ -82,7 +89,7 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--against", type=Path, help="another checkout, run alternately with this one")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per checkout")
-    parser.add_argument("--calls", type=int, default=200, help="call-next + finish pairs per round and path")
+    parser.add_argument("--calls", type=int, default=200, help="visits (call-next, recall, start, finish) per round and path")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
