@@ -21,8 +21,8 @@ Model = TypeVar("Model", bound=BaseModel)
 def protect_cookie_sessions() -> None:
     """Bearer calls need no CSRF token; calls riding a staff session cookie do. A call without
     cookies rides no session: it is let through before the caller is looked up."""
-    if "HTTP_COOKIE" in request.environ and request.method in {"POST", "PUT", "PATCH", "DELETE"} and not csrf_exempt_for_bearer() \
-            and current_user.is_authenticated:
+    if "HTTP_COOKIE" in request.environ and request.method in {"POST", "PUT", "PATCH", "DELETE"} \
+            and not csrf_exempt_for_bearer() and current_user.is_authenticated:
         csrf.protect()
 
 
