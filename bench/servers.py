@@ -59,10 +59,14 @@ def sibling_database(url: str, name: str) -> str:
     same PostgreSQL cluster. Gone with `url`'s (the folder or the cluster ends with `database()`)."""
     if url.startswith("sqlite:"):
         return f"sqlite:///{Path(url.split('///', 1)[1]).with_name(name + '.db')}"
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    return _created(url, f"CREATE DATABASE {name}", name)
+
+
+def _created(url: str, statement: str, name: str) -> str:
+    """Run a CREATE DATABASE beside `url`'s PostgreSQL database; the new database's URL."""
+    engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        conn.exec_driver_sql(statement)
     engine.dispose()
     return url.rsplit("/", 1)[0] + "/" + name
 
@@ -90,11 +94,7 @@ def copied_database(url: str, name: str) -> str:
         with sqlite3.connect(url.split("///", 1)[1]) as source, sqlite3.connect(copy.split("///", 1)[1]) as target:
             source.backup(target)
         return copy
-    engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {url.rsplit('/', 1)[1]}")
-    engine.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
+    return _created(url, f"CREATE DATABASE {name} TEMPLATE {url.rsplit('/', 1)[1]}", name)
 
 
 @contextlib.contextmanager
