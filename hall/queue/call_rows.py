@@ -27,7 +27,7 @@ from hall.queue.errors import NotFound
 from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.rows import write_row
 from hall.queue.rules import sort_key
-from hall.queue.stages import mark_called_by_id
+from hall.queue.stages import closing, mark_called_by_id
 from hall.queue.views import counter_fields
 
 
@@ -241,13 +241,10 @@ _INSERT_STAGE = insert(_STAGES)
 def close_stage(connection: Connection, stage: Any, outcome: str, now: datetime, *, finished: bool = True,
                 notice: dict | None = None) -> None:
     """`stages.close_stage` on the stage's row."""
-    if not finished:
-        write_row(connection, _STAGES, stage.id, outcome=outcome, notice=notice)
-        return
-    started = stage.started_at or stage.called_at or now
-    write_row(connection, _STAGES, stage.id, outcome=outcome, notice=notice, started_at=started, finished_at=now)
-    if outcome != "transferred":
-        lines.record_handling(stage.service_id, stage.code, (now - started).total_seconds(), connection)
+    values, handled_s = closing(stage, outcome, now, finished=finished, notice=notice)
+    write_row(connection, _STAGES, stage.id, **values)
+    if handled_s is not None:
+        lines.record_handling(stage.service_id, stage.code, handled_s, connection)
 
 
 def queue_at_next_stage(connection: Connection, ticket: Any, service: ServiceCopy, now: datetime) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
@@ -44,13 +45,22 @@ def mark_called_by_id(connection: Connection, ticket_id: int, counter_id: int, s
 def close_stage(ticket: Ticket, outcome: str, now: datetime, *, finished: bool = True,
                 notice: dict | None = None) -> Stage:
     stage = current_stage(ticket)
-    if not finished:
-        write(stage, outcome=outcome, notice=notice)
-        return stage
-    write(stage, outcome=outcome, notice=notice, started_at=stage.started_at or stage.called_at or now, finished_at=now)
-    if outcome != "transferred":
-        lines.record_handling(stage.service_id, stage.code, (now - stage.started_at).total_seconds())
+    values, handled_s = closing(stage, outcome, now, finished=finished, notice=notice)
+    write(stage, **values)
+    if handled_s is not None:
+        lines.record_handling(stage.service_id, stage.code, handled_s)
     return stage
+
+
+def closing(stage: Any, outcome: str, now: datetime, *, finished: bool,
+            notice: dict | None) -> tuple[dict[str, Any], float | None]:
+    """What closing a stage (an object or a row) writes, and the handling seconds it records (None: none:
+    a stage left unfinished, or transferred)."""
+    if not finished:
+        return {"outcome": outcome, "notice": notice}, None
+    started = stage.started_at or stage.called_at or now
+    values = {"outcome": outcome, "notice": notice, "started_at": started, "finished_at": now}
+    return values, None if outcome == "transferred" else (now - started).total_seconds()
 
 
 def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetime, *, keep_place: bool) -> None:
