@@ -83,7 +83,7 @@ from hall import database as hall_database  # noqa: E402
 from hall.auth import create_api_token  # noqa: E402
 from hall.auth import BearerAwareSessionInterface, csrf_exempt_for_bearer  # noqa: E402
 from hall.extensions import db  # noqa: E402
-from hall.models import Hall, Service, Staff, Ticket  # noqa: E402
+from hall.models import Appointment, Hall, Service, Staff, Ticket  # noqa: E402
 from hall.database import WriteOnSession  # noqa: E402
 from hall.queue import one_statement, unit  # noqa: E402
 from hall.queue.lookup import counter_by_number  # noqa: E402
@@ -197,19 +197,30 @@ def thin_runner(app: Flask) -> Iterator[None]:
         hall_database._driver.update(saved_made)
 
 
-def _orm_near_ticket(event: dict, ahead: int) -> Ticket | None:
+def _message_row(ticket: Ticket | None) -> SimpleNamespace | None:
+    """What the hook's own statement gives of a ticket, from an ORM `Ticket` (and its booking's)."""
+    if ticket is None:
+        return None
+    booked = db.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+    return SimpleNamespace(number=ticket.number, token=ticket.token, notify_phone=ticket.notify_phone,
+                           booked_phone=booked.phone if booked else None,
+                           booked_name=booked.visitor_name if booked else None)
+
+
+def _orm_near_ticket(_connection, event: dict, ahead: int) -> SimpleNamespace | None:
     moved = event["ticket"]
-    return db.session.scalar(
+    return _message_row(db.session.scalar(
         select(Ticket).join(Hall, Hall.id == Ticket.hall_id).join(Service, Service.id == Ticket.service_id)
         .where(Hall.slug == event["hall"], Service.prefix == moved["service"],
                Ticket.business_day == date.fromisoformat(moved["business_day"]), Ticket.status == "waiting",
                Ticket.stage_code == moved["stage"]["code"], Ticket.target_counter_id.is_(None))
-        .order_by(Ticket.sort_at, Ticket.id).offset(ahead).limit(1))
+        .order_by(Ticket.sort_at, Ticket.id).offset(ahead).limit(1)))
 
 
-def _orm_by_token(_connection, _statement, params: dict):
+def _orm_by_token(_connection, _statement, params: dict) -> hall_database.DriverResult:
     """The hook's only other `run_driver` use, the finished ticket by token, as an ORM load."""
-    return db.session.scalars(select(Ticket).where(Ticket.token == params["token"]))
+    row = _message_row(db.session.scalar(select(Ticket).where(Ticket.token == params["token"])))
+    return hall_database.DriverResult([row] if row else [], None)
 
 
 @contextlib.contextmanager

@@ -241,6 +241,19 @@ def autocommit(connection: Connection) -> Iterator[Connection]:
             dbapi_connection.set_autocommit(False)
 
 
+@contextmanager
+def read_committed(connection: Connection) -> Iterator[Connection]:
+    """Read on a connection whose transaction has just committed, before it goes back to the pool, with
+    driver statements (`run_driver`) that each run in a transaction of their own: no second checkout, no
+    BEGIN. SQLite's driver begins nothing by itself here (Hall's BEGIN is SQLAlchemy's); psycopg would open
+    a transaction nobody ends, so its autocommit flag is on meanwhile (`autocommit`)."""
+    if connection.dialect.name != "postgresql":
+        yield connection
+        return
+    with autocommit(connection):
+        yield connection
+
+
 def session_made(sessions: scoped_session) -> Session | None:
     """The context's session if anything made it (an issue on a connection of its own may make none)."""
     return sessions() if sessions.registry.has() else None
@@ -266,6 +279,18 @@ class HallSession(FlaskSession):
         return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
 
 
+_THEN = "hall_then_after_commit"
+
+
+@event.listens_for(HallSession, "after_commit")
+def _then_after_commit(session: Session) -> None:
+    """What `WriteOnSession.commit` reads after its commit, while the session still holds the connection
+    (it gives it back just after this event)."""
+    if (then := session.info.pop(_THEN, None)) is not None:
+        read, connection = then
+        read(connection)
+
+
 class WriteOnSession:
     """A queue action's write transaction: the request's session transaction, begun or gone on with
     (`begin_write(go_on=True)`)."""
@@ -274,8 +299,15 @@ class WriteOnSession:
         self.session = session
         self.connection = begin_write(session, go_on=True)
 
-    def commit(self) -> None:
-        self.session.commit()
+    def commit(self, then: Callable[[Connection], None] | None = None) -> None:
+        """Commit; `then` reads on the committed connection before the session gives it back (see
+        `read_committed`)."""
+        if then is not None:  # run by `_then_after_commit`, once the connection's transaction has committed
+            self.session.info[_THEN] = (then, self.connection)
+        try:
+            self.session.commit()
+        finally:
+            self.session.info.pop(_THEN, None)
 
     def rollback(self) -> None:
         self.session.rollback()
@@ -311,10 +343,13 @@ class WriteOnOwnConnection:
         """The session, where the action used it (it then joined this transaction)."""
         return session_in_transaction(self.sessions)
 
-    def commit(self) -> None:
+    def commit(self, then: Callable[[Connection], None] | None = None) -> None:
+        """Commit; `then` reads on the committed connection (see `read_committed`), which `close` gives back."""
         if (session := self._joined()) is not None:  # its changes are flushed
             session.commit()
         self.transaction.commit()
+        if then is not None:
+            then(self.connection)
 
     def rollback(self) -> None:
         if (session := self._joined()) is not None:

@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall import clock, pictures
-from hall.database import (WriteOnOwnConnection, WriteOnSession, begin_write, run_driver, session_made,
-                           write_transaction)
+from hall.database import (WriteOnOwnConnection, WriteOnSession, begin_write, read_committed, run_driver,
+                           session_made, write_transaction)
 from hall.extensions import db
 from hall.fifo import FifoPlaces
 from hall.models import Hall, TicketEvent
@@ -204,6 +204,7 @@ class _Batch:
         session.commit()
         events, self.events, self.actions = self.events, [], 0
         for event in events:
+            read_for(event, None)
             publish(event)
 
 
@@ -363,7 +364,7 @@ def hall_action(hall: int | str, *, plain_hall: bool = False, public: bool = Tru
                 return
             hall_id = action.hall.id
             _link_public_chain(action, record, guessed=public)
-            write.commit()
+            write.commit(then=_reading(action.event))
         finally:
             write.close()
     if (session := session_made(db.session)) is not None:  # an issue on a connection of its own may make none
@@ -414,7 +415,7 @@ def for_public_screens(event: dict[str, Any]) -> bool:
 
 
 def publish(event: dict[str, Any]) -> None:
-    """Hand a committed event to every subscriber of the app (realtime push, notifiers)."""
+    """Hand a committed event to every subscriber of the app (realtime push) that reads nothing for it."""
     for subscriber in current_app.extensions.get("hall_subscribers", []):
         try:
             subscriber(event)
@@ -422,5 +423,36 @@ def publish(event: dict[str, Any]) -> None:
             log.exception("event subscriber %r failed for %s", subscriber, event.get("kind"))
 
 
+Reader = Callable[[dict[str, Any], Connection | None], None]
+
+
+def _reading(event: dict[str, Any]) -> Callable[[Connection], None] | None:
+    """What reads for a committed event on the action's connection (None: no subscriber reads)."""
+    if not current_app.extensions.get("hall_readers"):
+        return None
+    return lambda connection: read_for(event, connection)
+
+
+def read_for(event: dict[str, Any], connection: Connection | None) -> None:
+    """Hand a committed event to the subscribers that read the database for it (notifiers), with the
+    action's committed connection to read on before it goes back to the pool (`read_committed`); None in a
+    sole writer's batch, whose session they read through."""
+    for reader in current_app.extensions.get("hall_readers", []):
+        try:
+            if connection is None:
+                reader(event, None)
+                continue
+            with read_committed(connection):
+                reader(event, connection)
+        except Exception:  # a failing notifier must not undo a committed action
+            log.exception("event reader %r failed for %s", reader, event.get("kind"))
+
+
 def subscribe(app, subscriber) -> None:
     app.extensions.setdefault("hall_subscribers", []).append(subscriber)
+
+
+def subscribe_reading(app, reader: Reader) -> None:
+    """Subscribe `reader(event, connection)`, which reads the database for an event: on the action's own
+    committed connection (no second checkout, no BEGIN), or through the session when given None."""
+    app.extensions.setdefault("hall_readers", []).append(reader)

@@ -2,8 +2,8 @@
 
 A ticket has a phone number to write to when it was checked in from an appointment or the
 visitor left one on the ticket page (hall/visitor/contact.py). Messages
-are composed in the request (it has the database) and sent on a worker thread, so a
-slow gateway never slows a counter's call.
+are composed in the request, read on the action's own connection once it has committed (no second
+checkout), and sent on a worker thread, so a slow gateway never slows a counter's call.
 """
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from typing import Any
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.engine import Connection
 
 from hall.database import run_driver
 from hall.extensions import db
 from hall.models import Appointment, Hall, Service, Ticket
-from hall.queue.unit import subscribe
+from hall.queue.unit import subscribe_reading
 from hall.visitor.notify import Message, notifier_from
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,7 @@ def _contact(ticket: Any) -> Contact | None:
     number first, then the booking's."""
     if ticket.notify_phone:
         return Contact(ticket.notify_phone, "")
-    appointment = db.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
-    return Contact(appointment.phone, appointment.visitor_name) if appointment else None
+    return Contact(ticket.booked_phone, ticket.booked_name) if ticket.booked_phone else None
 
 
 def _link(token: str) -> str | None:
@@ -69,8 +69,11 @@ def _link(token: str) -> str | None:
 
 
 def _message_fields() -> Select:
-    """What a message needs of a ticket: its number, its token and where to write to."""
-    return select(Ticket.number, Ticket.token, Ticket.notify_phone, Ticket.appointment_id)
+    """What a message needs of a ticket: its number, its token and where to write to (its booking's
+    phone and name too: one statement)."""
+    return (select(Ticket.number, Ticket.token, Ticket.notify_phone, Appointment.phone.label("booked_phone"),
+                   Appointment.visitor_name.label("booked_name"))
+            .outerjoin(Appointment, Appointment.id == Ticket.appointment_id))
 
 
 def _by_token_statement(_dialect: str) -> Select:
@@ -88,21 +91,21 @@ def _near_statement(_dialect: str) -> Select:
             .order_by(Ticket.sort_at, Ticket.id).offset(bindparam("ahead")).limit(1))
 
 
-def _near_ticket(event: dict[str, Any], ahead: int) -> Any:
+def _near_ticket(connection: Connection, event: dict[str, Any], ahead: int) -> Any:
     """The waiting ticket that now has exactly `ahead` people ahead in the line the event's ticket left
     (one statement, built once and sent on the driver's cursor: it runs after every call)."""
     moved = event["ticket"]
-    return run_driver(db.session.connection(), _near_statement, {
+    return run_driver(connection, _near_statement, {
         "hall": event["hall"], "service": moved["service"], "day": date.fromisoformat(moved["business_day"]),
         "stage": moved["stage"]["code"], "ahead": ahead}).one_or_none()
 
 
-def messages_for(event: dict[str, Any], settings: dict[str, Any]) -> list[Message]:
-    """The messages an engine event calls for."""
+def messages_for(event: dict[str, Any], settings: dict[str, Any], connection: Connection) -> list[Message]:
+    """The messages an engine event calls for, read on `connection`."""
     if not event.get("ticket") or not event["ticket"].get("token"):
         return []
     if event["kind"] in LINE_MOVES:
-        ticket = _near_ticket(event, settings["near_ahead"])
+        ticket = _near_ticket(connection, event, settings["near_ahead"])
         contact = _contact(ticket) if ticket else None
         if contact is None:
             return []
@@ -113,7 +116,7 @@ def messages_for(event: dict[str, Any], settings: dict[str, Any]) -> list[Messag
             return [Message(contact.phone, contact.name, _("Your turn is near"),
                             f"{text} {link or ''}".strip(), "near")]
     if event["kind"] == "finished":
-        ticket = run_driver(db.session.connection(), _by_token_statement,
+        ticket = run_driver(connection, _by_token_statement,
                             {"token": event["ticket"]["token"]}).one_or_none()
         contact = _contact(ticket) if ticket else None
         link = _link(ticket.token) if contact else None
@@ -129,11 +132,11 @@ def init_notify(app: Flask) -> None:
     dispatcher = Dispatcher()
     app.extensions["hall_notify"] = dispatcher
 
-    def on_event(event: dict[str, Any]) -> None:
+    def on_event(event: dict[str, Any], connection: Connection | None) -> None:
         settings = current_app.config["HALL"]["notify"]
         if settings["backend"] == "none":
             return
-        for message in messages_for(event, settings):
+        for message in messages_for(event, settings, connection or db.session.connection()):
             dispatcher.submit(settings, message)
 
-    subscribe(app, on_event)
+    subscribe_reading(app, on_event)
