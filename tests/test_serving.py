@@ -517,6 +517,42 @@ def test_only_a_plain_poll_of_an_open_long_polling_session_is_answered_beside_gu
     assert polls.of_head(plain) is None
 
 
+def test_a_screens_next_poll_with_the_same_headers_is_not_judged_again_but_its_session_is(monkeypatch):
+    """A polling screen repeats its headers poll after poll: the next poll's answer headers are the last
+    one's, only its query is read; changed headers are read and judged again, and a session no longer
+    open is left to Engine.IO either way."""
+    import engineio
+    from engineio import socket as eio_socket
+
+    eio = engineio.Server(async_mode="threading")
+    sessions = {}
+    for sid in ("s1", "s2"):
+        sessions[sid] = eio.sockets[sid] = eio_socket.Socket(eio, sid)
+        sessions[sid].connected = True
+    polls = LongPolls(eio)
+    judged = []
+    judge = polls._cors
+    monkeypatch.setattr(polls, "_cors", lambda *args: judged.append(args) or judge(*args))
+    head = (b"GET /socket.io/?EIO=4&transport=polling&t=P1&sid=s1 HTTP/1.1\r\nHost: hall:8000\r\n"
+            b"Origin: http://hall:8000\r\nAccept-Encoding: gzip\r\n\r\n")
+    first = polls.of_request(SimpleNamespace(method="GET", path="/socket.io/", version=(1, 1), scheme="http",
+                                             query="EIO=4&transport=polling&t=P0&sid=s1",
+                                             headers=[("HOST", "hall:8000"), ("ORIGIN", "http://hall:8000"),
+                                                      ("ACCEPT-ENCODING", "gzip")]))
+    second = polls.of_head(head, first)  # read whole: the first was gunicorn's
+    assert len(judged) == 2 and second.session is sessions["s1"]
+    third = polls.of_head(head.replace(b"t=P1", b"t=P2"), second)
+    assert len(judged) == 2 and third == second
+    assert polls.of_head(head.replace(b"sid=s1", b"sid=s2"), third).session is sessions["s2"]
+    assert polls.of_head(head.replace(b"transport=polling", b"transport=websocket"), third) is None
+    assert polls.of_head(head.replace(b"HTTP/1.1", b"HTTP/1.0"), third) is None
+    refused = head.replace(b"http://hall:8000", b"http://elsewhere")
+    assert polls.of_head(refused, third) is None and len(judged) == 3  # judged again: Engine.IO refuses it
+    assert polls.of_head(head.replace(b"gzip", b"br"), third).accept_encoding == "br"
+    sessions["s1"].upgrading = True
+    assert polls.of_head(head, third) is None  # Engine.IO answers it (a NOOP)
+
+
 def test_a_poll_with_an_origin_is_answered_beside_gunicorn_once_engineio_would_accept_the_origin():
     """Engine.IO's CORS check on what gunicorn gives it (Host, X-Forwarded-*, the request's scheme):
     an accepted origin is answered here with Engine.IO's CORS headers, a refused one is left to it."""

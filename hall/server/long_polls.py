@@ -43,12 +43,15 @@ CORS_HEADERS = {name: "HTTP_" + name.upper().replace("-", "_")
 
 class Poll(NamedTuple):
     """A plain long-poll: the Engine.IO session it waits on, the encodings the client accepts, the
-    CORS headers of its answer, and its scheme with what its scheme headers said (for the next)."""
+    CORS headers of its answer, and its scheme with what its scheme headers said (for the next);
+    `header_lines`: its head's header lines as they came, if read here (the next poll with the same
+    lines is the same poll but for its query)."""
     session: Any
     accept_encoding: str
     cors: list[tuple[str, str]]
     scheme: str | None = None
     scheme_says: tuple[str | None, ...] = ()
+    header_lines: bytes | None = None
 
 
 class LongPolls:
@@ -83,12 +86,17 @@ class LongPolls:
         head, end, rest = data.partition(b"\r\n\r\n")
         if not end or rest or not head.startswith(self.request_start):
             return None
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        parts = request_line.split(" ")
+        request_line, _, header_lines = head.partition(b"\r\n")
+        parts = request_line.decode("latin-1").split(" ")
         if len(parts) != 3 or parts[2] != "HTTP/1.1":
             return None
+        query = parts[1][len(self.path) + 1:]
+        if previous is not None and header_lines == previous.header_lines:
+            # a screen's polls repeat their headers: the same answer headers, only the session to look up
+            session = self._session(query)
+            return previous._replace(session=session) if session is not None else None
         headers = {}
-        for line in lines:
+        for line in header_lines.decode("latin-1").split("\r\n") if header_lines else ():
             name, colon, value = line.partition(":")
             if not colon or name != name.strip() or name.lower() in headers:
                 return None  # malformed or given twice: gunicorn's parser and environ decide
@@ -96,7 +104,8 @@ class LongPolls:
         scheme = None
         if previous is not None and self._scheme_says(headers) == previous.scheme_says:
             scheme = previous.scheme
-        return self._poll(parts[1][len(self.path) + 1:], headers, scheme)
+        poll = self._poll(query, headers, scheme)
+        return poll and poll._replace(header_lines=header_lines)
 
     def _scheme_says(self, headers: dict[str, str]) -> tuple[str | None, ...]:
         return tuple(headers.get(name) for name in self.scheme_headers)
@@ -106,6 +115,16 @@ class LongPolls:
         not plain: gunicorn parses it)."""
         if not NOT_PLAIN.isdisjoint(headers) or headers.get("connection", "keep-alive").lower() != "keep-alive":
             return None
+        session = self._session(query)
+        if session is None:
+            return None
+        cors = self._cors(headers, scheme)
+        if cors is None:
+            return None
+        return Poll(session, headers.get("accept-encoding", ""), cors, scheme, self._scheme_says(headers))
+
+    def _session(self, query: str) -> Any:
+        """The open long-polling session a plain poll's query names; None if Engine.IO answers it."""
         fields = {}
         for field in query.split("&"):
             name, _, value = field.partition("=")
@@ -116,10 +135,7 @@ class LongPolls:
         if (session is None or not session.connected or session.upgrading or session.upgraded
                 or session.closing or session.closed):
             return None  # Engine.IO's own answer (an error, a NOOP)
-        cors = self._cors(headers, scheme)
-        if cors is None:
-            return None
-        return Poll(session, headers.get("accept-encoding", ""), cors, scheme, self._scheme_says(headers))
+        return session
 
     def _cors(self, headers: dict[str, str], scheme: str | None) -> list[tuple[str, str]] | None:
         """Engine.IO's CORS headers for the answer, on the environ gunicorn would give it; None if
