@@ -19,13 +19,15 @@ heavy but sustainable load.
 
 Prints call → screen latency p50 / p99 / max over every (screen, call), calls lost (a screen that
 never got one), duplicates, the call request's p99, then per load phase the issue and call
-latencies (p50 / p99, rate) and how much of a core the server's and the screens' processes used;
+latencies (p50 / p99, rate), how much of a core the server's and the screens' processes used and the
+server's CPU per API request (a caller's round is two: finish, call-next);
 the server processes' RSS and threads, and CPU per delivered event of the server and, separately,
 of the screens' processes (they share the machine); server CPU per event × screens is what one
 event costs the server for all of them. --pin runs the server on core 0 and the screens' processes
 and the API clients on core 1, as if the screens were elsewhere (other work of the machine still
 shares both cores). --root runs another checkout's server (e.g. a `git archive` of an older commit)
-with this benchmark's clients.
+with this benchmark's clients. --screens 0 runs the same calls and load phases with no screen: beside
+a run with screens, what the screens cost the API's latency and CPU per request.
 """
 from __future__ import annotations
 
@@ -235,7 +237,21 @@ def load_phase(args: argparse.Namespace, server: LiveServer, headers: dict[str, 
     return {"pace": pace, "issue_p50": percentile(issue, 50), "issue_p99": percentile(issue, 99),
             "issue_rate": len(issue) / args.seconds, "failures": clients.failures,
             "call_p50": percentile(calls, 50), "call_p99": percentile(calls, 99), "calls": len(calls),
-            "server_cores": used["server"], "screens_cores": used["screens"]}
+            "server_cores": used["server"], "screens_cores": used["screens"],
+            # a caller's round is a finish and a call-next: two requests
+            "server_ms": 1000 * used["server"] * args.seconds / max(1, len(issue) + 2 * len(calls))}
+
+
+class NoScreens:
+    """--screens 0: the same calls and load phases with no screen connected (what the screens cost)."""
+    ready = {"ready": 0, "seconds": 0.0}
+    pids: list[int] = []
+
+    def ask(self, command: str, timeout: float = 60) -> dict:
+        return {"received": [], "connects": [], "events": []}
+
+    def close(self) -> None:
+        pass
 
 
 def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], workers: int, screens: int,
@@ -251,7 +267,7 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
     lean += ["--origin"] if args.polling_origin else []
     try:
         crowd = Crowd(server.urls, screens, args.polling, 900, "--attempts", "1", "--connect-timeout", "20", *lean,
-                      processes=args.screen_processes)
+                      processes=args.screen_processes) if screens else NoScreens()
     except BaseException:
         server.stop()
         raise
@@ -281,11 +297,17 @@ def run_case(args: argparse.Namespace, db_url: str, headers: dict[str, str], wor
                   p99=percentile(latencies, 99), max=max(latencies, default=0), spread_p50=percentile(spreads, 50),
                   spread_max=max(spreads, default=0), call_p99=percentile(call_ms, 99), loads=loads,
                   rss_mb=rss, threads=threads, events=sum(report["events"]),
-                  server_us=1e6 * server_cpu / max(1, sum(report["events"])),
-                  server_call_us=1e6 * server_cpu / max(1, len(latencies)),
-                  server_event_ms=server_cpu * 1e3 / max(1, sum(report["events"])) * result["connected"],
-                  crowd_us=1e6 * crowd_cpu / max(1, sum(report["events"])))
+                  **per_event(server_cpu, crowd_cpu, sum(report["events"]), len(latencies), result["connected"]))
     return result
+
+
+def per_event(server_cpu: float, crowd_cpu: float, events: int, calls: int, screens: int) -> dict:
+    """CPU per delivered event (µs) of the server and of the screens' processes, per call delivered, and the
+    server's per event to all the screens (ms); none with no screen."""
+    if not events:
+        return dict.fromkeys(("server_us", "server_call_us", "server_event_ms", "crowd_us"))
+    return {"server_us": 1e6 * server_cpu / events, "server_call_us": 1e6 * server_cpu / max(1, calls),
+            "server_event_ms": server_cpu * 1e3 / events * screens, "crowd_us": 1e6 * crowd_cpu / events}
 
 
 def rounded(values: dict) -> dict:
@@ -298,12 +320,13 @@ def show(result: dict, pinned: bool) -> None:
     """One line per case: the deliveries, then one part per load phase (back to back, paced)."""
     shown = rounded(result)
     loads = []
-    for load in map(rounded, result["loads"]):
+    for raw, load in zip(result["loads"], map(rounded, result["loads"])):
         mode = f"paced {load['pace']}/s each" if load["pace"] else "back to back"
         loads.append(f"{shown['clients']} clients at once, {mode}: issue p50 {load['issue_p50']} "
                      f"p99 {load['issue_p99']} ms ({load['issue_rate']}/s), call p50 {load['call_p50']} p99 "
                      f"{load['call_p99']} ms ({load['calls']} calls), {load['failures']} failed; cores used: server "
-                     f"{load['server_cores']}, screens {load['screens_cores']}")
+                     f"{load['server_cores']}, screens {load['screens_cores']}; server CPU per API request "
+                     f"{raw['server_ms']:.2f} ms")
     print(f"{shown['workers']} proc {shown['screens']:>5} screens{' (pinned)' if pinned else ''}: connected "
           f"{shown['connected']:>5} in {shown['connect_s']} s | call→screen p50 {shown['p50']} p99 {shown['p99']} "
           f"max {shown['max']} ms, spread p50 {shown['spread_p50']} max {shown['spread_max']} ms, {shown['calls']} "
