@@ -11,37 +11,49 @@ in a busy hall a screen learns it lost one (Redis away) within a second or two, 
 on its own after a quiet spell (hall/static/js/hall-live.js).
 
 One message per hall and interval across processes (`[redis] url`): the processes take turns through
-Redis. A process with a new event of a hall takes the hall's turn (`SET … NX PX`) unless it already
-holds it; the holder waits the interval, gives the turn back (`DEL`) and only then reads the counts and
-sends them to every process's screens. A process that finds the turn taken sends nothing: the holder
-has not given it back yet, so its read comes after that event's commit (which came before the attempt)
-and its counts include it. This order is Redis's own, so it holds whatever the processes' clocks and
-however late a greenlet runs; a turn left by a process that died (or that is slow past the turn's
-expiry) only ever lets a second message through, never none. Against the holder dying before it
-sends, a process that lost its turn looks, `CHECK_AFTER` intervals after its last lost turn, at the
-seq the hall's last message carried (kept in Redis by each sender): if it is older than its events,
-it sends the counts itself. So a lobby is never left with stale counts for longer than a few intervals.
-With Redis away every process sends its own (as one process does without Redis). Without Redis a
-process sends its own screens only, so with none of the hall's public screens connected it reads
-nothing. With Redis, the turn is taken only if some process listens to the hall's public room (its
-channel, hall/realtime_redis.py: a process listens from the moment one of its screens joins it, before
-that screen asks for its snapshot), in the same round trip: with no public screen of the hall anywhere,
+Redis, and the hall's event seq (shared by all of them) tells what a read covers: counts read at seq S
+show every event up to S. A process with events of a hall no read is known to cover asks for the turn
+(one script, `ASK`):
+- the hall's last message carried their seq or a newer one (Redis keeps it): nothing to do;
+- the turn is free: it takes it, waits the interval, reads the counts and sends them; then gives the turn
+  back (`GIVE_BACK`, one script that also records the seq read) unless an event newer than its read is
+  known, its own or one another process asked for: then it keeps the turn, and reads and sends again
+  an interval later;
+- another process holds it: the asker's seq is recorded beside the turn in the same round trip, so the
+  holder's next give-back, which comes after it, keeps the turn if its read did not cover that seq, and
+  the read after that does. The asker's events up to then are covered; it does not ask for its next
+  events until the holder's give-back is due (the turn's time left tells when), and then learns in one
+  ask whether the message covered them (nothing to do), or the turn is still held (covered too), or free.
+A busy hall's turn thus costs its holder one round trip an interval and each other process one, whatever
+the number of events. The order is Redis's and the seqs the database's, so it holds whatever the
+processes' clocks and however late a greenlet runs. A turn left by a process that died (or that is slow
+past the turn's expiry) only ever lets a second message through, never none: the turn expires and the
+next ask takes it. Against a turn that outlives its holder's part in it, a process that found it held
+sends the counts itself if no message covering those events is recorded `CHECK_AFTER` intervals later.
+So a lobby is never left with stale counts for longer than a few intervals. With Redis away every
+process sends its own (as one process does without Redis). Without Redis a process sends its own
+screens only, so with none of the hall's public screens connected it reads nothing. With Redis, the turn
+is taken (and kept) only if some process listens to the hall's public room (its channel,
+hall/realtime_redis.py: a process listens from the moment one of its screens joins it, before that
+screen asks for its snapshot), in the same round trip: with no public screen of the hall anywhere,
 nothing is read or sent, and a screen that connects later gets the counts with its snapshot.
 
 Other ways were weighed: "the process whose event came last sends" starves while two processes keep
 acting (each sees the other's event as the last), and one sending process per hall needs leases and
-failover. A turn costs one round trip (the take) per event of a process that does not hold it, next to
-the `PUBLISH` each event costs already; a sent message two: the take and the give-back, which must be
-answered before the read (the order above). The record of what was sent needs no answer: it goes with
-the message's own `PUBLISH`, in the process's publisher's round trip (hall/realtime_redis.py `send_later`).
+failover. Asking at every event of a process that does not hold the turn cost a round trip per event;
+asking again only after the holder's give-back, without the seqs, sent a second message for events the
+holder's read had already covered.
 """
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
 
 import redis
 from flask import Flask
@@ -53,19 +65,54 @@ from hall.snapshot import waiting_by_service
 
 log = logging.getLogger(__name__)
 
-#: A turn expires after this many intervals if its holder never gives it back (it died): only a second
-#: message can come of an expiry, so it need not be longer than a busy process's delay.
+#: A turn expires this many intervals after it was taken or kept if its holder does not give it back (it died): only
+#: a second message can come of an expiry, so it need not be longer than a busy process's delay.
 TURN_EXPIRES = 3
-#: A process whose turn was taken checks this many intervals after its last lost turn that a message
-#: newer than its events was sent.
+#: A process that found the turn held sends the counts itself if, this many intervals later, no message that
+#: covers its events is recorded (the holder took no part in the turns: a stale turn that does not expire soon).
 CHECK_AFTER = 2
-#: How long Redis keeps the seq of a hall's last message (a later check with none sends its own).
-SENT_KEPT_S = 3600
-#: The turn (KEYS[1], expiring after ARGV[2] ms) if any process listens to the channel ARGV[1]: 1 taken,
-#: 0 held by another process, -1 nobody listens.
-TAKE_IF_LISTENED = """
-if redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2] == 0 then return -1 end
-if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[2]) then return 1 end
+#: A process that found the turn held asks again this many intervals after the holder's give-back is due (the
+#: holder's read and its record done by then).
+ASK_AGAIN_AFTER = 0.1
+#: How many intervals Redis keeps the seq of a hall's last message: long enough for every process awaiting it,
+#: short enough that a hall whose seq went back (its database restored) is not taken as shown for long.
+SENT_KEPT = 10
+
+#: What asking for a hall's turn answers (`Turns.ask`).
+NOBODY, HELD, TAKEN, SHOWN = -1, 0, 1, 2
+
+#: KEYS: the turn, the seq the hall's last message carried, the newest seq a process found the turn held for.
+#: ARGV: the hall's public room's channel, the turn's expiry (ms), the asker's seq, its token, whether that seq is
+#: news (1: an event of it that no read is known to cover).
+#: Answers {NOBODY, 0, 0} when no process listens to the channel, {SHOWN, sent, 0} when the last message
+#: carried the seq or a newer one, {TAKEN, sent, 0}, or {HELD, sent, the turn's time left in ms}: the holder's
+#: next give-back keeps the turn if the seq is newer than what it read.
+ASK = """
+if redis.call('PUBSUB', 'NUMSUB', ARGV[1])[2] == 0 then return {-1, 0, 0} end
+local sent = tonumber(redis.call('GET', KEYS[2]) or '0')
+local seq = tonumber(ARGV[3])
+if sent >= seq then return {2, sent, 0} end
+if redis.call('SET', KEYS[1], ARGV[4], 'NX', 'PX', ARGV[2]) then return {1, sent, 0} end
+if ARGV[5] == '1' and tonumber(redis.call('GET', KEYS[3]) or '0') < seq then
+  redis.call('SET', KEYS[3], seq, 'PX', ARGV[2])
+end
+return {0, sent, redis.call('PTTL', KEYS[1])}
+"""
+#: KEYS as ASK's. ARGV: the holder's token, the seq it read the counts at (0: none read), its own last seq, the
+#: turn's expiry (ms), how long the record of the message is kept (ms), the hall's public room's channel.
+#: Records the seq read; answers -1 if the turn is not the holder's any more (it expired), 1 if it keeps it for
+#: another interval (an event newer than its read is known, and some process listens), 0 if it gave it back.
+GIVE_BACK = """
+local read = tonumber(ARGV[2])
+if read > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], read, 'PX', ARGV[5]) end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local newest = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[3]))
+redis.call('DEL', KEYS[3])
+if newest > read and redis.call('PUBSUB', 'NUMSUB', ARGV[6])[2] > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return 1
+end
+redis.call('DEL', KEYS[1])
 return 0
 """
 
@@ -77,65 +124,63 @@ def waiting_message(slug: str) -> dict[str, Any]:
     return {"hall": slug, "seq": hall.event_seq, "public_seq": hall.public_seq, "services": waiting_by_service(hall)}
 
 
+class Answer(NamedTuple):
+    """What asking for a hall's turn answered."""
+
+    turn: int  # NOBODY, HELD, TAKEN or SHOWN
+    sent: int  # the seq the hall's last message carried (0: unknown)
+    left_ms: int  # HELD: how long the turn has before it expires (-1: it never does)
+
+
 class Turns:
     """The halls' turns to send their waiting counts, shared by the server processes through Redis."""
 
-    def __init__(self, url: str, interval_s: float, send_later: Callable[..., Any]) -> None:
-        """`send_later`: queues a Redis command whose answer nobody waits for (the message queue's publisher)."""
+    def __init__(self, url: str, interval_s: float) -> None:
         # a Redis that does not answer within the message queue's own limit is away: this process sends its own
         self.redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                           socket_timeout=CONNECT_TIMEOUT_S)
         self.expires_ms = max(1, int(interval_s * TURN_EXPIRES * 1000))
-        self.take_if_listened = self.redis.register_script(TAKE_IF_LISTENED)
-        self.send_later = send_later
+        self.sent_kept_ms = max(1, int(interval_s * SENT_KEPT * 1000))
+        self.token = uuid.uuid4().hex  # this process's, as the holder of a turn
+        self.ask_script = self.redis.register_script(ASK)
+        self.give_back_script = self.redis.register_script(GIVE_BACK)
 
     @staticmethod
-    def turn_key(slug: str) -> str:
-        return f"hall:{slug}:waiting:turn"
+    def keys(slug: str) -> list[str]:
+        """The hall's turn, the seq its last message carried, the newest seq a process found the turn held for."""
+        return [f"hall:{slug}:waiting:{name}" for name in ("turn", "sent", "asked")]
 
-    @staticmethod
-    def sent_key(slug: str) -> str:
-        return f"hall:{slug}:waiting:sent"
-
-    def take(self, slug: str, channel: str) -> bool | None:
-        """Take the hall's turn; False when another process holds it, None when no process listens to
-        `channel` (the hall's public room's: nothing to send). Redis away: this process sends."""
+    def ask(self, slug: str, channel: str, seq: int, news: bool) -> Answer:
+        """Take the hall's turn for this process's events up to `seq` (`news`: some of them no read is known to
+        cover yet; else only whether a message covering them went out). Redis away: this process sends."""
         try:
-            taken = self.take_if_listened(keys=[self.turn_key(slug)], args=[channel, self.expires_ms])
+            turn, sent, left_ms = self.ask_script(keys=self.keys(slug),
+                                                  args=[channel, self.expires_ms, seq, self.token, int(news)])
         except redis.RedisError:
-            return True
-        return None if taken < 0 else bool(taken)
+            return Answer(TAKEN, 0, 0)
+        return Answer(turn, sent, left_ms)
 
-    def give_back(self, slug: str) -> None:
-        """Before reading: any event from now on takes a turn of its own."""
+    def give_back(self, slug: str, channel: str, read: int | None, noted: int) -> bool:
+        """After sending the counts read at seq `read` (None: not read), with this process's last event at `noted`:
+        whether this process keeps the turn for another interval (an event newer than the read is known)."""
         try:
-            self.redis.delete(self.turn_key(slug))
+            kept = self.give_back_script(keys=self.keys(slug), args=[
+                self.token, read or 0, noted, self.expires_ms, self.sent_kept_ms, channel])
         except redis.RedisError:
-            pass  # the turn expires
-
-    def sent(self, slug: str, seq: int) -> None:
-        """Record the seq the hall's message carried, with the message (lost with it while Redis is away: a
-        process that lost a turn then sends its own)."""
-        self.send_later("SET", self.sent_key(slug), seq, "EX", SENT_KEPT_S)
-
-    def last_sent(self, slug: str) -> int:
-        """The seq the hall's last message carried (0 when unknown)."""
-        try:
-            return int(self.redis.get(self.sent_key(slug)) or 0)
-        except (redis.RedisError, ValueError):
-            return 0
+            return False  # the turn expires
+        return kept == 1
 
 
 @dataclass(slots=True)
 class _HallState:
-    """One hall's waiting counts in this process: what its events asked for and what is under way."""
+    """One hall's waiting counts in this process: its events, and what is known to show them."""
 
     noted: int = 0  # seq of this process's last event of the hall
-    lost: int = 0  # seq up to which another process's turn covers this process's events
-    lost_at: float = 0.0  # when this process last found the turn taken (monotonic)
-    taking: bool = False  # a turn is being asked for
-    holding: bool = False  # this process holds the turn and has not read yet: its events are covered
-    checking: bool = False  # a check that the turn's holder sent is due
+    covered: int = 0  # events up to this seq need nothing more here: a message shows them or a holder's read will
+    busy: bool = False  # a task works for the hall's events (asks, holds the turn, or waits to ask again)
+    #: (seq, when) of each turn found held for events (a holder's read will cover them), until a message covering
+    #: them is seen recorded
+    awaited: deque[tuple[int, float]] = field(default_factory=deque)
 
 
 class WaitingPush:
@@ -153,45 +198,83 @@ class WaitingPush:
         with self.lock:
             hall = self.halls.setdefault(slug, _HallState())
             hall.noted = max(hall.noted, event["seq"])
-            if hall.taking or hall.holding:
+            if hall.busy:
                 return
-            hall.taking = True
-        socketio.start_background_task(self._take_turn, slug, hall)
+            hall.busy = True
+        socketio.start_background_task(self._work, slug, hall)
 
-    def _take_turn(self, slug: str, hall: _HallState) -> None:
+    def _work(self, slug: str, hall: _HallState) -> None:
+        """Until every event of the hall here is shown, or a holder's read of it is assured and seen sent."""
         while True:
             with self.lock:
-                asked = hall.noted  # events up to here committed before the attempt
-            taken = True if self.turns is None else self.turns.take(slug, self._channel(slug))
-            if taken is None:  # no public screen of the hall on any process: nothing to send this interval
-                socketio.sleep(self.interval_s)  # (still `taking`: the events meanwhile ask once, after it)
-                with self.lock:
-                    hall.taking = hall.noted != asked
-                    if not hall.taking:
-                        return
-                continue
-            if taken:
-                with self.lock:
-                    hall.taking, hall.holding = False, True
-                self._send_later(slug, hall)
-                return
-            with self.lock:
-                hall.lost, hall.lost_at = max(hall.lost, asked), time.monotonic()
-                start_check, hall.checking = not hall.checking, True
-                hall.taking = hall.noted != asked  # newer events ask again
-                again = hall.taking
-            if start_check:
-                socketio.start_background_task(self._check, slug, hall)
-            if not again:
-                return
+                seq, news = hall.noted, hall.noted > hall.covered
+                if not news and not hall.awaited:
+                    hall.busy = False
+                    return
+            answer = self._ask(slug, seq, news)
+            if answer.turn == TAKEN:
+                self._hold(slug, hall)
+            elif answer.turn == NOBODY:  # no public screen of the hall anywhere: nothing to send this interval
+                self._covered(hall, seq)
+                socketio.sleep(self.interval_s)  # (still busy: the events meanwhile ask once, after it)
+            elif answer.turn == SHOWN:
+                self._covered(hall, answer.sent)
+            else:
+                self._held(slug, hall, answer, seq if news else None)
 
-    def _send_later(self, slug: str, hall: _HallState) -> None:
-        socketio.sleep(self.interval_s)
-        with self.lock:  # an event from now on asks for a message of its own: none is missed
-            hall.holding = False
-        if self.turns is not None:
-            self.turns.give_back(slug)
-        self._send(slug)
+    def _ask(self, slug: str, seq: int, news: bool) -> Answer:
+        if self.turns is None:  # this process alone sends its own screens the counts, if the hall has any here
+            return Answer(TAKEN if self._screens_here(slug) else NOBODY, 0, 0)
+        return self.turns.ask(slug, self._channel(slug), seq, news)
+
+    def _hold(self, slug: str, hall: _HallState) -> None:
+        """This process holds the hall's turn: an interval on, it reads and sends the counts, and keeps the turn
+        for another interval while an event newer than that read is known (its own, or one another process
+        found the turn held for)."""
+        kept = True
+        while kept:
+            socketio.sleep(self.interval_s)
+            read = self._send(slug)
+            if read is not None:
+                self._covered(hall, read)
+            with self.lock:
+                noted = hall.noted
+            if self.turns is None:
+                kept = read is None or noted > read
+            else:
+                kept = self.turns.give_back(slug, self._channel(slug), read, noted)
+
+    def _held(self, slug: str, hall: _HallState, answer: Answer, asked: int | None) -> None:
+        """Another process holds the turn: its read after its next give-back covers this process's events up to
+        `asked` (None: no news asked for). Ask again once that give-back is due; send the counts here if the
+        holder's message for events awaited CHECK_AFTER intervals is still not recorded."""
+        now = time.monotonic()
+        self._covered(hall, answer.sent)
+        with self.lock:
+            if asked is not None:
+                hall.covered = max(hall.covered, asked)
+                hall.awaited.append((asked, now))
+            overdue = bool(hall.awaited) and hall.awaited[0][1] + CHECK_AFTER * self.interval_s <= now
+        if overdue:
+            log.info("waiting counts of %s: the turn's holder sent none, this process does", slug)
+            read = self._send(slug)
+            if read is not None:
+                self._covered(hall, read)
+        socketio.sleep(self._ask_again_in(answer.left_ms))
+
+    def _ask_again_in(self, left_ms: int) -> float:
+        """Seconds until a held turn's give-back is due (it then has TURN_EXPIRES - 1 intervals left) and its
+        read recorded; no later than the check that its holder sent."""
+        left_s = left_ms / 1000 if left_ms >= 0 else math.inf
+        due_s = max(left_s - (TURN_EXPIRES - 1) * self.interval_s, 0.0)
+        return min(due_s, CHECK_AFTER * self.interval_s) + ASK_AGAIN_AFTER * self.interval_s
+
+    def _covered(self, hall: _HallState, seq: int) -> None:
+        """The counts read at `seq` went out: they show every event up to it."""
+        with self.lock:
+            hall.covered = max(hall.covered, seq)
+            while hall.awaited and hall.awaited[0][0] <= seq:
+                hall.awaited.popleft()
 
     def _channel(self, slug: str) -> str:
         """The Redis channel the hall's public room's events go on (hall/realtime_redis.py)."""
@@ -202,34 +285,16 @@ class WaitingPush:
         later gets a snapshot, counts included)."""
         return bool(socketio.server.manager.rooms.get("/", {}).get(self.room(slug)))
 
-    def _check(self, slug: str, hall: _HallState) -> None:
-        """The holder of a turn this process lost sent a message newer than its events, or this process does."""
-        while True:
-            with self.lock:
-                due_in = hall.lost_at + CHECK_AFTER * self.interval_s - time.monotonic()
-                lost = hall.lost
-            if due_in > 0:
-                socketio.sleep(due_in)
-                continue
-            if self.turns.last_sent(slug) < lost:
-                log.info("waiting counts of %s: the turn's holder sent none, this process does", slug)
-                self._send(slug)
-            with self.lock:
-                if hall.lost == lost:
-                    hall.checking = False
-                    return
-
-    def _send(self, slug: str) -> None:
-        if self.turns is None and not self._screens_here(slug):
-            return  # this process alone sends its own screens the counts: none of the hall's is here
+    def _send(self, slug: str) -> int | None:
+        """Read the hall's counts and send them to its public room, every process's screens; the seq they were read
+        at (None: the database away, the next interval's read puts it right)."""
         with self.app.app_context():
             try:
                 message = waiting_message(slug)
-            except Exception as error:  # the database away: the next event's message puts it right
+            except Exception as error:
                 log.warning("waiting counts of %s not sent: %s", slug, error)
-                return
+                return None
             finally:
                 db.session.remove()
         socketio.emit("hall_waiting", message, to=self.room(slug))
-        if self.turns is not None:
-            self.turns.sent(slug, message["seq"])
+        return message["seq"]

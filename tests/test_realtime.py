@@ -388,11 +388,19 @@ class _Monitor:
         return self.commands
 
 
+def _turns_round_trips(commands: list[tuple[str, str]]) -> list[str]:
+    """The commands of the processes' waiting turns (their own connections'), as Redis ran them."""
+    turns = {connection for connection, command in commands
+             if "hall:demo:waiting:turn" in command and connection != "lua:"}
+    return [command.split()[0] for connection, command in commands if connection in turns]
+
+
 @pytest.mark.redis
-def test_a_waiting_message_costs_its_sender_two_round_trips_the_record_of_it_goes_with_it(two_servers, waiting_screens,
-                                                                                        redis_server):
-    """The turn is taken (one script) and given back (DEL, answered before the counts are read); the record of
-    the seq the message carried goes in the same round trip as the message's PUBLISH, on the publisher's connection."""
+def test_a_waiting_message_costs_its_sender_two_round_trips_and_its_publisher_nothing_more(two_servers,
+                                                                                          waiting_screens,
+                                                                                          redis_server):
+    """The turn is taken (one script) and given back (one script, which records the seq the counts were read
+    at); the publisher's connection sends the message and nothing else for it."""
     hall, first, _second, _server = two_servers
 
     def issue_and_wait() -> None:
@@ -400,21 +408,49 @@ def test_a_waiting_message_costs_its_sender_two_round_trips_the_record_of_it_goe
         after = _waiting_now(hall, first)
         for screen in waiting_screens:
             wait_for(lambda: screen.shows(after), timeout=5)
+        time.sleep(0.5)  # the turn is given back
 
-    issue_and_wait()  # the turn's script is loaded (a first EVALSHA may be answered NOSCRIPT)
+    issue_and_wait()  # the turn's scripts are loaded (a first EVALSHA may be answered NOSCRIPT)
     monitor = _Monitor(redis_server.url)
     try:
         issue_and_wait()
-        time.sleep(0.2)
     finally:
         commands = monitor.close()
-    turns = {connection for connection, command in commands  # the processes' turns' own connections
-             if "hall:demo:waiting:turn" in command and connection != "lua:"}
-    of_turns = [command.split()[0] for connection, command in commands if connection in turns]
-    assert "DEL" in of_turns and set(of_turns) <= {"EVALSHA", "DEL", "GET"}  # (another event may take a turn)
-    publisher = [command for connection, command in commands if connection not in turns and connection != "lua:"]
-    message = next(n for n, command in enumerate(publisher) if "hall_waiting" in command)
-    assert [c.split()[:2] for c in publisher[message + 1:message + 2]] == [["SET", "hall:demo:waiting:sent"]]
+    assert _turns_round_trips(commands) == ["EVALSHA", "EVALSHA"]
+    by_scripts = [command.split()[:2] for connection, command in commands if connection == "lua:"]
+    assert ["SET", "hall:demo:waiting:sent"] in by_scripts
+    others = [command for connection, command in commands
+              if connection != "lua:" and "hall:demo:waiting:" not in command]
+    assert sum("hall_waiting" in command for command in others) == 1
+    assert not any("waiting:" in command for command in others if "hall_waiting" not in command)
+
+
+@pytest.mark.redis
+def test_a_burst_on_the_process_not_holding_the_turn_asks_for_it_a_few_times_and_its_last_count_is_shown(
+        two_servers, waiting_screens, redis_server):
+    """One process takes the turn; the other issues 20 tickets meanwhile: it asks for the turn about once an
+    interval, not once an issue, and the screens on both processes end on the counts after its last issue,
+    one message an interval."""
+    hall, first, second, _server = two_servers
+    monitor = _Monitor(redis_server.url)
+    try:
+        started = time.monotonic()
+        hall.issue(first, "A")
+        for _ in range(20):
+            hall.issue(second, "B")
+        after = _waiting_now(hall, second)
+        for screen in waiting_screens:
+            wait_for(lambda: screen.shows(after), timeout=6)
+        time.sleep(1.5)  # what else comes of the burst has come
+        elapsed_s = time.monotonic() - started
+    finally:
+        commands = monitor.close()
+    round_trips = _turns_round_trips(commands)
+    assert 3 <= len(round_trips) <= 8, round_trips
+    for screen in waiting_screens:
+        heard = screen.take()
+        assert _counts(heard[-1]) == after
+        assert len(heard) <= elapsed_s + 1, [m["seq"] for m in heard]
 
 
 def _open_alarms(hall, server) -> list[str]:
@@ -695,19 +731,55 @@ def test_a_halls_waiting_turn_is_taken_only_while_some_process_listens_to_its_pu
     nothing is read or sent; once one listens, the turn is taken, and then held."""
     import redis
 
-    from hall.realtime_waiting import Turns
+    from hall.realtime_waiting import HELD, NOBODY, TAKEN, Turns
 
-    turns = Turns(redis_server.url, 1.0, send_later=None)
+    turns = Turns(redis_server.url, 1.0)
     channel = "flask-socketio:hall:east:public"
-    assert turns.take("east", channel) is None
-    assert turns.redis.get(turns.turn_key("east")) is None
+    assert turns.ask("east", channel, 1, True).turn == NOBODY
+    assert turns.redis.get(Turns.keys("east")[0]) is None
     screen = redis.Redis.from_url(redis_server.url).pubsub()
     screen.subscribe(channel)
     wait_for(lambda: screen.get_message(timeout=0.1) is not None)
-    assert turns.take("east", channel) is True
-    assert turns.take("east", channel) is False  # held
+    assert turns.ask("east", channel, 1, True).turn == TAKEN
+    assert turns.ask("east", channel, 2, True).turn == HELD
     screen.close()
     turns.redis.close()
+
+
+@pytest.mark.redis
+def test_a_held_turn_is_kept_by_its_holder_until_a_read_covers_the_seq_another_process_found_it_held_for(
+        redis_server):
+    """A process finding the turn held records its seq in the same round trip; the holder's give-back keeps the
+    turn while its read is older than that seq (or than its own last event), and records the seq it read: an ask
+    for events no newer than it is answered SHOWN, whoever holds the turn."""
+    import redis
+
+    from hall.realtime_waiting import HELD, SHOWN, TAKEN, Answer, Turns
+
+    holder, other = Turns(redis_server.url, 1.0), Turns(redis_server.url, 1.0)
+    channel = "flask-socketio:hall:west:public"
+    screen = redis.Redis.from_url(redis_server.url).pubsub()
+    screen.subscribe(channel)
+    wait_for(lambda: screen.get_message(timeout=0.1) is not None)
+    turn, sent, asked = Turns.keys("west")
+    try:
+        assert holder.ask("west", channel, 5, True).turn == TAKEN
+        found = other.ask("west", channel, 7, True)
+        assert found.turn == HELD and 2000 < found.left_ms <= 3000
+        assert holder.give_back("west", channel, read=6, noted=5)  # 7 is newer than the read: kept
+        assert other.ask("west", channel, 7, False).turn == HELD  # only whether it was shown: nothing recorded
+        assert holder.redis.get(asked) is None
+        assert not holder.give_back("west", channel, read=7, noted=5)  # the read covers 7: given back
+        assert holder.redis.get(turn) is None
+        assert other.ask("west", channel, 7, False) == Answer(SHOWN, 7, 0)
+        assert other.ask("west", channel, 9, True).turn == TAKEN
+        assert not holder.give_back("west", channel, read=8, noted=9)  # not its turn any more: it stays the other's
+        assert holder.redis.get(turn) == other.token.encode() and int(holder.redis.get(sent)) == 8
+        assert other.give_back("west", channel, read=8, noted=9)  # its own event is newer than its read: kept
+        assert other.redis.pttl(turn) > 2000
+    finally:
+        holder.redis.delete(turn, sent, asked)
+        screen.close()
 
 
 @pytest.mark.redis
