@@ -23,11 +23,13 @@ spread over them, as bench/issue_rate.py runs them) issues tickets for --seconds
   only inserts tickets; nothing else updates them in this run);
 - transactions PostgreSQL committed per issue (`pg_stat_database.xact_commit`: each autocommit
   statement counts one; the picture readers' and the waiting counts' reads count too);
-- with Redis: the Redis server's CPU per issue, and the commands it ran (INFO commandstats) per
-  waiting-counts message sent (one `DEL`, the turn given back, per message): the turns' scripts (EVALSHA),
-  DEL, SET (the record of what was sent), GET (a lost turn's check), PUBLISH, and all commands per issue.
-  Which of them share a round trip is not in Redis's counters: since the record of what was sent goes in
-  the publisher's pipeline, a message costs its sender the EVALSHA and the DEL as round trips of their own.
+- with Redis: the Redis server's CPU per issue, the waiting-counts messages sent (`hall_waiting`, counted
+  by a listener of the halls' public rooms' channels: a pattern subscription, which no process counts as a
+  listener of a room), the waiting turns' round trips per issue and per message (the commands only the turns
+  send: their scripts, EVALSHA, and up to a3322ef the give-back's DEL and a lost turn's check's GET), and
+  the commands Redis ran (INFO commandstats) per message: EVALSHA, DEL, SET, GET, PUBLISH, and all commands
+  per issue. Which of them share a round trip is not in Redis's counters: PUBLISH (and up to a3322ef the
+  SET recording what was sent) go in the publisher's pipelines, several events a round trip.
 Then the medians, and the 2-process figures over the 1-process ones.
 """
 from __future__ import annotations
@@ -36,6 +38,7 @@ import argparse
 import contextlib
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +90,23 @@ class DatabaseFigures:
 
 #: The Redis commands counted per waiting-counts message (bench docstring).
 REDIS_COMMANDS = ("evalsha", "del", "set", "get", "publish")
+#: The commands only the waiting turns send, each a round trip of its own.
+TURN_COMMANDS = ("evalsha", "del", "get")
+
+
+class WaitingMessages:
+    """Counts the `hall_waiting` messages the processes send each other, on a pattern subscription of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.subscription = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+        self.subscription.psubscribe("flask-socketio:hall:*:public")
+        self.count = 0
+        threading.Thread(target=self._listen, daemon=True).start()
+
+    def _listen(self) -> None:
+        with contextlib.suppress(Exception):  # the Redis server stopped: the run is over
+            for message in self.subscription.listen():
+                self.count += b'"hall_waiting"' in message["data"]
 
 
 class RedisFigures:
@@ -94,12 +114,14 @@ class RedisFigures:
 
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url)
+        self.messages = WaitingMessages(url)
 
     def __call__(self) -> tuple[float, dict[str, int]]:
         cpu = self.client.info("cpu")
         stats = self.client.info("commandstats")
         calls = {name.removeprefix("cmdstat_"): figures["calls"] for name, figures in stats.items()}
         calls["all"] = sum(calls.values())
+        calls["messages"] = self.messages.count
         return cpu["used_cpu_user"] + cpu["used_cpu_sys"], calls
 
 
@@ -114,6 +136,8 @@ class Figures:
     redis_ms: float = 0.0  # the Redis server's CPU per issue
     per_message: dict[str, float] | None = None  # Redis commands per waiting-counts message (REDIS_COMMANDS)
     commands: float = 0.0  # Redis commands per issue
+    messages: float = 0.0  # waiting-counts messages per second
+    turns: float = 0.0  # the waiting turns' round trips per issue
 
     @property
     def cpu_ms(self) -> float:
@@ -125,37 +149,44 @@ def measured(urls: list[str], figures: DatabaseFigures, seconds: float, clients:
     time.sleep(STATS_DELAY_S)
     updated, commits = figures()
     redis_cpu, calls = redis_figures() if redis_figures else (0.0, {})
+    started = time.monotonic()
     masters, workers = process_cpu_s(urls)
     result = issue_for(urls, HALLS, seconds, clients)
     masters_after, workers_after = process_cpu_s(urls)
     time.sleep(STATS_DELAY_S)
     updated_after, commits_after = figures()
     redis_cpu_after, calls_after = redis_figures() if redis_figures else (0.0, {})
+    counted_s = time.monotonic() - started
     n = max(result.issued, 1)
-    ran = {name: calls_after.get(name, 0) - calls.get(name, 0) for name in (*REDIS_COMMANDS, "all")}
-    messages = max(ran["del"], 1)
+    ran = {name: calls_after.get(name, 0) - calls.get(name, 0) for name in (*REDIS_COMMANDS, "all", "messages")}
+    messages = max(ran["messages"], 1)
+    turns = sum(ran[name] for name in TURN_COMMANDS)
     return Figures(result.issued, result.rate, 1000 * (masters_after - masters) / n,
                    1000 * (workers_after - workers) / n, (updated_after - updated) / n, (commits_after - commits) / n,
                    1000 * (redis_cpu_after - redis_cpu) / n,
-                   {name: ran[name] / messages for name in REDIS_COMMANDS} if redis_figures else None,
-                   ran["all"] / n)
+                   {"turns": turns / messages, **{name: ran[name] / messages for name in REDIS_COMMANDS}}
+                   if redis_figures else None,
+                   ran["all"] / n, ran["messages"] / counted_s, turns / n)
 
 
 def show(label: str, f: Figures) -> str:
     shown = (f"{label:16} {f.rate:7.1f}/s  cpu {f.cpu_ms:.2f} ms/issue (masters {f.master_ms:.2f}, workers"
              f" {f.worker_ms:.2f})  estimate rewrites {f.rewrites:.2f}/issue  commits {f.commits:.2f}/issue")
     if f.per_message is not None:
-        shown += (f"  redis {f.redis_ms:.3f} ms/issue, {f.commands:.2f} commands/issue, per waiting message: "
+        shown += (f"  redis {f.redis_ms:.3f} ms/issue, {f.commands:.2f} commands/issue, turns' round trips"
+                  f" {f.turns:.3f}/issue, waiting messages {f.messages:.1f}/s, per waiting message: "
                   + " ".join(f"{name} {count:.2f}" for name, count in f.per_message.items()))
     return shown
 
 
 def median(rounds: list[Figures]) -> Figures:
     plain = [statistics.median(getattr(r, name) for r in rounds)
-             for name in ("issued", "rate", "master_ms", "worker_ms", "rewrites", "commits", "redis_ms", "commands")]
+             for name in ("issued", "rate", "master_ms", "worker_ms", "rewrites", "commits", "redis_ms", "commands",
+                          "messages", "turns")]
     per_message = None if rounds[0].per_message is None else {
-        name: statistics.median(r.per_message[name] for r in rounds) for name in REDIS_COMMANDS}
-    return Figures(*plain[:6], redis_ms=plain[6], per_message=per_message, commands=plain[7])
+        name: statistics.median(r.per_message[name] for r in rounds) for name in rounds[0].per_message}
+    return Figures(*plain[:6], redis_ms=plain[6], per_message=per_message, commands=plain[7], messages=plain[8],
+                   turns=plain[9])
 
 
 def main() -> None:
@@ -213,7 +244,10 @@ def main() -> None:
         a, b = medians["2 proc. + Redis"], medians["before + Redis"]
         print(f"RESULT Redis now / before: Redis CPU per issue {b.redis_ms:.3f} -> {a.redis_ms:.3f} ms"
               f" ({a.redis_ms / max(b.redis_ms, 1e-9):.2f}x); commands per issue {b.commands:.2f} -> {a.commands:.2f}"
-              f" ({a.commands / max(b.commands, 1e-9):.2f}x)", flush=True)
+              f" ({a.commands / max(b.commands, 1e-9):.2f}x); the waiting turns' round trips per issue"
+              f" {b.turns:.3f} -> {a.turns:.3f} ({a.turns / max(b.turns, 1e-9):.2f}x), per waiting message"
+              f" {b.per_message['turns']:.2f} -> {a.per_message['turns']:.2f}; waiting messages"
+              f" {b.messages:.1f} -> {a.messages:.1f}/s", flush=True)
 
 
 if __name__ == "__main__":
