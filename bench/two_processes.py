@@ -28,8 +28,10 @@ spread over them, as bench/issue_rate.py runs them) issues tickets for --seconds
   listener of a room), the waiting turns' round trips per issue and per message (the commands only the turns
   send: their scripts, EVALSHA, and up to a3322ef the give-back's DEL and a lost turn's check's GET), and
   the commands Redis ran (INFO commandstats) per message: EVALSHA, DEL, SET, GET, PUBLISH, and all commands
-  per issue. Which of them share a round trip is not in Redis's counters: PUBLISH (and up to a3322ef the
-  SET recording what was sent) go in the publisher's pipelines, several events a round trip.
+  per issue. Redis counts the commands a script runs with the clients' own, so DEL and GET count as the
+  turns' round trips only for a checkout whose turns' scripts run none (up to a3322ef), and SET, GET, DEL
+  and all commands include the scripts' own. Which commands share a round trip is not in Redis's counters:
+  PUBLISH (and up to a3322ef the SET recording what was sent) go in the publisher's pipelines.
 Then the medians, and the 2-process figures over the 1-process ones.
 """
 from __future__ import annotations
@@ -90,7 +92,7 @@ class DatabaseFigures:
 
 #: The Redis commands counted per waiting-counts message (bench docstring).
 REDIS_COMMANDS = ("evalsha", "del", "set", "get", "publish")
-#: The commands only the waiting turns send, each a round trip of its own.
+#: The commands the waiting turns send as round trips of their own: their scripts, and up to a3322ef DEL and GET.
 TURN_COMMANDS = ("evalsha", "del", "get")
 
 
@@ -112,9 +114,12 @@ class WaitingMessages:
 class RedisFigures:
     """The Redis server's CPU seconds and its commands run so far (INFO), over a connection of its own."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, checkout: Path) -> None:
         self.client = redis.Redis.from_url(url)
         self.messages = WaitingMessages(url)
+        scripts_read = "redis.call('GET'" in (checkout / "hall" / "realtime_waiting.py").read_text()
+        #: The commands that are the turns' round trips (TURN_COMMANDS: those the turns' scripts do not run).
+        self.turn_commands = ("evalsha",) if scripts_read else TURN_COMMANDS
 
     def __call__(self) -> tuple[float, dict[str, int]]:
         cpu = self.client.info("cpu")
@@ -160,7 +165,7 @@ def measured(urls: list[str], figures: DatabaseFigures, seconds: float, clients:
     n = max(result.issued, 1)
     ran = {name: calls_after.get(name, 0) - calls.get(name, 0) for name in (*REDIS_COMMANDS, "all", "messages")}
     messages = max(ran["messages"], 1)
-    turns = sum(ran[name] for name in TURN_COMMANDS)
+    turns = sum(ran[name] for name in redis_figures.turn_commands) if redis_figures else 0
     return Figures(result.issued, result.rate, 1000 * (masters_after - masters) / n,
                    1000 * (workers_after - workers) / n, (updated_after - updated) / n, (commits_after - commits) / n,
                    1000 * (redis_cpu_after - redis_cpu) / n,
@@ -209,14 +214,14 @@ def main() -> None:
         if args.redis:
             redis_url = stack.enter_context(redis_server())
             variants["2 proc. + Redis"] = stack.enter_context(hall_servers(url, 2, HALL_REDIS_URL=redis_url))
-            redis_figures["2 proc. + Redis"] = RedisFigures(redis_url)
+            redis_figures["2 proc. + Redis"] = RedisFigures(redis_url, Path(__file__).resolve().parent.parent)
         if args.before:
             before = Path(args.before).resolve()
             variants["before, 2 proc."] = stack.enter_context(hall_servers(url, 2, before))
             if args.redis:
                 own_redis = stack.enter_context(redis_server())  # not the other variant's: each hears only its own
                 variants["before + Redis"] = stack.enter_context(hall_servers(url, 2, before, HALL_REDIS_URL=own_redis))
-                redis_figures["before + Redis"] = RedisFigures(own_redis)
+                redis_figures["before + Redis"] = RedisFigures(own_redis, before)
         for urls in variants.values():
             if args.screens:
                 crowd = Crowd(urls, args.screens, 0.0, 120, "--lean", *(f"--hall={slug}" for slug in HALLS))
