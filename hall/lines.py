@@ -26,11 +26,6 @@ def _line_of(ticket: Ticket) -> dict:
             "stage_code": ticket.stage_code}
 
 
-def join(ticket: Ticket) -> int:
-    """The ticket joins its line; returns how many waited there before it (one statement)."""
-    return join_line(db.session.connection(), **_line_of(ticket))
-
-
 def join_statement(dialect: str):
     """The line's upsert that counts a ticket in, RETURNING the waiting count after it."""
     table = LineCount.__table__

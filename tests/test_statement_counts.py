@@ -34,7 +34,19 @@ from tests.conftest import make_app
 #: the counter's check, the counter and the ticket read apart). A finish: BEGIN, the token, the lock, the counter with the ticket it holds and that
 #: ticket's stage (one statement), the stage, its handling time, the counter, the ticket and the event (12
 #: before: the check, the counter, the ticket and the stage read apart).
-CEILINGS = {"issue": 8, "call_next": 9, "finish": 9, "recall": 6, "start": 7, "no_show": 8}
+#: A transfer: BEGIN, the token, the lock, the counter with its ticket and stage, the target counter (when one is
+#: named), the stage closed, the counter freed, the ticket moved (and sent to the target), its new stage, the
+#: line it joins, the event (15 before: the counter with its services and stages, the ticket, its stages, the
+#: target service with its stages and the target counter loaded as objects, the target written apart). A call
+#: by number: BEGIN, the token, the lock, the counter, the ticket by number (with the numbers of the counters
+#: it names and the hall's no-show grace), the line, the ticket, its stage, the counter, the event (10 before
+#: too, with objects). A reinstate: BEGIN, the token, the lock, the ticket by number, the ticket, its new stage,
+#: the line, the event (14 before, in two transactions: the token and the hall read before the action's).
+CEILINGS = {"issue": 8, "call_next": 9, "finish": 9, "recall": 6, "start": 7, "no_show": 8,
+            "transfer": 11, "call_ticket": 10, "reinstate": 8}
+#: A call by number of a no-show still within its grace: the reinstate's writes first (the ticket, its new
+#: stage, the line, its event row).
+REINSTATED = 4
 #: On PostgreSQL an issue is one call in autocommit, no BEGIN or COMMIT sent: a common one (service A) one
 #: statement (the lock, the number, the line, the ticket, its stage and its event; 5 round trips before:
 #: BEGIN, the lock, the number and line, the rows, COMMIT), a real-name one (C) one call of the function
@@ -268,6 +280,39 @@ def test_recall_start_and_no_show_are_one_short_transaction(app, demo):
                 lock = next(n for n, s in enumerate(seen.statements) if s.startswith("UPDATE halls"))
                 reads = [n for n, s in enumerate(seen.statements) if " FROM counters" in s or " FROM tickets" in s]
                 assert len(reads) == 1 and reads[0] > lock, "\n".join(seen.statements)
+
+
+def test_transfer_call_by_number_and_reinstate_are_one_short_transaction(app, demo):
+    """The counter (with its ticket and stage, for a transfer) and the ticket by its number are read once
+    each, under the hall's lock; the target service's stages are the process's copy of the hall's layout."""
+    client = app.test_client()
+    staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
+    client.post("/api/v1/halls/demo/counters/1/open", headers=staff)
+    client.post("/api/v1/halls/demo/counters/2/open", headers=staff)
+    numbers = [queue.issue_ticket(demo.id, "A")["number"] for _ in range(6)]
+    client.post("/api/v1/halls/demo/counters/1/call-next", headers=staff)  # the counters' copies of their services
+    client.post("/api/v1/halls/demo/counters/1/finish", headers=staff)
+
+    def counted(path: str, body: dict | None, ceiling: int) -> list[str]:
+        with cost() as seen:
+            response = client.post(f"/api/v1/halls/demo/{path}", headers=staff, json=body)
+        assert response.status_code == 200, response.json
+        assert_one_transaction(seen, ceiling, AFTER_COMMIT)
+        lock = next(n for n, s in enumerate(seen.statements) if s.startswith("UPDATE halls"))
+        assert lock <= 2 and not [s for s in seen.in_transaction[lock:] if "FROM services" in s
+                                  or "FROM service_stages" in s], "\n".join(seen.statements)
+        return seen.in_transaction
+
+    client.post("/api/v1/halls/demo/counters/1/call-next", headers=staff)
+    counted("counters/1/transfer", {"service": "B", "stage": "review", "counter": 2}, CEILINGS["transfer"])
+    client.post("/api/v1/halls/demo/counters/1/call-next", headers=staff)
+    counted("counters/1/transfer", {"service": "B"}, CEILINGS["transfer"])
+    counted("counters/1/call", {"number": numbers[3]}, CEILINGS["call_ticket"])
+    client.post("/api/v1/halls/demo/counters/1/no-show", headers=staff)
+    counted(f"tickets/{numbers[3]}/reinstate", None, CEILINGS["reinstate"])
+    client.post("/api/v1/halls/demo/counters/1/call", headers=staff, json={"number": numbers[3]})
+    client.post("/api/v1/halls/demo/counters/1/no-show", headers=staff)
+    counted("counters/1/call", {"number": numbers[3]}, CEILINGS["call_ticket"] + REINSTATED)
 
 
 def hold_hall_lock(app, hall_id: int, holding: threading.Event, release: threading.Event) -> None:

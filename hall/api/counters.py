@@ -14,7 +14,7 @@ from hall.auth import role_required
 from hall.database import begin_write
 from hall.extensions import db
 from hall.queue.errors import NotFound
-from hall.queue.lookup import counter_staff, hall_by_slug
+from hall.queue.lookup import counter_staff
 
 
 def one_transaction(view: Callable) -> Callable:
@@ -130,7 +130,8 @@ def counter_call_number(hall: str, number: int):
 
 
 @bp.post("/halls/<hall>/tickets/<ticket_number>/reinstate")
+@one_transaction
 @role_required("staff")
 def ticket_reinstate(hall: str, ticket_number: str):
-    event = queue.reinstate(hall_by_slug(hall).id, ticket_number, staff_id=current_user.id)
+    event = queue.reinstate(_hall_of(hall), ticket_number, staff_id=current_user.id)
     return jsonify({**event["ticket"], "event": event["kind"], "seq": event["seq"]})

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from hall import lines
 from hall.database import DriverStatement, run_driver
-from hall.models import Counter, CounterService, Service, Staff, Stage, Ticket
+from hall.models import Counter, CounterService, Hall, Service, Staff, Stage, Ticket
 from hall.queue.errors import NotFound
 from hall.queue.layout import ServiceCopy, services_of
 from hall.queue.rows import write_row
@@ -153,13 +153,16 @@ class _CounterNumber:
 
 class TicketRow:
     """A ticket's columns as the action has just written them, with its service's copy and the numbers of
-    the counters it names: the names match `Ticket`'s, so `ticket_view` takes it."""
+    the counters it names (among `counters`, rows with an id and a number): the names match `Ticket`'s, so
+    `ticket_view` takes it."""
 
-    def __init__(self, values: dict[str, Any], service: ServiceCopy, counter: Any) -> None:
+    def __init__(self, values: dict[str, Any], service: ServiceCopy, *counters: Any) -> None:
         self.__dict__.update(values)
         self.service = service
-        self.counter = _CounterNumber(counter.number) if self.counter_id == counter.id else None
-        self.target_counter = _CounterNumber(counter.number) if self.target_counter_id == counter.id else None
+        numbers = {counter.id: counter.number for counter in counters}
+        self.counter = _CounterNumber(numbers[self.counter_id]) if self.counter_id in numbers else None
+        self.target_counter = (_CounterNumber(numbers[self.target_counter_id])
+                               if self.target_counter_id in numbers else None)
 
 
 def called_ticket(row: Any, service: ServiceCopy, counter: Any, now: datetime) -> TicketRow:
@@ -249,13 +252,51 @@ def close_stage(connection: Connection, stage: Any, outcome: str, now: datetime,
 
 def queue_at_next_stage(connection: Connection, ticket: Any, service: ServiceCopy, now: datetime) -> dict[str, Any]:
     """`stages.queue_at_stage` of the service's next stage, at the back of its line; returns what moved."""
-    position = ticket.stage_position + 1
+    return queue_at(connection, ticket, service, ticket.stage_position + 1, now, keep_place=False)
+
+
+def queue_at(connection: Connection, ticket: Any, service: ServiceCopy, position: int, now: datetime, *,
+             keep_place: bool, **also: Any) -> dict[str, Any]:
+    """`stages.queue_at_stage` on the ticket's row (a stage of `service`, keeping the ticket's virtual arrival
+    or not), with `also` written in the same UPDATE; returns what moved."""
     code = service.stages[position].code
     moved = dict(service_id=service.id, stage_position=position, stage_code=code, status="waiting", queued_at=now,
-                 called_at=None, recall_count=0, sort_at=sort_key(now, ticket.priority))
+                 called_at=None, recall_count=0, **also)
+    if not keep_place:
+        moved["sort_at"] = sort_key(now, ticket.priority)
     write_row(connection, _TICKETS, ticket.id, **moved)
     run_driver(connection, _INSERT_STAGE, {"ticket_id": ticket.id, "hall_id": ticket.hall_id,
                                           "business_day": ticket.business_day, "service_id": service.id,
                                           "position": position, "code": code, "queued_at": now})
     lines.join_line(connection, ticket.hall_id, ticket.business_day, service.id, code)
     return moved
+
+
+def _numbered_statement(_dialect: str) -> Select:
+    tickets, halls = Ticket.__table__, Hall.__table__
+    at, to = Counter.__table__.alias("at_counter"), Counter.__table__.alias("to_counter")
+    return (select(tickets, at.c.number.label("counter_number"), to.c.number.label("target_counter_number"),
+                   halls.c.noshow_grace_s)
+            .select_from(tickets.join(halls, halls.c.id == tickets.c.hall_id)
+                         .outerjoin(at, at.c.id == tickets.c.counter_id)
+                         .outerjoin(to, to.c.id == tickets.c.target_counter_id))
+            .where(tickets.c.hall_id == bindparam("hall"), tickets.c.number == bindparam("number"),
+                   tickets.c.business_day == bindparam("day")))
+
+
+def numbered_ticket(connection: Connection, hall_id: int, number: str, day: date) -> Any:
+    """A hall's ticket of the day by its number, as a row (every ticket column), with the numbers of the
+    counters it names (`counter_number`, `target_counter_number`) and the hall's `noshow_grace_s`, in one
+    statement; NotFound as `lookup.ticket_by_number`."""
+    row = run_driver(connection, _numbered_statement, {"hall": hall_id, "number": number.upper(),
+                                                      "day": day}).one_or_none()
+    if row is None:
+        raise NotFound(f"no ticket {number!r} today")
+    return SimpleNamespace(**row._asdict())
+
+
+def named_counters(ticket: Any) -> list[SimpleNamespace]:
+    """The counters a `numbered_ticket` names (its counter, its target), for `TicketRow`."""
+    return [SimpleNamespace(id=counter_id, number=number) for counter_id, number in (
+        (ticket.counter_id, ticket.counter_number), (ticket.target_counter_id, ticket.target_counter_number))
+        if counter_id is not None]

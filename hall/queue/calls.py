@@ -7,31 +7,21 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from hall import lines
 from hall.extensions import db
 from hall.models import OUTCOMES, Counter, Stage, Ticket
 from hall.queue import call_rows
 from hall.queue.errors import Conflict, NotFound, QueueError
-from hall.queue.lookup import counter_by_number, service_by_prefix, ticket_by_number
-from hall.queue.rows import write, write_row
+from hall.queue.layout import services_of
+from hall.queue.rows import write_row
 from hall.queue.rules import today
-from hall.queue.stages import close_stage, mark_called, queue_at_stage, release_counter
 from hall.queue.unit import Action, hall_action
-from hall.queue.views import counter_view, ticket_view
+from hall.queue.views import ticket_view
 
 _TICKETS, _COUNTERS, _STAGES = Ticket.__table__, Counter.__table__, Stage.__table__
 
 #: Says whether the caller may act at a counter open for this staff member (None: nobody); raises if not.
 #: A counter request's check, made on the counter the action reads under the hall's lock (no read before).
 StaffCheck = Callable[[int | None], None]
-
-
-def _counter(hall_id: int, number: int, staff_check: StaffCheck | None = None) -> Counter:
-    """The counter read again under the hall's lock, with what its view and its line need."""
-    counter = counter_by_number(hall_id, number, fresh=True)
-    if staff_check is not None:
-        staff_check(counter.staff_id)
-    return counter
 
 
 def _held_ticket(counter: Counter, *statuses: str) -> Ticket:
@@ -56,20 +46,6 @@ def _ensure_free(counter: Counter) -> None:
 
 def _staff(counter: Counter, staff_id: int | None) -> int | None:
     return staff_id if staff_id is not None else counter.staff_id
-
-
-def _publish(action: Action, kind: str, ticket: Ticket, counter: Counter, **extra: Any) -> dict[str, Any]:
-    return action.publish(kind, ticket=ticket_view(ticket), counter=counter_view(counter), **extra)
-
-
-def _call(action: Action, ticket: Ticket, counter: Counter, staff_id: int | None, kind: str = "called") -> dict:
-    lines.leave(ticket)
-    write(ticket, status="called", counter_id=counter.id, counter=counter, called_at=action.now,
-          target_counter_id=None, recall_count=0)
-    mark_called(ticket, counter.id, _staff(counter, staff_id), action.now)
-    write(counter, current_ticket_id=ticket.id)
-    action.log(kind, ticket_id=ticket.id, counter_id=counter.id, staff_id=_staff(counter, staff_id))
-    return _publish(action, "called", ticket, counter)
 
 
 def counter_line(counter: Counter, day) -> Select:
@@ -101,16 +77,26 @@ def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None,
 def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int | None = None,
                 staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Call a given number (a visitor who comes back); a recent no-show is reinstated first."""
-    with hall_action(hall_id) as action:
-        counter = _counter(hall_id, counter_number, staff_check)
+    with hall_action(hall_id, plain_hall=True) as action:
+        connection = action.connection
+        counter = call_rows.counter_row(connection, hall_id, counter_number)
+        if staff_check is not None:
+            staff_check(counter.staff_id)
         _ensure_free(counter)
-        ticket = ticket_by_number(hall_id, number, today(action.hall, action.now))
+        ticket = call_rows.numbered_ticket(connection, hall_id, number, today(action.hall, action.now))
         if ticket.status == "no_show":
             _reinstate(action, ticket, staff_id)
         if ticket.status != "waiting":
-            where = f" at counter {ticket.counter.number}" if ticket.counter and ticket.status != "done" else ""
-            raise Conflict(f"{ticket.number} was already {ticket.status}{where}", ticket=ticket_view(ticket))
-        return _call(action, ticket, counter, staff_id)
+            where = f" at counter {ticket.counter_number}" if ticket.counter_id and ticket.status != "done" else ""
+            raise Conflict(f"{ticket.number} was already {ticket.status}{where}", ticket=_numbered_view(action, ticket))
+        staff = _staff(counter, staff_id)
+        call_rows.write_call(connection, ticket, counter, staff, action.now)
+        action.log("called", ticket_id=ticket.id, counter_id=counter.id, staff_id=staff)
+        called = call_rows.called_ticket(ticket, call_rows.service_of(action.hall, ticket.service_id), counter,
+                                         action.now)
+        layout = call_rows.counter_layout(connection, counter.id, action.hall.layout_version)
+        return action.publish("called", ticket=ticket_view(called, action.hall.public_name_mode),
+                              counter=call_rows.counter_view_of(counter, layout, ticket.id))
 
 
 def _holding(action: Action, hall_id: int, counter_number: int, staff_check: StaffCheck | None) -> call_rows.Held:
@@ -128,13 +114,14 @@ def _must_hold(at: call_rows.Held, *statuses: str) -> None:
 
 
 def _publish_held(action: Action, kind: str, at: call_rows.Held, moved: dict[str, Any],
-                  current_ticket_id: int | None, **extra: Any) -> dict[str, Any]:
-    """Publish the action on a held ticket: its view with what the action `moved`, the counter holding
-    `current_ticket_id` (the ORM views' fields: tests/test_call_rows.py)."""
-    ticket, counter = at.ticket, at.counter
-    service = call_rows.service_of(action.hall, ticket.service_id)
+                  current_ticket_id: int | None, *others: Any, **extra: Any) -> dict[str, Any]:
+    """Publish the action on a held ticket: its view with what the action `moved` (naming the counter
+    holding it, or `others`), the counter holding `current_ticket_id` (the ORM views' fields:
+    tests/test_call_rows.py)."""
+    values, counter = {**vars(at.ticket), **moved}, at.counter
+    service = call_rows.service_of(action.hall, values["service_id"])
     layout = call_rows.counter_layout(action.connection, counter.id, action.hall.layout_version)
-    view = ticket_view(call_rows.TicketRow({**vars(ticket), **moved}, service, counter), action.hall.public_name_mode)
+    view = ticket_view(call_rows.TicketRow(values, service, counter, *others), action.hall.public_name_mode)
     return action.publish(kind, ticket=view, counter=call_rows.counter_view_of(counter, layout, current_ticket_id),
                           **extra)
 
@@ -212,24 +199,33 @@ def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None,
         return _publish_held(action, "no_show", at, moved, None)
 
 
-def _reinstate(action: Action, ticket: Ticket, staff_id: int | None) -> None:
-    grace = timedelta(seconds=action.hall.noshow_grace_s)
+def _numbered_view(action: Action, ticket: Any) -> dict[str, Any]:
+    """The view of a `call_rows.numbered_ticket` as it stands."""
+    service = call_rows.service_of(action.hall, ticket.service_id)
+    return ticket_view(call_rows.TicketRow(vars(ticket), service, *call_rows.named_counters(ticket)),
+                       action.hall.public_name_mode)
+
+
+def _reinstate(action: Action, ticket: Any, staff_id: int | None) -> None:
+    """Put a no-show (a `call_rows.numbered_ticket`, updated in place) back in its line, in its place."""
+    grace = timedelta(seconds=ticket.noshow_grace_s)
     if ticket.status != "no_show":
         raise Conflict(f"{ticket.number} is {ticket.status}, not a no-show")
     if action.now - ticket.closed_at > grace:
-        raise Conflict(f"{ticket.number} missed its call more than {action.hall.noshow_grace_s // 60} minutes ago")
-    ticket.closed_at = None
-    queue_at_stage(ticket, ticket.service, ticket.stage_position, action.now, keep_place=True)
+        raise Conflict(f"{ticket.number} missed its call more than {ticket.noshow_grace_s // 60} minutes ago")
+    service = call_rows.service_of(action.hall, ticket.service_id)
+    moved = call_rows.queue_at(action.connection, ticket, service, ticket.stage_position, action.now,
+                               keep_place=True, closed_at=None)
+    vars(ticket).update(moved)
     action.log("reinstated", ticket_id=ticket.id, staff_id=staff_id)
 
 
 def reinstate(hall_id: int, number: str, *, staff_id: int | None = None) -> dict[str, Any]:
     """Put a no-show back in its line, in its original place."""
-    with hall_action(hall_id) as action:
-        ticket = ticket_by_number(hall_id, number, today(action.hall, action.now))
+    with hall_action(hall_id, plain_hall=True) as action:
+        ticket = call_rows.numbered_ticket(action.connection, hall_id, number, today(action.hall, action.now))
         _reinstate(action, ticket, staff_id)
-        db.session.flush()
-        return action.publish("reinstated", ticket=ticket_view(ticket))
+        return action.publish("reinstated", ticket=_numbered_view(action, ticket))
 
 
 def transfer(hall_id: int, counter_number: int, *, service: str | None = None, stage: str | None = None,
@@ -237,25 +233,28 @@ def transfer(hall_id: int, counter_number: int, *, service: str | None = None, s
              staff_id: int | None = None, staff_check: StaffCheck | None = None) -> dict[str, Any]:
     """Send the current ticket to another service, stage or counter under the same number."""
     with hall_action(hall_id, plain_hall=True) as action:
-        source = _counter(hall_id, counter_number, staff_check)
+        connection = action.connection
+        at = _holding(action, hall_id, counter_number, staff_check)
         if service is None and stage is None and counter is None:
             raise QueueError("name a service, a stage or a counter to transfer to")
-        ticket = _held_ticket(source, "called", "serving")
-        target_service = service_by_prefix(hall_id, service) if service else ticket.service
+        _must_hold(at, "called", "serving")
+        source, ticket = at.counter, at.ticket
+        services = services_of(action.hall)
+        target_service = services.service(service) if service else services.by_id[ticket.service_id]
         codes = [s.code for s in target_service.stages]
         if stage is not None and stage not in codes:
             raise NotFound(f"service {target_service.prefix} has no stage {stage!r}")
         position = codes.index(stage) if stage else (0 if service else ticket.stage_position)
-        target_counter = counter_by_number(hall_id, counter) if counter is not None else None
-        if target_counter is not None and target_counter.id == source.id:
+        target = call_rows.counter_row(connection, hall_id, counter) if counter is not None else None
+        if target is not None and target.id == source.id:
             raise Conflict("a ticket cannot be transferred to the counter it is at")
-        close_stage(ticket, "transferred", action.now)
-        release_counter(source, ticket)
-        queue_at_stage(ticket, target_service, position, action.now, keep_place=keep_place)
-        ticket.target_counter_id = target_counter.id if target_counter else None
-        db.session.flush()
+        call_rows.close_stage(connection, at.stage, "transferred", action.now)
+        write_row(connection, _COUNTERS, source.id, current_ticket_id=None)
+        moved = call_rows.queue_at(connection, ticket, target_service, position, action.now, keep_place=keep_place,
+                                   target_counter_id=target.id if target else None)
+        to_counter = target.number if target else None
         action.log("transferred", ticket_id=ticket.id, counter_id=source.id, staff_id=_staff(source, staff_id),
-                   service=target_service.prefix, stage=ticket.stage_code,
-                   counter=target_counter.number if target_counter else None, keep_place=keep_place, note=note)
-        return _publish(action, "transferred", ticket, source,
-                        to_counter=target_counter.number if target_counter else None, note=note)
+                   service=target_service.prefix, stage=moved["stage_code"], counter=to_counter,
+                   keep_place=keep_place, note=note)
+        return _publish_held(action, "transferred", at, moved, None, *([target] if target else []),
+                             to_counter=to_counter, note=note)

@@ -6,9 +6,8 @@ from sqlalchemy.orm import joinedload
 
 from hall.database import run_driver
 from hall.extensions import db
-from hall.models import Counter, CounterService, Hall, Service, Staff, Ticket
+from hall.models import Counter, Hall, Service, Staff, Ticket
 from hall.queue.errors import NotFound
-from hall.queue.unit import kept_in_batch
 
 
 def hall_by_slug(slug: str) -> Hall:
@@ -27,12 +26,13 @@ def service_by_prefix(hall_id: int, prefix: str) -> Service:
     return service
 
 
-def counter_by_number(hall_id: int, number: int, *, fresh: bool = False) -> Counter:
-    """An active counter of a hall; `fresh` reads it again (with its staff and services) over what the
-    session holds, once per transaction of a sole writer's batch (see hall.queue.unit.sole_writer)."""
-    if fresh:
-        return kept_in_batch(hall_id, ("counter", number), lambda: _read_counter(hall_id, number, fresh=True))
-    return _read_counter(hall_id, number, fresh=False)
+def counter_by_number(hall_id: int, number: int) -> Counter:
+    """An active counter of a hall."""
+    counter = db.session.scalar(select(Counter).where(Counter.hall_id == hall_id, Counter.number == number,
+                                                      Counter.active.is_(True)))
+    if counter is None:
+        raise NotFound(f"unknown counter {number!r}")
+    return counter
 
 
 def _staff_statement(_dialect: str) -> Select:
@@ -47,18 +47,6 @@ def counter_staff(hall_id: int, number: int) -> int | None:
     if row is None:
         raise NotFound(f"unknown counter {number!r}")
     return row.staff_id
-
-
-def _read_counter(hall_id: int, number: int, *, fresh: bool) -> Counter:
-    statement = select(Counter).where(Counter.hall_id == hall_id, Counter.number == number, Counter.active.is_(True))
-    if fresh:
-        statement = statement.options(joinedload(Counter.staff), joinedload(Counter.services)
-                                      .joinedload(CounterService.service).joinedload(Service.stages))
-        statement = statement.execution_options(populate_existing=True)
-    counter = db.session.execute(statement).unique().scalar_one_or_none()
-    if counter is None:
-        raise NotFound(f"unknown counter {number!r}")
-    return counter
 
 
 def ticket_by_token(token: str) -> Ticket:

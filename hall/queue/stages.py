@@ -9,10 +9,8 @@ from sqlalchemy.engine import Connection
 
 from hall import lines
 from hall.database import run_driver
-from hall.extensions import db
-from hall.models import Counter, Service, Stage, Ticket
+from hall.models import Counter, Stage, Ticket
 from hall.queue.rows import write
-from hall.queue.rules import sort_key
 
 
 def current_stage(ticket: Ticket) -> Stage:
@@ -23,16 +21,6 @@ def current_stage(ticket: Ticket) -> Stage:
 _MARK_CALLED = update(Stage).where(
     Stage.id == select(func.max(Stage.id)).where(Stage.ticket_id == bindparam("ticket")).scalar_subquery()
 ).values(called_at=bindparam("called_at"), counter_id=bindparam("counter_id"), staff_id=bindparam("staff_id"))
-
-
-def mark_called(ticket: Ticket, counter_id: int, staff_id: int | None, now: datetime) -> None:
-    """Mark the current stage of a ticket called: on the loaded stage if the session holds the ticket's
-    stages, else in one statement (its stage rows need not be read)."""
-    called = {"called_at": now, "counter_id": counter_id, "staff_id": staff_id}
-    if "stages" in ticket.__dict__:
-        write(current_stage(ticket), **called)
-        return
-    mark_called_by_id(db.session.connection(), ticket.id, counter_id, staff_id, now)
 
 
 def mark_called_by_id(connection: Connection, ticket_id: int, counter_id: int, staff_id: int | None,
@@ -61,18 +49,6 @@ def closing(stage: Any, outcome: str, now: datetime, *, finished: bool,
     started = stage.started_at or stage.called_at or now
     values = {"outcome": outcome, "notice": notice, "started_at": started, "finished_at": now}
     return values, None if outcome == "transferred" else (now - started).total_seconds()
-
-
-def queue_at_stage(ticket: Ticket, service: Service, position: int, now: datetime, *, keep_place: bool) -> None:
-    """Put a case in the line of a service's stage; keeping its place keeps its virtual arrival."""
-    stage = service.stages[position]
-    moved = dict(service=service, service_id=service.id, stage_position=position, stage_code=stage.code,
-                 status="waiting", queued_at=now, called_at=None, recall_count=0)
-    write(ticket, **moved, **({} if keep_place else {"sort_at": sort_key(now, ticket.priority)}))
-    # through the relationship, so that stages the session holds of the ticket include the new one
-    db.session.add(Stage(ticket=ticket, ticket_id=ticket.id, hall_id=ticket.hall_id, business_day=ticket.business_day,
-                         service_id=service.id, position=position, code=stage.code, queued_at=now))
-    lines.join(ticket)
 
 
 def release_counter(counter: Counter, ticket: Ticket) -> None:

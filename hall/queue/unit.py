@@ -141,8 +141,6 @@ class _Batch:
     public_seq: int = 0
     actions: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
-    #: Rows read once per transaction (the counters an action works on), by key.
-    kept: dict[Any, Any] = field(default_factory=dict)
     #: Every object loaded or written meanwhile: the session's identity map holds objects only while
     #: someone refers to them, and the next action on a ticket would read it again.
     held: list[Any] = field(default_factory=list)
@@ -171,7 +169,7 @@ class _Batch:
         self.hall = _take_lock(self.hall_id, public=None)
         self.seq = self.hall.event_seq - 1  # the lock's bump is the next action's seq
         self.public_seq = self.hall.public_seq
-        self.transaction, self.kept = session.get_transaction(), {}
+        self.transaction = session.get_transaction()
 
     def done(self, session: Session, action: Action) -> None:
         self.seq = action.seq
@@ -221,20 +219,6 @@ def _batch(hall: int | str) -> _Batch | None:
 def writing_alone(hall: int | str) -> bool:
     """Whether the hall's actions run in a sole writer's batch (see `sole_writer`)."""
     return _batch(hall) is not None
-
-
-def kept_in_batch(hall_id: int, key: Any, load: Callable[[], Any]) -> Any:
-    """`load()`, read once per transaction of a sole writer's batch of the hall (else every time).
-
-    Under the batch's lock nobody else writes the hall, so what an action read and changed in
-    the session stays true for the next action of the same transaction.
-    """
-    batch = _batch(hall_id)
-    if batch is None or not batch.current(db.session()):
-        return load()
-    if key not in batch.kept:
-        batch.kept[key] = load()
-    return batch.kept[key]
 
 
 @contextmanager
