@@ -1,9 +1,10 @@
-"""CPU per counter action in one process (call-next, recall, start, finish): the engine call alone and the
-whole HTTP request.
+"""CPU per counter action in one process (call-next, recall, start, finish; with `--visit moves` transfer, call
+by number, no-show and reinstate): the engine call alone and the whole HTTP request.
 
     python bench/call_cpu.py                                   # this checkout, SQLite
     python bench/call_cpu.py --database postgres               # a throw-away PostgreSQL
     python bench/call_cpu.py --against /tmp/before --rounds 4  # this checkout and another, alternating
+    python bench/call_cpu.py --visit moves --against /tmp/before  # transfer, call by number, reinstate
 
 One database with the demo hall (this checkout's schema); each round is a fresh process of a checkout
 (A B A B ...): it issues tickets of service A, then times counter 1's call-next, recall, start and finish,
@@ -24,13 +25,39 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: A visit at the counter: (figure's name, API path, engine function's name in `hall.queue`), in order.
-ACTIONS = (("call", "call-next", "call_next"), ("recall", "recall", "recall"), ("start", "start", "start"),
-           ("finish", "finish", "finish"))
-FIGURES = tuple(f"{way}_{name}_ms" for way in ("engine", "http") for name, _path, _function in ACTIONS)
 
 
-def measure(url: str, calls: int) -> dict[str, float]:
+def _at_counter(path: str, function: str) -> tuple:
+    """A body-less action of counter 1: its API path and its engine call."""
+    return (lambda _number: (f"counters/1/{path}", None),
+            lambda queue, hall_id, _number, staff_id: getattr(queue, function)(hall_id, 1, staff_id=staff_id))
+
+
+_CALL_NUMBER = (lambda number: ("counters/1/call", {"number": number}),
+                lambda queue, hall_id, number, staff_id: queue.call_ticket(hall_id, 1, number, staff_id=staff_id))
+#: Visits at counter 1, each a run of (figure's name, API request of the visit's ticket number, engine call);
+#: the first step, call-next, gives the visit its ticket. `counter`: the usual visit; `moves`: a transfer (to
+#: counter 2's line), the ticket called back by its number, a no-show, its reinstating, called by number again.
+VISITS = {
+    "counter": (("call", *_at_counter("call-next", "call_next")), ("recall", *_at_counter("recall", "recall")),
+                ("start", *_at_counter("start", "start")), ("finish", *_at_counter("finish", "finish"))),
+    "moves": (("call", *_at_counter("call-next", "call_next")),
+              ("transfer", lambda _number: ("counters/1/transfer", {"service": "A", "counter": 2}),
+               lambda queue, hall_id, _number, staff_id: queue.transfer(hall_id, 1, service="A", counter=2,
+                                                                        staff_id=staff_id)),
+              ("call_number", *_CALL_NUMBER), ("no_show", *_at_counter("no-show", "no_show")),
+              ("reinstate", lambda number: (f"tickets/{number}/reinstate", None),
+               lambda queue, hall_id, number, staff_id: queue.reinstate(hall_id, number, staff_id=staff_id)),
+              ("call_number", *_CALL_NUMBER), ("finish", *_at_counter("finish", "finish"))),
+}
+
+
+def figures_of(visit: str) -> tuple[str, ...]:
+    names = dict.fromkeys(name for name, _request, _call in VISITS[visit])
+    return tuple(f"{way}_{name}_ms" for way in ("engine", "http") for name in names)
+
+
+def measure(url: str, calls: int, visit: str) -> dict[str, float]:
     """One checkout's figures (run in a child process whose `hall` is that checkout's)."""
     from hall import create_app, queue
     from hall.auth import create_api_token
@@ -51,35 +78,44 @@ def measure(url: str, calls: int) -> dict[str, float]:
         db.session.remove()
     client = app.test_client()
 
-    def engine(action) -> float:
+    def engine(call, number: str | None) -> tuple[float, str | None]:
         with app.app_context():
             started = time.process_time()
-            assert action(hall_id, 1, staff_id=staff_id) is not None
+            event = call(queue, hall_id, number, staff_id)
             spent = time.process_time() - started
             db.session.remove()
+        assert event is not None
+        return spent, event["ticket"]["number"]
+
+    def http(request, number: str | None) -> tuple[float, str | None]:
+        path, body = request(number)
+        started = time.process_time()
+        response = client.post(f"/api/v1/halls/demo/{path}", headers=headers, json=body)
+        spent = time.process_time() - started
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return spent, response.get_json()["number"]
+
+    def one_visit(way: str) -> list[tuple[str, float]]:
+        number, spent = None, []
+        for name, request, call in VISITS[visit]:
+            seconds, number = engine(call, number) if way == "engine" else http(request, number)
+            spent.append((f"{way}_{name}_ms", seconds))
         return spent
 
-    def http(path: str) -> float:
-        started = time.process_time()
-        assert client.post(f"/api/v1/halls/demo/counters/1/{path}", headers=headers).status_code == 200
-        return time.process_time() - started
-
-    ways = {"engine": lambda _path, function: engine(getattr(queue, function)),
-            "http": lambda path, _function: http(path)}
-    for act in ways.values():  # warm-up
-        for _name, path, function in ACTIONS:
-            act(path, function)
-    spent: dict[str, list[float]] = {name: [] for name in FIGURES}
+    for way in ("engine", "http"):  # warm-up
+        one_visit(way)
+    spent: dict[str, list[float]] = {name: [] for name in figures_of(visit)}
     for _ in range(calls):
-        for way, act in ways.items():
-            for name, path, function in ACTIONS:
-                spent[f"{way}_{name}_ms"].append(act(path, function))
+        for way in ("engine", "http"):
+            for name, seconds in one_visit(way):
+                spent[name].append(seconds)
     return {name: statistics.median(values) * 1000 for name, values in spent.items()}
 
 
-def run_round(checkout: Path, url: str, calls: int) -> dict[str, float]:
+def run_round(checkout: Path, url: str, calls: int, visit: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    out = subprocess.run([sys.executable, __file__, "--child", url, "--calls", str(calls)], cwd=checkout, env=env,
+    out = subprocess.run([sys.executable, __file__, "--child", url, "--calls", str(calls), "--visit", visit],
+                         cwd=checkout, env=env,
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -89,11 +125,14 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--against", type=Path, help="another checkout, run alternately with this one")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per checkout")
-    parser.add_argument("--calls", type=int, default=200, help="visits (call-next, recall, start, finish) per round and path")
+    parser.add_argument("--calls", type=int, default=200, help="visits per round and path")
+    parser.add_argument("--visit", choices=sorted(VISITS), default="counter",
+                        help="counter: call-next, recall, start, finish; moves: call-next, transfer, call by number, "
+                             "no-show, reinstate, call by number, finish")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.calls)))
+        print(json.dumps(measure(args.child, args.calls, args.visit)))
         return
     sys.path.insert(0, str(ROOT))
     from bench.servers import database
@@ -103,16 +142,17 @@ def main() -> None:
     with database(args.database) as url:
         for round_number in range(args.rounds):
             for name, checkout in checkouts.items():
-                figures = run_round(checkout, url, args.calls)
+                figures = run_round(checkout, url, args.calls, args.visit)
                 seen[name].append(figures)
                 print(f"round {round_number + 1} {name:5} " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()),
                       flush=True)
-    medians = {name: {k: statistics.median(r[k] for r in rounds) for k in FIGURES} for name, rounds in seen.items()}
+    figures = figures_of(args.visit)
+    medians = {name: {k: statistics.median(r[k] for r in rounds) for k in figures} for name, rounds in seen.items()}
     for name, figures in medians.items():
         print(f"{args.database} median {name:5} (CPU ms) " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     if args.against:
         print(f"{args.database} ratio this/other " + "  ".join(
-            f"{k} {medians['this'][k] / medians['other'][k]:.2f}x" for k in FIGURES))
+            f"{k} {medians['this'][k] / medians['other'][k]:.2f}x" for k in figures))
 
 
 if __name__ == "__main__":

@@ -181,3 +181,77 @@ def test_a_recall_start_and_no_show_answer_and_rows_are_the_objects_views(demo, 
     assert (stage.outcome, stage.finished_at, stage.notice) == ("no_show", None, None)
     assert queue.reinstate(demo.id, plain["number"])["ticket"]["status"] == "waiting"
     db.session.commit()
+
+
+def _ticket_loaded(event: dict) -> dict:
+    db.session.expire_all()
+    return ticket_view(db.session.get(Ticket, event["ticket"]["id"]))
+
+
+def test_a_transfer_call_by_number_and_reinstate_answer_and_rows_are_the_objects_views(demo, frozen, events):
+    staff = demo.staff("staff3")
+    for number in (1, 3, 5):
+        queue.open_counter(demo.id, number, staff_id=demo.staff(f"staff{number}").id)
+    declaration = queue.issue_ticket(demo.id, "B")
+    frozen.advance(minutes=1)
+    queue.issue_ticket(demo.id, "A")
+    queue.call_next(demo.id, 3)
+    frozen.advance(minutes=1)
+    queue.start(demo.id, 3)
+    frozen.advance(minutes=2)
+
+    sent = queue.transfer(demo.id, 3, stage="review", counter=5, note="to review", staff_id=staff.id)
+    assert (sent["kind"], sent["to_counter"], sent["note"]) == ("transferred", 5, "to review")
+    assert sent["ticket"]["stage"]["code"] == "review" and sent["ticket"]["status"] == "waiting"
+    assert (sent["ticket"]["counter"], sent["ticket"]["target_counter"]) == (3, 5)
+    assert (sent["ticket"], sent["counter"]) == _as_loaded(sent) and events[-1] == sent
+    assert sent["counter"]["current_ticket_id"] is None
+    accepted, review = _stages(declaration["id"])
+    assert (accepted.outcome, accepted.finished_at - accepted.started_at) == ("transferred", timedelta(minutes=2))
+    assert (review.code, review.position, review.queued_at, review.called_at) == ("review", 2, frozen.now, None)
+    ticket = db.session.get(Ticket, declaration["id"])
+    assert ticket.sort_at == ticket.issued_at  # its place kept
+    assert (_logged(sent).kind, _logged(sent).staff_id, _logged(sent).data) == ("transferred", staff.id, {
+        "service": "B", "stage": "review", "counter": 5, "keep_place": True, "note": "to review"})
+    assert queue.call_next(demo.id, 5)["ticket"]["number"] == declaration["number"]  # sent there
+
+    frozen.advance(minutes=1)
+    moved = queue.transfer(demo.id, 5, service="A", keep_place=False)  # to the back of A's line
+    assert moved["ticket"]["service"] == "A" and moved["ticket"]["stage"]["code"] == "consult"
+    assert moved["ticket"]["target_counter"] is None and moved["to_counter"] is None
+    assert (moved["ticket"], moved["counter"]) == _as_loaded(moved) and events[-1] == moved
+    assert db.session.get(Ticket, declaration["id"]).sort_at == frozen.now
+
+    called = queue.call_ticket(demo.id, 1, declaration["number"].lower(), staff_id=demo.staff("staff1").id)
+    assert called["ticket"]["number"] == declaration["number"] and called["ticket"]["counter"] == 1
+    assert (called["ticket"], called["counter"]) == _as_loaded(called) and events[-1] == called
+    assert _stages(declaration["id"])[-1].counter_id == called["counter"]["id"]
+    with pytest.raises(queue.Conflict, match=f"{declaration['number']} was already called at counter 1") as raised:
+        queue.call_ticket(demo.id, 3, declaration["number"])
+    assert raised.value.details["ticket"] == _ticket_loaded(called)
+
+    queue.no_show(demo.id, 1)
+    frozen.advance(minutes=1)
+    back = queue.reinstate(demo.id, declaration["number"], staff_id=staff.id)
+    assert back["kind"] == "reinstated" and back["ticket"]["status"] == "waiting" and back["ticket"]["counter"] == 1
+    assert back["ticket"]["closed_at"] is None and back["ticket"] == _ticket_loaded(back) and events[-1] == back
+    assert (_logged(back).kind, _logged(back).staff_id) == ("reinstated", staff.id)
+    assert (_stages(declaration["id"])[-1].code, _stages(declaration["id"])[-1].queued_at) == ("consult", frozen.now)
+
+    queue.call_ticket(demo.id, 1, declaration["number"])
+    queue.no_show(demo.id, 1)
+    again = queue.call_ticket(demo.id, 1, declaration["number"])  # a recent no-show: reinstated, then called
+    assert (again["ticket"], again["counter"]) == _as_loaded(again) and events[-1] == again
+    assert [e.kind for e in db.session.scalars(select(TicketEvent).where(TicketEvent.seq == again["seq"])
+                                               .order_by(TicketEvent.id))] == ["reinstated", "called"]
+    queue.no_show(demo.id, 1)
+    frozen.advance(hours=1)
+    for late in (lambda: queue.reinstate(demo.id, declaration["number"]),
+                 lambda: queue.call_ticket(demo.id, 1, declaration["number"])):
+        with pytest.raises(queue.Conflict, match="missed its call more than 15 minutes ago"):
+            late()
+    with pytest.raises(queue.Conflict, match="A001 is waiting, not a no-show"):
+        queue.reinstate(demo.id, "A001")
+    with pytest.raises(queue.NotFound, match="no ticket 'Z999' today"):
+        queue.call_ticket(demo.id, 1, "Z999")
+    db.session.commit()
