@@ -7,7 +7,9 @@ more than the statements themselves. Here the counter is one row (with its staff
 links to services (which change only with the hall's layout, so `layout_version` tags a process's copy)
 give a candidate statement compiled once per counter layout, the ticket is one row, and the writes are
 driver statements by id on the action's connection. The event, the answer and the rows written are the
-ORM path's (tests/test_call_rows.py compares them).
+ORM path's (tests/test_call_rows.py compares them). The other counter actions use the same rows: the counter
+with the ticket it holds and its stage (`held`), a ticket by its number (`numbered_ticket`), and the same
+writes (`close_stage`, `queue_at`, `write_call`).
 """
 from __future__ import annotations
 
