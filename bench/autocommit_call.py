@@ -1,8 +1,11 @@
-"""CPU of one autocommit call on PostgreSQL, the way the one-call issue runs its statement (a pooled
-connection, the statement on the DBAPI cursor), two ways, alternating in one process:
+"""CPU of one autocommit call on PostgreSQL, the way the one-call issue runs its statement (on the DBAPI
+cursor), three ways, alternating in one process:
 
-- option: SQLAlchemy's `isolation_level="AUTOCOMMIT"` execution option, set at each use and reset at the checkin;
-- flag: `hall.database.autocommit`, the driver's own flag turned on and off (what `one_statement.in_autocommit` does).
+- option: a pool checkout with SQLAlchemy's `isolation_level="AUTOCOMMIT"` execution option, set at each use
+  and reset at the checkin;
+- flag: a pool checkout with the driver's own autocommit flag turned on, and off again before the checkin;
+- kept: a connection kept in autocommit for such calls, `hall.database.KeptAutocommit` (what
+  `one_statement.in_autocommit` does): no pool checkout or checkin.
 
 The statement is `SELECT 1`, so what differs is the Python around it.
 
@@ -19,7 +22,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hall.database import autocommit, configure_engine, run_driver  # noqa: E402
+from hall.database import configure_engine, kept_autocommit, run_driver  # noqa: E402
 from tests.pg import PostgresServer  # noqa: E402
 
 CALLS, ROUNDS = 2000, 7
@@ -38,10 +41,19 @@ def main() -> None:
                 run_driver(connection, _SELECT, {}).one_or_none()
 
         def flag() -> None:
-            with engine.connect() as connection, autocommit(connection):
+            with engine.connect() as connection:
+                driver = connection.connection.dbapi_connection
+                driver.set_autocommit(True)
+                run_driver(connection, _SELECT, {}).one_or_none()
+                driver.set_autocommit(False)
+
+        kept = kept_autocommit(engine)
+
+        def kept_call() -> None:
+            with kept.connection() as connection:
                 run_driver(connection, _SELECT, {}).one_or_none()
 
-        ways = {"option": option, "flag": flag}
+        ways = {"option": option, "flag": flag, "kept": kept_call}
         for way in ways.values():
             for _ in range(CALLS // 4):
                 way()
@@ -52,10 +64,13 @@ def main() -> None:
                 for _ in range(CALLS):
                     way()
                 spent[name].append((time.process_time() - started) / CALLS * 1e6)
-        before, after = statistics.median(spent["option"]), statistics.median(spent["flag"])
-        fewer = sum(f < o for f, o in zip(spent["flag"], spent["option"]))
-        print(f"one autocommit call, CPU µs (median of {ROUNDS} rounds of {CALLS}): isolation-level option {before:.1f}, "
-              f"driver flag {after:.1f}: {before - after:.1f} saved ({after / before:.2f}x; flag lower in {fewer}/{ROUNDS} pairs)")
+        medians = {name: statistics.median(figures) for name, figures in spent.items()}
+        print(f"one autocommit call, CPU µs (median of {ROUNDS} rounds of {CALLS}): "
+              + ", ".join(f"{name} {median:.1f}" for name, median in medians.items()))
+        for before, after in (("option", "flag"), ("flag", "kept")):
+            fewer = sum(a < b for a, b in zip(spent[after], spent[before]))
+            print(f"  {after} against {before}: {medians[before] - medians[after]:.1f} saved "
+                  f"({medians[after] / medians[before]:.2f}x; lower in {fewer}/{ROUNDS} rounds)")
     finally:
         server.stop()
 

@@ -221,24 +221,82 @@ def begin_write(session: Session, *, go_on: bool = False) -> Connection:
     return session.connection(execution_options={IMMEDIATE: True})
 
 
-@contextmanager
-def autocommit(connection: Connection) -> Iterator[Connection]:
-    """Run `connection`'s statements each in a transaction of its own (no BEGIN, no COMMIT sent): the
-    driver's own autocommit flag turned on, and off again before the connection goes back to the pool.
+class KeptAutocommit:
+    """Connections of an engine's pool kept checked out, in autocommit, for statements that run alone
+    (the PostgreSQL one-call issue): taken and given back without the pool.
 
-    SQLAlchemy's way, the connection's `isolation_level="AUTOCOMMIT"` option, is a connection
-    characteristic: set through the dialect's isolation-level machinery at each use and reset the same way
-    at the checkin (about a fifth of the Python of a PostgreSQL issue's one call, whose statement runs on
-    the DBAPI cursor anyway: `DriverStatement`). Same pool, so the connection budget is unchanged; what
-    the driver flag leaves out (the isolation level itself) is never set by Hall. A connection invalidated
-    meanwhile (the server gone) is not reset: the pool drops it."""
-    dbapi_connection = connection.connection.dbapi_connection
-    dbapi_connection.set_autocommit(True)
+    A pool checkout and checkin (the pool's queue, its events, the connection's wrapper and its reset,
+    the autocommit flag set and cleared) cost more Python than the one call's own statement on the
+    cursor. These connections stay the pool's own, counted in its `pool_size + max_overflow` (so `hall
+    serve`'s budget of PostgreSQL connections is unchanged): at most `most` are kept idle here, the ones
+    a peak of such statements had out at once; past that a connection goes back to the pool.
+
+    A kept connection is checked as the pool checks its own (`check_pooled_connections`): one with
+    something to read (the server closed it, or ended the session) or idle here longer than
+    `PING_AFTER_IDLE_S` goes back to the pool, whose checkout pings it, and another is taken. One a
+    statement failed on goes back too (an invalidated one is dropped by the pool), as does every kept
+    connection when the engine is disposed."""
+
+    def __init__(self, engine: Engine, most: int) -> None:
+        self.engine, self.most = engine, most
+        #: (connection, monotonic time it was given back), the last given back last: LIFO, as the pool.
+        self.idle: list[tuple[Connection, float]] = []
+        event.listen(engine, "engine_disposed", lambda _engine: self.give_all_back())
+
+    def take(self) -> Connection:
+        while self.idle:
+            connection, since = self.idle.pop()
+            if time.monotonic() - since <= PING_AFTER_IDLE_S and not connection.invalidated \
+                    and not _has_input(connection.connection.dbapi_connection):
+                return connection
+            _to_pool(connection)
+        connection = self.engine.connect()
+        try:
+            connection.connection.dbapi_connection.set_autocommit(True)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def give_back(self, connection: Connection) -> None:
+        if len(self.idle) < self.most and not connection.invalidated:
+            self.idle.append((connection, time.monotonic()))
+        else:
+            _to_pool(connection)
+
+    def give_all_back(self) -> None:
+        while self.idle:
+            _to_pool(self.idle.pop()[0])
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A kept connection in autocommit for the block; one the block failed on goes back to the pool."""
+        connection = self.take()
+        try:
+            yield connection
+        except BaseException:
+            _to_pool(connection)
+            raise
+        self.give_back(connection)
+
+
+def _to_pool(connection: Connection) -> None:
+    """Give a kept connection back to its pool, out of autocommit (unless it was invalidated: then dropped)."""
     try:
-        yield connection
+        if not connection.invalidated and not connection.closed:
+            connection.connection.dbapi_connection.set_autocommit(False)
     finally:
-        if not connection.invalidated:
-            dbapi_connection.set_autocommit(False)
+        connection.close()
+
+
+def kept_autocommit(engine: Engine) -> KeptAutocommit:
+    """The engine's `KeptAutocommit`, made at first use: at most a third of its pool kept (6 of `pool_size`
+    18: what 8 busy clients of one process had out at once, bench/RESULTS.md)."""
+    kept = engine.__dict__.get("hall_kept_autocommit")
+    if kept is None:
+        size = engine.pool.size() if hasattr(engine.pool, "size") else 1
+        kept = engine.__dict__["hall_kept_autocommit"] = KeptAutocommit(engine, max(1, size // 3))
+    return kept
 
 
 @contextmanager

@@ -143,9 +143,9 @@ def test_issuing_a_ticket_is_one_short_transaction(app, demo, service):
         assert response.status_code == 201 and response.get_json()["people_ahead"] == n + 1
         if db.engine.dialect.name != "postgresql":
             assert_one_transaction(seen, CEILINGS["issue"])
-        else:  # one call in autocommit, on one connection: no BEGIN, nothing to commit
+        else:  # one call in autocommit, on the connection kept for it: no BEGIN, nothing to commit, no checkout
             assert len(seen.statements) <= POSTGRES_CEILINGS["issue"], seen.statements
-            assert seen.autocommit == [True] and seen.commits == 0 and seen.checkouts == 1
+            assert seen.autocommit == [True] and seen.commits == 0 and seen.checkouts == 0
         # nothing reads the waiting line (only, on a real-name service, the visitor's own tickets by
         # their ID's index, and an idempotency key by its index): issuing costs the same with 20 000
         # tickets waiting as with none
@@ -180,35 +180,70 @@ def test_a_halls_first_issue_in_a_new_process_is_one_call_too(pg_app, pg_demo, s
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("service", ["A", "C"])  # C: the real-name function's one call
-def test_a_one_call_issue_sets_no_isolation_level_and_gives_its_connection_back_transactional(pg_app, pg_demo,
-                                                                                             service):
-    """The one call runs in autocommit by the driver's flag alone: no connection option is set for it (SQLAlchemy's
-    isolation level, set at the use and reset at the checkin, cost a fifth of the call's Python), and the
-    connection goes back to the pool out of autocommit, so the next request's transaction is one."""
+def test_a_one_call_issue_runs_on_a_kept_autocommit_connection_and_the_pools_stay_transactional(pg_app, pg_demo,
+                                                                                                service):
+    """The one call runs in autocommit by the driver's flag alone, on a connection the process keeps for such
+    calls: no connection option set (SQLAlchemy's isolation level, set at the use and reset at the checkin,
+    cost a fifth of the call's Python), no pool checkout or checkin (as much again). The pool's connections
+    stay out of autocommit, so a request's transaction is one."""
     client, visitors = pg_app.test_client(), iter(range(100))
 
     def issue():
         return client.post("/api/v1/halls/demo/tickets",
                            json={"service": service, "id_number": simulated_id_number(next(visitors))})
 
-    issue()  # the line and its day exist, this process has the hall's copies
+    issue()  # the line and its day exist, this process has the hall's copies and the call's connection
     options_set: list[dict] = []
 
     def on_options(_connection, options: dict) -> None:
         options_set.append(options)
 
+    checkins: list[object] = []
     event.listen(db.engine, "set_connection_execution_options", on_options)
+    event.listen(db.engine.pool, "checkin", lambda *_: checkins.append(_))
     try:
         with cost() as seen:
             assert issue().status_code == 201
     finally:
         event.remove(db.engine, "set_connection_execution_options", on_options)
-    assert seen.autocommit == [True] and seen.checkouts == 1 and options_set == []
-    with db.engine.connect() as connection:  # the issue's (the pool hands out the last given back)
+    assert seen.autocommit == [True] and seen.checkouts == 0 and checkins == [] and options_set == []
+    with db.engine.connect() as connection:  # one of the pool's
         assert connection.connection.dbapi_connection.autocommit is False
         connection.execute(text("UPDATE halls SET name_en = 'undone' WHERE slug = 'demo'"))
         connection.rollback()
         assert connection.scalar(text("SELECT name_en FROM halls WHERE slug = 'demo'")) != "undone"
+
+
+@pytest.mark.postgres
+def test_a_kept_connection_the_server_ended_is_replaced_and_goes_back_to_the_pool_out_of_autocommit(pg_app, pg_demo):
+    """A kept connection is checked before each use as the pool checks its own: one whose session the server
+    ended (a restart, an administrator, an idle timeout) is given back to the pool (which drops it) and the
+    issue runs on another, without an error. Kept connections are the pool's own (the connection budget
+    counts them): at most a third of the pool stays kept, and a connection given back is out of autocommit."""
+    from hall.database import kept_autocommit
+    client = pg_app.test_client()
+    kept = kept_autocommit(db.engine)
+    assert client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code == 201
+    (connection, _since), = kept.idle
+    server_pid = connection.connection.dbapi_connection.info.backend_pid
+    with db.engine.connect() as admin:
+        assert admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": server_pid})
+    time.sleep(0.2)  # the server's goodbye reaches the socket
+    for _ in range(2):
+        assert client.post("/api/v1/halls/demo/tickets", json={"service": "A"}).status_code == 201
+    (replacement, _since), = kept.idle
+    assert replacement is not connection and replacement.connection.dbapi_connection.info.backend_pid != server_pid
+    assert connection.closed
+
+    taken = [kept.take() for _ in range(kept.most + 3)]  # a peak: more out at once than are kept
+    assert db.engine.pool.checkedout() == kept.most + 3 and all(c.connection.dbapi_connection.autocommit for c in taken)
+    for each in taken:
+        kept.give_back(each)
+    assert len(kept.idle) == kept.most == db.engine.pool.size() // 3 and db.engine.pool.checkedout() == kept.most
+    with db.engine.connect() as pooled:  # the last given back to the pool
+        assert pooled.connection.dbapi_connection.autocommit is False
+    db.engine.dispose()  # kept connections go back too
+    assert kept.idle == [] and all(c.closed for c in taken)
 
 
 def test_with_the_picture_reader_no_issue_of_a_hall_in_use_reads_its_picture(app, demo):
@@ -498,7 +533,7 @@ def test_a_kiosk_tap_issues_as_the_api_does_with_no_read_of_its_own_before(app, 
     assert response.status_code == 201 and response.get_json()["print"]["status"] == "disabled"
     if db.engine.dialect.name != "postgresql":
         assert_one_transaction(seen, CEILINGS["issue"])
-    else:  # as the API's issue: one call in autocommit, on one connection
+    else:  # as the API's issue: one call in autocommit, on the connection kept for it
         assert len(seen.statements) <= POSTGRES_CEILINGS["issue"], seen.statements
-        assert seen.autocommit == [True] and seen.commits == 0 and seen.checkouts == 1
+        assert seen.autocommit == [True] and seen.commits == 0 and seen.checkouts == 0
     assert not [s for s in seen.statements if s.startswith("SELECT") and " FROM halls " in s]

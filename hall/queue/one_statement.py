@@ -50,7 +50,7 @@ from flask import current_app
 from sqlalchemy import JSON, Row, TextClause, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
-from hall.database import autocommit, run_driver
+from hall.database import kept_autocommit, run_driver
 from hall.extensions import db
 from hall.fifo import FifoPlaces
 from hall.models import Hall
@@ -330,7 +330,8 @@ def fix_estimate(hall_id: int, seq: int, ticket_id: int, estimated_wait_s: int, 
 
 def in_autocommit(statement: TextClause, params: dict[str, Any]) -> Row | None:
     """Run one statement in autocommit (no BEGIN, no COMMIT round trip); its row, for a statement that
-    returns one. On a connection of its own from the engine, not the session's: nothing else is in its
-    transaction, and the session's transaction machinery would cost more than the call's own Python."""
-    with db.engine.connect() as connection, autocommit(connection):
+    returns one. On a connection of its own, not the session's: nothing else is in its transaction, and
+    the session's transaction machinery would cost more than the call's own Python; one of those the
+    process keeps in autocommit for such calls (`kept_autocommit`), not a pool checkout each time."""
+    with kept_autocommit(db.engine).connection() as connection:
         return run_driver(connection, statement, params).one_or_none()
