@@ -300,6 +300,25 @@ def kept_autocommit(engine: Engine) -> KeptAutocommit:
 
 
 @contextmanager
+def autocommit(connection: Connection) -> Iterator[Connection]:
+    """Run `connection`'s statements each in a transaction of their own (no BEGIN, no COMMIT sent): the
+    driver's own autocommit flag turned on, and off again before the connection goes back to the pool.
+
+    SQLAlchemy's way, the connection's `isolation_level="AUTOCOMMIT"` option, is a connection
+    characteristic: set through the dialect's isolation-level machinery at each use and reset the same way
+    at the checkin. Same pool, so the connection budget is unchanged; what the driver flag leaves out (the
+    isolation level itself) is never set by Hall. A connection invalidated meanwhile (the server gone) is
+    not reset: the pool drops it."""
+    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection.set_autocommit(True)
+    try:
+        yield connection
+    finally:
+        if not connection.invalidated:
+            dbapi_connection.set_autocommit(False)
+
+
+@contextmanager
 def read_committed(connection: Connection) -> Iterator[Connection]:
     """Read on a connection whose transaction has just committed, before it goes back to the pool, with
     driver statements (`run_driver`) that each run in a transaction of their own: no second checkout, no
