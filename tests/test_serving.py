@@ -553,6 +553,46 @@ def test_a_screens_next_poll_with_the_same_headers_is_not_judged_again_but_its_s
     assert polls.of_head(head, third) is None  # Engine.IO answers it (a NOOP)
 
 
+def test_a_poll_answer_larger_than_the_socket_buffer_is_finished_and_a_stalled_poller_ends_alone():
+    """A poll's answer goes out in one send if the socket takes it; what does not fit is written as the
+    screen reads, and a screen that reads nothing within the write timeout ends its own connection."""
+    import engineio
+    import gevent
+    from engineio import packet as eio_packet
+    from engineio import socket as eio_socket
+    from gevent import socket as gevent_socket
+
+    eio = engineio.Server(async_mode="threading")
+    session = eio.sockets["s1"] = eio_socket.Socket(eio, "s1")
+    session.connected = True
+    polls = LongPolls(eio)
+    poll = polls.of_head(b"GET /socket.io/?EIO=4&transport=polling&sid=s1 HTTP/1.1\r\nHost: hall\r\n\r\n")
+    big = "x" * 400_000  # above the compression threshold: no Accept-Encoding, so sent as it is
+    server_end, screen_end = gevent_socket.socketpair()
+    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+    def read_answer() -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < len(big) + 1:
+            gevent.sleep(0.001)  # a slow reader: the server's send waits for it
+            data += screen_end.recv(65536)
+        return data
+
+    session.queue.put(eio_packet.Packet(eio_packet.MESSAGE, big))
+    reader = gevent.spawn(read_answer)
+    polls.answer(poll, server_end)
+    head, _, body = reader.get(timeout=10).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and f"Content-Length: {len(body)}".encode() in head
+    assert body == ("4" + big).encode()
+
+    polls.write_timeout_s = 0.2
+    session.queue.put(eio_packet.Packet(eio_packet.MESSAGE, big))  # nobody reads this one
+    started = time.monotonic()
+    with pytest.raises(StopIteration):
+        polls.answer(poll, server_end)
+    assert time.monotonic() - started < 2
+
+
 def test_a_poll_with_an_origin_is_answered_beside_gunicorn_once_engineio_would_accept_the_origin():
     """Engine.IO's CORS check on what gunicorn gives it (Host, X-Forwarded-*, the request's scheme):
     an accepted origin is answered here with Engine.IO's CORS headers, a refused one is left to it."""

@@ -193,10 +193,21 @@ class LongPolls:
                     headers = [*headers, ("Content-Encoding", encoding)]
                     break
         head = "".join(f"{name}: {value}\r\n" for name, value in (*headers, *poll.cors))
+        self._write(sock, f"HTTP/1.1 {answer['status']}\r\n{head}Date: {self._http_date()}\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+
+    def _write(self, sock: Any, data: bytes) -> None:
+        """Write all of `data`: at once if the socket buffer takes it (gevent's socket is a non-blocking OS
+        socket underneath), else waiting (this greenlet only) up to one ping cycle for the rest."""
+        try:
+            sent = sock._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return
         sock.settimeout(self.write_timeout_s)
         try:
-            sock.sendall(f"HTTP/1.1 {answer['status']}\r\n{head}Date: {self._http_date()}\r\n"
-                         f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+            sock.sendall(memoryview(data)[sent:])
         except TimeoutError:
             raise StopIteration() from None  # a stalled screen: its connection alone ends
         finally:
