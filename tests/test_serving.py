@@ -281,6 +281,45 @@ def test_a_fan_out_slice_ends_when_its_time_is_spent_however_slow_the_screens_ar
         assert messages_of(screen) == [hall.event(0)], screen.eio_sid
 
 
+def test_a_request_keeps_its_turn_unless_its_event_starts_a_fan_out(sliced_hall):
+    """An issue no screen hears, and an event that waits for a fan-out already between slices, give the
+    loop to no one (under load that turn is every request ready meanwhile); an event that starts a
+    fan-out still lets its first slice run. Every screen gets the events once, in order."""
+    import gevent
+
+    hall, turns, seen = sliced_hall, [0], {}
+
+    def others() -> None:  # counts the turns the loop gives everyone else
+        while True:
+            turns[0] += 1
+            gevent.sleep(0)
+
+    def request(seq: int, room: str) -> int:
+        before = turns[0]
+        hall.server.emit("hall_event", {"seq": seq}, to=room)
+        hall.manager.let_fan_out_run()
+        return turns[0] - before
+
+    def requests() -> None:
+        seen["call"] = request(0, "lobby")  # starts a fan-out: yields to its first slice
+        seen["mid fan-out"] = bool(hall.manager.unwritten)
+        seen["issue"] = request(1, "hall:demo:staff")  # nobody in the staff room here
+        seen["call meanwhile"] = request(2, "lobby")  # waits for the fan-out on its way
+
+    counter = gevent.spawn(others)
+    gevent.spawn(requests).get(timeout=5)
+    with gevent.Timeout(5):
+        while hall.manager.fan_out_started:
+            gevent.sleep(0)
+    counter.kill()
+    assert seen.pop("call") >= 1, "the fan-out's first slice ran before the request went on"
+    assert seen == {"mid fan-out": True, "issue": 0, "call meanwhile": 0}
+    for screen in hall.websockets:
+        assert messages_of(screen) == [hall.event(0), hall.event(2)], screen.eio_sid
+    for screen in hall.polling:
+        assert ["4" + pkt.data for pkt in screen.poll()] == [hall.event(0), hall.event(2)], screen.eio_sid
+
+
 def test_events_noted_during_a_sliced_fan_out_follow_in_order_on_every_screen(sliced_hall):
     """Kiosks and counters committing while a fan-out is between slices: every screen gets every
     event once and in order, several of them in one write."""

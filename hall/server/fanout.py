@@ -109,6 +109,8 @@ class FanOutManager(socketio.Manager):
         #: The fan-out on its way: what each screen it has not reached yet is still to get.
         self.unwritten: dict[str, tuple[bytes, list[NotedEvent]]] = {}
         self.fan_out_started = False
+        #: The greenlet that noted the last event no fan-out has taken yet.
+        self.noter: Any = None
 
     def set_server(self, server: Any) -> None:
         super().set_server(server)
@@ -145,21 +147,29 @@ class FanOutManager(socketio.Manager):
         if not self.coalesce:  # threads (tests, `flask run`): written at once by the emitting thread
             self._write(self._plan([noted]))
             return
-        self.noted.append(noted)
-        if not self.fan_out_started:
-            import gevent
+        import gevent
 
+        self.noted.append(noted)
+        self.noter = gevent.getcurrent()
+        if not self.fan_out_started:
             self.fan_out_started = True
             gevent.spawn(self._fan_out)
 
     def let_fan_out_run(self) -> None:
-        """Yield to the fan-out on its way, so the events this greenlet noted go out now rather
+        """Yield to the fan-out about to begin, so the events this greenlet noted go out now rather
         than after the rest of its request (called once all of an event's emits are noted: a
         yield between them would let a later event's copies overtake the rest). The request goes
-        on after the fan-out's first slice of screens."""
-        if self.fan_out_started:
-            import gevent
+        on after the fan-out's first slice of screens.
 
+        A request that noted nothing (an issue no screen of this process hears), or whose events
+        wait for a fan-out already between its slices, keeps its turn: yielding would not bring
+        its events out sooner, and under load it would wait behind every request ready meanwhile.
+        """
+        if self.noter is None or self.unwritten:
+            return
+        import gevent
+
+        if self.noter is gevent.getcurrent():
             gevent.sleep(0)
 
     def _fan_out(self) -> None:
@@ -169,7 +179,7 @@ class FanOutManager(socketio.Manager):
 
         while self.noted:
             until = time.perf_counter() + SLICE_S
-            events, self.noted = self.noted, []
+            events, self.noted, self.noter = self.noted, [], None
             self.unwritten = self._plan(events)
             while self.unwritten:
                 self._write(self.unwritten, until)
