@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from hall import clock
 from hall.extensions import db
@@ -135,9 +135,10 @@ def _pending_changes(hall: Hall, now: datetime) -> tuple[list[Condition], list[A
             [a for key, a in existing.items() if key not in wanted])
 
 
-def scan_hall(hall_id: int) -> dict[str, Any] | None:
-    """Raise and clear the hall's time alarms; the published event, or None when nothing changed."""
-    hall = db.session.get(Hall, hall_id)
+def scan_hall(hall_id: int, hall: Hall | Row | None = None) -> dict[str, Any] | None:
+    """Raise and clear the hall's time alarms; the published event, or None when nothing changed.
+    `hall`: what the caller read of it already (its id, timezone and reset time are enough)."""
+    hall = hall if hall is not None else db.session.get(Hall, hall_id)
     if hall is None:
         raise NotFound("unknown hall")
     raise_, clear = _pending_changes(hall, clock.utcnow())

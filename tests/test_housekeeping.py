@@ -2,10 +2,16 @@
 are released, alarms are scanned; on SQLite and PostgreSQL, and never twice."""
 from __future__ import annotations
 
-import pytest
+import re
+import time
 
-from hall import queue
-from hall.housekeeping import tend_all_halls
+import pytest
+from sqlalchemy import event
+
+from hall import housekeeping, queue
+from hall.demo import create_demo_hall
+from hall.extensions import db
+from hall.housekeeping import tend_all_halls, tend_spread
 from hall.queue.lookup import counter_by_number, ticket_by_token
 from hall.web.counter.presence import mark_screen_seen
 from tests.conftest import DemoHall
@@ -99,3 +105,41 @@ def test_repeated_status_changes_answer_unchanged_and_publish_nothing(demo, even
     queue.close_counter(demo.id, 1)
     assert queue.close_counter(demo.id, 1)["unchanged"]
     assert kinds(events) == ["counter_open", "counter_paused", "counter_closed"]
+
+
+def test_a_round_reads_each_hall_once_however_many_steps_end_their_transaction(demo):
+    """The steps commit or roll back their reads; the round's halls are plain rows, not ORM objects
+    each step's end would expire and the next read again."""
+    create_demo_hall("other")
+    db.session.commit()
+    read: list[str] = []
+
+    def listen(_connection, _cursor, statement, *_):
+        if re.search(r"\bFROM halls\b", statement):
+            read.append(statement)
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        tend_all_halls()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert len(read) == 1, read
+
+
+def test_a_server_s_round_tends_one_hall_every_interval_over_halls(app, demo, monkeypatch):
+    """Not all halls back to back: the round's work would hold the event loop in one burst, and every
+    request in flight waits for it."""
+    for slug in ("second", "third"):
+        create_demo_hall(slug)
+    db.session.commit()
+    tended: list[tuple[str, float]] = []
+    tend_hall = housekeeping.tend_hall
+
+    def noted(hall):
+        tended.append((hall.slug, time.monotonic()))
+        tend_hall(hall)
+    monkeypatch.setattr(housekeeping, "tend_hall", noted)
+    started = time.monotonic()
+    tend_spread(app, 0.6)
+    assert sorted(slug for slug, _ in tended) == ["demo", "second", "third"]
+    moments = [started] + [at for _, at in tended]
+    assert min(later - earlier for earlier, later in zip(moments, moments[1:])) >= 0.19
