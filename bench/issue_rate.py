@@ -384,10 +384,32 @@ def tail_shape(rounds: list[Round]) -> str:
         for process, xs in sorted(by_process.items())))
 
 
+#: Seconds resumed workers get to tell their gunicorn master they are alive before it runs again.
+_HEARTBEAT_S = 0.3
+
+
 def pause(urls: list[str], stop: bool) -> None:
-    """Stop (SIGSTOP) or resume (SIGCONT) every process serving these addresses (each server's session)."""
-    for group in {_PROCESS_GROUPS[url] for url in urls}:
-        os.killpg(group, signal.SIGSTOP if stop else signal.SIGCONT)
+    """Stop (SIGSTOP) or resume (SIGCONT) every process serving these addresses (each server's session).
+
+    A contender's servers may stay stopped for up to 2 × (contenders - 1) rounds (first in one round, last
+    in the next): longer than gunicorn's worker timeout with 8-second rounds. Resumed together, the master
+    could find the worker's heartbeat that old before the worker renewed it, and kill it (a round lost to
+    a restart, and its first issues' latency with it). So the workers (the processes with no child in the
+    group) are resumed first, and their masters once the workers have had a moment to beat."""
+    groups = {_PROCESS_GROUPS[url] for url in urls}
+    if stop:
+        for group in groups:
+            os.killpg(group, signal.SIGSTOP)
+        return
+    members = [(int(fields[0]), int(fields[2])) for fields in _processes() if int(fields[3]) in groups]
+    parents = {parent for _pid, parent in members}
+    for pid, _parent in members:
+        if pid not in parents:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    time.sleep(_HEARTBEAT_S)
+    for group in groups:
+        os.killpg(group, signal.SIGCONT)
 
 
 @contextlib.contextmanager
