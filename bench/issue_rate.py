@@ -384,8 +384,27 @@ def tail_shape(rounds: list[Round]) -> str:
         for process, xs in sorted(by_process.items())))
 
 
-#: Seconds resumed workers get to tell their gunicorn master they are alive before it runs again.
-_HEARTBEAT_S = 0.3
+#: Seconds resumed workers get at most to tell their gunicorn master they are alive before it runs again.
+_HEARTBEAT_S = 5.0
+
+
+def _heartbeats(pid: int) -> list[str]:
+    """The heartbeat files a gunicorn worker renews (gunicorn's `wgunicorn-*` temporary file, unlinked;
+    the worker sets its modification time to time.monotonic()), as /proc paths of its descriptors."""
+    paths = []
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if "wgunicorn-" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                    paths.append(f"/proc/{pid}/fd/{fd}")
+    return paths
+
+
+def _beaten_since(paths: list[str], since: float) -> bool:
+    try:
+        return all(os.stat(path).st_mtime >= since for path in paths)
+    except OSError:  # gone meanwhile
+        return True
 
 
 def pause(urls: list[str], stop: bool) -> None:
@@ -393,21 +412,27 @@ def pause(urls: list[str], stop: bool) -> None:
 
     A contender's servers may stay stopped for up to 2 × (contenders - 1) rounds (first in one round, last
     in the next): longer than gunicorn's worker timeout with 8-second rounds. Resumed together, the master
-    could find the worker's heartbeat that old before the worker renewed it, and kill it (a round lost to
-    a restart, and its first issues' latency with it). So the workers (the processes with no child in the
-    group) are resumed first, and their masters once the workers have had a moment to beat."""
+    finds the worker's heartbeat that old before the worker renews it, and kills it (a round lost to a
+    restart, and its first issues' latency with it). So the workers are resumed first, and their masters
+    once the workers have renewed their heartbeat (or after `_HEARTBEAT_S`)."""
     groups = {_PROCESS_GROUPS[url] for url in urls}
     if stop:
         for group in groups:
             os.killpg(group, signal.SIGSTOP)
         return
-    members = [(int(fields[0]), int(fields[2])) for fields in _processes() if int(fields[3]) in groups]
-    parents = {parent for _pid, parent in members}
-    for pid, _parent in members:
-        if pid not in parents:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-    time.sleep(_HEARTBEAT_S)
+    holders = {int(fields[0]): (int(fields[2]), _heartbeats(int(fields[0]))) for fields in _processes()
+               if int(fields[3]) in groups}
+    holders = {pid: held for pid, held in holders.items() if held[1]}
+    # a master holds every worker's file too; a worker is a holder whose parent holds them
+    workers = [pid for pid, (parent, _paths) in holders.items() if parent in holders]
+    heartbeats = [path for pid in workers for path in holders[pid][1]]
+    resumed = time.monotonic()
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    deadline = resumed + _HEARTBEAT_S
+    while not _beaten_since(heartbeats, resumed) and time.monotonic() < deadline:
+        time.sleep(0.02)
     for group in groups:
         os.killpg(group, signal.SIGCONT)
 
