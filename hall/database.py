@@ -518,6 +518,9 @@ class DriverStatement:
         columns = compiled._result_columns
         self.row = namedtuple("DriverRow", [column.keyname for column in columns], rename=True) if columns else None
         self.results = [column.type._cached_result_processor(dialect, None) for column in columns]
+        #: Whether the statement gives rows (its SQL says so: known at the first run of a textual one). Asked of
+        #: the cursor at each run, psycopg builds a description of every column.
+        self.gives_rows: bool | None = True if columns else None
 
     def execute(self, connection: Connection, params: dict) -> DriverResult:
         if len(params) != self.given:  # and a missing one is a KeyError: exactly the statement's values
@@ -535,7 +538,9 @@ class DriverStatement:
             cursor.execute(sql, sent, **self.options)
             if connection._has_events or connection.engine._has_events:
                 connection.dispatch.after_cursor_execute(connection, cursor, sql, sent, None, False)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            if self.gives_rows is None:
+                self.gives_rows = cursor.description is not None
+            rows = cursor.fetchall() if self.gives_rows else []
             if rows and self.row is None:  # a textual statement: columns as the driver names them
                 self.row = namedtuple("DriverRow", [column[0] for column in cursor.description], rename=True)
                 self.results = [None] * len(self.row._fields)

@@ -96,6 +96,27 @@ def test_a_driver_statement_reads_rows_as_sqlalchemy_does(app, demo):
     assert run_driver(db.session.connection(), hall, {"hall": -1}).one_or_none() is None
 
 
+def test_whether_a_statement_gives_rows_is_learnt_at_its_first_run(app, demo):
+    """A textual statement's rows (or none) read as the driver names them; whether it gives any is asked of
+    the cursor once, at its first run (psycopg describes every column at each asking), and a statement
+    giving no rows at one run gives an empty result."""
+    from hall.database import _driver
+    returning = text("UPDATE halls SET event_seq = event_seq WHERE id = :hall RETURNING id, slug")
+    plain = text("UPDATE halls SET event_seq = event_seq WHERE id = :hall")
+    connection = begin_write(db.session())
+    given = [run_driver(connection, returning, {"hall": hall}).all() for hall in (demo.id, -1, demo.id)]
+    written = [run_driver(connection, plain, {"hall": demo.id}).all() for _ in range(2)]
+    db.session.rollback()
+    assert [[tuple(row) for row in rows] for rows in given] == [[(demo.id, "demo")], [], [(demo.id, "demo")]]
+    assert given[0][0].slug == "demo" and written == [[], []]
+    dialect = db.engine.dialect.name
+    assert _driver[(returning, dialect)].gives_rows is True and _driver[(plain, dialect)].gives_rows is False
+    columns = select(Hall.__table__.c.id).where(Hall.__table__.c.id == bindparam("hall"))
+    run_driver(db.session.connection(), columns, {"hall": demo.id})
+    assert _driver[(columns, dialect)].gives_rows is True  # known from its columns before it runs
+    db.session.rollback()
+
+
 @pytest.mark.parametrize("any_app", ["sqlite"], indirect=True)  # PostgreSQL: the test below
 def test_a_locked_sqlite_database_under_a_driver_statement_is_the_outage(app, demo):
     """SQLite's write lock held by another process past the busy timeout: SQLAlchemy's OperationalError,
