@@ -136,3 +136,55 @@ def test_openapi_references_resolve_and_statuses_are_documented(client):
     from hall.visitor.feedback import REASONS
     assert reasons["properties"]["reasons"]["items"]["enum"] == list(REASONS)
     assert document() == doc
+
+
+def _outcome(read):
+    """What reading a body gives: the model's fields, or the HTTP error, or the validation errors."""
+    from pydantic import ValidationError
+    from werkzeug.exceptions import HTTPException
+    try:
+        return "model", read().model_dump()
+    except HTTPException as error:
+        return "http", error.code, error.description
+    except ValidationError as error:
+        return "invalid", error.errors(include_url=False, include_context=False)
+
+
+def _as_python_reads_it(model):
+    """The body as Python's JSON reader and then the model read it (what `body` did before it let pydantic's
+    JSON reader try first)."""
+    from flask import abort, request
+    if not request.content_length:
+        return model.model_validate({})
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        abort(400, description="the body is nested too deeply")
+    if data is None:
+        abort(400, description="the body is not valid JSON")
+    if not isinstance(data, dict):
+        abort(400, description="the body must be a JSON object")
+    return model.model_validate(data)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"service": "A"}', b'{"service": " a ", "channel": "staff", "idempotency_key": "k-1"}\n',
+    b'{"service": "A", "service": "B"}', b'{"service": "A", "priority": "vip"}', b'{"service": "A", "extra": 1}',
+    b'{"service": "A\\u0001"}', b'{"service": "A\\ud800"}', b'{"service": "A\\u00e9\xe4\xb8\xad"}',
+    b'{"service": "\xff"}', b'\xef\xbb\xbf{"service": "A"}', '{"service": "A"}'.encode("utf-16"),
+    b'{"service": "A", "idempotency_key": NaN}', b'{"service": 1' + b"0" * 400 + b"}", b'{"service": "A"} x',
+    b"[1]", b"null", b'"A"', b"", b"{", b'{"service": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+    b'{"service": "A", "id_number": "110105194912310' + b"0" * 5000 + b'"}'])
+def test_a_body_reads_as_pythons_json_reader_and_the_model_read_it(app, raw):
+    """Whatever the body, `body` gives the model, or refuses it with the very error, that Python's JSON reader
+    followed by the model's validation gives (pydantic's own JSON reader, tried first, must not let through
+    or change anything)."""
+    from hall.api import body
+    from hall.api.schemas import IssueTicket
+
+    def read(how):
+        with app.test_request_context("/api/v1/halls/demo/tickets", method="POST", data=raw,
+                                      content_type="application/json"):
+            return _outcome(lambda: how(IssueTicket))
+
+    assert read(body) == read(_as_python_reads_it)
