@@ -116,8 +116,7 @@ def issue_within_limit(hall: Row, new: one_statement.Issue, daily_limit: int) ->
 
     The session must have no transaction open (the call runs on a connection of its own).
     """
-    params: dict[str, Any] = {**new.params(), **{f"hall_{name}": getattr(hall, name) for name in
-                                                 one_statement.CHECKED}, "daily_limit": daily_limit}
+    params: dict[str, Any] = {**new.params(), **one_statement.checked(hall), "daily_limit": daily_limit}
 
     def run() -> str | Row:
         try:

@@ -187,9 +187,10 @@ def landed(line: tuple[int, int, str], offset: int) -> None:
     landings.append(offset)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Issue:
-    """A normal ticket to write: what the statement binds besides the hall."""
+    """A normal ticket to write: what the statement binds besides the hall. (Not frozen: a frozen dataclass
+    sets each of its 18 fields through `object.__setattr__`.)"""
 
     hall_id: int
     day: date
@@ -266,6 +267,14 @@ JSON_PARAMETERS = tuple(bindparam(parameter.name, type_=JSON) for parameter in P
 
 _ISSUE = text(f"WITH hall AS ({LOCK}),\n{WRITES}").bindparams(*JSON_PARAMETERS)
 
+_CHECKED_NAMES = tuple(f"hall_{name}" for name in CHECKED)
+_checked_values = attrgetter(*CHECKED)
+
+
+def checked(hall: Row) -> dict[str, Any]:
+    """The copy's `CHECKED` columns as the hall's lock binds them (hall_<column>)."""
+    return dict(zip(_CHECKED_NAMES, _checked_values(hall)))
+
 
 def _places_at_the_lock() -> int:
     """How many of a hall's one-call issues (this module's and `limit_function`'s) this process has at the
@@ -309,7 +318,7 @@ def issue(hall: Row, new: Issue) -> Row | None:
 
     The session must have no transaction open (the call runs on a connection of its own).
     """
-    params = {**new.params(), **{f"hall_{name}": getattr(hall, name) for name in CHECKED}}
+    params = {**new.params(), **checked(hall)}
 
     def run() -> Row | None:
         try:
