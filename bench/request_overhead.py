@@ -37,6 +37,12 @@ off, on, ...), so both variants share the process, the database and the machine'
   API's CSRF hook lets a call without cookies through before looking up its caller; Flask-Login's
   remember-cookie hook returns at once for an empty session; the security headers find the request and
   `g` once and take the nonce-less policy built once.
+- hall/database.py KeptAutocommit: the PostgreSQL one-call issue on a connection kept checked out in
+  autocommit, instead of a pool checkout with the driver's autocommit flag set and cleared around the call
+  (`kept-connection`); DriverStatement learns once whether a statement gives rows instead of asking the
+  cursor (psycopg describes every column) at each run (`rows-known`);
+- hall/api body(): a body read and validated in one go by pydantic's JSON reader, instead of Python's JSON
+  reader then the model (`body-json`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -59,7 +65,7 @@ from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, abort, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 import qrcode
@@ -338,13 +344,58 @@ def request_hooks(app: Flask) -> Iterator[None]:
         api_hooks[:] = saved
 
 
+def _in_autocommit_checked_out(statement, params: dict):
+    """`one_statement.in_autocommit` as it was: a pool checkout, the driver's autocommit flag on and off."""
+    with db.engine.connect() as connection, hall_database.autocommit(connection):
+        return hall_database.run_driver(connection, statement, params).one_or_none()
+
+
+@contextlib.contextmanager
+def kept_connection(app: Flask) -> Iterator[None]:
+    with mock.patch.object(one_statement, "in_autocommit", _in_autocommit_checked_out):
+        yield
+
+
+@contextlib.contextmanager
+def rows_known(app: Flask) -> Iterator[None]:
+    execute = hall_database.DriverStatement.execute
+
+    def asking_each_run(self, connection, params):
+        self.gives_rows = None  # as it was: the cursor asked at every run
+        return execute(self, connection, params)
+
+    with mock.patch.object(hall_database.DriverStatement, "execute", asking_each_run):
+        yield
+
+
+def body_by_pythons_json(model):
+    """`hall.api.body` as it was: Python's JSON reader, then the model."""
+    if not request.content_length:
+        return model.model_validate({})
+    if not request.is_json:
+        abort(415, description="send the body as application/json")
+    data = hall_api._parsed_json()
+    if data is None:
+        abort(400, description="the body is not valid JSON")
+    if not isinstance(data, dict):
+        abort(400, description="the body must be a JSON object")
+    return model.model_validate(data)
+
+
+@contextlib.contextmanager
+def body_json(app: Flask) -> Iterator[None]:
+    with mock.patch.object(api_public, "body", body_by_pythons_json):
+        yield
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
 #: headers, ping, thin-runner, notify-lookups, guard-read) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
         "ensure-sync": ensure_sync, "headers": headers, "ping": ping, "thin-runner": thin_runner,
         "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
         "no-cookie-anonymous": no_cookie_anonymous, "qr": qr, "own-connection": own_connection,
-        "json-answer": json_answer, "request-hooks": request_hooks}
+        "json-answer": json_answer, "request-hooks": request_hooks, "kept-connection": kept_connection,
+        "rows-known": rows_known, "body-json": body_json}
 
 
 @contextlib.contextmanager
