@@ -19,6 +19,7 @@ from sqlalchemy import literal_column, select, text
 from hall.database import run_driver
 from hall.extensions import db
 from hall.models import Hall, Service
+from hall import estimate
 from hall.queue import one_statement, realname
 
 pytestmark = pytest.mark.postgres
@@ -110,3 +111,27 @@ def test_the_daily_limits_count_reads_one_days_appointments_of_the_service_not_a
     assert "Seq Scan on appointments" not in plan, plan
     # ix_tickets_identity holds real-name tickets only (id_hash IS NOT NULL, which `id_hash = $3` implies)
     assert "ix_tickets_identity" in plan, plan
+
+
+def test_normal_tickets_are_not_in_the_priority_index_and_the_estimate_reads_it_in_any_plan(pg_demo):
+    """ix_tickets_priority serves one read, the estimate's arrival rates of a day's priority tickets: a
+    normal ticket (most issues) adds no entry to it, and the picture's statement reads it with its generic
+    plan too (its condition is the index's own, not values bound at each run)."""
+    service = db.session.execute(select(Service.id).where(Service.hall_id == pg_demo.id, Service.prefix == "A")).one()
+    definition = db.session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_tickets_priority'"))
+    assert "WHERE ((priority)::text <> 'normal'::text)" in definition, definition
+    db.session.execute(text(  # a busy day: one ticket in 100 is a priority one
+        "INSERT INTO tickets (hall_id, service_id, business_day, seq, number, token, priority, channel, status,"
+        " stage_position, stage_code, issued_at, queued_at, sort_at, recall_count)"
+        " SELECT :hall_id, :service_id, DATE '2026-03-02', g, 'A' || g, 'prio' || g,"
+        " CASE WHEN g % 100 = 0 THEN 'vip' ELSE 'normal' END, 'kiosk', 'waiting', 0, 'main', now(), now(), now(), 0"
+        " FROM generate_series(1, 5000) g"), {"hall_id": pg_demo.id, "service_id": service.id})
+    db.session.execute(text("ANALYZE tickets"))
+    picture = estimate._picture_statement("postgresql")
+    sql = str(picture.compile(dialect=db.engine.dialect)).replace("%(hall_ids)s", "$1").replace("%(days)s", "$2")
+    db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    db.session.execute(text(f"PREPARE picture(integer[], date[]) AS {sql}"))
+    plan = "\n".join(db.session.scalars(text(f"EXPLAIN EXECUTE picture('{{{pg_demo.id}}}', '{{2026-03-02}}')")))
+    db.session.execute(text("DEALLOCATE picture"))
+    db.session.rollback()
+    assert "ix_tickets_priority" in plan and "Seq Scan on tickets" not in plan, plan

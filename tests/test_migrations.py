@@ -67,9 +67,15 @@ def _ticket_indexes() -> dict[str, str]:
 
 def _check_the_ticket_indexes() -> None:
     """5e1c7a9d3b24 drops ix_tickets_day (the day's numbers' key serves it) and keeps only real-name tickets
-    in ix_tickets_identity; its downgrade makes both as they were."""
+    in ix_tickets_identity; 7b3e9c1d4f52 keeps only priority tickets in ix_tickets_priority. Their downgrades
+    make them as they were."""
     indexes = _ticket_indexes()
     assert "ix_tickets_day" not in indexes and "ID_HASH IS NOT NULL" in indexes["ix_tickets_identity"]
+    assert "PRIORITY" in indexes["ix_tickets_priority"] and "'NORMAL'" in indexes["ix_tickets_priority"]
+    downgrade(revision="5e1c7a9d3b24")
+    assert "WHERE" not in _ticket_indexes()["ix_tickets_priority"]
+    if db.engine.dialect.name == "postgresql":  # the function as 9d4b2f7e1a36 made it
+        assert _revision_module("9d4b2f7e1a36").CREATE_FUNCTION.split("$function$")[1] in _function_bodies()
     downgrade(revision="9d4b2f7e1a36")
     indexes = _ticket_indexes()
     assert "ix_tickets_day" in indexes and "WHERE" not in indexes["ix_tickets_identity"]

@@ -37,8 +37,9 @@ class Ticket(db.Model):
         UniqueConstraint("hall_id", "business_day", "number"),
         UniqueConstraint("hall_id", "idempotency_key"),
         Index("ix_tickets_line", "hall_id", "status", "sort_at"),
-        #: Today's priority tickets of a hall (the estimate's arrival rates) without reading its normal ones.
-        Index("ix_tickets_priority", "hall_id", "business_day", "priority"),
+        #: Today's priority tickets of a hall (the estimate's arrival rates): normal tickets are not in it.
+        Index("ix_tickets_priority", "hall_id", "business_day", "priority",
+              postgresql_where=text("priority <> 'normal'"), sqlite_where=text("priority <> 'normal'")),
         #: One ID's tickets of a day (the real-name limit): tickets with no identity are not in it. (A hall's
         #: tickets of a day are read through the unique key of their numbers, which starts with the same two.)
         Index("ix_tickets_identity", "hall_id", "business_day", "id_hash",

@@ -8,12 +8,14 @@ so `hall_issue_within_limit` runs, in one round trip and one transaction:
 
 1. the hall's lock, the UPDATE of the common issue (`one_statement.LOCK`: the copy's re-check);
    nothing locked: outcome "unlocked", the issue takes the general path;
-2. once locked, a look at the idempotency key (a ticket committed before or while it waited: "repeated",
-   the general path gives that ticket) and at the visitor's count (`realname.taken_count`, the same
-   expression `realname.taken_today` runs): at the limit "limit". Either way the seq bump is undone,
-   so the hall's event seq keeps no gap;
-3. otherwise the number, the line, the ticket, its stage and its event, as the common issue writes
-   them (`one_statement.WRITES`): outcome "issued", with the row the common issue returns.
+2. once locked, one statement: a look at the idempotency key (a ticket committed before or while it
+   waited: "repeated", the general path gives that ticket) and at the visitor's count
+   (`realname.taken_count`, the same expression `realname.taken_today` runs), and only when neither
+   stops it the number, the line, the ticket, its stage and its event, as the common issue writes them
+   (`one_statement.WRITES`, fed by a `hall` row that exists only then): outcome "issued", with the row
+   the common issue returns. At the limit: "limit"; for "limit" or "repeated" the seq bump is undone,
+   so the hall's event seq keeps no gap. (The look and the writes are one statement, not two: each
+   statement of the function costs the server its own start, plan check and end.)
 
 The hall's row lock is held only while the server runs the function, not across round trips, and the
 issue does not queue for the process's turn of the hall (`unit._in_turn`).
@@ -64,7 +66,17 @@ def _taken() -> str:
     return str(count.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
-_WRITES_INTO = _in_function(one_statement.WRITES) + "\n  INTO " + ", ".join(name for name, _ in RESULT[1:])
+#: The visitor's check and, when it passes, the writes: one statement, whose snapshot is taken once the
+#: hall is locked (it sees every ticket committed before the lock was granted).
+_CHECKED_WRITES = f"""WITH checked AS (
+  SELECT p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM tickets WHERE tickets.hall_id = p_hall_id
+           AND tickets.idempotency_key = p_idempotency_key) AS repeated,
+         {{taken}} AS taken),
+  hall AS (SELECT v_event_seq AS event_seq FROM checked WHERE NOT checked.repeated AND checked.taken < p_daily_limit),
+  {_in_function(one_statement.WRITES)}
+  SELECT checked.repeated, checked.taken, written.* FROM checked
+  LEFT JOIN ({_in_function(one_statement.WRITTEN)}) AS written ON true
+  INTO v_repeated, v_taken, {", ".join(name for name, _ in RESULT[1:])}"""
 
 #: The function's body. Columns win over its own names (`use_column`); its arguments are all p_*.
 BODY = f"""
@@ -80,17 +92,12 @@ BEGIN
     outcome := 'unlocked';
     RETURN;
   END IF;
-  SELECT p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM tickets WHERE tickets.hall_id = p_hall_id
-           AND tickets.idempotency_key = p_idempotency_key),
-         {_taken()}
-  INTO v_repeated, v_taken;
+  {_CHECKED_WRITES.format(taken=_taken())};
   IF v_repeated OR v_taken >= p_daily_limit THEN
     UPDATE halls SET event_seq = event_seq - 1 WHERE id = p_hall_id;
     outcome := CASE WHEN v_repeated THEN 'repeated' ELSE 'limit' END;
     RETURN;
   END IF;
-  WITH hall AS (SELECT v_event_seq AS event_seq),
-  {_WRITES_INTO};
   outcome := 'issued';
 END
 """

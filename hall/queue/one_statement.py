@@ -70,7 +70,7 @@ LOCK = f"""UPDATE halls SET event_seq = event_seq + 1
   RETURNING event_seq"""
 
 #: What follows the hall (a `hall` with its new event_seq): the number, the line, the ticket, its first
-#: stage, its event row.
+#: stage, its event row. Each writes a row only from the one before it, so a `hall` with no row writes nothing.
 WRITES = """number AS (
   INSERT INTO ticket_sequences (hall_id, business_day, prefix, last, last_issued_at)
   SELECT :hall_id, :business_day, :prefix, 1, CAST(:now AS TIMESTAMP) FROM hall
@@ -103,8 +103,10 @@ event AS (
   INSERT INTO ticket_events (hall_id, seq, ticket_id, kind, at, staff_id, data)
   SELECT :hall_id, hall.event_seq, ticket.id, 'issued', number.last_issued_at, CAST(:staff_id AS INTEGER),
          CAST(CAST(:data AS JSONB) || jsonb_build_object('estimated_wait_s', line.estimated_wait_s) AS JSON)
-  FROM hall, ticket, number, line)
-SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, line.ahead,
+  FROM hall, ticket, number, line)"""
+
+#: The row the statement returns after `WRITES`: (event_seq, seq, issued_at, ahead, expected, ticket_id).
+WRITTEN = """SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, line.ahead,
        line.estimated_wait_s IS NOT NULL AS expected,
        ticket.id AS ticket_id
 FROM hall, number, line, ticket"""
@@ -265,7 +267,7 @@ _VALUES = tuple((parameter.name, parameter.value) for parameter in PARAMETERS)
 JSON_PARAMETERS = tuple(bindparam(parameter.name, type_=JSON) for parameter in PARAMETERS
                         if parameter.sql_type == "json")
 
-_ISSUE = text(f"WITH hall AS ({LOCK}),\n{WRITES}").bindparams(*JSON_PARAMETERS)
+_ISSUE = text(f"WITH hall AS ({LOCK}),\n{WRITES}\n{WRITTEN}").bindparams(*JSON_PARAMETERS)
 
 _CHECKED_NAMES = tuple(f"hall_{name}" for name in CHECKED)
 _checked_values = attrgetter(*CHECKED)
