@@ -113,3 +113,26 @@ def test_the_remember_cookie_is_set_and_cleared_as_flask_login_does(app, demo):
             assert "remember_token=" in login._update_remember_cookie(Response("x")).headers["Set-Cookie"]
     finally:
         app.config["REMEMBER_COOKIE_REFRESH_EACH_REQUEST"] = False
+
+
+def test_an_issue_carrying_no_cookie_nor_token_looks_up_nobody_and_one_with_a_token_its_staff(app, demo):
+    """The issue route takes a call with neither cookie nor Authorization header as nobody's without asking
+    Flask-Login (no user looked up or made); a bearer token's staff member still issues staff tickets, and
+    anyone else is refused them."""
+    from flask_login import user_accessed
+    looked_up = []
+
+    def on_access(sender, **_):
+        looked_up.append(sender)
+
+    client = app.test_client()
+    user_accessed.connect(on_access, app)
+    try:
+        assert client.post(TICKETS, json={"service": "A"}).status_code == 201
+        assert looked_up == []
+        assert client.post(TICKETS, json={"service": "A", "channel": "staff"}).status_code == 401
+        staff = {"Authorization": f"Bearer {demo.token('staff1')}"}
+        issued = client.post(TICKETS, json={"service": "A", "channel": "staff", "priority": "vip"}, headers=staff)
+        assert issued.status_code == 201 and issued.get_json()["priority"] == "vip" and looked_up
+    finally:
+        user_accessed.disconnect(on_access, app)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import abort, jsonify, request
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from hall import clock
@@ -15,6 +14,7 @@ from hall.queue import issue_ticket
 from hall.queue.lookup import hall_by_slug, ticket_by_token
 from hall.queue.rules import availability, today
 from hall.queue.views import notify_view, ticket_view
+from hall.session_login import signed_in
 
 
 def service_view(service: Service, hall: Hall, picture: HallPicture | None = None) -> dict:
@@ -62,7 +62,7 @@ def kiosk_device(hall_id: int) -> Device | None:
 
 
 def _is_staff_of(hall: Hall) -> bool:
-    return current_user.is_authenticated and current_user.hall_id == hall.id
+    return (user := signed_in()) is not None and user.hall_id == hall.id
 
 
 def may_issue(hall: Hall, channel: str) -> None:
@@ -87,7 +87,7 @@ def create_ticket(hall: str):
         if data.priority != "normal" and not _is_staff_of(record):
             abort(403, description="only staff issue priority tickets (appointments check in at the kiosk)")
 
-    staff_id = current_user.id if current_user.is_authenticated else None
+    staff_id = user.id if (user := signed_in()) is not None else None
     view = issue_ticket(hall, data.service, priority=data.priority, channel=data.channel,
                         idempotency_key=data.idempotency_key, staff_id=staff_id, id_number=data.id_number,
                         authorise=authorise)
