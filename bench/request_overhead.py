@@ -42,7 +42,8 @@ off, on, ...), so both variants share the process, the database and the machine'
   (`kept-connection`); DriverStatement learns once whether a statement gives rows instead of asking the
   cursor (psycopg describes every column) at each run (`rows-known`);
 - hall/api body(): a body read and validated in one go by pydantic's JSON reader, instead of Python's JSON
-  reader then the model (`body-json`).
+  reader then the model (`body-json`); the issue route takes a call with neither cookie nor Authorization
+  header as nobody's without reading `current_user` (`caller-lookup`).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -388,6 +389,17 @@ def body_json(app: Flask) -> Iterator[None]:
         yield
 
 
+def signed_in_by_flask_login():
+    """`hall.session_login.signed_in` as it was in the issue route: `current_user` read for every call."""
+    return current_user if current_user.is_authenticated else None
+
+
+@contextlib.contextmanager
+def caller_lookup(app: Flask) -> Iterator[None]:
+    with mock.patch.object(api_public, "signed_in", signed_in_by_flask_login):
+        yield
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
 #: headers, ping, thin-runner, notify-lookups, guard-read) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
@@ -395,7 +407,7 @@ CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "li
         "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
         "no-cookie-anonymous": no_cookie_anonymous, "qr": qr, "own-connection": own_connection,
         "json-answer": json_answer, "request-hooks": request_hooks, "kept-connection": kept_connection,
-        "rows-known": rows_known, "body-json": body_json}
+        "rows-known": rows_known, "body-json": body_json, "caller-lookup": caller_lookup}
 
 
 @contextlib.contextmanager
