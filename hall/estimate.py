@@ -192,14 +192,27 @@ class _Rows:
     arrivals: list[tuple] = field(default_factory=list)
 
 
+#: PostgreSQL weighs, at each run of a prepared statement, a plan made for the values at hand against its
+#: generic plan; for the picture's statement the former always looked cheaper, so it was planned again at
+#: every read (about 0.55 ms of the server's CPU; the generic plan runs as fast: 0.7 -> 0.12 ms a read).
+#: It is read with generic plans, and the transaction's setting put back after it.
+_GENERIC_PLANS, _PLANS_AS_SET = ("SET LOCAL plan_cache_mode = force_generic_plan",
+                                 "SET LOCAL plan_cache_mode TO DEFAULT")
+
+
 def _read_rows(days: dict[int, date]) -> dict[int, _Rows]:
     """The picture's rows of several halls (hall id -> its business day), in one statement."""
     db.session.flush()  # the read goes by the connection, past the session's autoflush
     connection = db.session.connection()
     rows = {hall_id: _Rows() for hall_id in days}
-    result = connection.execute(prepared(connection, _picture_statement),
-                                {"hall_ids": list(days), "days": sorted(set(days.values()))})
-    for row in result.mappings():
+    generic = connection.dialect.name == "postgresql"
+    if generic:
+        connection.exec_driver_sql(_GENERIC_PLANS)
+    read = connection.execute(prepared(connection, _picture_statement),
+                              {"hall_ids": list(days), "days": sorted(set(days.values()))}).mappings().all()
+    if generic:
+        connection.exec_driver_sql(_PLANS_AS_SET)
+    for row in read:
         if row["day"] is None or row["day"] == days[row["hall_id"]]:
             getattr(rows[row["hall_id"]], row["kind"]).append(tuple(row[name] for name in _KINDS[row["kind"]]))
     for hall in rows.values():  # in each service's order of stages
