@@ -175,6 +175,6 @@ def init_realtime(app: Flask) -> None:
     subscribe(app, push_event)
     interval_s = float(app.config["HALL"]["display"].get("waiting_push_s", 1.0))
     redis_url = app.config["HALL"]["redis"]["url"] or None
-    turns = Turns(redis_url, interval_s) if redis_url else None
+    turns = Turns(redis_url, interval_s, socketio.server.manager.send_later) if redis_url else None
     waiting = WaitingPush(app, public_room, interval_s, turns)
     subscribe(app, waiting.note)

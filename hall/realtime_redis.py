@@ -10,8 +10,8 @@ events published while Redis was away are lost for good, their calls are not (ha
 What a process sends the others goes through one publisher per process (a greenlet under gevent), which
 sends whatever has queued since its last round trip in one pipeline: an event's request does not
 wait on Redis (its own screens get it at once, from this process), and under load one round trip
-carries several events, in the order they were sent. Any other write whose answer nobody waits for can
-ride in the same round trip (`send_later`).
+carries several events, in the order they were sent. Other writes that need no answer (the waiting
+counts' record of what was sent, hall/realtime_waiting.py) ride in the same round trip (`send_later`).
 
 A hall's rooms (its public screens, its staff screens) get their events on a channel of the room's own,
 which a process listens to from the moment one of its screens joins that room: a process hears only

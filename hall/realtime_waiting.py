@@ -12,31 +12,32 @@ on its own after a quiet spell (hall/static/js/hall-live.js).
 
 One message per hall and interval across processes (`[redis] url`): the processes take turns through
 Redis, and the hall's event seq (shared by all of them) tells what a read covers: counts read at seq S
-show every event up to S. A process with events of a hall no read is known to cover asks for the turn
-(one script, `ASK`):
-- the hall's last message carried their seq or a newer one (Redis keeps it): nothing to do;
-- the turn is free: it takes it, waits the interval, reads the counts and sends them; then gives the turn
-  back (`GIVE_BACK`, one script that also records the seq read) unless an event newer than its read is
-  known, its own or one another process asked for: then it keeps the turn, and reads and sends again
-  an interval later;
+show every event up to S. A process with events of a hall that no read is known to cover asks for the
+turn (one script, `ASK`):
+- the hall's last message carried their seq or a newer one (each sender records it with the message,
+  in its publisher's round trip): nothing to do;
+- the turn is free: it takes it. At the end of each interval it holds the turn, the holder gives it back
+  or keeps it (one script, `GIVE_BACK`), and then, if an event newer than its last read is known, reads
+  the counts and sends them. It keeps the turn while the hall stays busy (some process had events in the
+  interval), so a busy hall's turn costs its holder one round trip an interval; the interval after the
+  hall went quiet it gives it back, with nothing new to read;
 - another process holds it: the asker's seq is recorded beside the turn in the same round trip, so the
-  holder's next give-back, which comes after it, keeps the turn if its read did not cover that seq, and
-  the read after that does. The asker's events up to then are covered; it does not ask for its next
-  events until the holder's give-back is due (the turn's time left tells when), and then learns in one
-  ask whether the message covered them (nothing to do), or the turn is still held (covered too), or free.
-A busy hall's turn thus costs its holder one round trip an interval and each other process one, whatever
-the number of events. The order is Redis's and the seqs the database's, so it holds whatever the
-processes' clocks and however late a greenlet runs. A turn left by a process that died (or that is slow
-past the turn's expiry) only ever lets a second message through, never none: the turn expires and the
-next ask takes it. Against a turn that outlives its holder's part in it, a process that found it held
-sends the counts itself if no message covering those events is recorded `CHECK_AFTER` intervals later.
-So a lobby is never left with stale counts for longer than a few intervals. With Redis away every
-process sends its own (as one process does without Redis). Without Redis a process sends its own
-screens only, so with none of the hall's public screens connected it reads nothing. With Redis, the turn
-is taken (and kept) only if some process listens to the hall's public room (its channel,
-hall/realtime_redis.py: a process listens from the moment one of its screens joins it, before that
-screen asks for its snapshot), in the same round trip: with no public screen of the hall anywhere,
-nothing is read or sent, and a screen that connects later gets the counts with its snapshot.
+  holder's next give-back, which comes after it, sees it and reads after it. The asker's events up to
+  then are covered; it does not ask for its next ones until that give-back is due (the turn's time left
+  tells when), and then learns in one ask whether the message covered them (nothing to do), or the turn
+  is held (covered too: one round trip an interval, whatever the number of events), or free.
+The order is Redis's and the seqs the database's, so it holds whatever the processes' clocks and however
+late a greenlet runs. A turn left by a process that died (or that is slow past the turn's expiry) only
+ever lets a second message through, never none: the turn expires and the next ask takes it. Against a
+turn that outlives its holder's part in it, a process that found it held sends the counts itself if no
+message covering those events is recorded `CHECK_AFTER` intervals later. So a lobby is never left with
+stale counts for longer than a few intervals. With Redis away every process sends its own (as one
+process does without Redis). Without Redis a process sends its own screens only, so with none of the
+hall's public screens connected it reads nothing. With Redis, the turn is taken (and kept) only if some
+process listens to the hall's public room (its channel, hall/realtime_redis.py: a process listens from
+the moment one of its screens joins it, before that screen asks for its snapshot), in the same round
+trip: with no public screen of the hall anywhere, nothing is read or sent, and a screen that connects
+later gets the counts with its snapshot.
 
 Other ways were weighed: "the process whose event came last sends" starves while two processes keep
 acting (each sees the other's event as the last), and one sending process per hall needs leases and
@@ -80,6 +81,9 @@ SENT_KEPT = 10
 
 #: What asking for a hall's turn answers (`Turns.ask`).
 NOBODY, HELD, TAKEN, SHOWN = -1, 0, 1, 2
+#: What giving it back answers (`Turns.give_back`): not the holder's any more (it expired), given back with nothing
+#: new to read, kept (read now, and give it back again an interval on), given back (read now, a last time).
+LOST, DONE, KEEP, LAST = -1, 0, 1, 2
 
 #: KEYS: the turn, the seq the hall's last message carried, the newest seq a process found the turn held for.
 #: ARGV: the hall's public room's channel, the turn's expiry (ms), the asker's seq, its token, whether that seq is
@@ -98,22 +102,24 @@ if ARGV[5] == '1' and tonumber(redis.call('GET', KEYS[3]) or '0') < seq then
 end
 return {0, sent, redis.call('PTTL', KEYS[1])}
 """
-#: KEYS as ASK's. ARGV: the holder's token, the seq it read the counts at (0: none read), its own last seq, the
-#: turn's expiry (ms), how long the record of the message is kept (ms), the hall's public room's channel.
-#: Records the seq read; answers -1 if the turn is not the holder's any more (it expired), 1 if it keeps it for
-#: another interval (an event newer than its read is known, and some process listens), 0 if it gave it back.
+#: KEYS as ASK's. ARGV: the holder's token, the seq it last read the counts at (0: none yet), its own last seq,
+#: whether it had events in the interval just over (1), the turn's expiry (ms), the hall's public room's channel.
+#: Answers LOST, DONE (nobody listens, or no event newer than the last read is known), KEEP (some process had
+#: events in the interval: more are likely), or LAST.
 GIVE_BACK = """
-local read = tonumber(ARGV[2])
-if read > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], read, 'PX', ARGV[5]) end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local newest = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(ARGV[3]))
+local asked = tonumber(redis.call('GET', KEYS[3]) or '0')
 redis.call('DEL', KEYS[3])
-if newest > read and redis.call('PUBSUB', 'NUMSUB', ARGV[6])[2] > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if redis.call('PUBSUB', 'NUMSUB', ARGV[6])[2] == 0 or math.max(asked, tonumber(ARGV[3])) <= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+if asked > 0 or ARGV[4] == '1' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
   return 1
 end
 redis.call('DEL', KEYS[1])
-return 0
+return 2
 """
 
 
@@ -135,7 +141,8 @@ class Answer(NamedTuple):
 class Turns:
     """The halls' turns to send their waiting counts, shared by the server processes through Redis."""
 
-    def __init__(self, url: str, interval_s: float) -> None:
+    def __init__(self, url: str, interval_s: float, send_later: Callable[..., Any]) -> None:
+        """`send_later`: queues a Redis command whose answer nobody waits for (the message queue's publisher)."""
         # a Redis that does not answer within the message queue's own limit is away: this process sends its own
         self.redis = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                           socket_timeout=CONNECT_TIMEOUT_S)
@@ -144,6 +151,7 @@ class Turns:
         self.token = uuid.uuid4().hex  # this process's, as the holder of a turn
         self.ask_script = self.redis.register_script(ASK)
         self.give_back_script = self.redis.register_script(GIVE_BACK)
+        self.send_later = send_later
 
     @staticmethod
     def keys(slug: str) -> list[str]:
@@ -160,15 +168,19 @@ class Turns:
             return Answer(TAKEN, 0, 0)
         return Answer(turn, sent, left_ms)
 
-    def give_back(self, slug: str, channel: str, read: int | None, noted: int) -> bool:
-        """After sending the counts read at seq `read` (None: not read), with this process's last event at `noted`:
-        whether this process keeps the turn for another interval (an event newer than the read is known)."""
+    def give_back(self, slug: str, channel: str, read: int, noted: int, busy: bool) -> int:
+        """At the end of an interval holding the turn, the counts last read at seq `read` (0: none yet), this
+        process's last event at `noted` (`busy`: it had events in the interval): LOST, DONE, KEEP or LAST.
+        Redis away: this process sends its own (the turn expires)."""
         try:
-            kept = self.give_back_script(keys=self.keys(slug), args=[
-                self.token, read or 0, noted, self.expires_ms, self.sent_kept_ms, channel])
+            return self.give_back_script(keys=self.keys(slug),
+                                         args=[self.token, read, noted, int(busy), self.expires_ms, channel])
         except redis.RedisError:
-            return False  # the turn expires
-        return kept == 1
+            return LAST if noted > read else DONE
+
+    def sent(self, slug: str, seq: int) -> None:
+        """Record the seq the hall's message carried, with the message (lost with it while Redis is away)."""
+        self.send_later("SET", self.keys(slug)[1], seq, "PX", self.sent_kept_ms)
 
 
 @dataclass(slots=True)
@@ -228,21 +240,30 @@ class WaitingPush:
         return self.turns.ask(slug, self._channel(slug), seq, news)
 
     def _hold(self, slug: str, hall: _HallState) -> None:
-        """This process holds the hall's turn: an interval on, it reads and sends the counts, and keeps the turn
-        for another interval while an event newer than that read is known (its own, or one another process
-        found the turn held for)."""
-        kept = True
-        while kept:
+        """This process holds the hall's turn: at the end of each interval it gives the turn back or keeps it (while
+        the hall stays busy), then reads the counts and sends them if an event newer than its last read is known
+        (its own, or one another process found the turn held for). Reading after that order is taken in Redis,
+        the read covers every event whose asker found the turn held before it."""
+        read = 0
+        while True:
+            with self.lock:
+                before = hall.noted
             socketio.sleep(self.interval_s)
-            read = self._send(slug)
-            if read is not None:
-                self._covered(hall, read)
             with self.lock:
                 noted = hall.noted
-            if self.turns is None:
-                kept = read is None or noted > read
-            else:
-                kept = self.turns.give_back(slug, self._channel(slug), read, noted)
+            turn = self._give_back(slug, read, noted, noted > before)
+            if turn in (KEEP, LAST):
+                sent = self._send(slug)
+                if sent is not None:
+                    self._covered(hall, sent)
+                    read = sent
+            if turn != KEEP:
+                return
+
+    def _give_back(self, slug: str, read: int, noted: int, busy: bool) -> int:
+        if self.turns is None:  # this process alone: as Redis would answer with no other process
+            return DONE if noted <= read else KEEP if busy else LAST
+        return self.turns.give_back(slug, self._channel(slug), read, noted, busy)
 
     def _held(self, slug: str, hall: _HallState, answer: Answer, asked: int | None) -> None:
         """Another process holds the turn: its read after its next give-back covers this process's events up to
@@ -264,10 +285,12 @@ class WaitingPush:
 
     def _ask_again_in(self, left_ms: int) -> float:
         """Seconds until a held turn's give-back is due (it then has TURN_EXPIRES - 1 intervals left) and its
-        read recorded; no later than the check that its holder sent."""
+        read recorded, or as long again as it is already late; no later than the check that its holder sent."""
         left_s = left_ms / 1000 if left_ms >= 0 else math.inf
-        due_s = max(left_s - (TURN_EXPIRES - 1) * self.interval_s, 0.0)
-        return min(due_s, CHECK_AFTER * self.interval_s) + ASK_AGAIN_AFTER * self.interval_s
+        due_s = left_s - (TURN_EXPIRES - 1) * self.interval_s
+        after_s = ASK_AGAIN_AFTER * self.interval_s
+        wait_s = due_s + after_s if due_s > 0 else max(-due_s, after_s)
+        return min(wait_s, (CHECK_AFTER + ASK_AGAIN_AFTER) * self.interval_s)
 
     def _covered(self, hall: _HallState, seq: int) -> None:
         """The counts read at `seq` went out: they show every event up to it."""
@@ -297,4 +320,6 @@ class WaitingPush:
             finally:
                 db.session.remove()
         socketio.emit("hall_waiting", message, to=self.room(slug))
+        if self.turns is not None:
+            self.turns.sent(slug, message["seq"])
         return message["seq"]

@@ -395,11 +395,11 @@ def _turns_round_trips(commands: list[tuple[str, str]], test_connection: str = "
 
 
 @pytest.mark.redis
-def test_a_waiting_message_costs_its_sender_two_round_trips_and_its_publisher_nothing_more(two_servers,
-                                                                                          waiting_screens,
-                                                                                          redis_server):
-    """The turn is taken (one script) and given back (one script, which records the seq the counts were read
-    at); the publisher's connection sends the message and nothing else for it."""
+def test_a_waiting_message_costs_its_sender_two_round_trips_the_record_of_it_goes_with_it(two_servers, waiting_screens,
+                                                                                        redis_server):
+    """The turn is taken (one script) and given back (one script, answered before the counts are read); the record
+    of the seq the message carried goes in the same round trip as the message's PUBLISH, on the publisher's
+    connection."""
     import redis
 
     hall, first, _second, _server = two_servers
@@ -420,12 +420,10 @@ def test_a_waiting_message_costs_its_sender_two_round_trips_and_its_publisher_no
         commands = monitor.close()
     assert _turns_round_trips(commands, client.client_info()["addr"]) == ["EVALSHA", "EVALSHA"]
     client.close()
-    by_scripts = [command.split()[:2] for connection, command in commands if connection == "lua:"]
-    assert ["SET", "hall:demo:waiting:sent"] in by_scripts
-    others = [command for connection, command in commands
-              if connection != "lua:" and "hall:demo:waiting:" not in command]
-    assert sum("hall_waiting" in command for command in others) == 1
-    assert not any("waiting:" in command for command in others if "hall_waiting" not in command)
+    publisher = [command for connection, command in commands
+                 if connection != "lua:" and "hall:demo:waiting:turn" not in command]
+    message = next(n for n, command in enumerate(publisher) if "hall_waiting" in command)
+    assert [c.split()[:2] for c in publisher[message + 1:message + 2]] == [["SET", "hall:demo:waiting:sent"]]
 
 
 @pytest.mark.redis
@@ -737,7 +735,7 @@ def test_a_halls_waiting_turn_is_taken_only_while_some_process_listens_to_its_pu
 
     from hall.realtime_waiting import HELD, NOBODY, TAKEN, Turns
 
-    turns = Turns(redis_server.url, 1.0)
+    turns = Turns(redis_server.url, 1.0, send_later=None)
     channel = "flask-socketio:hall:east:public"
     assert turns.ask("east", channel, 1, True).turn == NOBODY
     assert turns.redis.get(Turns.keys("east")[0]) is None
@@ -751,39 +749,45 @@ def test_a_halls_waiting_turn_is_taken_only_while_some_process_listens_to_its_pu
 
 
 @pytest.mark.redis
-def test_a_held_turn_is_kept_by_its_holder_until_a_read_covers_the_seq_another_process_found_it_held_for(
+def test_a_held_turn_is_kept_while_the_hall_is_busy_and_its_holder_reads_for_the_seq_another_process_found_it_held_for(
         redis_server):
-    """A process finding the turn held records its seq in the same round trip; the holder's give-back keeps the
-    turn while its read is older than that seq (or than its own last event), and records the seq it read: an ask
-    for events no newer than it is answered SHOWN, whoever holds the turn."""
+    """A process finding the turn held records its seq in the same round trip; the holder's give-back, at the end of
+    the interval, keeps the turn (some process had events) and has it read the counts if that seq or its own last
+    event is newer than its last read, gives it back when the hall was quiet. An ask for events no newer than the
+    last message's seq is answered SHOWN, whoever holds the turn."""
     import redis
 
-    from hall.realtime_waiting import HELD, SHOWN, TAKEN, Answer, Turns
+    from hall.realtime_waiting import DONE, HELD, KEEP, LAST, LOST, SHOWN, TAKEN, Answer, Turns
 
-    holder, other = Turns(redis_server.url, 1.0), Turns(redis_server.url, 1.0)
+    client = redis.Redis.from_url(redis_server.url)
+    holder, other = (Turns(redis_server.url, 1.0, client.execute_command) for _ in range(2))
     channel = "flask-socketio:hall:west:public"
-    screen = redis.Redis.from_url(redis_server.url).pubsub()
+    screen = client.pubsub()
     screen.subscribe(channel)
     wait_for(lambda: screen.get_message(timeout=0.1) is not None)
-    turn, sent, asked = Turns.keys("west")
+    turn, _sent, asked = Turns.keys("west")
     try:
         assert holder.ask("west", channel, 5, True).turn == TAKEN
         found = other.ask("west", channel, 7, True)
         assert found.turn == HELD and 2000 < found.left_ms <= 3000
-        assert holder.give_back("west", channel, read=6, noted=5)  # 7 is newer than the read: kept
-        assert other.ask("west", channel, 7, False).turn == HELD  # only whether it was shown: nothing recorded
-        assert holder.redis.get(asked) is None
-        assert not holder.give_back("west", channel, read=7, noted=5)  # the read covers 7: given back
-        assert holder.redis.get(turn) is None
+        assert holder.give_back("west", channel, read=0, noted=5, busy=False) == KEEP  # the other asked: busy
+        holder.sent("west", 7)  # it read at 7
         assert other.ask("west", channel, 7, False) == Answer(SHOWN, 7, 0)
+        assert other.ask("west", channel, 8, False).turn == HELD  # only whether it was shown: nothing recorded
+        assert client.get(asked) is None
+        assert holder.give_back("west", channel, read=7, noted=7, busy=True) == DONE  # nothing newer than the read
+        assert client.get(turn) is None
         assert other.ask("west", channel, 9, True).turn == TAKEN
-        assert not holder.give_back("west", channel, read=8, noted=9)  # not its turn any more: it stays the other's
-        assert holder.redis.get(turn) == other.token.encode() and int(holder.redis.get(sent)) == 8
-        assert other.give_back("west", channel, read=8, noted=9)  # its own event is newer than its read: kept
-        assert other.redis.pttl(turn) > 2000
+        assert other.give_back("west", channel, read=0, noted=9, busy=False) == LAST  # quiet: given back, read once
+        assert holder.ask("west", channel, 10, True).turn == TAKEN
+        assert other.give_back("west", channel, read=9, noted=11, busy=True) == LOST  # not its turn: it stays
+        assert client.get(turn) == holder.token.encode()
+        assert holder.give_back("west", channel, read=0, noted=10, busy=True) == KEEP
+        assert client.pttl(turn) > 2000
     finally:
-        holder.redis.delete(turn, sent, asked)
+        client.delete(*Turns.keys("west"))
         screen.close()
+        client.close()
 
 
 @pytest.mark.redis
