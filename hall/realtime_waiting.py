@@ -243,15 +243,17 @@ class WaitingPush:
         """This process holds the hall's turn: at the end of each interval it gives the turn back or keeps it (while
         the hall stays busy), then reads the counts and sends them if an event newer than its last read is known
         (its own, or one another process found the turn held for). Reading after that order is taken in Redis,
-        the read covers every event whose asker found the turn held before it."""
-        read = 0
+        the read covers every event whose asker found the turn held before it. The give-backs come an interval
+        apart, however long the reads take, when the turn's time left tells the other processes they do."""
+        read, due = 0, time.monotonic() + self.interval_s
         while True:
             with self.lock:
                 before = hall.noted
-            socketio.sleep(self.interval_s)
+            socketio.sleep(max(due - time.monotonic(), 0.0))
             with self.lock:
                 noted = hall.noted
             turn = self._give_back(slug, read, noted, noted > before)
+            due = time.monotonic() + self.interval_s
             if turn in (KEEP, LAST):
                 sent = self._send(slug)
                 if sent is not None:
