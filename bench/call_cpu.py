@@ -9,8 +9,8 @@ by number, no-show and reinstate): the engine call alone and the whole HTTP requ
 One database with the demo hall (this checkout's schema); each round is a fresh process of a checkout
 (A B A B ...): it issues tickets of service A, then times counter 1's call-next, recall, start and finish,
 each alone, `--calls` times through the engine (`queue.call_next` ... in an app context) and as many times
-through the API (Flask's test client, a staff bearer token). CPU time (`time.process_time`), so a busy
-machine skews it less than wall time. Prints each round's medians, then the median of each checkout's
+through the API (Flask's test client, a staff bearer token), and the whole visit's. CPU time (`time.process_time`,
+or with `--clock thread` the timing thread's alone), so a busy machine skews it less than wall time. Prints each round's medians, then the median of each checkout's
 rounds and the ratio this checkout / the other.
 """
 from __future__ import annotations
@@ -53,11 +53,18 @@ VISITS = {
 
 
 def figures_of(visit: str) -> tuple[str, ...]:
-    names = dict.fromkeys(name for name, _request, _call in VISITS[visit])
+    """Each action's figure, and the whole visit's (what a change that moves work from one action to the next,
+    or to a background thread running meanwhile, leaves as it is), per way."""
+    names = [*dict.fromkeys(name for name, _request, _call in VISITS[visit]), "visit"]
     return tuple(f"{way}_{name}_ms" for way in ("engine", "http") for name in names)
 
 
-def measure(url: str, calls: int, visit: str) -> dict[str, float]:
+#: `process`: the whole process's CPU (a background thread's work meanwhile too: the picture read again after a
+#: call, the log's checkpoints); `thread`: the timing thread's alone.
+CLOCKS = {"process": time.process_time, "thread": time.thread_time}
+
+
+def measure(url: str, calls: int, visit: str, clock: str) -> dict[str, float]:
     """One checkout's figures (run in a child process whose `hall` is that checkout's)."""
     from hall import create_app, queue
     from hall.auth import create_api_token
@@ -76,22 +83,22 @@ def measure(url: str, calls: int, visit: str) -> dict[str, float]:
         for _ in range(2 * calls + 2):
             queue.issue_ticket(hall_id, "A")
         db.session.remove()
-    client = app.test_client()
+    client, cpu = app.test_client(), CLOCKS[clock]
 
     def engine(call, number: str | None) -> tuple[float, str | None]:
         with app.app_context():
-            started = time.process_time()
+            started = cpu()
             event = call(queue, hall_id, number, staff_id)
-            spent = time.process_time() - started
+            spent = cpu() - started
             db.session.remove()
         assert event is not None
         return spent, event["ticket"]["number"]
 
     def http(request, number: str | None) -> tuple[float, str | None]:
         path, body = request(number)
-        started = time.process_time()
+        started = cpu()
         response = client.post(f"/api/v1/halls/demo/{path}", headers=headers, json=body)
-        spent = time.process_time() - started
+        spent = cpu() - started
         assert response.status_code == 200, response.get_data(as_text=True)
         return spent, response.get_json()["number"]
 
@@ -107,14 +114,17 @@ def measure(url: str, calls: int, visit: str) -> dict[str, float]:
     spent: dict[str, list[float]] = {name: [] for name in figures_of(visit)}
     for _ in range(calls):
         for way in ("engine", "http"):
-            for name, seconds in one_visit(way):
+            visited = one_visit(way)
+            for name, seconds in visited:
                 spent[name].append(seconds)
+            spent[f"{way}_visit_ms"].append(sum(seconds for _name, seconds in visited))
     return {name: statistics.median(values) * 1000 for name, values in spent.items()}
 
 
-def run_round(checkout: Path, url: str, calls: int, visit: str) -> dict[str, float]:
+def run_round(checkout: Path, url: str, calls: int, visit: str, clock: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    out = subprocess.run([sys.executable, __file__, "--child", url, "--calls", str(calls), "--visit", visit],
+    out = subprocess.run([sys.executable, __file__, "--child", url, "--calls", str(calls), "--visit", visit,
+                          "--clock", clock],
                          cwd=checkout, env=env,
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -129,10 +139,12 @@ def main() -> None:
     parser.add_argument("--visit", choices=sorted(VISITS), default="counter",
                         help="counter: call-next, recall, start, finish; moves: call-next, transfer, call by number, "
                              "no-show, reinstate, call by number, finish")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="process",
+                        help="process: the whole process's CPU (default); thread: the timing thread's alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.calls, args.visit)))
+        print(json.dumps(measure(args.child, args.calls, args.visit, args.clock)))
         return
     sys.path.insert(0, str(ROOT))
     from bench.servers import database
@@ -142,7 +154,7 @@ def main() -> None:
     with database(args.database) as url:
         for round_number in range(args.rounds):
             for name, checkout in checkouts.items():
-                figures = run_round(checkout, url, args.calls, args.visit)
+                figures = run_round(checkout, url, args.calls, args.visit, args.clock)
                 seen[name].append(figures)
                 print(f"round {round_number + 1} {name:5} " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items()),
                       flush=True)
