@@ -410,18 +410,22 @@ def publish(event: dict[str, Any]) -> None:
 Reader = Callable[[dict[str, Any], Connection | None], None]
 
 
+def _readers(event: dict[str, Any]) -> list[Reader]:
+    return [reader for reader, kinds in current_app.extensions.get("hall_readers", ()) if event["kind"] in kinds]
+
+
 def _reading(event: dict[str, Any]) -> Callable[[Connection], None] | None:
-    """What reads for a committed event on the action's connection (None: no subscriber reads)."""
-    if not current_app.extensions.get("hall_readers"):
+    """What reads for a committed event on the action's connection (None: no subscriber reads for its kind)."""
+    if not _readers(event):
         return None
     return lambda connection: read_for(event, connection)
 
 
 def read_for(event: dict[str, Any], connection: Connection | None) -> None:
-    """Hand a committed event to the subscribers that read the database for it (notifiers), with the
+    """Hand a committed event to the subscribers that read the database for its kind (notifiers), with the
     action's committed connection to read on before it goes back to the pool (`read_committed`); None in a
     sole writer's batch, whose session they read through."""
-    for reader in current_app.extensions.get("hall_readers", []):
+    for reader in _readers(event):
         try:
             if connection is None:
                 reader(event, None)
@@ -436,7 +440,7 @@ def subscribe(app, subscriber) -> None:
     app.extensions.setdefault("hall_subscribers", []).append(subscriber)
 
 
-def subscribe_reading(app, reader: Reader) -> None:
-    """Subscribe `reader(event, connection)`, which reads the database for an event: on the action's own
-    committed connection (no second checkout, no BEGIN), or through the session when given None."""
-    app.extensions.setdefault("hall_readers", []).append(reader)
+def subscribe_reading(app, reader: Reader, kinds: tuple[str, ...]) -> None:
+    """Subscribe `reader(event, connection)`, which reads the database for events of these kinds: on the
+    action's own committed connection (no second checkout, no BEGIN), or through the session when given None."""
+    app.extensions.setdefault("hall_readers", []).append((reader, kinds))

@@ -139,4 +139,4 @@ def init_notify(app: Flask) -> None:
         for message in messages_for(event, settings, connection or db.session.connection()):
             dispatcher.submit(settings, message)
 
-    subscribe_reading(app, on_event)
+    subscribe_reading(app, on_event, (*LINE_MOVES, "finished"))
