@@ -17,7 +17,8 @@ greenlets that were ready to run before it (under load: other requests committin
 events) go first and note theirs, then the fan-out takes every event noted and writes each
 screen all of its frames at once. An idle server adds no delay; under load (16 kiosks issuing
 beside 2 000 screens) one write per screen carries several events, and a long-polling screen
-gets them in one poll answer.
+gets them in one poll answer. A request that noted nothing, or whose events wait for a fan-out
+already between slices, does not yield: it would only wait behind every request ready meanwhile.
 
 A large fan-out is written a slice at a time, the loop running other greenlets in between, so
 requests are not held for the whole of it: the emitting request goes on after the first slice. A
