@@ -791,6 +791,32 @@ def test_a_held_turn_is_kept_while_the_hall_is_busy_and_its_holder_reads_for_the
 
 
 @pytest.mark.redis
+def test_a_turn_whose_holder_died_expires_and_the_process_that_found_it_held_takes_it(redis_server):
+    """The holder never gives the turn back: it expires TURN_EXPIRES intervals after it was taken, and the next ask
+    of the process that found it held (for events its message was to show) takes it, to send them itself."""
+    import redis
+
+    from hall.realtime_waiting import HELD, TAKEN, TURN_EXPIRES, Turns
+
+    client = redis.Redis.from_url(redis_server.url)
+    died, other = (Turns(redis_server.url, 0.2, client.execute_command) for _ in range(2))
+    channel = "flask-socketio:hall:north:public"
+    screen = client.pubsub()
+    screen.subscribe(channel)
+    wait_for(lambda: screen.get_message(timeout=0.1) is not None)
+    try:
+        assert died.ask("north", channel, 3, True).turn == TAKEN
+        found = other.ask("north", channel, 4, True)
+        assert found.turn == HELD and found.left_ms <= TURN_EXPIRES * 200
+        time.sleep(found.left_ms / 1000 + 0.05)
+        assert other.ask("north", channel, 4, False).turn == TAKEN
+    finally:
+        client.delete(*Turns.keys("north"))
+        screen.close()
+        client.close()
+
+
+@pytest.mark.redis
 def test_an_events_packet_is_not_searched_for_bytes_again(publishing):
     """python-socketio's emit looks for bytes in an event once, and a message from another process is JSON:
     the packet for this process's screens is built without walking the data again, and is the same."""
