@@ -244,8 +244,11 @@ class KeptAutocommit:
         event.listen(engine, "engine_disposed", lambda _engine: self.give_all_back())
 
     def take(self) -> Connection:
-        while self.idle:
-            connection, since = self.idle.pop()
+        while True:
+            try:  # (threads may take the last one between a look and the pop)
+                connection, since = self.idle.pop()
+            except IndexError:
+                break
             if time.monotonic() - since <= PING_AFTER_IDLE_S and not connection.invalidated \
                     and not _has_input(connection.connection.dbapi_connection):
                 return connection
@@ -265,8 +268,12 @@ class KeptAutocommit:
             _to_pool(connection)
 
     def give_all_back(self) -> None:
-        while self.idle:
-            _to_pool(self.idle.pop()[0])
+        while True:
+            try:
+                connection, _since = self.idle.pop()
+            except IndexError:
+                return
+            _to_pool(connection)
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -281,10 +288,13 @@ class KeptAutocommit:
 
 
 def _to_pool(connection: Connection) -> None:
-    """Give a kept connection back to its pool, out of autocommit (unless it was invalidated: then dropped)."""
+    """Give a kept connection back to its pool, out of autocommit (unless it was invalidated: then dropped, as is
+    one the driver cannot take out of autocommit)."""
     try:
         if not connection.invalidated and not connection.closed:
             connection.connection.dbapi_connection.set_autocommit(False)
+    except Exception:
+        connection.invalidate()
     finally:
         connection.close()
 
