@@ -300,8 +300,8 @@ def _to_pool(connection: Connection) -> None:
 
 
 def kept_autocommit(engine: Engine) -> KeptAutocommit:
-    """The engine's `KeptAutocommit`, made at first use: at most a third of its pool kept (6 of `pool_size`
-    18: what 8 busy clients of one process had out at once, bench/RESULTS.md)."""
+    """The engine's `KeptAutocommit`, made at first use: at most a third of its pool kept (6 of `pool_size` 18;
+    with a quarter kept, 7–17 % of a served benchmark's issues found none idle: bench/RESULTS.md)."""
     kept = engine.__dict__.get("hall_kept_autocommit")
     if kept is None:
         size = engine.pool.size() if hasattr(engine.pool, "size") else 1
