@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from hall.demo import create_demo_hall
+from hall.database import kept_autocommit
 from hall.extensions import db
 from hall.models import Hall, Notice, Ticket, TicketEvent
 from hall.queue import issue_ticket
@@ -48,7 +49,8 @@ def test_a_common_issue_does_not_begin_the_sessions_transaction(any_app, hall_id
             answer = issue_ticket("demo", "A")
             assert answer["people_ahead"] == n + 1
         assert not begun
-        assert pool.checkedout() == 0  # every action gave its connection back
+        # every action gave its connection back: to the pool, or to those kept for one-call issues
+        assert pool.checkedout() == len(kept_autocommit(db.engine).idle)
     finally:
         event.remove(db.session.registry(), "after_begin", listener)
     seq, tickets, events, _ = _state(hall_id)
