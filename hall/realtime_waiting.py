@@ -203,6 +203,8 @@ class WaitingPush:
         self.app, self.room, self.interval_s, self.turns = app, room, interval_s, turns
         self.halls: dict[str, _HallState] = {}
         self.lock = threading.Lock()
+        #: The Socket.IO server this app's screens connect to (`_replaced`).
+        self.server = socketio.server
 
     def note(self, event: dict[str, Any]) -> None:
         """An event of the hall committed: its counts may have moved."""
@@ -220,7 +222,7 @@ class WaitingPush:
         while True:
             with self.lock:
                 seq, news = hall.noted, hall.noted > hall.covered
-                if not news and not hall.awaited:
+                if (not news and not hall.awaited) or self._replaced():
                     hall.busy = False
                     return
             answer = self._ask(slug, seq, news)
@@ -252,6 +254,8 @@ class WaitingPush:
             socketio.sleep(max(due - time.monotonic(), 0.0))
             with self.lock:
                 noted = hall.noted
+            if self._replaced():
+                return
             turn = self._give_back(slug, read, noted, noted > before)
             due = time.monotonic() + self.interval_s
             if turn in (KEEP, LAST):
@@ -300,6 +304,12 @@ class WaitingPush:
             hall.covered = max(hall.covered, seq)
             while hall.awaited and hall.awaited[0][0] <= seq:
                 hall.awaited.popleft()
+
+    def _replaced(self) -> bool:
+        """Whether the app was made again in this process (tests, a reloaded app) and serves a new Socket.IO
+        server: its screens are the new app's, whose own push sends their counts; this one's work ends (it would
+        otherwise read its hall for them, again and again if its database is gone)."""
+        return socketio.server is not self.server
 
     def _channel(self, slug: str) -> str:
         """The Redis channel the hall's public room's events go on (hall/realtime_redis.py)."""
