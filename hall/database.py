@@ -128,8 +128,7 @@ def check_pooled_connections(engine: Engine) -> None:
         idle_since = record.info.get(_IDLE_SINCE)
         if idle_since is None:  # opened for this checkout
             return
-        if (time.monotonic() - idle_since > PING_AFTER_IDLE_S or _has_input(dbapi_connection)) \
-                and not _answers_ping(dialect, dbapi_connection):
+        if _may_be_closed(dbapi_connection, idle_since) and not _answers_ping(dialect, dbapi_connection):
             raise exc.DisconnectionError("the database closed this connection")
 
 
@@ -163,6 +162,12 @@ def keep_prepared_statements(engine: Engine) -> None:
 
 def _nothing_cleared() -> bool:
     return False
+
+
+def _may_be_closed(dbapi_connection: Any, idle_since: float) -> bool:
+    """Whether a connection idle since `idle_since` (monotonic) must be pinged before use: it has something to
+    read, or it sat idle long enough for a silent drop on the way."""
+    return time.monotonic() - idle_since > PING_AFTER_IDLE_S or _has_input(dbapi_connection)
 
 
 def _has_input(dbapi_connection: Any) -> bool:
@@ -249,8 +254,7 @@ class KeptAutocommit:
                 connection, since = self.idle.pop()
             except IndexError:
                 break
-            if time.monotonic() - since <= PING_AFTER_IDLE_S and not connection.invalidated \
-                    and not _has_input(connection.connection.dbapi_connection):
+            if not connection.invalidated and not _may_be_closed(connection.connection.dbapi_connection, since):
                 return connection
             _to_pool(connection)
         connection = self.engine.connect()
