@@ -8,8 +8,8 @@ links to services (which change only with the hall's layout, so `layout_version`
 give a candidate statement compiled once per counter layout, the ticket is one row, and the writes are
 driver statements by id on the action's connection. The event, the answer and the rows written are the
 ORM path's (tests/test_call_rows.py compares them). The other counter actions use the same rows: the counter
-with the ticket it holds and its stage (`held`), a ticket by its number (`numbered_ticket`), and the same
-writes (`close_stage`, `queue_at`, `write_call`).
+with the ticket it holds and its stage (`held`), a ticket by its number (`numbered_ticket`) or by its id
+(`ticket_row`: the ticket a refusal names), and the same writes (`close_stage`, `queue_at`, `write_call`).
 """
 from __future__ import annotations
 
@@ -274,16 +274,25 @@ def queue_at(connection: Connection, ticket: Any, service: ServiceCopy, position
     return moved
 
 
-def _numbered_statement(_dialect: str) -> Select:
+def _ticket_with_counters() -> Select:
     tickets, halls = Ticket.__table__, Hall.__table__
     at, to = Counter.__table__.alias("at_counter"), Counter.__table__.alias("to_counter")
     return (select(tickets, at.c.number.label("counter_number"), to.c.number.label("target_counter_number"),
                    halls.c.noshow_grace_s)
             .select_from(tickets.join(halls, halls.c.id == tickets.c.hall_id)
                          .outerjoin(at, at.c.id == tickets.c.counter_id)
-                         .outerjoin(to, to.c.id == tickets.c.target_counter_id))
-            .where(tickets.c.hall_id == bindparam("hall"), tickets.c.number == bindparam("number"),
-                   tickets.c.business_day == bindparam("day")))
+                         .outerjoin(to, to.c.id == tickets.c.target_counter_id)))
+
+
+def _numbered_statement(_dialect: str) -> Select:
+    tickets = Ticket.__table__
+    return _ticket_with_counters().where(tickets.c.hall_id == bindparam("hall"),
+                                         tickets.c.number == bindparam("number"),
+                                         tickets.c.business_day == bindparam("day"))
+
+
+def _ticket_statement(_dialect: str) -> Select:
+    return _ticket_with_counters().where(Ticket.__table__.c.id == bindparam("id"))
 
 
 def numbered_ticket(connection: Connection, hall_id: int, number: str, day: date) -> Any:
@@ -295,6 +304,11 @@ def numbered_ticket(connection: Connection, hall_id: int, number: str, day: date
     if row is None:
         raise NotFound(f"no ticket {number!r} today")
     return SimpleNamespace(**row._asdict())
+
+
+def ticket_row(connection: Connection, ticket_id: int) -> Any:
+    """A ticket by its id, as `numbered_ticket` gives it (a counter's ticket a refusal names)."""
+    return SimpleNamespace(**run_driver(connection, _ticket_statement, {"id": ticket_id}).one()._asdict())
 
 
 def named_counters(ticket: Any) -> list[SimpleNamespace]:

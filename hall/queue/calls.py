@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from hall.extensions import db
 from hall.models import OUTCOMES, Counter, Stage, Ticket
 from hall.queue import call_rows
 from hall.queue.errors import Conflict, NotFound, QueueError
@@ -24,24 +23,14 @@ _TICKETS, _COUNTERS, _STAGES = Ticket.__table__, Counter.__table__, Stage.__tabl
 StaffCheck = Callable[[int | None], None]
 
 
-def _held_ticket(counter: Counter, *statuses: str) -> Ticket:
-    """The ticket the counter has called or serves, in one of the given statuses."""
-    ticket = db.session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
-    if ticket is None:
-        raise Conflict(f"counter {counter.number} has no current ticket")
-    if ticket.status not in statuses:
-        raise Conflict(f"{ticket.number} is {ticket.status}, not {' or '.join(statuses)}",
-                       ticket=ticket_view(ticket))
-    return ticket
-
-
-def _ensure_free(counter: Counter) -> None:
+def _ensure_free(action: Action, counter: Any) -> None:
+    """The counter (a `call_rows.counter_row`) is open and holds no ticket; else a Conflict naming the one it holds."""
     if counter.status != "open":
         raise Conflict(f"counter {counter.number} is {counter.status}; open it first")
     if counter.current_ticket_id:
-        held = db.session.get(Ticket, counter.current_ticket_id)
+        held = call_rows.ticket_row(action.connection, counter.current_ticket_id)
         raise Conflict(f"{held.number} is already {held.status} at counter {counter.number}; "
-                       "finish it or mark it no-show first", ticket=ticket_view(held))
+                       "finish it or mark it no-show first", ticket=_numbered_view(action, held))
 
 
 def _staff(counter: Counter, staff_id: int | None) -> int | None:
@@ -63,7 +52,7 @@ def call_next(hall_id: int, counter_number: int, *, staff_id: int | None = None,
         if staff_check is not None:
             staff_check(counter.staff_id)
         if counter.status != "open" or counter.current_ticket_id:
-            _ensure_free(counter)
+            _ensure_free(action, counter)
         if row is None:
             return None
         staff = _staff(counter, staff_id)
@@ -82,7 +71,7 @@ def call_ticket(hall_id: int, counter_number: int, number: str, *, staff_id: int
         counter = call_rows.counter_row(connection, hall_id, counter_number)
         if staff_check is not None:
             staff_check(counter.staff_id)
-        _ensure_free(counter)
+        _ensure_free(action, counter)
         ticket = call_rows.numbered_ticket(connection, hall_id, number, today(action.hall, action.now))
         if ticket.status == "no_show":
             _reinstate(action, ticket, staff_id)
@@ -107,10 +96,13 @@ def _holding(action: Action, hall_id: int, counter_number: int, staff_check: Sta
     return at
 
 
-def _must_hold(at: call_rows.Held, *statuses: str) -> None:
-    """The counter holds a ticket in one of the statuses; else the Conflict `_held_ticket` says."""
-    if at.ticket is None or at.ticket.status not in statuses:
-        _held_ticket(at.counter, *statuses)
+def _must_hold(action: Action, at: call_rows.Held, *statuses: str) -> None:
+    """The counter holds a ticket in one of the statuses; else a Conflict (naming the ticket it holds)."""
+    if at.ticket is None:
+        raise Conflict(f"counter {at.counter.number} has no current ticket")
+    if at.ticket.status not in statuses:
+        raise Conflict(f"{at.ticket.number} is {at.ticket.status}, not {' or '.join(statuses)}",
+                       ticket=_numbered_view(action, call_rows.ticket_row(action.connection, at.ticket.id)))
 
 
 def _publish_held(action: Action, kind: str, at: call_rows.Held, moved: dict[str, Any],
@@ -131,7 +123,7 @@ def recall(hall_id: int, counter_number: int, *, staff_id: int | None = None,
     """Repeat the call on the displays; the queue does not change."""
     with hall_action(hall_id, plain_hall=True) as action:
         at = _holding(action, hall_id, counter_number, staff_check)
-        _must_hold(at, "called")
+        _must_hold(action, at, "called")
         moved = {"recall_count": at.ticket.recall_count + 1}
         write_row(action.connection, _TICKETS, at.ticket.id, **moved)
         action.log("recalled", ticket_id=at.ticket.id, counter_id=at.counter.id,
@@ -144,7 +136,7 @@ def start(hall_id: int, counter_number: int, *, staff_id: int | None = None,
     """The visitor arrived at the counter: handling time starts."""
     with hall_action(hall_id, plain_hall=True) as action:
         at = _holding(action, hall_id, counter_number, staff_check)
-        _must_hold(at, "called")
+        _must_hold(action, at, "called")
         write_row(action.connection, _TICKETS, at.ticket.id, status="serving")
         write_row(action.connection, _STAGES, at.stage.id, started_at=action.now)
         action.log("started", ticket_id=at.ticket.id, counter_id=at.counter.id, staff_id=_staff(at.counter, staff_id))
@@ -168,7 +160,7 @@ def finish(hall_id: int, counter_number: int, *, outcome: str = "done", notice: 
         connection = action.connection
         at = _holding(action, hall_id, counter_number, staff_check)
         _check_outcome(outcome, notice)
-        _must_hold(at, "called", "serving")
+        _must_hold(action, at, "called", "serving")
         counter, ticket, stage = at.counter, at.ticket, at.stage
         call_rows.close_stage(connection, stage, outcome, action.now, notice=notice)
         write_row(connection, _COUNTERS, counter.id, current_ticket_id=None)
@@ -190,7 +182,7 @@ def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None,
     """The called visitor did not come; reinstatable within the hall's grace time."""
     with hall_action(hall_id, plain_hall=True) as action:
         at = _holding(action, hall_id, counter_number, staff_check)
-        _must_hold(at, "called")
+        _must_hold(action, at, "called")
         call_rows.close_stage(action.connection, at.stage, "no_show", action.now, finished=False)
         moved = {"status": "no_show", "closed_at": action.now}
         write_row(action.connection, _TICKETS, at.ticket.id, **moved)
@@ -200,7 +192,7 @@ def no_show(hall_id: int, counter_number: int, *, staff_id: int | None = None,
 
 
 def _numbered_view(action: Action, ticket: Any) -> dict[str, Any]:
-    """The view of a `call_rows.numbered_ticket` as it stands."""
+    """The view of a `call_rows.numbered_ticket` (or `ticket_row`) as it stands."""
     service = call_rows.service_of(action.hall, ticket.service_id)
     return ticket_view(call_rows.TicketRow(vars(ticket), service, *call_rows.named_counters(ticket)),
                        action.hall.public_name_mode)
@@ -237,7 +229,7 @@ def transfer(hall_id: int, counter_number: int, *, service: str | None = None, s
         at = _holding(action, hall_id, counter_number, staff_check)
         if service is None and stage is None and counter is None:
             raise QueueError("name a service, a stage or a counter to transfer to")
-        _must_hold(at, "called", "serving")
+        _must_hold(action, at, "called", "serving")
         source, ticket = at.counter, at.ticket
         services = services_of(action.hall)
         target_service = services.service(service) if service else services.by_id[ticket.service_id]
