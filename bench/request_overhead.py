@@ -44,6 +44,9 @@ off, on, ...), so both variants share the process, the database and the machine'
 - hall/api body(): a body read and validated in one go by pydantic's JSON reader, instead of Python's JSON
   reader then the model (`body-json`); the issue route takes a call with neither cookie nor Authorization
   header as nobody's without reading `current_user` (`caller-lookup`).
+- hall/queue/one_statement.py: the one-call issue's estimates sent as the text of a PostgreSQL array and its
+  event data as JSON text, instead of a list (psycopg builds a list dumper each time) and a dict bound as JSON
+  (`list-parameters`; PostgreSQL).
 Prints the median CPU per issue (with `--action call`, per call-next + finish of a counter) of each and
 the difference. `--around` times only the request around the engine: `queue.issue_ticket` answers
 the view of a real issue at once (after the route's own authorisation), so the request path's cuts
@@ -63,6 +66,7 @@ from datetime import date
 from unittest import mock
 from collections.abc import Iterator
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -71,6 +75,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 import qrcode
 import qrcode.image.svg
+import sqlalchemy
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -92,7 +97,7 @@ from hall.auth import BearerAwareSessionInterface, csrf_exempt_for_bearer  # noq
 from hall.extensions import db  # noqa: E402
 from hall.models import Appointment, Hall, Service, Staff, Ticket  # noqa: E402
 from hall.database import WriteOnSession  # noqa: E402
-from hall.queue import one_statement, unit  # noqa: E402
+from hall.queue import limit_function, one_statement, unit  # noqa: E402
 from hall.queue.lookup import counter_by_number  # noqa: E402
 from hall.route_limiter import RouteLimiter  # noqa: E402
 from hall.server.live import LiveOrPlain  # noqa: E402
@@ -400,6 +405,18 @@ def caller_lookup(app: Flask) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def list_parameters(app: Flask) -> Iterator[None]:
+    """The one-call issue's estimates sent as a list, its event data as a dict bound as JSON (both as they were)."""
+    json_data = sqlalchemy.bindparam("data", type_=sqlalchemy.JSON)
+    values = tuple((name, (lambda issue: list(issue.estimates)) if name == "estimates" else
+                    attrgetter("data") if name == "data" else value) for name, value in one_statement._VALUES)
+    with mock.patch.object(one_statement, "_VALUES", values), \
+            mock.patch.object(one_statement, "_ISSUE", one_statement._ISSUE.bindparams(json_data)), \
+            mock.patch.object(limit_function, "_CALL", limit_function._CALL.bindparams(json_data)):
+        yield
+
+
 #: Each cut, switched off: earlier rounds' (route-check, session-cookie, limiter-hooks, ensure-sync,
 #: headers, ping, thin-runner, notify-lookups, guard-read) and this one's.
 CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "limiter-hooks": limiter_hooks,
@@ -407,7 +424,8 @@ CUTS = {"route-check": before_route_check, "session-cookie": session_cookie, "li
         "notify-lookups": notify_lookups, "guard-read": guard_read, "past-engineio": past_engineio,
         "no-cookie-anonymous": no_cookie_anonymous, "qr": qr, "own-connection": own_connection,
         "json-answer": json_answer, "request-hooks": request_hooks, "kept-connection": kept_connection,
-        "rows-known": rows_known, "body-json": body_json, "caller-lookup": caller_lookup}
+        "rows-known": rows_known, "body-json": body_json, "caller-lookup": caller_lookup,
+        "list-parameters": list_parameters}
 
 
 @contextlib.contextmanager

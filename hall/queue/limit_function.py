@@ -111,8 +111,7 @@ DROP_FUNCTION = f"DROP FUNCTION IF EXISTS {NAME}({', '.join(kind for _, kind in 
 event.listen(db.metadata, "after_create", DDL(CREATE_FUNCTION).execute_if(dialect="postgresql"))
 event.listen(db.metadata, "before_drop", DDL(DROP_FUNCTION).execute_if(dialect="postgresql"))
 
-_CALL = text(f"SELECT * FROM {NAME}({', '.join(f'CAST(:{name} AS {kind})' for name, kind in ARGUMENTS)})") \
-    .bindparams(*one_statement.JSON_PARAMETERS)
+_CALL = text(f"SELECT * FROM {NAME}({', '.join(f'CAST(:{name} AS {kind})' for name, kind in ARGUMENTS)})")
 
 
 def issue_within_limit(hall: Row, new: one_statement.Issue, daily_limit: int) -> str | Row:
