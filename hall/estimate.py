@@ -26,17 +26,22 @@ counters with their links, schedule and current visitors. Nothing scans the hist
 from __future__ import annotations
 
 import heapq
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from operator import itemgetter
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import (ARRAY, JSON, Date, DateTime, Float, Integer, String, Time, and_, any_, bindparam, cast, func,
-                        literal_column, null, or_, select, union_all)
+from sqlalchemy import (ARRAY, Date, DateTime, Float, Integer, String, Time, and_, any_, bindparam, cast, func,
+                        literal_column, null, or_, select, text, union_all)
+from sqlalchemy.types import TypeDecorator
 
 from hall import clock, lines
 from hall.counter_schedule import breaks_of
-from hall.database import prepared
+from hall.database import prepared, run_driver
 from hall.extensions import db
 from hall.models import (Counter, CounterService, Hall, HandlingTime, LineCount, Service, ServiceStage,
                          Ticket)
@@ -134,13 +139,27 @@ def _any_of(column, name: str, type_, dialect: str):
     return column.in_(bindparam(name, expanding=True))
 
 
+class _DriverFloat(TypeDecorator):
+    """A float as the driver gives it (both drivers give Python floats): SQLAlchemy's psycopg Float picks its
+    result processor by the column's type code, which a statement run on the cursor (`run_driver`) does not pass."""
+
+    impl = Float
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        return None
+
+
 #: The slots of a row of the picture's statement and their types.
-_SLOTS = {"day": Date, "i1": Integer, "i2": Integer, "i3": Integer, "s1": String, "f1": Float, "f2": Float,
-          "ts": DateTime, "t1": Time, "t2": Time, "j1": JSON}
+_SLOTS = {"day": Date, "i1": Integer, "i2": Integer, "i3": Integer, "s1": String, "f1": _DriverFloat,
+          "f2": _DriverFloat,
+          "ts": DateTime, "t1": Time, "t2": Time, "j1": String}
 #: Each kind of row: the slots it fills, in the order of the tuple `HallPicture` takes.
 _KINDS = {"lines": ("i1", "s1", "i2", "i3"), "stage_codes": ("i1", "s1", "i2"), "handling": ("i1", "s1", "f1", "f2"),
           "counters": ("i1", "s1", "ts", "t1", "t2", "j1"), "links": ("i1", "i2", "j1", "i3"),
-          "holds": ("i1", "i2", "s1", "ts"), "arrivals": ("i1", "s1", "i2")}
+          "holds": ("i1", "i2", "s1", "ts"), "arrivals": ("i1", "s1", "i2"), "hall": ("t1", "t2", "s1")}
+#: Where each kind's values are in a row of the statement (after its kind and hall id).
+_TAKE = {kind: itemgetter(*(2 + list(_SLOTS).index(name) for name in names)) for kind, names in _KINDS.items()}
 
 
 def _part(kind: str, hall_id, values: tuple, day=None):
@@ -148,6 +167,22 @@ def _part(kind: str, hall_id, values: tuple, day=None):
     filled = dict(zip(_KINDS[kind], values), **({} if day is None else {"day": day}))
     slots = [filled.get(name, cast(null(), type_)).label(name) for name, type_ in _SLOTS.items()]
     return select(literal_column(f"'{kind}'").label("kind"), hall_id.label("hall_id"), *slots)
+
+
+def _as_text(column):
+    """A JSON column read as its text (`_json` parses each text once)."""
+    return cast(column, String)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text_: str):
+    return json.loads(text_)
+
+
+def _json(text_: str | None):
+    """A JSON value of the picture's rows (a counter's breaks, a link's stages): the same few texts come back at
+    every read of a hall, parsed once (the values are shared between pictures, which only read them)."""
+    return None if text_ is None else _parsed(text_)
 
 
 def _picture_statement(dialect: str):
@@ -165,10 +200,10 @@ def _picture_statement(dialect: str):
                                             HandlingTime.variance_s2))
         .join_from(HandlingTime, Service, Service.id == HandlingTime.service_id).where(of_halls(Service.hall_id)),
         _part("counters", Counter.hall_id, (Counter.id, Counter.status, Counter.status_since, Counter.opens_at,
-                                            Counter.closes_at, Counter.breaks))
+                                            Counter.closes_at, _as_text(Counter.breaks)))
         .where(of_halls(Counter.hall_id), Counter.active.is_(True)),
-        _part("links", Counter.hall_id, (CounterService.counter_id, CounterService.service_id, CounterService.stages,
-                                         CounterService.rank))
+        _part("links", Counter.hall_id, (CounterService.counter_id, CounterService.service_id,
+                                         _as_text(CounterService.stages), CounterService.rank))
         .join_from(CounterService, Counter, Counter.id == CounterService.counter_id).where(of_halls(Counter.hall_id)),
         _part("holds", Counter.hall_id, (Counter.id, Ticket.service_id, Ticket.stage_code, Ticket.called_at))
         .join_from(Counter, Ticket, Ticket.id == Counter.current_ticket_id).where(of_halls(Counter.hall_id)),
@@ -176,7 +211,8 @@ def _picture_statement(dialect: str):
         .where(of_halls(Ticket.hall_id), _any_of(Ticket.business_day, "days", Date, dialect),
                # ix_tickets_priority's own condition, as a literal: any plan (a generic one too) reads it
                Ticket.priority != literal_column("'normal'"))
-        .group_by(Ticket.hall_id, Ticket.business_day, Ticket.service_id, Ticket.priority))
+        .group_by(Ticket.hall_id, Ticket.business_day, Ticket.service_id, Ticket.priority),
+        _part("hall", Hall.id, (Hall.opens_at, Hall.closes_at, Hall.timezone)).where(of_halls(Hall.id)))
 
 
 @dataclass
@@ -190,48 +226,57 @@ class _Rows:
     links: list[tuple] = field(default_factory=list)
     holds: list[tuple] = field(default_factory=list)
     arrivals: list[tuple] = field(default_factory=list)
+    #: (opens_at, closes_at, timezone): one row, none when the hall is gone.
+    hall: list[tuple] = field(default_factory=list)
 
 
 #: PostgreSQL weighs, at each run of a prepared statement, a plan made for the values at hand against its
 #: generic plan; for the picture's statement the former always looked cheaper, so it was planned again at
 #: every read (about 0.55 ms of the server's CPU; the generic plan runs as fast: 0.7 -> 0.12 ms a read).
 #: It is read with generic plans, and the transaction's setting put back after it.
-_GENERIC_PLANS, _PLANS_AS_SET = ("SET LOCAL plan_cache_mode = force_generic_plan",
-                                 "SET LOCAL plan_cache_mode TO DEFAULT")
+_GENERIC_PLANS, _PLANS_AS_SET = (text("SET LOCAL plan_cache_mode = force_generic_plan"),
+                                 text("SET LOCAL plan_cache_mode TO DEFAULT"))
 
 
 def _read_rows(days: dict[int, date]) -> dict[int, _Rows]:
-    """The picture's rows of several halls (hall id -> its business day), in one statement."""
+    """The picture's rows of several halls (hall id -> its business day), in one statement. On PostgreSQL it runs
+    on the driver's cursor (`run_driver`): a server process's reader reads its halls' pictures twice a second,
+    a few hundred rows each time, and SQLAlchemy's result rows and execution context cost more than the read."""
     db.session.flush()  # the read goes by the connection, past the session's autoflush
     connection = db.session.connection()
     rows = {hall_id: _Rows() for hall_id in days}
-    generic = connection.dialect.name == "postgresql"
-    if generic:
-        connection.exec_driver_sql(_GENERIC_PLANS)
-    read = connection.execute(prepared(connection, _picture_statement),
-                              {"hall_ids": list(days), "days": sorted(set(days.values()))}).mappings().all()
-    if generic:
-        connection.exec_driver_sql(_PLANS_AS_SET)
+    params = {"hall_ids": list(days), "days": sorted(set(days.values()))}
+    if connection.dialect.name == "postgresql":
+        run_driver(connection, _GENERIC_PLANS, {})
+        read = run_driver(connection, _picture_statement, params).rows
+        run_driver(connection, _PLANS_AS_SET, {})
+    else:
+        read = connection.execute(prepared(connection, _picture_statement), params).all()
     for row in read:
-        if row["day"] is None or row["day"] == days[row["hall_id"]]:
-            getattr(rows[row["hall_id"]], row["kind"]).append(tuple(row[name] for name in _KINDS[row["kind"]]))
+        kind, hall_id, day = row[0], row[1], row[2]
+        if day is None or day == days[hall_id]:
+            getattr(rows[hall_id], kind).append(_TAKE[kind](row))
     for hall in rows.values():  # in each service's order of stages
         hall.stage_codes = [(sid, code) for sid, code, _ in sorted(hall.stage_codes, key=lambda r: r[2])]
     return rows
 
 
 def read_pictures(days: dict[int, date]) -> dict[int, "HallPicture"]:
-    """The pictures of several halls (hall id -> its business day) in one go: their hall rows and one
-    statement for every kind of row, whatever the number of halls (a server process keeps them fresh so)."""
+    """The pictures of several halls (hall id -> its business day) in one go: one statement for every kind
+    of row, the halls' opening hours and time zones with them, whatever the number of halls (a server process
+    keeps them fresh so). A hall deleted meanwhile has no picture."""
     now = clock.utcnow()
-    # the halls' rows are in the session from now on, so get() reads none: held here, since the session
-    # only holds them weakly (a server's reader, in a session of its own, read every hall again by itself);
-    # a hall deleted meanwhile has no picture
-    halls = db.session.scalars(select(Hall).where(Hall.id.in_(list(days)))).all()
-    found = {hall.id for hall in halls}
-    days = {hall_id: day for hall_id, day in days.items() if hall_id in found}
     rows = _read_rows(days) if days else {}
-    return {hall_id: HallPicture(hall_id, day, now, rows[hall_id]) for hall_id, day in days.items()}
+    return {hall_id: HallPicture(hall_id, day, now, rows[hall_id]) for hall_id, day in days.items()
+            if rows[hall_id].hall}
+
+
+class _HallClock(NamedTuple):
+    """What a picture needs of its hall: its opening hours and time zone."""
+
+    opens_at: time
+    closes_at: time
+    timezone: str
 
 
 class HallPicture:
@@ -240,8 +285,10 @@ class HallPicture:
     def __init__(self, hall_id: int, day: date, now: datetime | None = None, rows: _Rows | None = None) -> None:
         """Read the hall's picture now (`rows`: already read, by `read_pictures`)."""
         self.now = now or clock.utcnow()
-        hall = db.session.get(Hall, hall_id)
         rows = rows or _read_rows({hall_id: day})[hall_id]
+        if not rows.hall:
+            raise LookupError(f"hall {hall_id} is gone")
+        hall = _HallClock(*rows.hall[0])
         self.lines = {(sid, code): (waiting, joined) for sid, code, waiting, joined in rows.lines}
         self.stages: dict[int, list[str]] = {}
         for sid, code in rows.stage_codes:
@@ -255,7 +302,7 @@ class HallPicture:
                          for cid, status, since, *plan in rows.counters}
         for cid, sid, stages, rank in rows.links:
             if cid in self.counters:
-                self.counters[cid].links.append((sid, stages, rank))
+                self.counters[cid].links.append((sid, _json(stages), rank))
         for cid, sid, code, called_at in rows.holds:
             if cid in self.counters:
                 self.counters[cid].holds = (sid, code, _seconds_since(called_at, self.now))
@@ -265,7 +312,7 @@ class HallPicture:
         self.head_start_s = {k: 60 * v for k, v in settings["head_start_min"].items()}
         self.pause_s = 60.0 * settings["expected_pause_min"]
 
-    def _planned(self, counter: _Counter, hall: Hall, plan: tuple) -> _Counter:
+    def _planned(self, counter: _Counter, hall: _HallClock, plan: tuple) -> _Counter:
         """The counter with its schedule for the day, in seconds from now (what is still ahead)."""
         opens, closes, breaks = plan
 
@@ -276,7 +323,7 @@ class HallPicture:
             counter.opens_in = seconds_to(opens)
         if closes is not None and closes < hall.closes_at and seconds_to(closes) > 0:
             counter.closes_in = seconds_to(closes)
-        counter.breaks = tuple((seconds_to(start), seconds_to(end)) for start, end in breaks_of(breaks)
+        counter.breaks = tuple((seconds_to(start), seconds_to(end)) for start, end in breaks_of(_json(breaks))
                                if seconds_to(end) > 0)
         return counter
 
