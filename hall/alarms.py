@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 
 from hall import clock
 from hall.extensions import db
@@ -45,16 +45,34 @@ def _settings() -> dict[str, Any]:
     return current_app.config["HALL"].get("monitor", {})
 
 
-def _waits(hall: Hall, now: datetime, services: dict[int, Service]) -> list[Condition]:
+# The scan's reads, built once with the hall and the moments as parameters (a server process scans every hall
+# every `[monitor] scan_interval_s`; building each statement again took a third of a scan's CPU), read as rows: an
+# ORM object is made only for an alarm the scan raises or clears, under the hall's lock.
+_SERVICES = select(Service.id, Service.prefix, Service.wait_limit_s).where(Service.hall_id == bindparam("hall_id"))
+_WAITING_SINCE = select(Ticket.id, Ticket.number, Ticket.queued_at, Ticket.service_id).where(
+    Ticket.hall_id == bindparam("hall_id"), Ticket.status == "waiting", Ticket.business_day == bindparam("day"),
+    Ticket.queued_at < bindparam("before"))
+_STAGES = (select(Stage.id, Stage.started_at, Stage.code, Ticket.number, Ticket.service_id, Ticket.stage_position,
+                  Counter.number)
+           .join(Ticket, Ticket.id == Stage.ticket_id).join(Counter, Counter.id == Stage.counter_id)
+           .where(Ticket.hall_id == bindparam("hall_id"), Ticket.status == "serving", Stage.finished_at.is_(None),
+                  Stage.started_at.is_not(None)))
+_PAUSED = select(Counter.id, Counter.number, Counter.status_since).where(
+    Counter.hall_id == bindparam("hall_id"), Counter.active.is_(True), Counter.status == "paused")
+_DISPLAYS = select(Device.id, Device.name, Device.last_seen_at).where(
+    Device.hall_id == bindparam("hall_id"), Device.active.is_(True), Device.kind == "display")
+_OPEN_ALARMS = select(Alarm.kind, Alarm.subject).where(
+    Alarm.hall_id == bindparam("hall_id"), Alarm.cleared_at.is_(None), Alarm.kind.in_(SCANNED_KINDS))
+
+
+def _waits(hall: Hall | Row, now: datetime, services: dict[int, Row]) -> list[Condition]:
     """Tickets waiting longer than their service's limit. Only those queued before the shortest limit of
     the hall's services are read: a scan's cost follows the tickets over a limit, not the waiting line."""
     if not services:
         return []
     shortest = timedelta(seconds=min(service.wait_limit_s for service in services.values()))
-    rows = db.session.execute(
-        select(Ticket.id, Ticket.number, Ticket.queued_at, Ticket.service_id)
-        .where(Ticket.hall_id == hall.id, Ticket.status == "waiting", Ticket.business_day == today(hall, now),
-               Ticket.queued_at < now - shortest)).all()
+    rows = db.session.execute(_WAITING_SINCE, {"hall_id": hall.id, "day": today(hall, now),
+                                               "before": now - shortest}).all()
     return [Condition("wait_over_limit", f"ticket:{tid}", f"{number} waits over {limit // 60} min",
                       {"number": number, "service": services[service_id].prefix, "since": clock.iso(queued),
                        "limit_s": limit})
@@ -62,16 +80,11 @@ def _waits(hall: Hall, now: datetime, services: dict[int, Service]) -> list[Cond
             if (now - queued).total_seconds() > (limit := services[service_id].wait_limit_s)]
 
 
-def _stages(hall: Hall, now: datetime, services: dict[int, Service]) -> list[Condition]:
-    rows = db.session.execute(
-        select(Stage.id, Stage.started_at, Stage.code, Ticket.number, Ticket.service_id, Ticket.stage_position,
-               Counter.number)
-        .join(Ticket, Ticket.id == Stage.ticket_id).join(Counter, Counter.id == Stage.counter_id)
-        .where(Ticket.hall_id == hall.id, Ticket.status == "serving", Stage.finished_at.is_(None),
-               Stage.started_at.is_not(None))).all()
+def _stages(hall: Hall | Row, now: datetime) -> list[Condition]:
     found = []
-    for stage_id, started, code, number, service_id, position, counter in rows:
-        limit = services[service_id].stage_at(position).limit_s
+    for stage_id, started, code, number, service_id, position, counter in db.session.execute(
+            _STAGES, {"hall_id": hall.id}).all():
+        limit = db.session.get(Service, service_id).stage_at(position).limit_s
         if (now - started).total_seconds() > limit:
             found.append(Condition("stage_over_limit", f"stage:{stage_id}",
                                    f"{number} over {limit // 60} min in {code} at counter {counter}",
@@ -80,25 +93,23 @@ def _stages(hall: Hall, now: datetime, services: dict[int, Service]) -> list[Con
     return found
 
 
-def _paused(hall: Hall, now: datetime) -> list[Condition]:
+def _paused(hall: Hall | Row, now: datetime) -> list[Condition]:
     limit = int(_settings().get("counter_paused_limit_s", 900))
-    counters = db.session.scalars(select(Counter).where(Counter.hall_id == hall.id, Counter.active.is_(True),
-                                                        Counter.status == "paused")).all()
-    return [Condition("counter_paused", f"counter:{c.id}", f"counter {c.number} paused over {limit // 60} min",
-                      {"counter": c.number, "since": clock.iso(c.status_since), "limit_s": limit})
-            for c in counters if (now - c.status_since).total_seconds() > limit]
+    return [Condition("counter_paused", f"counter:{cid}", f"counter {number} paused over {limit // 60} min",
+                      {"counter": number, "since": clock.iso(since), "limit_s": limit})
+            for cid, number, since in db.session.execute(_PAUSED, {"hall_id": hall.id}).all()
+            if (now - since).total_seconds() > limit]
 
 
-def _displays(hall: Hall, now: datetime) -> list[Condition]:
+def _displays(hall: Hall | Row, now: datetime) -> list[Condition]:
     limit = int(_settings().get("display_offline_s", 180))
-    devices = db.session.scalars(select(Device).where(Device.hall_id == hall.id, Device.active.is_(True),
-                                                      Device.kind == "display")).all()
-    return [Condition("display_offline", f"device:{d.id}", f"display {d.name} offline",
-                      {"device": d.name, "since": clock.iso(d.last_seen_at), "limit_s": limit})
-            for d in devices if d.last_seen_at is None or (now - d.last_seen_at).total_seconds() > limit]
+    return [Condition("display_offline", f"device:{did}", f"display {name} offline",
+                      {"device": name, "since": clock.iso(seen), "limit_s": limit})
+            for did, name, seen in db.session.execute(_DISPLAYS, {"hall_id": hall.id}).all()
+            if seen is None or (now - seen).total_seconds() > limit]
 
 
-def _redis(_hall: Hall, _now: datetime) -> list[Condition]:
+def _redis(_hall: Hall | Row, _now: datetime) -> list[Condition]:
     """This server process cannot reach Redis: screens on the other processes miss its events
     (they catch up from the event log) until it is back."""
     outage = current_app.extensions.get("hall_redis_outage")
@@ -107,7 +118,7 @@ def _redis(_hall: Hall, _now: datetime) -> list[Condition]:
     return [Condition("redis_unreachable", "redis", "realtime message queue (Redis) unreachable", {})]
 
 
-def _complaints(hall: Hall, now: datetime) -> list[Condition]:
+def _complaints(hall: Hall | Row, now: datetime) -> list[Condition]:
     return [Condition("complaint_overdue", f"complaint:{case.id}",
                       f"complaint case {case.id} overdue ({case.status})",
                       {"case": case.id, "status": case.status, "contact_due": case.contact_due.isoformat(),
@@ -115,9 +126,9 @@ def _complaints(hall: Hall, now: datetime) -> list[Condition]:
             for case in overdue_cases(hall, now)]
 
 
-def current_conditions(hall: Hall, now: datetime) -> dict[tuple[str, str], Condition]:
-    services = {s.id: s for s in db.session.scalars(select(Service).where(Service.hall_id == hall.id))}
-    found = _waits(hall, now, services) + _stages(hall, now, services) + _paused(hall, now) + _displays(hall, now) + \
+def current_conditions(hall: Hall | Row, now: datetime) -> dict[tuple[str, str], Condition]:
+    services = {service.id: service for service in db.session.execute(_SERVICES, {"hall_id": hall.id}).all()}
+    found = _waits(hall, now, services) + _stages(hall, now) + _paused(hall, now) + _displays(hall, now) + \
         _redis(hall, now) + _complaints(hall, now)
     return {(c.kind, c.subject): c for c in found}
 
@@ -128,11 +139,18 @@ def _open_alarms(hall_id: int) -> dict[tuple[str, str], Alarm]:
     return {(a.kind, a.subject): a for a in rows}
 
 
-def _pending_changes(hall: Hall, now: datetime) -> tuple[list[Condition], list[Alarm]]:
+def _pending_changes(hall: Hall | Row, now: datetime) -> tuple[list[Condition], list[Alarm]]:
+    """Under the hall's lock: the conditions to raise and the alarms (objects) to clear."""
     wanted = current_conditions(hall, now)
     existing = _open_alarms(hall.id)
     return ([c for key, c in wanted.items() if key not in existing],
             [a for key, a in existing.items() if key not in wanted])
+
+
+def _anything_to_change(hall: Hall | Row, now: datetime) -> bool:
+    """Outside the lock, on rows only: whether some condition is to be raised or some open alarm cleared."""
+    existing = {tuple(row) for row in db.session.execute(_OPEN_ALARMS, {"hall_id": hall.id}).all()}
+    return set(current_conditions(hall, now)) != existing
 
 
 def scan_hall(hall_id: int, hall: Hall | Row | None = None) -> dict[str, Any] | None:
@@ -141,9 +159,9 @@ def scan_hall(hall_id: int, hall: Hall | Row | None = None) -> dict[str, Any] | 
     hall = hall if hall is not None else db.session.get(Hall, hall_id)
     if hall is None:
         raise NotFound("unknown hall")
-    raise_, clear = _pending_changes(hall, clock.utcnow())
+    changes = _anything_to_change(hall, clock.utcnow())
     db.session.rollback()
-    if not raise_ and not clear:
+    if not changes:
         return None
     with hall_action(hall_id) as action:  # look again under the hall's lock: another scan may have won
         raise_, clear = _pending_changes(action.hall, action.now)

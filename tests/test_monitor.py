@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 from hall import queue
 from hall.alarms import acknowledge, listed_alarms, scan_hall
 from hall.extensions import db
-from hall.models import Alarm, Device, Notice, Service
+from hall.models import Alarm, Device, Hall, Notice, Service
 from hall.monitor.state import monitor_state
 from hall.queue.supervision import broadcast_notice, move_counter
 
@@ -140,3 +140,25 @@ def test_a_scan_reads_only_the_tickets_queued_before_the_shortest_wait_limit(dem
         assert connection.exec_driver_sql(*reads[0]).all() == []
     frozen.advance(seconds=1)
     assert [a["kind"] for a in scan_hall(demo.id)["raised"]] == ["wait_over_limit"] * 20
+
+
+def test_a_scan_that_changes_nothing_reads_rows_only(demo, frozen):
+    """A server process scans every hall every interval: with an alarm open and still wanted (the lobby display
+    never seen), a paused counter and a waiting ticket not over their limits, the scan makes no ORM object."""
+    queue.open_counter(demo.id, 1, staff_id=demo.staff("staff1").id)
+    queue.pause_counter(demo.id, 1)
+    queue.issue_ticket(demo.id, "A")
+    frozen.advance(seconds=200)
+    assert [a["kind"] for a in scan_hall(demo.id)["raised"]] == ["display_offline"]
+    hall = db.session.execute(select(Hall.id, Hall.timezone, Hall.reset_at).where(Hall.id == demo.id)).one()
+    loaded = []
+
+    def load(target, _context) -> None:
+        loaded.append(target)
+
+    event.listen(db.Model, "load", load, propagate=True)
+    try:
+        assert scan_hall(demo.id, hall) is None
+    finally:
+        event.remove(db.Model, "load", load)
+    assert loaded == []
