@@ -13,16 +13,14 @@ control_socket_disable = True
 
 def post_worker_init(worker) -> None:
     """The app is loaded in the worker: SIGTERM now also drops every live connection, long-polling
-    screens' polls are answered straight from their connections, every other response goes out in
-    one send, and the oldest objects are collected on a schedule rather than in the middle of requests."""
+    screens' polls are answered straight from their connections, and the oldest objects are
+    collected on a schedule rather than in the middle of requests."""
     from hall.server.collector import collect_old_objects_on_schedule
     from hall.server.live import drop_live_connections_on_term
     from hall.server.long_polls import answer_long_polls_directly
-    from hall.server.whole_responses import send_responses_whole
 
     drop_live_connections_on_term(worker)
     answer_long_polls_directly(worker)
-    send_responses_whole(worker)
     collect_old_objects_on_schedule()
 
 
