@@ -11,7 +11,7 @@ issue without a key lets the planner fold away, so the real-name function's lock
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import literal_column, select, text
@@ -54,6 +54,30 @@ def test_the_halls_lock_is_planned_once_per_connection_not_at_every_issue(pg_dem
     # PostgreSQL always makes 5 custom plans before it weighs a generic one.
     assert custom <= 5 and generic >= RUNS - 5, (
         f"{custom} of {RUNS} runs of the hall's lock were planned for their values ({generic} ran the cached plan)")
+
+
+def test_the_issues_writes_read_the_tickets_returning_not_the_number_and_line_joined_again(pg_demo):
+    """The stage, the event and the returned row take the number's seq and issue time and the line's estimate
+    from the ticket's RETURNING: each join of the statement's rows is a node PostgreSQL sets up at every run
+    (eight joins before: the event joined the hall, the ticket, the number and the line again)."""
+    hall = db.session.execute(select(Hall.__table__).where(Hall.id == pg_demo.id)).one()
+    service = db.session.execute(select(Service.id).where(Service.hall_id == pg_demo.id, Service.prefix == "A")).one()
+    issue = one_statement.Issue(hall_id=hall.id, day=date(2026, 3, 2), now=datetime(2026, 3, 2, 9), head_start=timedelta(0),
+                                prefix="A", service_id=service.id, stage_code="main", token="plan-of-the-issue",
+                                channel="kiosk", idempotency_key=None, staff_id=None, expected_ahead=0, estimates=(60,),
+                                data={})
+    values = {**issue.params(), **one_statement.checked(hall), "data": "{}", "estimates": [60]}
+    statement = one_statement._ISSUE.text
+    driver_sql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement)
+    connection = db.engine.raw_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {driver_sql}", values)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        connection.rollback()
+        connection.close()
+    assert plan.count("Nested Loop") == 4, plan
 
 
 def _prepared_on(dbapi_connection) -> list[str]:

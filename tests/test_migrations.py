@@ -47,6 +47,14 @@ def _check_the_real_name_function() -> None:
     revision before it, it is gone and the tables stay; up again, it is back."""
     made = {"hall_issue_within_limit"} if db.engine.dialect.name == "postgresql" else set()
     assert _functions() == made
+    downgrade(revision="7b3e9c1d4f52")  # b7d41e9c2a58's downgrade: the writes as they were, same function
+    before, now = (_revision_module("7b3e9c1d4f52").CREATE_FUNCTION.split("$function$")[1],
+                   limit_function.CREATE_FUNCTION.split("$function$")[1])
+    if made:
+        assert before in _function_bodies() and now not in _function_bodies()
+    upgrade()
+    if made:
+        assert now in _function_bodies() and before not in _function_bodies()
     downgrade(revision="a4e7c2d9b613")  # the function again as that revision made it
     if made:
         assert _revision_module("a4e7c2d9b613").CREATE_FUNCTION.split("$function$")[1] in _function_bodies()

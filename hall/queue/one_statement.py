@@ -72,6 +72,9 @@ LOCK = f"""UPDATE halls SET event_seq = event_seq + 1
 
 #: What follows the hall (a `hall` with its new event_seq): the number, the line, the ticket, its first
 #: stage, its event row. Each writes a row only from the one before it, so a `hall` with no row writes nothing.
+#: The ticket's RETURNING hands on what the stage, the event and `WRITTEN` need of the number and the line (its
+#: seq, issue time, estimate), so they read the ticket alone, not the ticket joined again to the number and the
+#: line: each join of the statement's rows is a node PostgreSQL sets up at every run.
 WRITES = """number AS (
   INSERT INTO ticket_sequences (hall_id, business_day, prefix, last, last_issued_at)
   SELECT :hall_id, :business_day, :prefix, 1, CAST(:now AS TIMESTAMP) FROM hall
@@ -95,22 +98,20 @@ ticket AS (
          CAST(:idempotency_key AS VARCHAR), 0, line.estimated_wait_s,
          CAST(:id_hash AS VARCHAR), CAST(:id_masked AS VARCHAR)
   FROM number, line
-  RETURNING id),
+  RETURNING id, seq, issued_at, estimated_wait_s),
 stage AS (
   INSERT INTO stages (ticket_id, hall_id, business_day, service_id, position, code, queued_at)
-  SELECT ticket.id, :hall_id, :business_day, :service_id, 0, :stage_code, number.last_issued_at
-  FROM ticket, number),
+  SELECT ticket.id, :hall_id, :business_day, :service_id, 0, :stage_code, ticket.issued_at FROM ticket),
 event AS (
   INSERT INTO ticket_events (hall_id, seq, ticket_id, kind, at, staff_id, data)
-  SELECT :hall_id, hall.event_seq, ticket.id, 'issued', number.last_issued_at, CAST(:staff_id AS INTEGER),
-         CAST(CAST(:data AS JSONB) || jsonb_build_object('estimated_wait_s', line.estimated_wait_s) AS JSON)
-  FROM hall, ticket, number, line)"""
+  SELECT :hall_id, hall.event_seq, ticket.id, 'issued', ticket.issued_at, CAST(:staff_id AS INTEGER),
+         CAST(CAST(:data AS JSONB) || jsonb_build_object('estimated_wait_s', ticket.estimated_wait_s) AS JSON)
+  FROM hall, ticket)"""
 
 #: The row the statement returns after `WRITES`: (event_seq, seq, issued_at, ahead, expected, ticket_id).
-WRITTEN = """SELECT hall.event_seq, number.last AS seq, number.last_issued_at AS issued_at, line.ahead,
-       line.estimated_wait_s IS NOT NULL AS expected,
-       ticket.id AS ticket_id
-FROM hall, number, line, ticket"""
+WRITTEN = """SELECT hall.event_seq, ticket.seq, ticket.issued_at, line.ahead,
+       ticket.estimated_wait_s IS NOT NULL AS expected, ticket.id AS ticket_id
+FROM hall, line, ticket"""
 
 
 _FIX_ESTIMATE = text("""
